@@ -1,0 +1,167 @@
+"""The channel interface: every way a person reaches the helpline is a small
+adapter with the same four async methods (after opsdroid's connectors).
+
+- `connect(ctx)`: start (register a webhook, start long polling);
+- `listen()`: the aiohttp routes that receive the channel's wire format, each
+  turned into one frozen `Inbound` and handed to `ctx.accept` (durable storage);
+- `send(address, outbound)`: deliver one `Outbound`; raise `RetryableSendError`
+  or `PermanentSendError` so that the pipeline retries or gives up visibly;
+- `disconnect()`: stop and release clients.
+
+Adding a channel (WhatsApp, Signal...) is one new module and one line in
+`bot.channels.build_channels`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can show and do; the runtime renders replies to fit."""
+
+    buttons: bool = False  # menus as tappable buttons (else numbered text)
+    delete_messages: bool = False  # the bot can delete both sides' messages
+    location: bool = False  # the person can share a location
+    typing: bool = False  # a "typing..." indicator can be shown
+    max_text: int = 4096  # longest message the channel takes
+    sms_segments: bool = False  # texts are planned into GSM-7/UCS-2 segments
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a person, in any channel's terms.
+
+    `kind`: text, button (a menu payload), location, start (first open),
+    exit (the web page's quick-exit button), or unsupported (a sticker, a photo...).
+    """
+
+    channel: str
+    user_id: str  # chat id, phone number, web session: the reply address
+    kind: str = "text"
+    text: str = ""
+    payload: str = ""
+    location: tuple[float, float] | None = None
+    language_hint: str | None = None  # Telegram's language_code (an IETF tag)
+    message_id: str | None = None  # the channel's id of this message (for deletion)
+    dedup_id: str | None = None  # Telegram update_id, Twilio MessageSid
+    received_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "user_id": self.user_id,
+            "kind": self.kind,
+            "text": self.text,
+            "payload": self.payload,
+            "location": list(self.location) if self.location else None,
+            "language_hint": self.language_hint,
+            "message_id": self.message_id,
+            "dedup_id": self.dedup_id,
+            "received_at": self.received_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Inbound:
+        location = data.get("location")
+        return cls(**{**data, "location": tuple(location) if location else None})
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One thing to deliver to a person.
+
+    `kind`: text (with optional menu `options` as (label, payload) pairs),
+    typing (a chat action), or delete (`message_ids` of the chat).
+    """
+
+    kind: str = "text"
+    text: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    request_location: bool = False
+    location_label: str = ""
+    message_ids: tuple[int, ...] = ()
+    id: str = ""  # our id, used in the transcript's delivery status
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "options": [list(o) for o in self.options],
+            "request_location": self.request_location,
+            "location_label": self.location_label,
+            "message_ids": list(self.message_ids),
+            "id": self.id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outbound:
+        return cls(
+            kind=data.get("kind", "text"),
+            text=data.get("text", ""),
+            options=tuple(tuple(o) for o in data.get("options", ())),
+            request_location=bool(data.get("request_location")),
+            location_label=data.get("location_label", ""),
+            message_ids=tuple(data.get("message_ids", ())),
+            id=data.get("id", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a successful send returns: the channel's message ids (for later deletion)."""
+
+    message_ids: tuple[str, ...] = ()
+
+
+class RetryableSendError(Exception):
+    """The send may work later: 429, 5xx, a timeout. `retry_after` in seconds if known."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(Exception):
+    """The send will never work (blocked bot, invalid number): record it, do not retry."""
+
+
+class Channel(ABC):
+    """A way a person reaches the helpline."""
+
+    name: str = ""
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(self) -> None:
+        self.pipeline: Pipeline | None = None
+
+    async def connect(self, pipeline: Pipeline) -> None:
+        """Start the channel; inbound messages go to `pipeline.accept`."""
+        self.pipeline = pipeline
+
+    def listen(self) -> list[web.AbstractRouteDef]:
+        """The HTTP routes that receive this channel's inbound messages."""
+        return []
+
+    @abstractmethod
+    async def send(self, address: str, outbound: Outbound) -> Sent:
+        """Deliver one outbound message to `address`, or raise a SendError."""
+
+    async def disconnect(self) -> None:
+        """Stop the channel and close its clients."""
+
+
+def render_text(text: str, options: tuple[tuple[str, str], ...]) -> str:
+    """A menu as numbered lines under the text, for channels without buttons."""
+    lines = [text] if text else []
+    lines.extend(f"{i} {label}" for i, (label, _) in enumerate(options, start=1))
+    return "\n".join(lines)

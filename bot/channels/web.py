@@ -1,0 +1,184 @@
+"""The web chat at `/`: anyone can talk to the flows as a texting person would.
+
+The page keeps a random session id in sessionStorage (gone when the tab closes)
+and posts messages to /chat/api/messages; replies are delivered into the
+session's mailbox in Redis, which the page reads by long polling. The quick-exit
+button erases the conversation at once and replaces the page with a neutral
+site, so that Back does not return to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot import keys
+from bot.channels import CAPABILITIES
+from bot.channels.base import Channel, Inbound, Outbound, Sent
+from bot.privacy import Privacy
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_BODY = 64 * 1024
+MAX_TEXT = 4096
+MAILBOX_KEEP = 500
+LONG_POLL_S = 20.0
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def bad_request(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_json(request: web.Request, max_body: int = MAX_BODY) -> dict | web.Response:
+    """The request's JSON object, or the 4xx response to give: too large, not
+    UTF-8, not JSON, not an object."""
+    if request.content_length is not None and request.content_length > max_body:
+        return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
+    try:
+        raw = await request.content.read(max_body + 1)
+    except (asyncio.TimeoutError, ConnectionError):
+        return bad_request("the body could not be read")
+    if len(raw) > max_body:
+        return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return bad_request("the body is not valid UTF-8")
+    except json.JSONDecodeError:
+        return bad_request("the body is not valid JSON")
+    if not isinstance(data, dict):
+        return bad_request("the body must be a JSON object")
+    return data
+
+
+class WebChannel(Channel):
+    name = "web"
+    capabilities = CAPABILITIES["web"]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiters: dict[str, asyncio.Event] = {}
+
+    async def connect(self, pipeline) -> None:
+        await super().connect(pipeline)
+        self.redis: Redis = pipeline.redis
+        self.privacy: Privacy = pipeline.privacy
+        self.retention: int = pipeline.retention
+
+    def listen(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/", self.page),
+            web.get("/chat/static/{name}", self.static),
+            web.post("/chat/api/messages", self.post_message),
+            web.get("/chat/api/messages", self.get_messages),
+            web.post("/chat/api/exit", self.quick_exit),
+        ]
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return self._file(STATIC_DIR / "chat.html")
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in ("chat.js", "chat.css"):
+            raise web.HTTPNotFound()
+        return self._file(STATIC_DIR / name)
+
+    @staticmethod
+    def _file(path: Path) -> web.StreamResponse:
+        response = web.FileResponse(path)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _session(self, value) -> str | None:
+        return value if isinstance(value, str) and SESSION_RE.match(value) else None
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        data = await read_json(request)
+        if isinstance(data, web.Response):
+            return data
+        session = self._session(data.get("session"))
+        if session is None:
+            return bad_request("`session` must be 16 to 64 letters, digits, - or _")
+        text, payload = data.get("text"), data.get("payload")
+        if payload is not None:
+            if not isinstance(payload, str) or not payload or len(payload) > 128:
+                return bad_request("`payload` must be a button's payload")
+            inbound = Inbound("web", session, kind="button", payload=payload)
+        elif isinstance(text, str) and text.strip():
+            if len(text) > MAX_TEXT:
+                return bad_request(f"`text` is longer than {MAX_TEXT} characters", 413)
+            inbound = Inbound("web", session, kind="text", text=text)
+        elif data.get("start") is True:
+            inbound = Inbound("web", session, kind="start")
+        else:
+            return bad_request("send `text` (a non-empty string) or `payload`")
+        await self.pipeline.accept(inbound)
+        return web.json_response({"ok": True})
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        session = self._session(request.query.get("session"))
+        if session is None:
+            return bad_request("`session` must be 16 to 64 letters, digits, - or _")
+        try:
+            after = max(0, int(request.query.get("after", "0")))
+        except ValueError:
+            return bad_request("`after` must be a whole number")
+        wait = request.query.get("wait") == "1"
+        pid = self.privacy.pid("web", session)
+        deadline = time.monotonic() + LONG_POLL_S
+        while True:
+            raw = await self.redis.lrange(keys.web_mailbox(pid), after, -1)
+            if raw or not wait or time.monotonic() > deadline:
+                break
+            event = self._waiters.setdefault(pid, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), 0.5)  # another process may deliver: poll too
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                self._waiters.pop(pid, None)
+        messages = [json.loads(item) for item in raw]
+        return web.json_response({"messages": messages, "next": after + len(messages)})
+
+    async def quick_exit(self, request: web.Request) -> web.Response:
+        data = await read_json(request)
+        if isinstance(data, web.Response):
+            return data
+        session = self._session(data.get("session"))
+        if session is None:
+            return bad_request("`session` must be 16 to 64 letters, digits, - or _")
+        await self.pipeline.accept(Inbound("web", session, kind="exit"))
+        return web.json_response({"ok": True})
+
+    async def send(self, address: str, outbound: Outbound) -> Sent:
+        if outbound.kind != "text":
+            return Sent()
+        pid = self.privacy.pid("web", address)
+        item = {
+            "id": outbound.id,
+            "text": outbound.text,
+            "options": [{"label": label, "payload": payload} for label, payload in outbound.options],
+            "at": round(time.time(), 3),
+        }
+        key = keys.web_mailbox(pid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(item, ensure_ascii=False))
+            pipe.expire(key, self.retention)
+            await pipe.execute()
+        if (event := self._waiters.get(pid)) is not None:
+            event.set()
+        return Sent()

@@ -1,0 +1,220 @@
+"""Configuration from the environment, validated once at start.
+
+Every bad value becomes one sentence that says what to do next; the CLI prints
+them all and exits with code 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+EXAMPLE_SHELTERS_FILE = PACKAGE_DIR / "data" / "shelters.example.yaml"
+
+
+class ConfigError(Exception):
+    """One or more settings are wrong; `problems` holds one sentence each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    data_dir: Path = Path(".helpline")
+    flows_dir: Path = Path("flows")
+    locales_dir: Path = Path("locales")
+    shelters_file: Path = EXAMPLE_SHELTERS_FILE
+    secret_key: bytes | None = None
+    retention_days: int = 30
+    redis_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # Not in the environment: knobs for tests and benchmarks.
+    workers: int = 2
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86400
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def uses_example_shelters(self) -> bool:
+        return self.shelters_file.resolve() == EXAMPLE_SHELTERS_FILE
+
+    def with_secret(self) -> Settings:
+        """Return settings whose secret key is set: from the environment, else the
+        data dir's key file, created once with 32 random bytes."""
+        if self.secret_key:
+            return self
+        key_file = self.data_dir / "secret.key"
+        if key_file.exists():
+            key = bytes.fromhex(key_file.read_text().strip())
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_bytes(32)
+            tmp = key_file.with_suffix(".tmp")
+            tmp.write_text(key.hex())
+            tmp.chmod(0o600)
+            tmp.replace(key_file)
+        return replace(self, secret_key=key)
+
+
+def _port(value: str, problems: list[str]) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        problems.append(
+            f"HELPLINE_PORT={value!r} is not a port number: use a whole number from 1 to 65535, e.g. 8080."
+        )
+        return 8080
+    return port
+
+
+def _host(value: str, problems: list[str]) -> str:
+    if not value:
+        problems.append("HELPLINE_HOST is empty: set an address such as 127.0.0.1 or 0.0.0.0.")
+        return "127.0.0.1"
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not all(part.isalnum() or "-" in part for part in value.split(".")):
+            problems.append(
+                f"HELPLINE_HOST={value!r} is neither an IP address nor a host name: use e.g. 127.0.0.1 or 0.0.0.0."
+            )
+    return value
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...], problems: list[str]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or (not parts.netloc and parts.scheme != "unix"):
+        problems.append(
+            f"{name}={value!r} is not a valid URL: it must start with {' or '.join(s + '://' for s in schemes)}."
+        )
+    return value.rstrip("/") if name != "REDIS_URL" else value
+
+
+def _redis_url(value: str, problems: list[str]) -> str:
+    parts = urlsplit(value)
+    ok = (parts.scheme in ("redis", "rediss") and parts.hostname) or (
+        parts.scheme == "unix" and parts.path
+    )
+    if ok and parts.scheme != "unix":
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            ok = False
+    if not ok:
+        problems.append(
+            f"REDIS_URL={value!r} is malformed: use redis://host:6379/0, rediss://host:6380/0 "
+            "or unix:///path/to/redis.sock, or unset it to use the embedded Redis."
+        )
+    return value
+
+
+def _readable_dir(name: str, value: str, problems: list[str]) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        problems.append(f"{name}={value!r} is not a directory: create it or point {name} to one.")
+    elif not os.access(path, os.R_OK | os.X_OK):
+        problems.append(f"{name}={value!r} cannot be read: check its permissions.")
+    return path
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate every variable of SPEC.md; raise ConfigError listing all problems."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    kwargs: dict = {}
+    if (v := get("HELPLINE_HOST")) is not None:
+        kwargs["host"] = _host(v, problems)
+    if (v := get("HELPLINE_PORT")) is not None:
+        kwargs["port"] = _port(v, problems)
+    if (v := get("HELPLINE_PUBLIC_URL")) is not None:
+        kwargs["public_url"] = _url("HELPLINE_PUBLIC_URL", v, ("http", "https"), problems)
+    kwargs["data_dir"] = Path(get("HELPLINE_DATA_DIR") or ".helpline")
+    if kwargs["data_dir"].exists() and not kwargs["data_dir"].is_dir():
+        problems.append(f"HELPLINE_DATA_DIR={str(kwargs['data_dir'])!r} is a file: point it to a directory.")
+    kwargs["flows_dir"] = _readable_dir("HELPLINE_FLOWS_DIR", get("HELPLINE_FLOWS_DIR") or "flows", problems)
+    kwargs["locales_dir"] = _readable_dir(
+        "HELPLINE_LOCALES_DIR", get("HELPLINE_LOCALES_DIR") or "locales", problems
+    )
+    if (v := get("HELPLINE_SHELTERS_FILE")) is not None:
+        path = Path(v)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            problems.append(f"HELPLINE_SHELTERS_FILE={v!r} is not a readable file: point it to a YAML or CSV directory file.")
+        elif path.suffix.lower() not in (".yaml", ".yml", ".csv"):
+            problems.append(f"HELPLINE_SHELTERS_FILE={v!r} must end in .yaml, .yml or .csv.")
+        kwargs["shelters_file"] = path
+    if (v := get("HELPLINE_SECRET_KEY")) is not None:
+        if len(v) < 16:
+            problems.append("HELPLINE_SECRET_KEY is too short: use at least 16 characters (32 random bytes as hex is best).")
+        kwargs["secret_key"] = v.encode()
+    if (v := get("HELPLINE_RETENTION_DAYS")) is not None:
+        try:
+            days = int(v)
+            if days < 1:
+                raise ValueError
+            kwargs["retention_days"] = days
+        except ValueError:
+            problems.append(f"HELPLINE_RETENTION_DAYS={v!r} must be a whole number of days, 1 or more.")
+    if (v := get("REDIS_URL")) is not None:
+        kwargs["redis_url"] = _redis_url(v, problems)
+    for name, key in (
+        ("TELEGRAM_BOT_TOKEN", "telegram_bot_token"),
+        ("TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret"),
+        ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
+        ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
+        ("TWILIO_FROM_NUMBER", "twilio_from_number"),
+    ):
+        if (v := get(name)) is not None:
+            kwargs[key] = v
+    if (v := kwargs.get("telegram_webhook_secret")) is not None and not all(
+        c.isalnum() or c in "_-" for c in v
+    ):
+        problems.append("TELEGRAM_WEBHOOK_SECRET may only hold letters, digits, _ and - (Telegram's rule).")
+    if (v := get("TELEGRAM_API_BASE_URL")) is not None:
+        kwargs["telegram_api_base_url"] = _url("TELEGRAM_API_BASE_URL", v, ("http", "https"), problems)
+    if (v := get("TWILIO_API_BASE_URL")) is not None:
+        kwargs["twilio_api_base_url"] = _url("TWILIO_API_BASE_URL", v, ("http", "https"), problems)
+    twilio = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER") if get(n)]
+    if twilio and len(twilio) < 3:
+        missing = sorted({"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"} - set(twilio))
+        problems.append(f"The SMS channel needs all three Twilio variables: also set {', '.join(missing)}.")
+    if len(twilio) == 3 and not get("HELPLINE_PUBLIC_URL"):
+        problems.append(
+            "The SMS channel needs HELPLINE_PUBLIC_URL (the address Twilio calls) to check Twilio's signatures."
+        )
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**kwargs)

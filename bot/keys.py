@@ -1,0 +1,158 @@
+"""Every Redis key name of the project, in one place.
+
+A conversation is known only by its pseudonymous id `pid` (an HMAC of channel +
+user id, bot/privacy.py). Its keys share the hash tag `{pid}`, and all of them
+expire together after HELPLINE_RETENTION_DAYS of inactivity
+(`conversation_keys`); safe exit deletes them at once.
+"""
+
+from __future__ import annotations
+
+PREFIX = "hl"
+
+
+# ---- one conversation (all expire together; all erased by safe exit)
+
+
+def state(pid: str) -> str:
+    """JSON of the engine's Conversation: flow, state, language, variables, mode."""
+    return f"{PREFIX}:c:{{{pid}}}:state"
+
+
+def address(pid: str) -> str:
+    """AES-GCM-encrypted channel address (chat id, phone number, web session)."""
+    return f"{PREFIX}:c:{{{pid}}}:addr"
+
+
+def transcript(pid: str) -> str:
+    """List of JSON messages {id, from, text, at}: user, bot and counsellor."""
+    return f"{PREFIX}:c:{{{pid}}}:log"
+
+
+def delivery(pid: str) -> str:
+    """Hash message id -> delivery status (pending, sent, failed) of outbound messages."""
+    return f"{PREFIX}:c:{{{pid}}}:delivery"
+
+
+def inbox(pid: str) -> str:
+    """List of inbound messages stored (acknowledged) but not yet processed, oldest first."""
+    return f"{PREFIX}:c:{{{pid}}}:in"
+
+
+def outbox(pid: str) -> str:
+    """List of outbound messages not yet delivered, oldest first."""
+    return f"{PREFIX}:c:{{{pid}}}:out"
+
+
+def work_lock(pid: str) -> str:
+    """Token of the worker processing this conversation's inbox (one at a time: order)."""
+    return f"{PREFIX}:c:{{{pid}}}:lock"
+
+
+def send_lock(pid: str) -> str:
+    """Token of the sender delivering this conversation's outbox (one at a time: order)."""
+    return f"{PREFIX}:c:{{{pid}}}:slock"
+
+
+def telegram_messages(pid: str) -> str:
+    """Sorted set of Telegram message ids (both sides) by time, to delete on safe exit."""
+    return f"{PREFIX}:c:{{{pid}}}:tg"
+
+
+def handoff(pid: str) -> str:
+    """Hash of the conversation's handoff: severity, category, enqueued_at, assigned_to..."""
+    return f"{PREFIX}:c:{{{pid}}}:handoff"
+
+
+def web_mailbox(pid: str) -> str:
+    """List of messages delivered to a web-simulator session, read by the page."""
+    return f"{PREFIX}:c:{{{pid}}}:web"
+
+
+def conversation_keys(pid: str) -> list[str]:
+    """Every key that holds something of the conversation (not its inbox)."""
+    return [
+        state(pid), address(pid), transcript(pid), delivery(pid), outbox(pid),
+        telegram_messages(pid), handoff(pid), web_mailbox(pid),
+    ]  # fmt: skip
+
+
+def left(pid: str) -> str:
+    """Marker that the person left by safe exit: holds no data, tells the console."""
+    return f"{PREFIX}:left:{pid}"
+
+
+def blocked(pid: str) -> str:
+    """Set by a supervisor: this sender gets a neutral reply until the key expires."""
+    return f"{PREFIX}:blocked:{pid}"
+
+
+# ---- pipeline (bot/pipeline.py)
+
+WORK_STREAM = f"{PREFIX}:work"  # nudges {c: pid}: "this conversation's inbox has news"
+
+
+def send_stream(channel: str) -> str:
+    """Nudges {c: pid}: "this conversation's outbox has news"; one stream per channel,
+    so that only processes that have the channel configured deliver its messages."""
+    return f"{PREFIX}:send:{channel}"
+
+
+ERASE_STREAM = f"{PREFIX}:erase"  # Telegram deletions left to do after a safe exit
+WORKERS_GROUP = "workers"
+SENDERS_GROUP = "senders"
+DEAD_LETTERS = f"{PREFIX}:dead"  # inbound messages whose processing raised, kept for operators
+
+
+def seen(channel: str, message_id: str) -> str:
+    """Dedup marker of a delivered webhook (Telegram update_id, Twilio MessageSid)."""
+    return f"{PREFIX}:seen:{channel}:{message_id}"
+
+
+def sms_status(message_sid: str) -> str:
+    """Maps a Twilio MessageSid of ours back to (pid, message id) for status callbacks."""
+    return f"{PREFIX}:smsstatus:{message_sid}"
+
+
+# ---- handoff and console (handoff/)
+
+QUEUE = f"{PREFIX}:queue"  # sorted set pid -> urgency score (lower is more urgent)
+EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
+COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
+PRESENCE = f"{PREFIX}:presence"  # sorted set username -> last heartbeat (unix time)
+
+
+def counsellor(username: str) -> str:
+    """Hash: password hash (argon2), role, created_at."""
+    return f"{PREFIX}:counsellor:{username}"
+
+
+def session(session_id: str) -> str:
+    """Hash of a console session: user, role, csrf token; expires when idle."""
+    return f"{PREFIX}:session:{session_id}"
+
+
+def login_attempts(client: str) -> str:
+    """Counter of failed logins from one client address, for rate limiting."""
+    return f"{PREFIX}:login:{client}"
+
+
+def assigned(username: str) -> str:
+    """Set of pids a counsellor has claimed (their load)."""
+    return f"{PREFIX}:assigned:{username}"
+
+
+# ---- shelters (bot/shelters.py)
+
+
+def shelters_geo(generation: str) -> str:
+    """GEO set of shelter ids of one directory generation."""
+    return f"{PREFIX}:shelters:{generation}:geo"
+
+
+def shelters_data(generation: str) -> str:
+    """Hash shelter id -> JSON record, of one directory generation."""
+    return f"{PREFIX}:shelters:{generation}:data"
+
+
+SHELTERS_CURRENT = f"{PREFIX}:shelters:current"  # name of the generation lookups use

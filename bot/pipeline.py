@@ -1,0 +1,312 @@
+"""The durable, ordered message pipeline.
+
+    webhook -> accept() -> inbox list + nudge (one Lua call) -> HTTP 200
+    worker  -> drains one conversation's inbox under its lock -> runtime -> one atomic commit
+    sender  -> drains one conversation's outbox under its lock -> channel.send, with retries
+
+Why this shape:
+- An inbound message is acknowledged only after Redis has it (append-only file
+  on), and it leaves the inbox in the same atomic step that applies its effects
+  (state, transcript, outbox): a crash at any moment either redoes the whole
+  message or nothing.
+- Order: each conversation has its own inbox and outbox list, drained by one
+  holder of its lock at a time, in any process. The lock is released by a script
+  that checks the list is empty, so a message pushed meanwhile is never stranded.
+- Nudges go through Redis Streams with consumer groups; a nudge taken by a
+  process that died stays pending and is claimed by another after LOCK_TTL.
+- Delivery is at least once: a crash between a provider accepting a message and
+  our removing it from the outbox resends that one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot import keys
+from bot.channels.base import Channel, Inbound, Outbound, PermanentSendError, RetryableSendError
+from bot.privacy import Privacy
+from bot.store import load_script, transcript_entry
+
+log = logging.getLogger("helpline.pipeline")
+
+LOCK_TTL_MS = 20_000
+DEDUP_TTL_S = 7 * 86400
+MAX_SEND_ATTEMPTS = 6
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class OrderedDrain:
+    """Drain per-conversation lists in order, one holder per conversation across
+    all processes, woken by nudges on a stream."""
+
+    def __init__(self, redis: Redis, stream: str, group: str, list_key: Callable[[str], str],
+                 lock_key: Callable[[str], str], handle: Callable[[str, bytes, str], Awaitable[None]], name: str):  # fmt: skip
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.list_key = list_key
+        self.lock_key = lock_key
+        self.handle = handle
+        self.name = name
+        self.release = load_script(redis, "release")
+        self.consumer = consumer_name()
+        self.active: set[str] = set()
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def drain(self, pid: str) -> None:
+        """Process every message of `pid`'s list if no one else is; else leave it to them."""
+        token = uuid.uuid4().hex
+        lock = self.lock_key(pid)
+        if not await self.redis.set(lock, token, nx=True, px=LOCK_TTL_MS):
+            return
+        self.active.add(pid)
+        try:
+            while True:
+                head = await self.redis.lindex(self.list_key(pid), 0)
+                if head is None:
+                    released = await self.release(keys=[lock, self.list_key(pid)], args=[token, LOCK_TTL_MS])
+                    if released in (1, 2):
+                        return
+                    continue
+                await self.handle(pid, head, token)
+                if await self.redis.get(lock) != token.encode():
+                    return  # the lock expired or a safe exit removed it: stop here
+        except asyncio.CancelledError:
+            # Shutting down mid-message: free the conversation and nudge it again so
+            # that another process (or our next start) takes it over at once.
+            await asyncio.shield(self._hand_over(pid, lock, token))
+            raise
+        finally:
+            self.active.discard(pid)
+
+    async def _hand_over(self, pid: str, lock: str, token: str) -> None:
+        try:
+            if await self.redis.get(lock) == token.encode():
+                await self.redis.delete(lock)
+            await self.redis.xadd(self.stream, {"c": pid})
+        except RedisError:
+            pass
+
+    async def run(self, stop: asyncio.Event, block_ms: int = 1000) -> None:
+        await self.ensure_group()
+        last_claim = 0.0
+        while not stop.is_set():
+            try:
+                entries: list = []
+                if time.monotonic() - last_claim > 5:
+                    last_claim = time.monotonic()
+                    claimed = await self.redis.xautoclaim(
+                        self.stream, self.group, self.consumer, min_idle_time=LOCK_TTL_MS, start_id="0-0", count=20
+                    )
+                    entries = claimed[1]
+                if not entries:
+                    response = await self.redis.xreadgroup(
+                        self.group, self.consumer, {self.stream: ">"}, count=10, block=block_ms
+                    )
+                    entries = response[0][1] if response else []
+                for entry_id, fields in entries:
+                    if fields:  # a claimed entry that was trimmed has no fields
+                        await self.drain(fields[b"c"].decode())
+                    await self.redis.xack(self.stream, self.group, entry_id)
+                    await self.redis.xdel(self.stream, entry_id)
+            except asyncio.CancelledError:
+                raise
+            except RedisError as exc:
+                log.warning("%s: Redis error, retrying in 1 s: %s", self.name, type(exc).__name__)
+                await asyncio.sleep(1)
+            except Exception:
+                log.exception("%s: unexpected error; continuing", self.name)
+                await asyncio.sleep(0.2)
+
+
+class Pipeline:
+    """Accepts inbound messages, runs workers and senders."""
+
+    def __init__(self, redis: Redis, privacy: Privacy, retention_seconds: int):
+        self.redis = redis
+        self.privacy = privacy
+        self.retention = retention_seconds
+        self.channels: dict[str, Channel] = {}
+        self.process: Callable[[str, Inbound, str], Awaitable[None]] | None = None
+        self.on_delivery: Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None = None
+        self._accept = load_script(redis, "accept")
+        self.apply = load_script(redis, "apply")
+        self.workers = OrderedDrain(redis, keys.WORK_STREAM, keys.WORKERS_GROUP, keys.inbox, keys.work_lock,
+                                    self._process_head, "worker")  # fmt: skip
+        self.senders: dict[str, OrderedDrain] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._stop = asyncio.Event()
+
+    def add_channel(self, channel: Channel) -> None:
+        """Deliver `channel`'s outbound messages from this process."""
+        self.channels[channel.name] = channel
+        self.senders[channel.name] = OrderedDrain(
+            self.redis, keys.send_stream(channel.name), keys.SENDERS_GROUP, keys.outbox, keys.send_lock,
+            self._send_head, f"sender:{channel.name}",
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ inbound
+
+    async def accept(self, inbound: Inbound) -> bool:
+        """Store `inbound` durably, once. True if stored, False for a duplicate delivery.
+        Return only after Redis has it: the caller may then acknowledge."""
+        pid = self.privacy.pid(inbound.channel, inbound.user_id)
+        data = inbound.to_json()
+        data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
+        dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
+        stored = await self._accept(
+            keys=[dedup, keys.inbox(pid), keys.WORK_STREAM],
+            args=[json.dumps(data, ensure_ascii=False), pid, DEDUP_TTL_S, self.retention],
+        )
+        return stored == 1
+
+    async def _process_head(self, pid: str, raw: bytes, token: str) -> None:
+        data = json.loads(raw)
+        data["user_id"] = self.privacy.decrypt(data["user_id"], pid) or ""
+        inbound = Inbound.from_json(data)
+        try:
+            await self.process(pid, inbound, token)
+        except Exception:
+            # Never lose it, never loop on it: keep it for operators, tell the counsellors.
+            log.exception("processing a message failed; kept in %s", keys.DEAD_LETTERS)
+            await self.apply(keys=[keys.work_lock(pid)], args=[token, json.dumps([
+                ["LPOP", keys.inbox(pid)],
+                ["RPUSH", keys.DEAD_LETTERS, json.dumps({"pid": pid, "message": raw.decode(), "at": time.time()})],
+                ["RPUSH", keys.transcript(pid), transcript_entry("user", inbound.text, inbound.received_at, status="unprocessed")],
+            ])])  # fmt: skip
+
+    # ------------------------------------------------------------------ outbound
+
+    async def _send_head(self, pid: str, raw: bytes, token: str) -> None:
+        outbound = Outbound.from_json(json.loads(raw))
+        sealed = await self.redis.get(keys.address(pid))
+        address = self.privacy.decrypt(sealed.decode(), pid) if sealed else None
+        channel_name = json.loads(raw).get("channel", "")
+        channel = self.channels.get(channel_name)
+        error: Exception | None = None
+        sent = None
+        if address is None or channel is None:
+            error = PermanentSendError("no address or channel for this conversation")
+        else:
+            for attempt in range(MAX_SEND_ATTEMPTS):
+                try:
+                    sent = await channel.send(address, outbound)
+                    error = None
+                    break
+                except RetryableSendError as exc:
+                    error = exc
+                    if attempt == MAX_SEND_ATTEMPTS - 1:
+                        break
+                    delay = exc.retry_after if exc.retry_after is not None else min(
+                        BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt
+                    ) * random.uniform(0.8, 1.2)
+                    await self.redis.pexpire(keys.send_lock(pid), int((delay + 30) * 1000))
+                    await asyncio.sleep(delay)
+                except PermanentSendError as exc:
+                    error = exc
+                    break
+                except Exception as exc:  # a bug in a channel must not stop the outbox
+                    log.exception("channel %s failed to send", channel_name)
+                    error = PermanentSendError(type(exc).__name__)
+                    break
+        commands = [["LPOP", keys.outbox(pid)]]
+        if outbound.kind == "text" and outbound.id:
+            status = "failed" if error else "sent"
+            commands.append(["HSET", keys.delivery(pid), outbound.id, status])
+            if error:
+                commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})])
+        if sent and sent.message_ids and channel and channel.capabilities.delete_messages:
+            now = str(time.time())
+            for message_id in sent.message_ids:
+                commands.append(["ZADD", keys.telegram_messages(pid), now, message_id])
+        applied = await self.apply(keys=[keys.send_lock(pid)], args=[token, json.dumps(commands)])
+        if not applied and sent and sent.message_ids and channel and channel.capabilities.delete_messages:
+            # The conversation was erased while this message was on its way: delete it too.
+            await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
+        if self.on_delivery:
+            await self.on_delivery(channel_name, outbound, pid, error)
+
+    async def schedule_deletion(self, channel: str, address: str, message_ids: list[int]) -> None:
+        """Queue deletion of a chat's messages (after safe exit), done by `run_erasers`."""
+        if not message_ids:
+            return
+        sealed = self.privacy.encrypt(address, "erase")
+        await self.redis.xadd(keys.ERASE_STREAM, {"channel": channel, "to": sealed, "ids": json.dumps(message_ids)})
+
+    async def _erase_loop(self, stop: asyncio.Event) -> None:
+        group = "erasers"
+        try:
+            await self.redis.xgroup_create(keys.ERASE_STREAM, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        consumer = consumer_name()
+        while not stop.is_set():
+            try:
+                claimed = await self.redis.xautoclaim(keys.ERASE_STREAM, group, consumer, min_idle_time=60_000, count=10)
+                entries = claimed[1]
+                if not entries:
+                    response = await self.redis.xreadgroup(group, consumer, {keys.ERASE_STREAM: ">"}, count=10, block=1000)
+                    entries = response[0][1] if response else []
+                for entry_id, fields in entries:
+                    if fields:
+                        channel = self.channels.get(fields[b"channel"].decode())
+                        address = self.privacy.decrypt(fields[b"to"].decode(), "erase")
+                        ids = json.loads(fields[b"ids"])
+                        if channel and address:
+                            for attempt in range(MAX_SEND_ATTEMPTS):
+                                try:
+                                    await channel.send(address, Outbound(kind="delete", message_ids=tuple(ids)))
+                                    break
+                                except RetryableSendError as exc:
+                                    await asyncio.sleep(exc.retry_after or BACKOFF_BASE_S * 2**attempt)
+                                except PermanentSendError:
+                                    break
+                    await self.redis.xack(keys.ERASE_STREAM, group, entry_id)
+                    await self.redis.xdel(keys.ERASE_STREAM, entry_id)
+            except asyncio.CancelledError:
+                raise
+            except RedisError:
+                await asyncio.sleep(1)
+            except Exception:
+                log.exception("eraser: unexpected error; continuing")
+                await asyncio.sleep(0.5)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, workers: int = 2, senders: int = 2) -> None:
+        self._stop.clear()
+        for drain, count in [(self.workers, workers), *((d, senders) for d in self.senders.values())]:
+            await drain.ensure_group()
+            for _ in range(count):
+                self._tasks.append(asyncio.create_task(drain.run(self._stop)))
+        self._tasks.append(asyncio.create_task(self._erase_loop(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

