@@ -117,7 +117,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         await channel.connect(pipeline)
     from bot.services import install_services
 
-    await install_services(runtime)
+    await install_services(runtime, settings)
     for hook in app.get(STARTUP_HOOKS, []):
         await hook(services)
     await pipeline.start(workers=settings.workers, senders=settings.workers)

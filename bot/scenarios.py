@@ -96,7 +96,7 @@ def scenario_files(flows_dir: Path) -> list[Path]:
 class ScenarioRunner:
     """Runs scenarios through Runtime.handle on a private Redis."""
 
-    def __init__(self, flows: Flows, redis: Redis, install_services=None):
+    def __init__(self, flows: Flows, redis: Redis, install_services=None, settings=None):
         self.flows = flows
         self.redis = redis
         self.clock = Clock()
@@ -104,11 +104,12 @@ class ScenarioRunner:
         self.runtime = Runtime(redis, self.privacy, flows, 86400)
         self.runtime.clock = self.clock
         self.install_services = install_services
+        self.settings = settings
         self.apply = redis.register_script((Path(__file__).parent / "lua" / "apply.lua").read_text())
 
     async def setup(self) -> None:
         if self.install_services:
-            await self.install_services(self.runtime)
+            await self.install_services(self.runtime, self.settings)
 
     async def send(self, inbound: Inbound) -> tuple[list[str], list[str] | None]:
         """Process one inbound message as a worker would; return the replies' texts
@@ -250,7 +251,8 @@ class ScenarioRunner:
         return None
 
 
-async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=None, files: list[Path] | None = None) -> Report:
+async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=None, files: list[Path] | None = None,
+                        settings=None) -> Report:  # fmt: skip
     """Run every scenario of `flows_dir/tests` on a throwaway embedded Redis."""
     flows = Flows(flows_dir, locales_dir)
     report = Report()
@@ -260,7 +262,10 @@ async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=Non
         server.start()
         redis = Redis.from_url(server.url)
         try:
-            runner = ScenarioRunner(flows, redis, install_services)
+            from bot.config import Settings
+
+            settings = settings or Settings(flows_dir=Path(flows_dir), locales_dir=Path(locales_dir))
+            runner = ScenarioRunner(flows, redis, install_services, settings)
             for path in files if files is not None else scenario_files(flows_dir):
                 await runner.run_file(path, report)
         finally:

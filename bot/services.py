@@ -4,8 +4,9 @@ the risk detector, installed the same way by the app, the terminal chat and
 
 from __future__ import annotations
 
+from bot.config import Settings
 from bot.runtime import Runtime
 
 
-async def install_services(runtime: Runtime) -> None:
-    """Register every action implementation on `runtime`."""
+async def install_services(runtime: Runtime, settings: Settings) -> None:
+    """Register every action implementation and detector on `runtime`."""
