@@ -175,6 +175,7 @@ class Settings:
     queue_aging_minutes: float
     opening_hours: dict[str, Any]
     messages: dict[str, str]  # the engine's and runtime's own texts, translatable
+    canned: dict[str, str] = field(default_factory=dict)  # counsellors' canned responses
 
 
 @dataclass
@@ -212,7 +213,7 @@ _OPTION_KEYS = {"label", "keywords", "go", "do", "set"}
 _INPUT_KEYS = {"save_as", "go", "accepts"}
 _SETTINGS_KEYS = {
     "start", "menu", "language", "human", "idle_timeout_minutes", "emergency_number",
-    "keywords", "queue", "opening_hours", "messages", "description",
+    "keywords", "queue", "opening_hours", "messages", "canned", "description",
 }  # fmt: skip
 # Texts the runtime says outside any flow state; settings.yaml must give each.
 SETTINGS_MESSAGES = {
@@ -243,6 +244,8 @@ def _strings_of(source: Source) -> list[tuple[str, Source, tuple]]:
             add(words, ("keywords", kind))
         for key, text in (data.get("messages") or {}).items():
             add(text, ("messages", key))
+        for key, text in (data.get("canned") or {}).items():
+            add(text, ("canned", key))
         return found
     for name, state in (data.get("states") or {}).items():
         if not isinstance(state, dict):
@@ -548,7 +551,12 @@ class _Loader:
                     self.issues.append(src.issue(("messages",), f"messages.{key} is missing: the text said when {meaning}"))
                 else:
                     messages[key] = text.strip()
+        canned = data.get("canned") or {}
+        if not isinstance(canned, dict) or not all(isinstance(v, str) and v.strip() for v in canned.values()):
+            self.issues.append(src.issue(("canned",), "canned: maps a name to a text counsellors can send"))
+            canned = {}
         return Settings(
+            canned={k: v.strip() for k, v in canned.items()},
             start=targets["start"], menu=targets["menu"], language=targets["language"], human=targets["human"],
             idle_timeout_seconds=int(idle * 60), emergency_number=emergency, keywords=kw,
             queue_aging_minutes=float(aging), opening_hours=hours, messages=messages,
