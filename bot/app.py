@@ -58,7 +58,10 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
-def open_redis(url: str) -> Redis:
+def open_redis(url: str, blocking: bool = False) -> Redis:
+    """The app's client; `blocking` for pub/sub, which waits longer than any timeout."""
+    if blocking:
+        return Redis.from_url(url, socket_timeout=None, socket_connect_timeout=5)
     return Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
 
 
@@ -71,6 +74,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url = services.embedded.start()
         log.info("embedded Redis started on %s", services.embedded.socket_path)
     services.redis = open_redis(url)
+    services.extras["redis_url"] = url
     try:
         yield
     finally:
@@ -116,8 +120,22 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         pipeline.add_channel(channel)
         await channel.connect(pipeline)
     from bot.services import install_services
+    from handoff.console import create_first_admin
+    from handoff.events import EventHub
+    from handoff.relay import Handoff
 
     await install_services(runtime, settings)
+    handoff = Handoff(runtime, metrics)
+    handoff.install()
+    services.extras["handoff"] = handoff
+    hub = EventHub(open_redis(services.extras["redis_url"], blocking=True))
+    await hub.start()
+    secure = bool(settings.public_url and settings.public_url.startswith("https://"))
+    app[CONSOLE].bind(handoff, services.privacy, hub, secure)
+    password = await create_first_admin(handoff.counsellors)
+    if password:
+        print(f"helpline: created the first supervisor account: user `admin`, password `{password}`. "
+              "It is shown only this once: sign in at /console and add real accounts.", flush=True)  # fmt: skip
     for hook in app.get(STARTUP_HOOKS, []):
         await hook(services)
     await pipeline.start(workers=settings.workers, senders=settings.workers)
@@ -128,6 +146,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+        await hub.stop()
+        await hub.redis.aclose()
         await pipeline.stop()
         for channel in services.channels.values():
             await channel.disconnect()
@@ -167,6 +187,7 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 STARTUP_HOOKS = web.AppKey("startup_hooks", list)
+CONSOLE = web.AppKey("console", object)
 REUSE_EMBEDDED = web.AppKey("reuse_embedded", bool)
 
 
@@ -185,4 +206,8 @@ def create_app(settings: Settings, *, flows: Flows | None = None, channels: dict
     app.router.add_get("/metrics", metrics_view)
     for channel in channels.values():
         app.router.add_routes(channel.listen())
+    from handoff.console import Console
+
+    app[CONSOLE] = Console()
+    app.router.add_routes(app[CONSOLE].routes())
     return app

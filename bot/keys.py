@@ -116,7 +116,8 @@ def sms_status(message_sid: str) -> str:
 
 # ---- handoff and console (handoff/)
 
-QUEUE = f"{PREFIX}:queue"  # sorted set pid -> urgency score (lower is more urgent)
+QUEUE = f"{PREFIX}:queue"  # sorted set pid -> urgency score (lower is more urgent): every open handoff
+WAITING = f"{PREFIX}:queue:waiting"  # the same scores, only for those no counsellor has claimed yet
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
 PRESENCE = f"{PREFIX}:presence"  # sorted set username -> last heartbeat (unix time)
@@ -137,9 +138,12 @@ def login_attempts(client: str) -> str:
     return f"{PREFIX}:login:{client}"
 
 
+ASSIGNED_PREFIX = f"{PREFIX}:assigned:"
+
+
 def assigned(username: str) -> str:
     """Set of pids a counsellor has claimed (their load)."""
-    return f"{PREFIX}:assigned:{username}"
+    return f"{ASSIGNED_PREFIX}{username}"
 
 
 # ---- shelters (bot/shelters.py)

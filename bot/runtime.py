@@ -159,14 +159,17 @@ class Runtime:
         risk = self.risk.match(inbound.text) if (self.risk and inbound.text) else None
         self._log_user(commit, inbound, conv, risk)
 
-        if conv is not None and conv.mode in (MODE_QUEUED, MODE_COUNSELLOR):
-            conv.updated_at = now
+        if conv is not None and conv.mode in (MODE_QUEUED, MODE_COUNSELLOR) and self.queued_handler:
+            # Waiting for or talking with a counsellor: to the transcript and the
+            # console, not to the flows.
             action_ctx = ActionContext(self, pid, conv, inbound, commit, ActionCall("relay"), risk)
-            texts = await self.queued_handler(action_ctx) if self.queued_handler else []
-            self.say(commit, inbound.channel, conv, [Reply(text) for text in texts])
-            commit.save_state(conv.to_dict())
-            commit.publish({"type": "message", "id": pid})
-            return
+            texts = await self.queued_handler(action_ctx)
+            if texts is not None:
+                conv.updated_at = now
+                self.say(commit, inbound.channel, conv, [Reply(text) for text in texts])
+                commit.save_state(conv.to_dict())
+                commit.publish({"type": "message", "id": pid})
+                return
 
         if inbound.kind in ("unsupported", "too_long") or (
             risk is None and await self.redis.exists(keys.blocked(pid))

@@ -81,6 +81,7 @@ class Commit:
         she sent after leaving (they start a new conversation)."""
         self.add("DEL", *keys.conversation_keys(self.pid))
         self.add("ZREM", keys.QUEUE, self.pid)
+        self.add("ZREM", keys.WAITING, self.pid)
         self.erased = True
 
     def finish(self) -> list[list[Any]]:

@@ -1,0 +1,124 @@
+"""The counsellor queue in Redis: most urgent first, older first within a level,
+and nobody starves.
+
+Each open handoff has one fixed score: the time it entered the queue plus its
+level times the aging period (critical 0, high 1, medium 2, asked-for 3). A
+sorted set ordered by that score serves critical before high before medium
+before asked-for among people who arrived together, older before newer within a
+level, and a waiting conversation overtakes every newer one of one level more
+urgent for each aging period it has waited: it "rises one level" per period,
+without any rescoring job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bot import keys
+from bot.store import load_script
+
+LUA = Path(__file__).parent / "lua"
+LEVELS = ("critical", "high", "medium", "asked")
+LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    id: str
+    channel: str
+    language: str
+    priority: str  # the level it entered with
+    risk: str | None  # risk category, if a risk phrase put it here
+    waiting_seconds: int
+    assigned_to: str | None
+    effective_priority: str  # the level it stands at now, after aging
+    status: str
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+class HandoffQueue:
+    def __init__(self, redis: Redis, aging_minutes: float = 5.0, retention_seconds: int = 30 * 86400):
+        self.redis = redis
+        self.aging_seconds = aging_minutes * 60
+        self.retention = retention_seconds
+        self._enqueue = load_script(redis, "enqueue", LUA)
+        self._claim = load_script(redis, "claim", LUA)
+
+    def score(self, level: str, enqueued_at: float) -> float:
+        return enqueued_at + LEVEL_INDEX[level] * self.aging_seconds
+
+    def effective_level(self, level: str, waited: float) -> str:
+        risen = int(waited // self.aging_seconds) if self.aging_seconds else 0
+        return LEVELS[max(0, LEVEL_INDEX[level] - risen)]
+
+    async def enqueue(self, pid: str, level: str, *, category: str | None, reason: str, channel: str,
+                      language: str, now: float | None = None) -> bool:  # fmt: skip
+        """Queue `pid` at `level`; if it is queued already, only ever raise its urgency.
+        True when it entered the queue now."""
+        now = time.time() if now is None else now
+        new, _ = await self._enqueue(
+            keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
+            args=[self.score(level, now), level, category or "", reason, channel, language, now, self.retention, pid],
+        )
+        if new:
+            await self.redis.publish(keys.EVENTS, json.dumps({"type": "queue"}))
+        return bool(new)
+
+    async def position(self, pid: str) -> int | None:
+        """1 for the next to be served among those waiting; None when not waiting."""
+        rank = await self.redis.zrank(keys.WAITING, pid)
+        return None if rank is None else rank + 1
+
+    async def claim(self, pid: str, username: str, *, take_over: bool = False,
+                    now: float | None = None) -> tuple[int, str, float | None]:  # fmt: skip
+        """(200, previous assignee, enqueued_at) | (404, '', None) | (409, current assignee, None)."""
+        now = time.time() if now is None else now
+        code, previous, enqueued_at = await self._claim(
+            keys=[keys.handoff(pid), keys.WAITING, keys.assigned(username)],
+            args=[pid, username, now, "1" if take_over else "0", keys.ASSIGNED_PREFIX],
+        )
+        return int(code), (previous.decode() if isinstance(previous, bytes) else previous or ""), (
+            float(enqueued_at) if enqueued_at else None
+        )
+
+    async def entries(self, now: float | None = None) -> list[QueueEntry]:
+        """Every open handoff: waiting ones first, most urgent first; then assigned ones."""
+        now = time.time() if now is None else now
+        pids = [p.decode() for p in await self.redis.zrange(keys.QUEUE, 0, -1)]
+        if not pids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for pid in pids:
+                pipe.hgetall(keys.handoff(pid))
+            rows = await pipe.execute()
+        waiting, assigned, stale = [], [], []
+        for pid, row in zip(pids, rows, strict=True):
+            if not row:
+                stale.append(pid)  # expired with the conversation
+                continue
+            data = {k.decode(): v.decode() for k, v in row.items()}
+            level = data.get("severity", "asked")
+            waited = max(0.0, now - float(data.get("enqueued_at", now)))
+            entry = QueueEntry(
+                id=pid,
+                channel=data.get("channel", ""),
+                language=data.get("language", ""),
+                priority=level,
+                risk=data.get("category") or None,
+                waiting_seconds=int(waited),
+                assigned_to=data.get("assigned_to") or None,
+                effective_priority=self.effective_level(level, waited),
+                status=data.get("status", "waiting"),
+            )
+            (assigned if entry.assigned_to else waiting).append(entry)
+        if stale:
+            await self.redis.zrem(keys.QUEUE, *stale)
+            await self.redis.zrem(keys.WAITING, *stale)
+        return waiting + assigned

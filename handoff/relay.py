@@ -1,0 +1,196 @@
+"""The handoff between the bot and counsellors, both ways.
+
+- the `handoff` action of the flows (and of a risk match): queue her, tell her
+  honestly whether someone is online or the line is closed;
+- her messages while she waits or talks with a counsellor: to the transcript
+  and the console, never to the flows; her place in line, only in answer to her
+  own message and at most every few minutes;
+- a counsellor's reply, transfer and close (with or without a return to the bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+from bot import keys
+from bot.channels import CAPABILITIES
+from bot.channels.base import Outbound, render_text
+from bot.engine import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
+from bot.runtime import ActionContext, Runtime
+from bot.store import load_script, new_id, transcript_entry
+from handoff.counsellors import Counsellors
+from handoff.hours import OpeningHours
+from handoff.queue import LUA, HandoffQueue
+
+POSITION_EVERY_S = 120  # tell her place in line at most this often
+
+
+class Handoff:
+    def __init__(self, runtime: Runtime, metrics=None):
+        self.runtime = runtime
+        self.redis = runtime.redis
+        settings = runtime.engine.settings
+        self.queue = HandoffQueue(self.redis, settings.queue_aging_minutes, runtime.retention)
+        self.counsellors = Counsellors(self.redis)
+        self.metrics = metrics
+        self._relay = load_script(self.redis, "relay", LUA)
+
+    def install(self) -> None:
+        self.runtime.actions["handoff"] = self.handoff_action
+        self.runtime.queued_handler = self.while_queued
+
+    @property
+    def hours(self) -> OpeningHours:
+        return OpeningHours(self.runtime.engine.settings.opening_hours)
+
+    # ------------------------------------------------------------------ person side
+
+    async def handoff_action(self, ctx: ActionContext) -> tuple[str, dict]:
+        level = ctx.risk.severity if ctx.risk else "asked"
+        now = self.runtime.clock()
+        new = await self.queue.enqueue(
+            ctx.pid, level, category=ctx.risk.category if ctx.risk else None,
+            reason="risk" if ctx.risk else (ctx.call.arg("reason") or "asked"),
+            channel=ctx.inbound.channel, language=ctx.conversation.language, now=now,
+        )  # fmt: skip
+        if new and self.metrics:
+            self.metrics.handoffs.labels(level).inc()
+        ctx.conversation.mode = MODE_QUEUED
+        ctx.conversation.variables["position_told_at"] = now
+        ctx.commit.publish({"type": "queue"})
+        position = await self.queue.position(ctx.pid) or 1
+        variables = {"queue_position": position, "opening_hours": self.hours.describe(ctx.conversation.language)}
+        if not self.hours.is_open(now):
+            return "closed", variables
+        if not await self.counsellors.online(now):
+            return "offline", variables
+        return "queued", variables
+
+    async def while_queued(self, ctx: ActionContext) -> list[str] | None:
+        """Her message while queued or with a counsellor: None if she is in fact
+        no longer in a handoff (back to the flows), else the replies."""
+        status = await self.redis.hget(keys.handoff(ctx.pid), "status")
+        if status not in (b"waiting", b"assigned"):
+            ctx.conversation.mode = MODE_BOT
+            return None
+        conv = ctx.conversation
+        if ctx.risk is not None:
+            await self.queue.enqueue(ctx.pid, ctx.risk.severity, category=ctx.risk.category, reason="risk",
+                                     channel=ctx.inbound.channel, language=conv.language, now=self.runtime.clock())  # fmt: skip
+        replies: list[str] = []
+        engine = self.runtime.engine
+        if ctx.risk is not None and ctx.risk.severity == "critical":
+            replies.append(engine.render(engine.settings_message("emergency"), conv))
+        if status == b"waiting":
+            now = self.runtime.clock()
+            if now - float(conv.variables.get("position_told_at", 0)) >= POSITION_EVERY_S:
+                conv.variables["position_told_at"] = now
+                position = await self.queue.position(ctx.pid) or 1
+                replies.append(engine.render(engine.settings_message("queue_position"), conv,
+                                             {"queue_position": position}))  # fmt: skip
+        return replies
+
+    # ------------------------------------------------------------------ counsellor side
+
+    async def send_message(self, pid: str, username: str, text: str, supervisor: bool) -> tuple[int, str | None]:
+        """A counsellor's reply; (status, message id)."""
+        channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+        if not channel:
+            return 404, None
+        message_id = new_id()
+        caps = CAPABILITIES.get(channel)
+        outbound = Outbound(text=text if caps is None or caps.max_text >= len(text) else text[: caps.max_text], id=message_id)
+        entry = transcript_entry("counsellor", text, time.time(), message_id, by=username)
+        code = await self._relay(
+            keys=[keys.handoff(pid), keys.transcript(pid), keys.outbox(pid), keys.delivery(pid), keys.send_stream(channel)],
+            args=[username, entry, json.dumps({**outbound.to_json(), "channel": channel}), message_id, pid,
+                  self.runtime.retention, "1" if supervisor else "0"],
+        )  # fmt: skip
+        if code == 200:
+            await self.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
+        return int(code), message_id
+
+    async def typing(self, pid: str) -> bool:
+        """Show "typing..." to a Telegram user; skipped on channels without it."""
+        channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+        caps = CAPABILITIES.get(channel)
+        if not caps or not caps.typing:
+            return False
+        if not await self.redis.set(f"{keys.handoff(pid)}:typing", "1", nx=True, ex=4):
+            return True  # shown less than 4 s ago: Telegram keeps it for 5 s
+        await self.redis.rpush(keys.outbox(pid), json.dumps({**Outbound(kind="typing").to_json(), "channel": channel}))
+        await self.redis.xadd(keys.send_stream(channel), {"c": pid})
+        return True
+
+    async def close(self, pid: str, username: str, outcome: str, notes: str, return_to_bot: bool) -> int:
+        """Close the handoff; with `return_to_bot` she is back at the main menu (and
+        is shown it), else the conversation ends and her next message starts anew."""
+        async with conversation_lock(self.redis, pid):
+            status = (await self.redis.hget(keys.handoff(pid), "status") or b"").decode()
+            if status not in ("waiting", "assigned"):
+                return 404
+            assigned = (await self.redis.hget(keys.handoff(pid), "assigned_to") or b"").decode()
+            conv = await self.runtime.load(pid)
+            commands: list[list] = [
+                ["HSET", keys.handoff(pid), "status", "closed", "outcome", outcome, "notes", notes,
+                 "closed_by", username, "closed_at", str(time.time()), "return_to_bot", "1" if return_to_bot else "0"],
+                ["ZREM", keys.QUEUE, pid], ["ZREM", keys.WAITING, pid],
+            ]  # fmt: skip
+            if assigned:
+                commands.append(["SREM", keys.assigned(assigned), pid])
+            channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+            if conv is not None:
+                if return_to_bot:
+                    engine = self.runtime.engine
+                    result = engine.enter(conv, engine.settings.menu, Context(channel.removeprefix("terminal-"), time.time(), conv.language))
+                    conv = result.conversation
+                    caps = CAPABILITIES[channel]
+                    for reply in result.replies:
+                        message_id = new_id()
+                        text = reply.text if caps.buttons else render_text(reply.text, reply.options)
+                        outbound = Outbound(text=text, options=reply.options if caps.buttons else (), id=message_id)
+                        commands.append(["RPUSH", keys.outbox(pid), json.dumps({**outbound.to_json(), "channel": channel})])
+                        commands.append(["RPUSH", keys.transcript(pid), transcript_entry("bot", render_text(reply.text, reply.options), message_id=message_id)])
+                        commands.append(["HSET", keys.delivery(pid), message_id, "pending"])
+                    commands.append(["XADD", keys.send_stream(channel), "*", "c", pid])
+                else:
+                    conv.mode = MODE_ENDED
+                commands.append(["SET", keys.state(pid), json.dumps(conv.to_dict(), ensure_ascii=False)])
+            for key in keys.conversation_keys(pid):
+                commands.append(["EXPIRE", key, str(self.runtime.retention)])
+            commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "queue"})])
+            commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})])
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                await pipe.execute()
+        return 200
+
+
+class conversation_lock:
+    """Hold a conversation's work lock (as a worker would) for a change made from
+    the console; afterwards, nudge the workers if she wrote meanwhile."""
+
+    def __init__(self, redis, pid: str, wait_s: float = 5.0):
+        self.redis, self.pid, self.wait_s = redis, pid, wait_s
+        self.token = uuid.uuid4().hex
+
+    async def __aenter__(self):
+        deadline = time.monotonic() + self.wait_s
+        while not await self.redis.set(keys.work_lock(self.pid), self.token, nx=True, px=10_000):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the conversation is busy; try again")
+            await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *exc):
+        if await self.redis.get(keys.work_lock(self.pid)) == self.token.encode():
+            await self.redis.delete(keys.work_lock(self.pid))
+        if await self.redis.llen(keys.inbox(self.pid)):
+            await self.redis.xadd(keys.WORK_STREAM, {"c": self.pid})
+
+
+__all__ = ["Handoff", "Conversation", "conversation_lock"]
