@@ -55,6 +55,14 @@ SERVICES = web.AppKey("services", Services)
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """The channels this configuration enables; the web chat is always on."""
     channels: dict[str, Channel] = {"web": WebChannel()}
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel(settings)
+    if settings.sms_enabled:
+        from bot.channels.sms import SmsChannel
+
+        channels["sms"] = SmsChannel(settings)
     return channels
 
 
@@ -93,6 +101,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         services.flows = Flows(settings.flows_dir, settings.locales_dir)
     services.runtime = Runtime(services.redis, services.privacy, services.flows, settings.retention_seconds)
     pipeline = Pipeline(services.redis, services.privacy, settings.retention_seconds)
+    pipeline.backoff_base = settings.extra.get("backoff_base", pipeline.backoff_base)
+    pipeline.max_attempts = settings.extra.get("max_attempts", pipeline.max_attempts)
     services.pipeline = pipeline
     runtime = services.runtime
     metrics = services.metrics
@@ -113,8 +123,12 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             metrics.send_failures.labels(channel).inc()
             log.warning("a message to a %s conversation finally failed: %s", channel, error)
 
+    def accepted(inbound, new: bool) -> None:
+        (metrics.messages_in if new else metrics.duplicates).labels(inbound.channel).inc()
+
     pipeline.process = process
     pipeline.on_delivery = delivered
+    pipeline.on_accept = accepted
     runtime.schedule_deletion = pipeline.schedule_deletion
     for channel in services.channels.values():
         pipeline.add_channel(channel)

@@ -151,6 +151,7 @@ class Pipeline:
         self.channels: dict[str, Channel] = {}
         self.process: Callable[[str, Inbound, str], Awaitable[None]] | None = None
         self.on_delivery: Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None = None
+        self.on_accept: Callable[[Inbound, bool], None] | None = None
         self._accept = load_script(redis, "accept")
         self.apply = load_script(redis, "apply")
         self.workers = OrderedDrain(redis, keys.WORK_STREAM, keys.WORKERS_GROUP, keys.inbox, keys.work_lock,
@@ -158,6 +159,8 @@ class Pipeline:
         self.senders: dict[str, OrderedDrain] = {}
         self._tasks: list[asyncio.Task] = []
         self._stop = asyncio.Event()
+        self.max_attempts = MAX_SEND_ATTEMPTS
+        self.backoff_base = BACKOFF_BASE_S
 
     def add_channel(self, channel: Channel) -> None:
         """Deliver `channel`'s outbound messages from this process."""
@@ -180,6 +183,8 @@ class Pipeline:
             keys=[dedup, keys.inbox(pid), keys.WORK_STREAM],
             args=[json.dumps(data, ensure_ascii=False), pid, DEDUP_TTL_S, self.retention],
         )
+        if self.on_accept:
+            self.on_accept(inbound, stored == 1)
         return stored == 1
 
     async def _process_head(self, pid: str, raw: bytes, token: str) -> None:
@@ -210,17 +215,17 @@ class Pipeline:
         if address is None or channel is None:
             error = PermanentSendError("no address or channel for this conversation")
         else:
-            for attempt in range(MAX_SEND_ATTEMPTS):
+            for attempt in range(self.max_attempts):
                 try:
                     sent = await channel.send(address, outbound)
                     error = None
                     break
                 except RetryableSendError as exc:
                     error = exc
-                    if attempt == MAX_SEND_ATTEMPTS - 1:
+                    if attempt == self.max_attempts - 1:
                         break
                     delay = exc.retry_after if exc.retry_after is not None else min(
-                        BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt
+                        BACKOFF_MAX_S, self.backoff_base * 2**attempt
                     ) * random.uniform(0.8, 1.2)
                     await self.redis.pexpire(keys.send_lock(pid), int((delay + 30) * 1000))
                     await asyncio.sleep(delay)

@@ -1,0 +1,142 @@
+"""SMS through Twilio: inbound by webhook, replies by the REST API.
+
+Twilio signs each webhook with X-Twilio-Signature over the exact public URL it
+called; behind a TLS-terminating proxy the app sees http://, so the signature is
+checked against HELPLINE_PUBLIC_URL + the request's path and query. The webhook
+answers an empty TwiML <Response/> once the message is stored; replies go out
+through the REST API (AsyncTwilioHttpClient), planned into as few segments as
+the characters allow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qsl
+
+from aiohttp import ClientError, web
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot import keys
+from bot.channels import CAPABILITIES
+from bot.channels.base import Channel, Inbound, Outbound, PermanentSendError, RetryableSendError, Sent
+from bot.config import Settings
+from bot.sms_segments import plan
+
+log = logging.getLogger("helpline.sms")
+
+MAX_BODY = 64 * 1024
+MAX_TEXT = 4096
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+FAILED_STATUSES = {"failed", "undelivered"}
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=message + "\n", content_type="text/plain")
+
+
+class SmsChannel(Channel):
+    name = "sms"
+    capabilities = CAPABILITIES["sms"]
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self.settings = settings
+        self.validator = RequestValidator(settings.twilio_auth_token)
+        self.client: Client | None = None
+        self.http: AsyncTwilioHttpClient | None = None
+
+    async def connect(self, pipeline) -> None:
+        await super().connect(pipeline)
+        self.http = AsyncTwilioHttpClient(timeout=15)
+        self.client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token, http_client=self.http)
+        self.client.api.base_url = self.settings.twilio_api_base_url
+
+    async def disconnect(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    def listen(self) -> list[web.AbstractRouteDef]:
+        return [web.post("/sms/twilio", self.inbound), web.post("/sms/twilio/status", self.status_callback)]
+
+    async def _signed_form(self, request: web.Request) -> dict[str, str] | web.Response:
+        """The form's fields if the body is sane and Twilio signed it, else the 4xx to give."""
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _problem(413, "The body is larger than 64 KB.")
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return _problem(413, "The body is larger than 64 KB.")
+        try:
+            text = raw.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            return _problem(400, "The body is not a valid UTF-8 form (application/x-www-form-urlencoded).")
+        form = dict(pairs)
+        url = self.settings.public_url + request.path_qs
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not self.validator.validate(url, form, signature):
+            return _problem(403, "Invalid or missing X-Twilio-Signature for this URL.")
+        return form
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        form = await self._signed_form(request)
+        if isinstance(form, web.Response):
+            return form
+        sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
+        if not sender or not sid or "Body" not in form:
+            return _problem(400, "Missing field: From, MessageSid and Body are required.")
+        body = form["Body"]
+        if len(body) > MAX_TEXT:
+            inbound = Inbound("sms", sender, kind="too_long", dedup_id=sid)
+        elif not body.strip() and int(form.get("NumMedia", "0") or 0) > 0:
+            inbound = Inbound("sms", sender, kind="unsupported", dedup_id=sid)
+        else:
+            inbound = Inbound("sms", sender, kind="text", text=body, dedup_id=sid)
+        await self.pipeline.accept(inbound)
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    async def status_callback(self, request: web.Request) -> web.Response:
+        """Twilio's delivery report of a message we sent: a final failure is shown
+        to counsellors on the message."""
+        form = await self._signed_form(request)
+        if isinstance(form, web.Response):
+            return form
+        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        if not sid or not status:
+            return _problem(400, "Missing field: MessageSid and MessageStatus are required.")
+        mapping = await self.pipeline.redis.get(keys.sms_status(sid))
+        if mapping:
+            pid, message_id = json.loads(mapping)
+            if await self.pipeline.redis.hexists(keys.delivery(pid), message_id):
+                value = "failed" if status in FAILED_STATUSES else ("delivered" if status == "delivered" else None)
+                if value:
+                    await self.pipeline.redis.hset(keys.delivery(pid), message_id, value)
+                    await self.pipeline.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    async def send(self, address: str, outbound: Outbound) -> Sent:
+        if outbound.kind != "text":
+            return Sent()  # SMS has no typing indicator and cannot delete a text on the phone
+        callback = f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
+        sids = []
+        for part in plan(outbound.text).parts:
+            try:
+                message = await self.client.messages.create_async(
+                    to=address, from_=self.settings.twilio_from_number, body=part,
+                    **({"status_callback": callback} if callback else {}),
+                )  # fmt: skip
+            except TwilioRestException as exc:
+                if exc.status == 429 or exc.status >= 500:
+                    raise RetryableSendError(f"Twilio {exc.status}") from None
+                raise PermanentSendError(f"Twilio {exc.status} code {exc.code}") from None
+            except (ClientError, OSError, TimeoutError) as exc:
+                raise RetryableSendError(type(exc).__name__) from None
+            sids.append(message.sid)
+        if outbound.id and self.pipeline is not None:
+            pid = self.pipeline.privacy.pid("sms", address)
+            for sid in sids:
+                await self.pipeline.redis.set(keys.sms_status(sid), json.dumps([pid, outbound.id]), ex=7 * 86400)
+        return Sent(tuple(sids))

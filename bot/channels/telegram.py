@@ -1,0 +1,284 @@
+"""Telegram, with python-telegram-bot used as a library inside our aiohttp app.
+
+Inbound: POST /telegram/webhook (when HELPLINE_PUBLIC_URL is set; setWebhook is
+called at start with a secret token checked on every delivery), else long
+polling with getUpdates; either way an update is acknowledged only once stored.
+Outbound: menus as inline keyboards, a location button where the flow asks for
+a place, "typing..." while a counsellor types, and on safe exit deleteMessages
+(up to 100 at a time) for every message the bot may still delete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+import warnings
+from collections import deque
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.channels import CAPABILITIES
+from bot.channels.base import Channel, Inbound, Outbound, PermanentSendError, RetryableSendError, Sent
+from bot.config import Settings
+
+log = logging.getLogger("helpline.telegram")
+
+MAX_BODY = 64 * 1024
+MAX_TEXT = 4096
+HANDLED_UPDATES = ["message", "edited_message", "callback_query"]
+GLOBAL_PER_SECOND = 25  # Telegram allows about 30 messages a second in all
+CHAT_BURST, CHAT_INTERVAL_S = 3, 1.0  # short bursts, then about one a second per chat
+
+
+def _seconds(error: RetryAfter) -> float:
+    """PTB gives retry_after as seconds or as a timedelta, depending on its settings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 warns that the type will change
+        value = error.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+class Pacer:
+    """Our own send pacing: a global rate and a per-chat one (PTB's rate limiter
+    has no per-chat limit for private chats)."""
+
+    def __init__(self) -> None:
+        self.recent: deque[float] = deque()
+        self.per_chat: dict[str, deque[float]] = {}
+
+    async def wait(self, chat: str) -> None:
+        while True:
+            now = time.monotonic()
+            while self.recent and now - self.recent[0] > 1:
+                self.recent.popleft()
+            chat_times = self.per_chat.setdefault(chat, deque(maxlen=CHAT_BURST))
+            delay = 0.0
+            if len(self.recent) >= GLOBAL_PER_SECOND:
+                delay = 1 - (now - self.recent[0])
+            if len(chat_times) == CHAT_BURST and now - chat_times[0] < CHAT_BURST * CHAT_INTERVAL_S:
+                delay = max(delay, CHAT_BURST * CHAT_INTERVAL_S - (now - chat_times[0]))
+            if delay <= 0:
+                self.recent.append(now)
+                chat_times.append(now)
+                if len(self.per_chat) > 10_000:
+                    self.per_chat.clear()
+                return
+            await asyncio.sleep(delay)
+
+
+def _missing_fields(data: dict) -> str | None:
+    """What a handled update lacks (python-telegram-bot accepts almost anything)."""
+    message = data.get("message") or data.get("edited_message")
+    if message is not None:
+        if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
+            return "the message needs an integer message_id"
+        chat = message.get("chat")
+        if not isinstance(chat, dict) or not isinstance(chat.get("id"), int) or not isinstance(chat.get("type"), str):
+            return "the message needs a chat with an integer id and a type"
+        return None
+    query = data.get("callback_query")
+    if not isinstance(query, dict) or not isinstance(query.get("id"), str) or not isinstance(query.get("from"), dict):
+        return "the callback_query needs an id and a from"
+    chat = (query.get("message") or {}).get("chat") if isinstance(query.get("message"), dict) else None
+    if query.get("message") is not None and not (isinstance(chat, dict) and isinstance(chat.get("id"), int)):
+        return "the callback_query's message needs a chat with an integer id"
+    return None
+
+
+def inbound_of(update: Update) -> Inbound | None:
+    """Our Inbound for a Telegram update, or None when it is not from a person in
+    a private chat with the bot (groups, channels)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        if message is None or message.chat.type != "private":
+            return None
+        return Inbound("telegram", str(message.chat.id), kind="button", payload=query.data or "",
+                       language_hint=query.from_user.language_code, dedup_id=str(update.update_id))  # fmt: skip
+    message = update.message or update.edited_message
+    if message is None or message.chat.type != "private":
+        return None
+    common = {
+        "channel": "telegram", "user_id": str(message.chat.id), "message_id": str(message.message_id),
+        "language_hint": message.from_user.language_code if message.from_user else None,
+        "dedup_id": str(update.update_id),
+    }  # fmt: skip
+    if update.edited_message is not None:
+        return Inbound(kind="unsupported", **common)
+    if message.location is not None:
+        return Inbound(kind="location", location=(message.location.latitude, message.location.longitude), **common)
+    if message.text is not None:
+        text = message.text
+        if len(text) > MAX_TEXT:
+            return Inbound(kind="too_long", **common)
+        if text.strip().split("@")[0] == "/start" or text.strip().startswith("/start "):
+            return Inbound(kind="start", **common)
+        return Inbound(kind="text", text=text, **common)
+    return Inbound(kind="unsupported", **common)  # stickers, photos, voice...
+
+
+class TelegramChannel(Channel):
+    name = "telegram"
+    capabilities = CAPABILITIES["telegram"]
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self.settings = settings
+        self.bot = Bot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url,
+            request=HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15, connect_timeout=10),
+            get_updates_request=HTTPXRequest(read_timeout=40, connect_timeout=10),
+        )
+        self.pacer = Pacer()
+        self.secret: str | None = settings.telegram_webhook_secret
+        self._polling: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def connect(self, pipeline) -> None:
+        await super().connect(pipeline)
+        self.secret = self.settings.telegram_webhook_secret or pipeline.privacy.telegram_secret
+        await self.bot.initialize()  # getMe: fails early on a wrong token
+        if self.settings.public_url:
+            await self.bot.set_webhook(
+                url=f"{self.settings.public_url}/telegram/webhook",
+                secret_token=self.secret,
+                allowed_updates=HANDLED_UPDATES,
+                drop_pending_updates=False,
+            )
+            log.info("Telegram webhook registered")
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._polling = asyncio.create_task(self._poll())
+            log.info("Telegram long polling started")
+
+    async def disconnect(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        for task in list(self._background):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.bot.shutdown()
+
+    async def _poll(self) -> None:
+        offset = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=HANDLED_UPDATES)
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc))
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                await self._accept(update)
+                offset = update.update_id + 1  # confirmed to Telegram only once stored
+
+    # ------------------------------------------------------------------ inbound
+
+    def listen(self) -> list[web.AbstractRouteDef]:
+        return [web.post("/telegram/webhook", self.webhook)]
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not self.secret or not hmac.compare_digest(sent.encode(), self.secret.encode()):
+            return web.json_response({"error": "wrong or missing secret token"}, status=403)
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.json_response({"error": "body larger than 64 KB"}, status=413)
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return web.json_response({"error": "body larger than 64 KB"}, status=413)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return web.json_response({"error": "body is not valid UTF-8"}, status=400)
+        except json.JSONDecodeError:
+            return web.json_response({"error": "body is not valid JSON"}, status=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
+            return web.json_response({"error": "not a Telegram Update: an object with an integer update_id"}, status=400)
+        if not any(kind in data for kind in HANDLED_UPDATES):
+            return web.json_response({"error": f"unsupported update type; handled: {', '.join(HANDLED_UPDATES)}"}, status=400)
+        missing = _missing_fields(data)
+        if missing:
+            return web.json_response({"error": f"malformed Telegram Update: {missing}"}, status=400)
+        try:
+            update = Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return web.json_response({"error": "malformed Telegram Update: required fields are missing"}, status=400)
+        if update is None:
+            return web.json_response({"error": "malformed Telegram Update"}, status=400)
+        await self._accept(update)
+        return web.json_response({"ok": True})
+
+    async def _accept(self, update: Update) -> None:
+        inbound = inbound_of(update)
+        if inbound is None:
+            return
+        await self.pipeline.accept(inbound)
+        if update.callback_query is not None:  # stop the button's spinner; best effort
+            task = asyncio.create_task(self._answer(update.callback_query.id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _answer(self, query_id: str) -> None:
+        with contextlib.suppress(TelegramError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.bot.answer_callback_query(query_id), 10)
+
+    # ------------------------------------------------------------------ outbound
+
+    async def send(self, address: str, outbound: Outbound) -> Sent:
+        chat_id = int(address)
+        try:
+            if outbound.kind == "delete":
+                ids = list(outbound.message_ids)
+                for start in range(0, len(ids), 100):
+                    await self.pacer.wait(address)
+                    with contextlib.suppress(BadRequest):  # too old, or already gone
+                        await self.bot.delete_messages(chat_id, ids[start : start + 100])
+                return Sent()
+            if outbound.kind == "typing":
+                await self.bot.send_chat_action(chat_id, "typing")
+                return Sent()
+            markup = None
+            if outbound.options:
+                markup = InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(label, callback_data=payload[:64])] for label, payload in outbound.options]
+                )
+            elif outbound.request_location:
+                markup = ReplyKeyboardMarkup(
+                    [[KeyboardButton(outbound.location_label or "📍", request_location=True)]],
+                    one_time_keyboard=True, resize_keyboard=True,
+                )  # fmt: skip
+            await self.pacer.wait(address)
+            message = await self.bot.send_message(
+                chat_id, outbound.text[:MAX_TEXT], reply_markup=markup, protect_content=True
+            )
+            return Sent((str(message.message_id),))
+        except RetryAfter as exc:
+            raise RetryableSendError("Telegram 429", retry_after=_seconds(exc)) from None
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            raise PermanentSendError(f"Telegram refused: {type(exc).__name__}") from None
+        except (TimedOut, NetworkError) as exc:
+            raise RetryableSendError(f"Telegram {type(exc).__name__}") from None

@@ -1,0 +1,187 @@
+"""Telegram through the real python-telegram-bot library against a fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+
+import pytest
+
+from bot import keys
+from tests.fakes import FakeTelegram
+
+SECRET = "test-webhook-secret"
+CHAT = 777001
+_update_ids = itertools.count(1)
+_message_ids = itertools.count(500)
+
+
+def message_update(text: str | None = None, chat: int = CHAT, language: str = "en", update_id: int | None = None, **extra) -> dict:
+    message = {"message_id": next(_message_ids), "date": 1_767_225_600, "chat": {"id": chat, "type": "private"},
+               "from": {"id": chat, "is_bot": False, "first_name": "A", "language_code": language}}
+    if text is not None:
+        message["text"] = text
+    message.update(extra)
+    return {"update_id": update_id or next(_update_ids), "message": message}
+
+
+def button_update(payload: str, chat: int = CHAT) -> dict:
+    return {"update_id": next(_update_ids), "callback_query": {
+        "id": str(next(_update_ids)), "data": payload, "chat_instance": "x",
+        "from": {"id": chat, "is_bot": False, "first_name": "A", "language_code": "en"},
+        "message": {"message_id": next(_message_ids), "date": 1_767_225_600, "chat": {"id": chat, "type": "private"}, "text": "menu"}}}
+
+
+@pytest.fixture
+async def telegram():
+    fake = await FakeTelegram().start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def tg_client(make_client, telegram):
+    return await make_client(
+        telegram_bot_token=telegram.token, telegram_api_base_url=telegram.base_url,
+        telegram_webhook_secret=SECRET, public_url="https://help.example.org",
+        extra={"backoff_base": 0.02, "max_attempts": 4},
+    )
+
+
+async def post(client, update, secret: str | None = SECRET, raw: bytes | None = None):
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    return await client.post("/telegram/webhook", data=raw if raw is not None else json.dumps(update), headers=headers)
+
+
+def texts(calls: list[dict]) -> list[str]:
+    return [c["text"] for c in calls]
+
+
+async def test_set_webhook_at_start_with_secret(tg_client, telegram):
+    hooks = telegram.called("setWebhook")
+    assert hooks and hooks[0]["url"] == "https://help.example.org/telegram/webhook"
+    assert hooks[0]["secret_token"] == SECRET
+    assert telegram.called("getMe")
+
+
+async def test_start_welcome_with_inline_buttons_then_tap(tg_client, telegram):
+    assert (await post(tg_client, message_update("/start"))).status == 200
+    sent = await telegram.wait_for("sendMessage", 2)
+    assert "confidential" in sent[0]["text"] and "EXIT" in sent[0]["text"]
+    keyboard = sent[1]["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard] == ["Yes, I can talk", "No, not now"]
+    assert sent[1]["protect_content"] is True
+    assert (await post(tg_client, button_update(keyboard[0][0]["callback_data"]))).status == 200
+    sent = await telegram.wait_for("sendMessage", 3)
+    assert sent[2]["text"] == "How can I help you?"
+    await telegram.wait_for("answerCallbackQuery", 1)
+
+
+async def test_duplicate_update_is_processed_once(tg_client, telegram):
+    update = message_update("hello")
+    for _ in range(3):
+        assert (await post(tg_client, update)).status == 200
+    await telegram.wait_for("sendMessage", 2)
+    await asyncio.sleep(0.4)
+    assert len(telegram.called("sendMessage")) == 2  # the welcome and the safety question, once
+
+
+@pytest.mark.parametrize("case, body, secret, status", [
+    ("missing secret", message_update("hi"), None, 403),
+    ("wrong secret", message_update("hi"), "nope", 403),
+    ("malformed JSON", None, SECRET, 400),
+    ("not an object", [1, 2], SECRET, 400),
+    ("no update_id", {"message": {"text": "hi"}}, SECRET, 400),
+    ("unknown update type", {"update_id": 99, "channel_post": {}}, SECRET, 400),
+    ("message without chat", {"update_id": 98, "message": {"message_id": 1, "date": 1, "text": "hi"}}, SECRET, 400),
+])
+async def test_bad_webhooks_get_4xx_and_change_nothing(tg_client, redis, telegram, case, body, secret, status):
+    raw = b"{not json" if body is None else None
+    response = await post(tg_client, body, secret=secret, raw=raw)
+    assert response.status == status, case
+    assert "error" in await response.json()
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_invalid_utf8_and_oversized_bodies(tg_client, redis):
+    assert (await post(tg_client, None, raw=b'{"update_id": 1, "message": "\xff\xfe"}')).status == 400
+    big = json.dumps(message_update("x" * 70_000))
+    assert (await post(tg_client, None, raw=big.encode())).status == 413
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_stickers_edits_and_long_texts_get_a_polite_text_answer(tg_client, telegram):
+    await post(tg_client, message_update("/start"))
+    await telegram.wait_for("sendMessage", 2)
+    await post(tg_client, message_update(None, sticker={"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1,
+                                                        "is_animated": False, "is_video": False, "type": "regular"}))
+    sent = await telegram.wait_for("sendMessage", 3)
+    assert "only read text" in sent[2]["text"]
+    edited = message_update("changed")
+    edited["edited_message"] = edited.pop("message")
+    await post(tg_client, edited)
+    sent = await telegram.wait_for("sendMessage", 4)
+    assert "only read text" in sent[3]["text"]
+
+
+async def test_retry_on_429_and_500_then_delivered(tg_client, telegram):
+    telegram.failures.add("sendMessage", 429, count=1, retry_after=0.2)
+    telegram.failures.add("sendMessage", 500, count=1)
+    await post(tg_client, message_update("/start"))
+    await telegram.wait_for("sendMessage", 4)  # two failed attempts, then both messages
+    ok = [c for c in telegram.calls if c.method == "sendMessage"]
+    assert "confidential" in ok[2].params["text"]
+
+
+async def test_final_failure_is_visible_to_counsellors(tg_client, telegram, redis):
+    telegram.failures.add("sendMessage", 500, count=100)
+    await post(tg_client, message_update("hello"))
+    pid = None
+    for _ in range(200):
+        found = await redis.keys(f"{keys.PREFIX}:c:*:delivery")
+        if found:
+            statuses = await redis.hvals(found[0])
+            if b"failed" in statuses:
+                pid = found[0].decode()
+                break
+        await asyncio.sleep(0.05)
+    assert pid is not None, "a finally failed message must be recorded as failed"
+
+
+async def test_safe_exit_deletes_every_recorded_message(tg_client, telegram, redis):
+    await post(tg_client, message_update("/start"))
+    await telegram.wait_for("sendMessage", 2)
+    await post(tg_client, message_update("1"))
+    await telegram.wait_for("sendMessage", 3)
+    bot_ids = {json.loads(json.dumps(c.params)).get("chat_id") for c in telegram.calls}
+    assert bot_ids == {CHAT} or bot_ids >= {CHAT}
+    exit_update = message_update("EXIT")
+    await post(tg_client, exit_update)
+    deleted = await telegram.wait_for("deleteMessages", 1)
+    ids = set(deleted[0]["message_ids"])
+    # her three messages and the bot's three replies
+    assert exit_update["message"]["message_id"] in ids
+    assert len(ids) == 6
+    assert len(telegram.called("sendMessage")) == 3  # nothing sent after EXIT
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_location_reaches_the_flow(tg_client, telegram):
+    await post(tg_client, message_update("/start"))
+    await telegram.wait_for("sendMessage", 2)
+    await post(tg_client, message_update("1"))
+    await post(tg_client, message_update("3"))  # a safe place to stay
+    await post(tg_client, message_update("1"))  # a place to sleep tonight
+    sent = await telegram.wait_for("sendMessage", 5)
+    assert sent[4]["reply_markup"]["keyboard"][0][0]["request_location"] is True
+
+
+async def test_long_polling_without_public_url(make_client, telegram):
+    telegram.updates.append(message_update("/start", update_id=5000))
+    await make_client(telegram_bot_token=telegram.token, telegram_api_base_url=telegram.base_url)
+    sent = await telegram.wait_for("sendMessage", 2)
+    assert "confidential" in sent[0]["text"]
+    assert telegram.called("deleteWebhook")
