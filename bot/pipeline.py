@@ -40,7 +40,7 @@ from bot.store import load_script, transcript_entry
 
 log = logging.getLogger("helpline.pipeline")
 
-LOCK_TTL_MS = 20_000
+LOCK_TTL_MS = 10_000  # a crashed holder's conversations are taken over after this
 DEDUP_TTL_S = 7 * 86400
 MAX_SEND_ATTEMPTS = 6
 BACKOFF_BASE_S = 0.5
@@ -75,12 +75,14 @@ class OrderedDrain:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def drain(self, pid: str) -> None:
-        """Process every message of `pid`'s list if no one else is; else leave it to them."""
+    async def drain(self, pid: str) -> bool:
+        """Process every message of `pid`'s list. False when another holder has the
+        conversation: the nudge then stays pending, and is looked at again after
+        LOCK_TTL_MS in case that holder died."""
         token = uuid.uuid4().hex
         lock = self.lock_key(pid)
         if not await self.redis.set(lock, token, nx=True, px=LOCK_TTL_MS):
-            return
+            return False
         self.active.add(pid)
         try:
             while True:
@@ -88,11 +90,11 @@ class OrderedDrain:
                 if head is None:
                     released = await self.release(keys=[lock, self.list_key(pid)], args=[token, LOCK_TTL_MS])
                     if released in (1, 2):
-                        return
+                        return True
                     continue
                 await self.handle(pid, head, token)
                 if await self.redis.get(lock) != token.encode():
-                    return  # the lock expired or a safe exit removed it: stop here
+                    return True  # the lock expired or a safe exit removed it: stop here
         except asyncio.CancelledError:
             # Shutting down mid-message: free the conversation and nudge it again so
             # that another process (or our next start) takes it over at once.
@@ -127,10 +129,10 @@ class OrderedDrain:
                     )
                     entries = response[0][1] if response else []
                 for entry_id, fields in entries:
-                    if fields:  # a claimed entry that was trimmed has no fields
-                        await self.drain(fields[b"c"].decode())
-                    await self.redis.xack(self.stream, self.group, entry_id)
-                    await self.redis.xdel(self.stream, entry_id)
+                    # A claimed entry that was deleted meanwhile has no fields.
+                    if not fields or await self.drain(fields[b"c"].decode()):
+                        await self.redis.xack(self.stream, self.group, entry_id)
+                        await self.redis.xdel(self.stream, entry_id)
             except asyncio.CancelledError:
                 raise
             except RedisError as exc:
@@ -227,8 +229,7 @@ class Pipeline:
                     delay = exc.retry_after if exc.retry_after is not None else min(
                         BACKOFF_MAX_S, self.backoff_base * 2**attempt
                     ) * random.uniform(0.8, 1.2)
-                    await self.redis.pexpire(keys.send_lock(pid), int((delay + 30) * 1000))
-                    await asyncio.sleep(delay)
+                    await self._sleep_holding(keys.send_lock(pid), token, delay)
                 except PermanentSendError as exc:
                     error = exc
                     break
@@ -252,6 +253,15 @@ class Pipeline:
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
             await self.on_delivery(channel_name, outbound, pid, error)
+
+    async def _sleep_holding(self, lock: str, token: str, delay: float) -> None:
+        """Wait before a retry, keeping the conversation's send lock alive (a crash
+        meanwhile lets it expire within LOCK_TTL_MS)."""
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            if await self.redis.get(lock) == token.encode():
+                await self.redis.pexpire(lock, LOCK_TTL_MS)
+            await asyncio.sleep(min(left, LOCK_TTL_MS / 3000))
 
     async def schedule_deletion(self, channel: str, address: str, message_ids: list[int]) -> None:
         """Queue deletion of a chat's messages (after safe exit), done by `run_erasers`."""

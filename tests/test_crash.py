@@ -1,0 +1,154 @@
+"""Crash safety of a real `helpline run` process: kill -9 after acknowledging
+messages, restart, and every acknowledged message gets its reply exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from twilio.request_validator import RequestValidator
+
+from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.fakes import FakeTwilio
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """`python -m bot.cli run` as a child process."""
+
+    def __init__(self, data_dir: Path, port: int, twilio: FakeTwilio):
+        self.port = port
+        self.env = {
+            **os.environ,
+            "HELPLINE_DATA_DIR": str(data_dir), "HELPLINE_PORT": str(port),
+            "HELPLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HELPLINE_FLOWS_DIR": str(FLOWS), "HELPLINE_LOCALES_DIR": str(LOCALES),
+            "HELPLINE_SECRET_KEY": "crash-test-secret-key-0123456789",
+            "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE_URL": twilio.base_url,
+        }  # fmt: skip
+        self.env.pop("REDIS_URL", None)
+        self.process: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("helpline run did not become healthy")
+
+    def kill9(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+async def send_sms(session: aiohttp.ClientSession, port: int, sender: str, body: str, sid: str) -> int:
+    url = f"http://127.0.0.1:{port}/sms/twilio"
+    fields = {"From": sender, "To": "+15005550006", "Body": body, "MessageSid": sid}
+    signature = RequestValidator("test-auth-token").compute_signature(url, fields)
+    async with session.post(url, data=urlencode(fields), headers={
+        "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}) as response:
+        return response.status
+
+
+def redis_pid(data_dir: Path) -> int | None:
+    pid_file = data_dir / "redis.pid"
+    return int(pid_file.read_text()) if pid_file.exists() else None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+async def test_kill_9_loses_no_acknowledged_message(tmp_path):
+    twilio = await FakeTwilio().start()
+    twilio.failures.add("Messages", 503, count=10_000)  # Twilio is down while we crash
+    app = App(tmp_path / "data", free_port(), twilio)
+    people = [f"+4071200{i:04d}" for i in range(30)]
+    try:
+        await app.start()
+        async with aiohttp.ClientSession() as session:
+            first = await asyncio.gather(*(send_sms(session, app.port, phone, "hi", f"SMa{i:031d}")
+                                           for i, phone in enumerate(people)))  # fmt: skip
+            assert first == [200] * len(people)
+            for _ in range(200):  # replies are being tried (and failing) ...
+                if twilio.attempts >= 10:
+                    break
+                await asyncio.sleep(0.05)
+            assert twilio.attempts >= 10
+            second = await asyncio.gather(*(send_sms(session, app.port, phone, "1", f"SMb{i:031d}")
+                                            for i, phone in enumerate(people)))  # fmt: skip
+            assert second == [200] * len(people)
+        redis_before = redis_pid(tmp_path / "data")
+        app.kill9()  # ... and more were just acknowledged, unprocessed
+        for _ in range(100):  # the embedded Redis follows its parent, flushing its append-only file
+            if not alive(redis_before):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(redis_before), "redis-server outlived the killed app"
+        assert twilio.messages == []
+        twilio.failures.plan.clear()
+        await app.start()
+        await twilio.wait_for(2 * len(people), timeout=60)
+        await asyncio.sleep(1.0)  # nothing more should come
+        for phone in people:
+            replies = twilio.to(phone)
+            assert len(replies) == 2, (phone, replies)
+            assert "confidential" in replies[0] and replies[1].startswith("How can I help you?")
+    finally:
+        app.stop()
+        await twilio.close()
+
+
+async def test_ctrl_c_stops_redis_and_leaves_no_socket(tmp_path):
+    twilio = await FakeTwilio().start()
+    app = App(tmp_path / "data", free_port(), twilio)
+    try:
+        await app.start()
+        pid = redis_pid(tmp_path / "data")
+        assert pid and alive(pid)
+        app.stop()
+        assert app.process.returncode == 0
+        for _ in range(100):
+            if not alive(pid):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(pid)
+        assert not (tmp_path / "data" / "redis.sock").exists()
+        await app.start()  # and it starts again on the same data dir
+    finally:
+        app.stop()
+        await twilio.close()

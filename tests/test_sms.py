@@ -1,0 +1,164 @@
+"""SMS through the real twilio library against a fake Twilio REST API, with real
+X-Twilio-Signature signatures."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from urllib.parse import urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from bot import keys
+from bot.sms_segments import plan, segments
+from tests.fakes import FakeTwilio
+
+PUBLIC = "https://help.example.org"
+PHONE = "+40712345678"
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+async def twilio():
+    fake = await FakeTwilio().start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def sms_client(make_client, twilio):
+    return await make_client(
+        twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
+        twilio_from_number="+15005550006", twilio_api_base_url=twilio.base_url, public_url=PUBLIC,
+        extra={"backoff_base": 0.02, "max_attempts": 4},
+    )
+
+
+def form(body: str, sender: str = PHONE, sid: str | None = None, **extra) -> dict:
+    return {"From": sender, "To": "+15005550006", "Body": body, "MessageSid": sid or f"SM{next(_sids):032x}",
+            "NumMedia": "0", **extra}
+
+
+async def post(client, fields: dict, path: str = "/sms/twilio", token: str = "test-auth-token", signature: str | None = None,
+               raw: bytes | None = None):
+    signature = signature if signature is not None else RequestValidator(token).compute_signature(PUBLIC + path, fields)
+    body = raw if raw is not None else urlencode(fields).encode()
+    return await client.post(path, data=body, headers={"X-Twilio-Signature": signature,
+                                                       "Content-Type": "application/x-www-form-urlencoded"})
+
+
+async def test_welcome_is_one_gsm7_segment_with_numbered_menu(sms_client, twilio):
+    response = await post(sms_client, form("hi"))
+    assert response.status == 200
+    assert "<Response/>" in await response.text()
+    messages = await twilio.wait_for(1)
+    body = messages[0]["Body"]
+    assert messages[0]["To"] == PHONE
+    assert "confidential" in body and "EXIT" in body and "\n1 Yes, I can talk\n2 No, not now" in body
+    assert segments(body) == ("GSM-7", 1), (len(body), body)
+    for word in ("traffick", "abuse", "shelter"):
+        assert word not in body.lower()
+    assert messages[0]["StatusCallback"] == PUBLIC + "/sms/twilio/status"
+
+
+async def test_numbers_answer_menus(sms_client, twilio):
+    await post(sms_client, form("hi"))
+    await twilio.wait_for(1)
+    await post(sms_client, form("1"))
+    messages = await twilio.wait_for(2)
+    assert messages[1]["Body"].startswith("How can I help you?\n1 Leave safely")
+
+
+async def test_exit_sends_nothing_back_and_erases(sms_client, twilio, redis):
+    await post(sms_client, form("hi"))
+    await twilio.wait_for(1)
+    await post(sms_client, form("exit"))
+    await asyncio.sleep(0.5)
+    assert len(twilio.messages) == 1
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_exit_from_a_stranger_sends_nothing(sms_client, twilio, redis):
+    await post(sms_client, form("EXIT", sender="+40799999999"))
+    await asyncio.sleep(0.5)
+    assert twilio.messages == [] and twilio.attempts == 0
+
+
+async def test_duplicate_message_sid_is_processed_once(sms_client, twilio):
+    fields = form("hi")
+    for _ in range(3):
+        assert (await post(sms_client, fields)).status == 200
+    await twilio.wait_for(1)
+    await asyncio.sleep(0.4)
+    assert len(twilio.messages) == 1
+
+
+@pytest.mark.parametrize("case", ["wrong token", "no signature", "other URL", "tampered body"])
+async def test_bad_signatures_are_refused(sms_client, twilio, redis, case):
+    fields = form("hi")
+    if case == "wrong token":
+        response = await post(sms_client, fields, token="not-the-token")
+    elif case == "no signature":
+        response = await post(sms_client, fields, signature="")
+    elif case == "other URL":
+        signature = RequestValidator("test-auth-token").compute_signature("http://127.0.0.1/sms/twilio", fields)
+        response = await post(sms_client, fields, signature=signature)
+    else:
+        signature = RequestValidator("test-auth-token").compute_signature(PUBLIC + "/sms/twilio", fields)
+        response = await post(sms_client, {**fields, "Body": "changed"}, signature=signature)
+    assert response.status == 403
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+@pytest.mark.parametrize("case, fields, raw, status", [
+    ("missing From", {"Body": "hi", "MessageSid": "SM1"}, None, 400),
+    ("missing Body", {"From": PHONE, "MessageSid": "SM2"}, None, 400),
+    ("invalid UTF-8", None, b"From=%2B40712345678&Body=\xff\xfe&MessageSid=SM3", 400),
+    ("malformed form", None, b"From&&==Body", 400),
+    ("too large", None, b"Body=" + b"x" * 70_000, 413),
+])
+async def test_bad_forms_get_4xx_and_change_nothing(sms_client, redis, case, fields, raw, status):
+    fields = fields or {}
+    signature = RequestValidator("test-auth-token").compute_signature(PUBLIC + "/sms/twilio", fields)
+    response = await post(sms_client, fields, signature=signature, raw=raw)
+    assert response.status == status, case
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_retry_on_429_and_500(sms_client, twilio):
+    twilio.failures.add("Messages", 429, count=1)
+    twilio.failures.add("Messages", 503, count=1)
+    await post(sms_client, form("hi"))
+    await twilio.wait_for(1)
+    assert twilio.attempts == 3
+
+
+async def test_status_callback_marks_failed_delivery(sms_client, twilio, redis):
+    await post(sms_client, form("hi"))
+    messages = await twilio.wait_for(1)
+    callback = {"MessageSid": messages[0]["sid"], "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    assert (await post(sms_client, callback, path="/sms/twilio/status")).status == 200
+    delivery = await redis.keys(f"{keys.PREFIX}:c:*:delivery")
+    assert b"failed" in await redis.hvals(delivery[0])
+    assert (await post(sms_client, callback, path="/sms/twilio/status", signature="bad")).status == 403
+
+
+async def test_long_text_gets_a_polite_reply(sms_client, twilio):
+    await post(sms_client, form("x" * 5000))
+    messages = await twilio.wait_for(1)
+    assert "too long" in messages[0]["Body"]
+
+
+def test_segment_planning():
+    assert segments("a" * 160) == ("GSM-7", 1)
+    assert segments("a" * 161) == ("GSM-7", 2)
+    assert segments("€" * 80) == ("GSM-7", 1)  # extension characters count twice
+    assert segments("ă" * 70) == ("UCS-2", 1)
+    assert segments("ă" * 71) == ("UCS-2", 2)
+    assert plan("It’s “safe” – really…").encoding == "GSM-7"  # typography made plain
+    assert plan("Привет – да").encoding == "UCS-2"
+    long = " ".join(["word"] * 2000)
+    planned = plan(long)
+    assert len(planned.parts) > 1 and all(segments(p)[1] <= 10 for p in planned.parts)
+    assert " ".join(planned.parts) == long  # split on word boundaries, nothing lost
