@@ -30,6 +30,7 @@ GLOBAL_KEYWORDS = ("exit", "human", "language", "menu")
 # Placeholders every message may use; actions and inputs add their own variables.
 BUILTIN_PLACEHOLDERS = {
     "exit_word", "human_word", "language_word", "menu_word", "emergency_number",
+    "queue_position", "opening_hours",  # given by the handoff
 }  # fmt: skip
 
 
@@ -638,7 +639,7 @@ class _Checker:
                 has_way_on = state.waits or state.next or any(ACTIONS[a.name].outcomes for a in state.actions if a.name in ACTIONS)
                 ends = any(ACTIONS[a.name].ends for a in state.actions if a.name in ACTIONS)
                 if not has_way_on and not ends and not state.final:
-                    self.issues.append(src.issue(p, f"state {state.name!r} is a dead end: give it a menu, input, next, or `final: true`"))
+                    self.issues.append(src.issue((*p, "<key>"), f"state {state.name!r} is a dead end: give it a menu, input, next, or `final: true`"))
                 if state.next and (state.options or state.input or state.languages):
                     self.issues.append(src.issue((*p, "next"), f"state {state.name!r} has `next:` and also waits for an answer: keep one"))
                 with_outcomes = [a for a in state.actions if a.name in ACTIONS and ACTIONS[a.name].outcomes]
@@ -743,13 +744,16 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     if not flows and not any(i.severity == "error" for i in loader.issues):
         loader.issues.append(Issue(loader.display(directory), 1, 1, "no flow files (*.yaml) in this directory"))
     checker = _Checker(loader, flows, settings)
+    unreadable = any(i.severity == "error" for i in loader.issues)
     checker.resolve_all()
-    checker.resolve_settings()
+    if not unreadable:  # a flow file that failed to load would make every reference to it look wrong
+        checker.resolve_settings()
     checker.check_states()
-    checker.check_reachable()
+    if not unreadable:
+        checker.check_reachable()
     checker.check_placeholders()
     issues = sorted(set(loader.issues))
-    if any(i.severity == "error" for i in issues) or checker.settings is None:
+    if any(i.severity == "error" for i in issues) or checker.settings is None or unreadable:
         return None, issues
     digest = hashlib.sha256()
     for src in sorted(loader.sources.values(), key=lambda s: s.file):

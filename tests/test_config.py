@@ -1,0 +1,63 @@
+"""Configuration from the environment: every bad value is one clear sentence and exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from tests.conftest import FLOWS, LOCALES, ROOT
+
+BASE = {"HELPLINE_FLOWS_DIR": str(FLOWS), "HELPLINE_LOCALES_DIR": str(LOCALES)}
+
+
+def test_defaults_match_the_spec(tmp_path):
+    settings = load_settings(BASE)
+    assert (settings.host, settings.port, settings.retention_days) == ("127.0.0.1", 8080, 30)
+    assert settings.redis_url is None and settings.public_url is None
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.twilio_api_base_url == "https://api.twilio.com"
+    assert str(settings.data_dir) == ".helpline" and settings.uses_example_shelters
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"HELPLINE_PORT": "eighty"}, "HELPLINE_PORT='eighty' is not a port number"),
+    ({"HELPLINE_PORT": "70000"}, "HELPLINE_PORT='70000' is not a port number"),
+    ({"HELPLINE_FLOWS_DIR": "/nonexistent/flows"}, "HELPLINE_FLOWS_DIR='/nonexistent/flows' is not a directory"),
+    ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is malformed"),
+    ({"REDIS_URL": "redis://:bad:port"}, "is malformed"),
+    ({"HELPLINE_RETENTION_DAYS": "0"}, "HELPLINE_RETENTION_DAYS='0' must be a whole number"),
+    ({"HELPLINE_PUBLIC_URL": "help.example.org"}, "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL"),
+    ({"TWILIO_ACCOUNT_SID": "AC1"}, "also set TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER"),
+    ({"HELPLINE_SECRET_KEY": "short"}, "HELPLINE_SECRET_KEY is too short"),
+    ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
+])
+def test_bad_values_are_reported_in_words(env, expected):
+    with pytest.raises(ConfigError) as error:
+        load_settings({**BASE, **env})
+    assert any(expected in problem for problem in error.value.problems), error.value.problems
+
+
+def test_all_problems_are_reported_together():
+    with pytest.raises(ConfigError) as error:
+        load_settings({**BASE, "HELPLINE_PORT": "x", "REDIS_URL": "nope"})
+    assert len(error.value.problems) == 2
+
+
+def test_cli_exits_2_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, capture_output=True, text=True,
+                            env={**BASE, "PATH": "/usr/bin:/bin", "HELPLINE_PORT": "not-a-port",
+                                 "REDIS_URL": "localhost"}, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert "HELPLINE_PORT='not-a-port' is not a port number" in result.stderr
+    assert "REDIS_URL='localhost' is malformed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_secret_key_is_generated_once_into_the_data_dir(tmp_path):
+    settings = load_settings({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
+    again = load_settings({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
+    assert settings.secret_key == again.secret_key and len(settings.secret_key) == 32
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600

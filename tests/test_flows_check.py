@@ -1,0 +1,138 @@
+"""`helpline flows check`: each kind of mistake, reported with its file:line:col."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.checks import check_all
+from bot.flows import load_flowset
+from tests.conftest import FLOWS, ROOT
+
+SETTINGS = """\
+start: main
+menu: main
+language: main
+human: main
+keywords: {exit: EXIT, human: HUMAN, language: LANGUAGE, menu: MENU}
+messages:
+  reprompt: Sorry?
+  location_not_here: No location here.
+  unsupported: Text only.
+  too_long: Too long.
+  send_location: Send location
+  emergency: Call {emergency_number}.
+  queue_position: Number {queue_position}.
+  blocked: Thanks.
+"""
+
+GOOD = """\
+flow: main
+states:
+  menu:
+    say: Hello. Send {exit_word} to leave.
+    menu:
+      - label: Info
+        keywords: info, about
+        go: info
+      - label: Again
+        go: menu
+  info:
+    say: Some information.
+    next: menu
+"""
+
+
+def flowset(tmp_path: Path, main: str, settings: str = SETTINGS, extra: dict[str, str] | None = None) -> Path:
+    (tmp_path / "settings.yaml").write_text(settings)
+    (tmp_path / "main.yaml").write_text(main)
+    for name, text in (extra or {}).items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def issues(directory: Path) -> list[str]:
+    return [str(i) for i in check_all(directory)]
+
+
+def test_the_good_fixture_and_the_shipped_flows_are_clean(tmp_path):
+    assert issues(flowset(tmp_path, GOOD)) == []
+    assert issues(FLOWS) == []
+
+
+@pytest.mark.parametrize("name, broken, expected", [
+    ("yaml syntax", GOOD.replace("say: Some information.", "say: [unclosed"), "main.yaml:13:9: YAML syntax"),
+    ("unknown target state", GOOD.replace("go: info", "go: nowhere"), "main.yaml:8:13: unknown target 'nowhere'"),
+    ("unknown target flow", GOOD.replace("go: info", "go: other.start"), "main.yaml:8:13: unknown target 'other.start'"),
+    ("unreachable state", GOOD + "  lost:\n    say: Nobody comes here.\n    next: menu\n", "main.yaml:14:3: state 'lost' of flow 'main' is unreachable"),
+    ("unknown action", GOOD.replace("    next: menu", "    do: launch_rocket\n    next: menu"), "main.yaml:13:9: unknown action 'launch_rocket'"),
+    ("duplicate keyword", GOOD.replace("        go: menu", "        keywords: about\n        go: menu"), "main.yaml:10:19: duplicate keyword 'about' in state 'menu'"),
+    ("menu without options", GOOD.replace("    menu:\n      - label: Info", "    menu: []\n    x_menu:\n      - label: Info"), "main.yaml:5:11: menu without options"),
+    ("missing start state", "start: begin\n" + GOOD, "main.yaml:1:8: start state 'begin' is not a state of flow 'main'"),
+    ("unknown key with a hint", GOOD.replace("    say: Some", "    sya: Some"), "main.yaml:12:5: unknown key 'sya' in state 'info' (did you mean 'say'?)"),
+    ("unknown placeholder", GOOD.replace("{exit_word}", "{exitword}"), "main.yaml:4:10: unknown placeholder {exitword}"),
+    ("twilio opt-out word", GOOD.replace("keywords: info, about", "keywords: info, stop"), "main.yaml:7:19: 'stop' is a Twilio opt-out word"),
+    ("dead end", GOOD.replace("    next: menu", ""), "main.yaml:11:3: state 'info' is a dead end"),
+])
+def test_each_mistake_has_its_line(tmp_path, name, broken, expected):
+    found = issues(flowset(tmp_path, broken))
+    assert any(expected in line for line in found), (name, found)
+    flows, _ = load_flowset(tmp_path)
+    assert flows is None  # a flow set with errors is never used
+
+
+def test_settings_mistakes(tmp_path):
+    found = issues(flowset(tmp_path, GOOD, SETTINGS.replace("start: main", "start: welcome")))
+    assert any("settings.yaml:1:8: start: 'welcome' is not a flow" in line for line in found), found
+    found = issues(flowset(tmp_path, GOOD, SETTINGS.replace("  blocked: Thanks.\n", "")))
+    assert any("messages.blocked is missing" in line for line in found), found
+
+
+def test_lexicon_mistakes_are_checked_too(tmp_path):
+    directory = flowset(tmp_path, GOOD)
+    (directory / "risk").mkdir()
+    (directory / "risk" / "en.yaml").write_text(
+        "language: en\nrisks:\n  - category: violence\n    severity: critical\n    phrases: [kill me]\n"
+        "  - category: self_harm\n    severity: urgent\n    phrases: [end it]\n"
+    )
+    found = issues(directory)
+    assert any("risk/en.yaml:3:15: unknown category 'violence'" in line for line in found), found
+    assert any("risk/en.yaml:7:15: unknown severity 'urgent'" in line for line in found), found
+
+
+def test_cli_exit_codes_and_format(tmp_path):
+    good = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "check", str(FLOWS)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad_dir = flowset(tmp_path, GOOD.replace("go: info", "go: nowhere"))
+    bad = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "check", str(bad_dir)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 1
+    line = bad.stdout.strip().splitlines()[0]
+    file, lineno, col, message = line.split(":", 3)
+    assert file.endswith("main.yaml") and lineno == "8" and col == "13" and "unknown target" in message
+
+
+def test_run_refuses_invalid_flows(tmp_path):
+    bad_dir = flowset(tmp_path / "flows" if (tmp_path / "flows").mkdir() is None else tmp_path, GOOD.replace("go: info", "go: nowhere"))
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "HELPLINE_FLOWS_DIR": str(bad_dir),
+                                 "HELPLINE_DATA_DIR": str(tmp_path / "data")})  # fmt: skip
+    assert result.returncode == 1
+    assert "unknown target 'nowhere'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_graph_in_mermaid_and_dot():
+    mermaid = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "graph", "welcome"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert mermaid.returncode == 0
+    assert mermaid.stdout.startswith("stateDiagram-v2") and "safe_check --> to_main__menu: 1 Yes, I can talk" in mermaid.stdout
+    dot = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "graph", "welcome", "--format", "dot"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert dot.stdout.startswith('digraph "welcome"') and '"hello" -> "hello_sms" [label="next (if)"]' in dot.stdout
+    unknown = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "graph", "nope"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert unknown.returncode == 1 and "no flow 'nope'" in unknown.stderr

@@ -1,0 +1,79 @@
+"""The web chat at `/`, over HTTP: the same flows and Redis state as every channel."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot import keys
+from bot.testing import WebChat
+
+
+async def test_page_is_served_with_a_strict_csp(client):
+    response = await client.get("/")
+    assert response.status == 200
+    html = await response.text()
+    assert "Quick exit" in html and 'src="/chat/static/chat.js"' in html
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "http" not in html.replace('rel="stylesheet" href="/chat', "")  # no third-party assets
+
+
+async def test_a_whole_conversation_with_buttons(chat):
+    replies = await chat.start()
+    assert "confidential" in replies[0]
+    assert [o["label"] for o in chat.last_options] == ["Yes, I can talk", "No, not now"]
+    await chat.tap(1)
+    assert "How can I help you?" in await chat.replies()
+    await chat.tap(2)
+    assert "you have rights" in "\n".join(await chat.replies())
+    await chat.tap(4)
+    text = "\n".join(await chat.replies())
+    assert "Directive 2004/81/EC" in text and "Romania or Bulgaria" in text
+
+
+async def test_quick_exit_erases_everything(client, redis):
+    chat = WebChat(client)
+    await chat.start()
+    await chat.say("1")
+    assert await redis.keys(f"{keys.PREFIX}:c:*")
+    response = await client.post("/chat/api/exit", json={"session": chat.session})
+    assert response.status == 200
+    for _ in range(100):
+        if not await redis.keys(f"{keys.PREFIX}:c:*"):
+            break
+        await asyncio.sleep(0.02)
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+    messages = await (await client.get("/chat/api/messages", params={"session": chat.session})).json()
+    assert messages == {"messages": [], "next": 0}
+
+
+async def test_state_survives_an_app_restart(make_client, redis):
+    first = await make_client()
+    chat = WebChat(first)
+    await chat.start()
+    await chat.say("1")
+    await chat.say("2")  # in the rights menu
+    await first.close()
+    second = await make_client()
+    chat.client = second
+    text = await chat.say("6")
+    assert "compensation" in text  # answered from the rights menu it was in
+
+
+async def test_bad_requests_are_refused(client, redis):
+    cases = [
+        ({"session": "short", "text": "hi"}, 400),
+        ({"session": "a" * 24}, 400),
+        ({"session": "a" * 24, "text": "x" * 5000}, 413),
+        ({"session": "a" * 24, "payload": 5}, 400),
+    ]
+    for body, status in cases:
+        assert (await client.post("/chat/api/messages", json=body)).status == status, body
+    raw = await client.post("/chat/api/messages", data=b"{nope", headers={"Content-Type": "application/json"})
+    assert raw.status == 400
+    utf = await client.post("/chat/api/messages", data=b'{"text": "\xff"}', headers={"Content-Type": "application/json"})
+    assert utf.status == 400
+    big = await client.post("/chat/api/messages", data=b"x" * 70_000, headers={"Content-Type": "application/json"})
+    assert big.status == 413
+    assert (await client.get("/chat/api/messages", params={"session": "../etc"})).status == 400
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
