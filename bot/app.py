@@ -136,12 +136,9 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     from bot.services import install_services
     from handoff.console import create_first_admin
     from handoff.events import EventHub
-    from handoff.relay import Handoff
 
-    await install_services(runtime, settings)
-    handoff = Handoff(runtime, metrics)
-    handoff.install()
-    services.extras["handoff"] = handoff
+    services.extras.update(await install_services(runtime, settings, metrics))
+    handoff = services.extras["handoff"]
     hub = EventHub(open_redis(services.extras["redis_url"], blocking=True))
     await hub.start()
     secure = bool(settings.public_url and settings.public_url.startswith("https://"))

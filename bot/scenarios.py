@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 
 from bot import keys
 from bot.channels import CAPABILITIES
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, render_text
 from bot.privacy import Privacy
 from bot.redis_server import EmbeddedRedis
 from bot.runtime import Flows, Runtime
@@ -121,7 +121,7 @@ class ScenarioRunner:
         await self.apply(keys=[keys.work_lock(pid)], args=["scenario", json.dumps(commit.finish())])
         sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
-        texts = [s["text"] for s in sent if s.get("kind") == "text"]
+        texts = [render_text(s["text"], tuple(s["options"])) for s in sent if s.get("kind") == "text"]
         menus = [[payload for _, payload in s["options"]] for s in sent if s.get("options")]
         return texts, (menus[-1] if menus else None)
 
@@ -256,7 +256,9 @@ async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=Non
     """Run every scenario of `flows_dir/tests` on a throwaway embedded Redis."""
     flows = Flows(flows_dir, locales_dir)
     report = Report()
-    report.all_states = {f"{f.name}.{s}" for f in flows.flowset.flows.values() for s in f.states}
+    # States a conversation rests in (passed-through ones, with next: or an action, do not count).
+    report.all_states = {f"{f.name}.{s.name}" for f in flows.flowset.flows.values() for s in f.states.values()
+                         if not s.next and not any(a.name in ("handoff", "find_shelters", "send_address") for a in s.actions)}
     with tempfile.TemporaryDirectory(prefix="helpline-scenarios-") as tmp:
         server = EmbeddedRedis(Path(tmp), appendonly=False)
         server.start()
