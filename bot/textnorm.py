@@ -37,6 +37,9 @@ def fold(text: str) -> str:
 
 def as_number(text: str) -> int | None:
     """A menu number typed in any script: "2", "2.", " ٢ ", "２)" -> 2."""
+    if text.isascii():
+        stripped = text.strip().rstrip(".)").strip()
+        return int(stripped) if stripped.isdigit() and len(stripped) <= 3 else None
     stripped = text.strip().rstrip(".)").strip()
     if not stripped or len(stripped) > 3:
         return None
