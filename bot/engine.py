@@ -476,7 +476,9 @@ class Engine:
             if folded in exact:
                 return self._option(state, exact[folded])
             padded = f" {folded} "
-            hits = {n for phrase, n in phrases if phrase in padded}
+            found = [(phrase, n) for phrase, n in phrases if phrase in padded]
+            # The longest phrase wins over the ones inside it: "not safe" over "safe".
+            hits = {n for phrase, n in found if not any(phrase != other and phrase in other for other, _ in found)}
             if len(hits) == 1:
                 return self._option(state, hits.pop())
         if state.input and state.input.text and folded:
