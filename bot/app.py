@@ -183,7 +183,7 @@ async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
         await asyncio.wait_for(services.redis.ping(), 2)
-    except (RedisError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, RedisError, OSError) as exc:
         return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
     body = {"status": "ok", "redis": "ok", "flows": services.flows.flowset.version,
             "channels": sorted(services.channels)}  # fmt: skip

@@ -41,7 +41,61 @@ def cmd_locales(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_counsellor_add(args: argparse.Namespace) -> int:
+    import asyncio
+    import getpass
+
+    from bot.cli import _settings
+    from handoff.counsellors import AccountError, check_username
+
+    try:
+        check_username(args.user)
+    except AccountError as exc:
+        print(f"helpline: {exc}", file=sys.stderr)
+        return 1
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {args.user}: ")
+        if getpass.getpass("Again: ") != password:
+            print("helpline: the two passwords differ; nothing changed.", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    settings = _settings()
+    return asyncio.run(_add_counsellor(settings, args.user, password, args.role))
+
+
+async def _add_counsellor(settings, user: str, password: str, role: str) -> int:
+    from bot.app import open_redis
+    from bot.redis_server import EmbeddedRedis
+    from handoff.counsellors import AccountError, Counsellors
+
+    embedded = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_dir, reuse_running=True)
+        url = embedded.start()
+    redis = open_redis(url)
+    try:
+        new = await Counsellors(redis).add(user, password, role)
+    except AccountError as exc:
+        print(f"helpline: {exc} Nothing changed.", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+        if embedded is not None and embedded.process is not None:
+            embedded.stop()
+    print(f"{'added' if new else 'updated'} {role} {user}")
+    return 0
+
+
 def add_commands(sub) -> None:
+    counsellor = sub.add_parser("counsellor", help="counsellor accounts")
+    counsellor_sub = counsellor.add_subparsers(dest="counsellor_command", required=True)
+    add = counsellor_sub.add_parser("add", help="add an account, or set its password and role; password from stdin or prompted")
+    add.add_argument("user")
+    add.add_argument("--role", choices=["counsellor", "supervisor"], default="counsellor")
+    add.set_defaults(func=cmd_counsellor_add)
+
     loc = sub.add_parser("locales", help="gettext catalogs: extract, update, compile, check")
     loc_sub = loc.add_subparsers(dest="locales_command", required=True)
     loc_sub.add_parser("extract", help="collect the flows' texts into locales/helpline.pot")

@@ -594,29 +594,29 @@ class _Checker:
             src = self.src(flow)
             for state in flow.states.values():
                 p = ("states", state.name)
-
-                def fix(branches: tuple[Branch, ...], path: tuple) -> tuple[Branch, ...]:
-                    fixed = []
-                    for i, b in enumerate(branches):
-                        if b.target is None:
-                            continue
-                        resolved = _resolve(self.flows, b.target)
-                        if resolved is None:
-                            bp = (*path, i, "go") if len(branches) > 1 or (*path, 0) in src.marks else path
-                            name = b.target.state if b.target.flow == flow.name else str(b.target)
-                            self.issues.append(src.issue(bp, f"unknown target {name!r}: no such state in flow {flow.name!r} and no such flow"))
-                            continue
-                        fixed.append(Branch(resolved, b.condition))
-                    return tuple(fixed)
-
-                state.next = fix(state.next, (*p, "next"))
-                state.languages = fix(state.languages, (*p, "languages"))
-                state.on = {k: fix(v, (*p, "on", k)) for k, v in state.on.items()}
+                state.next = self._fix(src, flow, state.next, (*p, "next"))
+                state.languages = self._fix(src, flow, state.languages, (*p, "languages"))
+                state.on = {k: self._fix(src, flow, v, (*p, "on", k)) for k, v in state.on.items()}
                 if state.input:
-                    state.input = replace(state.input, branches=fix(state.input.branches, (*p, "input", "go")))
+                    state.input = replace(state.input, branches=self._fix(src, flow, state.input.branches, (*p, "input", "go")))
                 state.options = tuple(
-                    replace(o, branches=fix(o.branches, (*p, "menu", o.number - 1, "go"))) for o in state.options
+                    replace(o, branches=self._fix(src, flow, o.branches, (*p, "menu", o.number - 1, "go")))
+                    for o in state.options
                 )
+
+    def _fix(self, src: Source, flow: Flow, branches: tuple[Branch, ...], path: tuple) -> tuple[Branch, ...]:
+        fixed = []
+        for i, branch in enumerate(branches):
+            if branch.target is None:
+                continue
+            resolved = _resolve(self.flows, branch.target)
+            if resolved is None:
+                where = (*path, i, "go") if len(branches) > 1 or (*path, 0) in src.marks else path
+                name = branch.target.state if branch.target.flow == flow.name else str(branch.target)
+                self.issues.append(src.issue(where, f"unknown target {name!r}: no such state in flow {flow.name!r} and no such flow"))
+                continue
+            fixed.append(Branch(resolved, branch.condition))
+        return tuple(fixed)
 
     def resolve_settings(self) -> None:
         if not self.settings:

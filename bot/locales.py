@@ -14,7 +14,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -45,7 +45,7 @@ def shipped_languages(locales_dir: Path) -> list[str]:
 def extract(flows_dir: Path, locales_dir: Path) -> Catalog:
     """Write locales/helpline.pot from the flows; return it."""
     catalog = Catalog(project="helpline", domain=DOMAIN, charset="utf-8", fuzzy=False,
-                      creation_date=datetime(2026, 1, 1, tzinfo=timezone.utc))  # fmt: skip
+                      creation_date=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
     for filename, lineno, message, comments, context in extract_from_dir(
         str(flows_dir), method_map=METHOD_MAP, comment_tags=("",), strip_comment_tags=True
     ):

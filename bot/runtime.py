@@ -20,7 +20,6 @@ from bot import keys
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Inbound, Outbound, render_text
 from bot.engine import (
-    MODE_BOT,
     MODE_COUNSELLOR,
     MODE_QUEUED,
     Context,

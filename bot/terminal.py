@@ -81,13 +81,13 @@ async def _wait_quiet(terminal: TerminalChannel, first: float = 5.0, settle: flo
     """Wait for the first reply, then until replies stop coming (EXIT sends none)."""
     try:
         await asyncio.wait_for(terminal.replied.wait(), first)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return
     while True:
         terminal.replied.clear()
         try:
             await asyncio.wait_for(terminal.replied.wait(), settle)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
 
 

@@ -385,7 +385,7 @@ class Console:
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     if await self.counsellors.get_session(session.id) is None:
                         break  # signed out elsewhere, or the session ended
                     await self.counsellors.touch_presence(session.user)

@@ -9,12 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import FLOWS, LOCALES, ROOT

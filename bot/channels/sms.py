@@ -22,7 +22,14 @@ from twilio.rest import Client
 
 from bot import keys
 from bot.channels import CAPABILITIES
-from bot.channels.base import Channel, Inbound, Outbound, PermanentSendError, RetryableSendError, Sent
+from bot.channels.base import (
+    Channel,
+    Inbound,
+    Outbound,
+    PermanentSendError,
+    RetryableSendError,
+    Sent,
+)
 from bot.config import Settings
 from bot.sms_segments import plan
 

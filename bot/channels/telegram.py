@@ -28,11 +28,26 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 
 from bot.channels import CAPABILITIES
-from bot.channels.base import Channel, Inbound, Outbound, PermanentSendError, RetryableSendError, Sent
+from bot.channels.base import (
+    Channel,
+    Inbound,
+    Outbound,
+    PermanentSendError,
+    RetryableSendError,
+    Sent,
+)
 from bot.config import Settings
 
 log = logging.getLogger("helpline.telegram")

@@ -47,7 +47,7 @@ async def read_json(request: web.Request, max_body: int = MAX_BODY) -> dict | we
         return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
     try:
         raw = await request.content.read(max_body + 1)
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         return bad_request("the body could not be read")
     if len(raw) > max_body:
         return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
@@ -147,7 +147,7 @@ class WebChannel(Channel):
             event = self._waiters.setdefault(pid, asyncio.Event())
             try:
                 await asyncio.wait_for(event.wait(), 0.5)  # another process may deliver: poll too
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 self._waiters.pop(pid, None)
