@@ -193,7 +193,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics_view(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with contextlib.suppress(RedisError, OSError):
-        services.metrics.queue_length.set(await services.redis.zcard(keys.QUEUE))
+        services.metrics.queue_length.set(await services.redis.zcard(keys.WAITING))
     return web.Response(body=generate_latest(services.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

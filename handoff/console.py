@@ -178,9 +178,10 @@ class Console:
     async def overview(self, request: web.Request, session: Session) -> web.Response:
         entries = await self.handoff.queue.entries()
         waiting = [e for e in entries if e.assigned_to is None]
-        by_state: dict[str, int] = {"waiting": len(waiting), "assigned": len(entries) - len(waiting)}
+        queue_length = await self.handoff.queue.waiting_count()
+        by_state: dict[str, int] = {"waiting": queue_length, "assigned": len(entries) - len(waiting)}
         return web.json_response({
-            "queue_length": len(waiting),
+            "queue_length": queue_length,
             "longest_wait_seconds": max((e.waiting_seconds for e in waiting), default=0),
             "conversations_by_state": by_state,
             "online": await self.counsellors.online(),

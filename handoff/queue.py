@@ -88,10 +88,18 @@ class HandoffQueue:
             float(enqueued_at) if enqueued_at else None
         )
 
-    async def entries(self, now: float | None = None) -> list[QueueEntry]:
-        """Every open handoff: waiting ones first, most urgent first; then assigned ones."""
+    async def entries(self, now: float | None = None, limit: int = 200) -> list[QueueEntry]:
+        """Open handoffs: the `limit` most urgent waiting ones, most urgent first;
+        then every assigned one (a handful per counsellor)."""
         now = time.time() if now is None else now
-        pids = [p.decode() for p in await self.redis.zrange(keys.QUEUE, 0, -1)]
+        waiting_ids = [p.decode() for p in await self.redis.zrange(keys.WAITING, 0, limit - 1)]
+        names = [u.decode() for u in await self.redis.smembers(keys.COUNSELLORS)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.smembers(keys.assigned(name))
+            assigned_sets = await pipe.execute() if names else []
+        assigned_ids = sorted({p.decode() for members in assigned_sets for p in members} - set(waiting_ids))
+        pids = waiting_ids + assigned_ids
         if not pids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -100,10 +108,10 @@ class HandoffQueue:
             rows = await pipe.execute()
         waiting, assigned, stale = [], [], []
         for pid, row in zip(pids, rows, strict=True):
-            if not row:
-                stale.append(pid)  # expired with the conversation
-                continue
             data = {k.decode(): v.decode() for k, v in row.items()}
+            if data.get("status") not in ("waiting", "assigned"):
+                stale.append(pid)  # expired with the conversation, or closed
+                continue
             level = data.get("severity", "asked")
             waited = max(0.0, now - float(data.get("enqueued_at", now)))
             entry = QueueEntry(
@@ -115,10 +123,17 @@ class HandoffQueue:
                 waiting_seconds=int(waited),
                 assigned_to=data.get("assigned_to") or None,
                 effective_priority=self.effective_level(level, waited),
-                status=data.get("status", "waiting"),
+                status=data["status"],
             )
-            (assigned if entry.assigned_to else waiting).append(entry)
+            (assigned if entry.assigned_to else waiting).append((float(data.get("score", 0)), entry))
         if stale:
             await self.redis.zrem(keys.QUEUE, *stale)
             await self.redis.zrem(keys.WAITING, *stale)
-        return waiting + assigned
+            for name in names:
+                await self.redis.srem(keys.assigned(name), *stale)
+        waiting.sort(key=lambda item: item[0])
+        assigned.sort(key=lambda item: item[0])
+        return [entry for _, entry in waiting + assigned]
+
+    async def waiting_count(self) -> int:
+        return await self.redis.zcard(keys.WAITING)
