@@ -476,7 +476,7 @@ class Engine:
             if folded in exact:
                 return self._option(state, exact[folded])
             padded = f" {folded} "
-            found = [(phrase, n) for phrase, n in phrases if phrase in padded]
+            found = [(phrase, n) for phrase, n in phrases if phrase in padded and not _negated(padded, phrase)]
             # The longest phrase wins over the ones inside it: "not safe" over "safe".
             hits = {n for phrase, n in found if not any(phrase != other and phrase in other for other, _ in found)}
             if len(hits) == 1:
@@ -498,6 +498,26 @@ class Engine:
             return None
         conv.language, conv.language_chosen = code, True
         return "lang", None
+
+
+# Words that turn a keyword around when they come right before it ("not ok",
+# "I can't talk", "nu pot", "не могу", "pas sûr"): the keyword then does not count.
+NEGATIONS = {
+    "not", "no", "never", "dont", "don t", "can t", "cannot", "cant", "isn t", "nu", "ne", "не", "ни", "ні",
+    "нет", "pas", "non", "nicht", "kein", "keine", "nie", "nem", "jo", "nuk", "mos", "لا", "ما", "لم", "مش",
+    "不", "没", "没有", "别",
+}  # fmt: skip
+
+
+def _negated(padded: str, phrase: str) -> bool:
+    """True when every place `phrase` appears in the message follows a negation."""
+    start = 0
+    while (at := padded.find(phrase, start)) >= 0:
+        before = padded[:at].split()
+        if not (before and (before[-1] in NEGATIONS or " ".join(before[-2:]) in NEGATIONS)):
+            return False
+        start = at + 1
+    return True
 
 
 def _condition(condition) -> Any:

@@ -171,3 +171,12 @@ def test_the_engine_module_does_no_io():
     source = (Path(__file__).parent.parent / "bot" / "engine.py").read_text()
     for forbidden in ("redis", "aiohttp", "open(", "import socket", "time.time"):
         assert forbidden not in source, forbidden
+
+
+@pytest.mark.parametrize("answer, where", [
+    ("I can't talk", "not_safe"), ("no, not ok", "not_safe"), ("not now", "not_safe"), ("it is not safe", "not_safe"),
+    ("cannot", "not_safe"), ("ok", "menu"), ("yes I can talk", "menu"), ("I am safe", "menu"), ("banana", "safe_check"),
+])
+def test_a_refusal_is_never_taken_for_yes(engine, answer, where):
+    result = engine.step(at(engine, "welcome", "safe_check"), Event("text", answer), Context("sms", NOW + 1))
+    assert result.conversation.state == where
