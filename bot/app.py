@@ -107,12 +107,12 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = services.runtime
     metrics = services.metrics
 
-    async def process(pid: str, inbound, token: str) -> None:
+    async def process(pid: str, inbound) -> list[list]:
         commit = Commit(pid, inbound.channel, settings.retention_seconds)
         commit.pop_inbox()
         await runtime.handle(pid, inbound, commit)
-        await pipeline.apply(keys=[keys.work_lock(pid)], args=[token, _json(commit.finish())])
         metrics.processing_seconds.observe(max(0.0, time.time() - inbound.received_at))
+        return commit.finish()
 
     async def delivered(channel: str, outbound, pid: str, error) -> None:
         if outbound.kind != "text":
@@ -162,12 +162,6 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         await pipeline.stop()
         for channel in services.channels.values():
             await channel.disconnect()
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
 
 
 async def _watch_flows(flows: Flows) -> None:

@@ -64,7 +64,8 @@ class OrderedDrain:
         self.lock_key = lock_key
         self.handle = handle
         self.name = name
-        self.release = load_script(redis, "release")
+        self.take = load_script(redis, "take")
+        self.apply = load_script(redis, "apply")
         self.consumer = consumer_name()
         self.active: set[str] = set()
 
@@ -76,32 +77,38 @@ class OrderedDrain:
                 raise
 
     async def drain(self, pid: str) -> bool:
-        """Process every message of `pid`'s list. False when another holder has the
+        """Process every item of `pid`'s list. False when another holder has the
         conversation: the nudge then stays pending, and is looked at again after
         LOCK_TTL_MS in case that holder died."""
         token = uuid.uuid4().hex
         lock = self.lock_key(pid)
-        if not await self.redis.set(lock, token, nx=True, px=LOCK_TTL_MS):
+        taken = await self.take(keys=[lock, self.list_key(pid)], args=[token, LOCK_TTL_MS])
+        if taken[0] == 0:
             return False
+        head = taken[1] if taken[0] == 2 else None
         self.active.add(pid)
         try:
-            while True:
-                head = await self.redis.lindex(self.list_key(pid), 0)
-                if head is None:
-                    released = await self.release(keys=[lock, self.list_key(pid)], args=[token, LOCK_TTL_MS])
-                    if released in (1, 2):
-                        return True
-                    continue
-                await self.handle(pid, head, token)
-                if await self.redis.get(lock) != token.encode():
-                    return True  # the lock expired or a safe exit removed it: stop here
+            while head is not None:
+                head = await self.handle(pid, head, token)
+            return True
         except asyncio.CancelledError:
-            # Shutting down mid-message: free the conversation and nudge it again so
+            # Shutting down mid-item: free the conversation and nudge it again so
             # that another process (or our next start) takes it over at once.
             await asyncio.shield(self._hand_over(pid, lock, token))
             raise
         finally:
             self.active.discard(pid)
+
+    async def commit(self, pid: str, token: str, commands: list[list], guard: str = "") -> tuple[bytes | None, bool]:
+        """Apply the writes of the item just handled (only while we hold the lock,
+        and only while `guard` exists, if given). Returns (the next item, or None
+        when the list is empty or the lock was lost; whether the guard skipped the
+        writes)."""
+        result = await self.apply(keys=[self.lock_key(pid), self.list_key(pid)],
+                                  args=[token, json.dumps(commands, ensure_ascii=False), LOCK_TTL_MS, guard])  # fmt: skip
+        if result[0] == 0:
+            return None, False
+        return (result[1] if result[0] == 2 else None), bool(result[2])
 
     async def _hand_over(self, pid: str, lock: str, token: str) -> None:
         try:
@@ -128,11 +135,16 @@ class OrderedDrain:
                         self.group, self.consumer, {self.stream: ">"}, count=10, block=block_ms
                     )
                     entries = response[0][1] if response else []
+                done = []
                 for entry_id, fields in entries:
                     # A claimed entry that was deleted meanwhile has no fields.
                     if not fields or await self.drain(fields[b"c"].decode()):
-                        await self.redis.xack(self.stream, self.group, entry_id)
-                        await self.redis.xdel(self.stream, entry_id)
+                        done.append(entry_id)
+                if done:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        pipe.xack(self.stream, self.group, *done)
+                        pipe.xdel(self.stream, *done)
+                        await pipe.execute()
             except asyncio.CancelledError:
                 raise
             except RedisError as exc:
@@ -151,11 +163,10 @@ class Pipeline:
         self.privacy = privacy
         self.retention = retention_seconds
         self.channels: dict[str, Channel] = {}
-        self.process: Callable[[str, Inbound, str], Awaitable[None]] | None = None
+        self.process: Callable[[str, Inbound], Awaitable[list[list]]] | None = None
         self.on_delivery: Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
         self._accept = load_script(redis, "accept")
-        self.apply = load_script(redis, "apply")
         self.workers = OrderedDrain(redis, keys.WORK_STREAM, keys.WORKERS_GROUP, keys.inbox, keys.work_lock,
                                     self._process_head, "worker")  # fmt: skip
         self.senders: dict[str, OrderedDrain] = {}
@@ -189,28 +200,31 @@ class Pipeline:
             self.on_accept(inbound, stored == 1)
         return stored == 1
 
-    async def _process_head(self, pid: str, raw: bytes, token: str) -> None:
+    async def _process_head(self, pid: str, raw: bytes, token: str) -> bytes | None:
         data = json.loads(raw)
         data["user_id"] = self.privacy.decrypt(data["user_id"], pid) or ""
         inbound = Inbound.from_json(data)
         try:
-            await self.process(pid, inbound, token)
+            commands = await self.process(pid, inbound)
         except Exception:
             # Never lose it, never loop on it: keep it for operators, tell the counsellors.
             log.exception("processing a message failed; kept in %s", keys.DEAD_LETTERS)
-            await self.apply(keys=[keys.work_lock(pid)], args=[token, json.dumps([
+            commands = [
                 ["LPOP", keys.inbox(pid)],
                 ["RPUSH", keys.DEAD_LETTERS, json.dumps({"pid": pid, "message": raw.decode(), "at": time.time()})],
                 ["RPUSH", keys.transcript(pid), transcript_entry("user", inbound.text, inbound.received_at, status="unprocessed")],
-            ])])  # fmt: skip
+            ]  # fmt: skip
+        following, _ = await self.workers.commit(pid, token, commands)
+        return following
 
     # ------------------------------------------------------------------ outbound
 
-    async def _send_head(self, pid: str, raw: bytes, token: str) -> None:
-        outbound = Outbound.from_json(json.loads(raw))
+    async def _send_head(self, pid: str, raw: bytes, token: str) -> bytes | None:
+        item = json.loads(raw)
+        outbound = Outbound.from_json(item)
         sealed = await self.redis.get(keys.address(pid))
         address = self.privacy.decrypt(sealed.decode(), pid) if sealed else None
-        channel_name = json.loads(raw).get("channel", "")
+        channel_name = item.get("channel", "")
         channel = self.channels.get(channel_name)
         error: Exception | None = None
         sent = None
@@ -247,14 +261,18 @@ class Pipeline:
             now = str(time.time())
             for message_id in sent.message_ids:
                 commands.append(["ZADD", keys.telegram_messages(pid), now, message_id])
-        applied = await self.apply(keys=[keys.send_lock(pid)], args=[token, json.dumps(commands)])
-        if not applied and sent and sent.message_ids and channel and channel.capabilities.delete_messages:
+        # Guarded by the outbox: if a safe exit erased the conversation while this
+        # message was on its way, nothing is recorded, and the message is deleted too.
+        drain = self.senders.get(channel_name) or next(iter(self.senders.values()))
+        following, erased = await drain.commit(pid, token, commands, guard=keys.outbox(pid))
+        if erased and sent and sent.message_ids and channel and channel.capabilities.delete_messages:
             # The conversation was erased while this message was on its way: delete it too.
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
             await self.on_delivery(channel_name, outbound, pid, error)
+        return following
 
-    async def _sleep_holding(self, lock: str, token: str, delay: float) -> None:
+    async def _sleep_holding(self, lock: str, token: str, delay: float) -> None:  # noqa: D401
         """Wait before a retry, keeping the conversation's send lock alive (a crash
         meanwhile lets it expire within LOCK_TTL_MS)."""
         deadline = time.monotonic() + delay

@@ -135,13 +135,21 @@ class Runtime:
         raw = await self.redis.get(keys.state(pid))
         return Conversation.from_dict(json.loads(raw)) if raw else None
 
+    async def _load_with_block(self, pid: str) -> tuple[Conversation | None, bool]:
+        """The conversation and whether a supervisor blocked the sender, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.state(pid))
+            pipe.exists(keys.blocked(pid))
+            raw, blocked = await pipe.execute()
+        return (Conversation.from_dict(json.loads(raw)) if raw else None), bool(blocked)
+
     # ------------------------------------------------------------------ one message
 
     async def handle(self, pid: str, inbound: Inbound, commit: Commit) -> None:
         """Everything one inbound message causes, gathered into `commit`."""
         engine = self.engine
         now = self.clock()
-        conv = await self.load(pid)
+        conv, blocked = await self._load_with_block(pid)
         commit.set_address(self.privacy.encrypt(inbound.user_id, pid))
         caps = CAPABILITIES.get(inbound.channel)
         if inbound.message_id and caps and caps.delete_messages:
@@ -170,9 +178,7 @@ class Runtime:
                 commit.publish({"type": "message", "id": pid})
                 return
 
-        if inbound.kind in ("unsupported", "too_long") or (
-            risk is None and await self.redis.exists(keys.blocked(pid))
-        ):
+        if inbound.kind in ("unsupported", "too_long") or (risk is None and blocked):
             # A sticker, a photo, an over-long text, or a blocked sender: a polite
             # word, and the conversation stays where it was.
             conv = conv or engine.new_conversation(ctx)

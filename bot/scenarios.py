@@ -118,7 +118,7 @@ class ScenarioRunner:
         commit = Commit(pid, inbound.channel, 86400)
         await self.redis.set(keys.work_lock(pid), "scenario")
         await self.runtime.handle(pid, inbound, commit)
-        await self.apply(keys=[keys.work_lock(pid)], args=["scenario", json.dumps(commit.finish())])
+        await self.apply(keys=[keys.work_lock(pid), keys.inbox(pid)], args=["scenario", json.dumps(commit.finish()), 10_000, ""])
         sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
         texts = [render_text(s["text"], tuple(s["options"])) for s in sent if s.get("kind") == "text"]

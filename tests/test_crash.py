@@ -95,7 +95,7 @@ async def test_kill_9_loses_no_acknowledged_message(tmp_path):
     twilio = await FakeTwilio().start()
     twilio.failures.add("Messages", 503, count=10_000)  # Twilio is down while we crash
     app = App(tmp_path / "data", free_port(), twilio)
-    people = [f"+4071200{i:04d}" for i in range(30)]
+    people = [f"+4477009{i:05d}" for i in range(30)]  # UK numbers: the replies are in English
     try:
         await app.start()
         async with aiohttp.ClientSession() as session:

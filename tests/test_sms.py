@@ -15,7 +15,7 @@ from bot.sms_segments import plan, segments
 from tests.fakes import FakeTwilio
 
 PUBLIC = "https://help.example.org"
-PHONE = "+40712345678"
+PHONE = "+447700900123"  # a UK number (Ofcom's drama range): replies in English
 _sids = itertools.count(1)
 
 
@@ -80,7 +80,7 @@ async def test_exit_sends_nothing_back_and_erases(sms_client, twilio, redis):
 
 
 async def test_exit_from_a_stranger_sends_nothing(sms_client, twilio, redis):
-    await post(sms_client, form("EXIT", sender="+40799999999"))
+    await post(sms_client, form("EXIT", sender="+447700900999"))
     await asyncio.sleep(0.5)
     assert twilio.messages == [] and twilio.attempts == 0
 
@@ -162,3 +162,9 @@ def test_segment_planning():
     planned = plan(long)
     assert len(planned.parts) > 1 and all(segments(p)[1] <= 10 for p in planned.parts)
     assert " ".join(planned.parts) == long  # split on word boundaries, nothing lost
+
+
+async def test_language_from_the_phone_numbers_country(sms_client, twilio):
+    await post(sms_client, form("salut", sender="+40712345678"))  # Romania
+    messages = await twilio.wait_for(1)
+    assert "confidențial" in messages[0]["Body"] and "IEȘIRE" in messages[0]["Body"]
