@@ -149,7 +149,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
               "It is shown only this once: sign in at /console and add real accounts.", flush=True)  # fmt: skip
     for hook in app.get(STARTUP_HOOKS, []):
         await hook(services)
-    await pipeline.start(workers=settings.workers, senders=settings.workers)
+    await pipeline.start(workers=settings.workers, senders=2 * settings.workers)
     watcher = asyncio.create_task(_watch_flows(services.flows))
     try:
         yield

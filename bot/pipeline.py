@@ -135,11 +135,20 @@ class OrderedDrain:
                         self.group, self.consumer, {self.stream: ">"}, count=10, block=block_ms
                     )
                     entries = response[0][1] if response else []
+                # Different conversations of a batch are drained side by side (their
+                # sends wait on the network); a conversation's own items stay in order.
+                first: dict[str, list] = {}
                 done = []
                 for entry_id, fields in entries:
-                    # A claimed entry that was deleted meanwhile has no fields.
-                    if not fields or await self.drain(fields[b"c"].decode()):
+                    if not fields:  # a claimed entry that was deleted meanwhile
                         done.append(entry_id)
+                    else:
+                        first.setdefault(fields[b"c"].decode(), []).append(entry_id)
+                pids = list(first)
+                drained = await asyncio.gather(*(self.drain(pid) for pid in pids))
+                for pid, ok in zip(pids, drained, strict=True):
+                    if ok:
+                        done.extend(first[pid])
                 if done:
                     async with self.redis.pipeline(transaction=False) as pipe:
                         pipe.xack(self.stream, self.group, *done)
@@ -261,6 +270,8 @@ class Pipeline:
             now = str(time.time())
             for message_id in sent.message_ids:
                 commands.append(["ZADD", keys.telegram_messages(pid), now, message_id])
+        if sent and channel:
+            commands.extend(channel.after_send(pid, outbound, sent))
         # Guarded by the outbox: if a safe exit erased the conversation while this
         # message was on its way, nothing is recorded, and the message is deleted too.
         drain = self.senders.get(channel_name) or next(iter(self.senders.values()))
@@ -329,7 +340,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, workers: int = 2, senders: int = 2) -> None:
+    async def start(self, workers: int = 4, senders: int = 8) -> None:
         self._stop.clear()
         for drain, count in [(self.workers, workers), *((d, senders) for d in self.senders.values())]:
             await drain.ensure_group()

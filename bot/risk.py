@@ -43,7 +43,8 @@ CATEGORIES = (
     "child_at_risk",
     "medical_emergency",
 )
-FUZZY_MIN_LENGTH = 5  # one typo is tolerated in words at least this long
+FUZZY_MIN_LENGTH = 5  # a missing, extra or swapped letter is tolerated from this length
+SUBSTITUTION_MIN_LENGTH = 7  # one wrong letter only from this length ("stayed" is not "stabbed")
 SKELETON_MIN_LENGTH = 3
 
 # ---------------------------------------------------------------------------- folding
@@ -73,16 +74,18 @@ _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ؤ": "و", "ئ": "ي"})
 _EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ə": "e"})
-_TOKEN = re.compile(r"[\w@$!|]+", re.UNICODE)
+_TOKEN = re.compile(r"[\w@$!|'’ʼ`´]+", re.UNICODE)
+_APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
-_REPEATS = re.compile(r"(.)\1+")
+_REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
+_GLUED_NUMBER = re.compile(r"^(\d+)([^\W\d_]{2,})$|^([^\W\d_]{2,})(\d+)$")  # "30pills", "pills30"
 # Spelling variants of transliteration, folded to one form on both sides.
 _VARIANTS = [
     ("shch", "sh"), ("sch", "sh"), ("tch", "ch"), ("kh", "h"), ("zh", "j"), ("dj", "j"),
     ("ts", "c"), ("tz", "c"), ("cz", "ch"), ("sz", "sh"), ("ck", "k"), ("ph", "f"),
     ("yu", "u"), ("iu", "u"), ("ju", "u"), ("ya", "a"), ("ia", "a"), ("ja", "a"),
-    ("ye", "e"), ("je", "e"), ("yo", "o"), ("jo", "o"), ("w", "v"), ("y", "i"), ("x", "ks"), ("q", "k"),
+    ("ye", "e"), ("je", "e"), ("yo", "e"), ("jo", "e"), ("w", "v"), ("y", "i"), ("x", "ks"), ("q", "k"),
 ]  # fmt: skip
 _VARIANT_RE = re.compile("|".join(re.escape(a) for a, _ in _VARIANTS))
 _VARIANT_MAP = dict(_VARIANTS)
@@ -123,10 +126,20 @@ def arabic_skeleton(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """The message's words, casefolded (NFKC) but not yet folded; leetspeak signs
-    count inside a word (k!ll), not around it (help!!)."""
-    found = (t.strip("!|") for t in _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()))
-    return [t for t in found if t]
+    """The message's words, casefolded (NFKC) but not yet folded: apostrophes
+    inside a word are dropped (ub'et, вбʼє); leetspeak signs count inside a word
+    (k!ll), not around it (help!!); a number glued to a word is its own word (30pills)."""
+    found = []
+    for raw in _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()):
+        token = raw.translate(_APOSTROPHES).strip("!|")
+        if not token:
+            continue
+        glued = _GLUED_NUMBER.match(token)
+        if glued:
+            found.extend(part for part in glued.groups() if part)
+        else:
+            found.append(token)
+    return found
 
 
 def cjk_text(text: str) -> str:
@@ -328,9 +341,12 @@ class RiskMatcher:
                 for candidate in self._deletions.get(word, frozenset()) | {
                     c for variant in _deletions(word) for c in self._deletions.get(variant, ())
                 }:
-                    if OSA.distance(word, candidate, score_cutoff=1) <= 1 and len(candidate) >= FUZZY_MIN_LENGTH:
-                        if best is None or candidate < best:
-                            best = candidate
+                    if len(candidate) < FUZZY_MIN_LENGTH or OSA.distance(word, candidate, score_cutoff=1) > 1:
+                        continue
+                    if _is_substitution(word, candidate) and len(candidate) < SUBSTITUTION_MIN_LENGTH:
+                        continue
+                    if best is None or candidate < best:
+                        best = candidate
                 if best is not None:
                     result = best
             if result == word and self._arabic_skeletons and raw.isascii():
@@ -381,6 +397,14 @@ class RiskMatcher:
             for kind, entry in payloads:
                 if kind == "phrase":
                     results.append(Match(entry.severity, entry.category, entry.text, entry.language))
+
+
+def _is_substitution(a: str, b: str) -> bool:
+    """One letter replaced by another (not a swap of neighbours)."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 1
 
 
 def _deletions(word: str) -> set[str]:

@@ -156,6 +156,10 @@ class Channel(ABC):
     async def send(self, address: str, outbound: Outbound) -> Sent:
         """Deliver one outbound message to `address`, or raise a SendError."""
 
+    def after_send(self, pid: str, outbound: Outbound, sent: Sent) -> list[list]:
+        """Redis commands to record with a successful send (applied atomically with it)."""
+        return []
+
     async def disconnect(self) -> None:
         """Stop the channel and close its clients."""
 

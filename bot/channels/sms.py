@@ -142,8 +142,10 @@ class SmsChannel(Channel):
             except (ClientError, OSError, TimeoutError) as exc:
                 raise RetryableSendError(type(exc).__name__) from None
             sids.append(message.sid)
-        if outbound.id and self.pipeline is not None:
-            pid = self.pipeline.privacy.pid("sms", address)
-            for sid in sids:
-                await self.pipeline.redis.set(keys.sms_status(sid), json.dumps([pid, outbound.id]), ex=7 * 86400)
         return Sent(tuple(sids))
+
+    def after_send(self, pid: str, outbound: Outbound, sent: Sent) -> list[list]:
+        """Remember which of our messages each Twilio MessageSid is, for its status callbacks."""
+        if not outbound.id:
+            return []
+        return [["SET", keys.sms_status(sid), json.dumps([pid, outbound.id]), "EX", str(7 * 86400)] for sid in sent.message_ids]
