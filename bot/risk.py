@@ -74,12 +74,15 @@ _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ؤ": "و", "ئ": "ي"})
 _EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ə": "e"})
-_TOKEN = re.compile(r"[\w@$!|'’ʼ`´]+", re.UNICODE)
+# Words: letters and digits (Chinese characters excluded: they are matched as a
+# run of characters, without word boundaries), with leetspeak signs and apostrophes.
+_TOKEN = re.compile(r"(?:[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[@$!|'’ʼ`´])+", re.UNICODE)
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
-_GLUED_NUMBER = re.compile(r"^(\d+)([^\W\d_]{2,})$|^([^\W\d_]{2,})(\d+)$")  # "30pills", "pills30"
+# "30pills", "pills30": a count glued to a word (one digit is Arabizi or leetspeak: 7absni, k1ll)
+_GLUED_NUMBER = re.compile(r"^(\d{2,})([^\W\d_]{2,})$|^([^\W\d_]{2,})(\d{2,})$")
 # Spelling variants of transliteration, folded to one form on both sides.
 _VARIANTS = [
     ("shch", "sh"), ("sch", "sh"), ("tch", "ch"), ("kh", "h"), ("zh", "j"), ("dj", "j"),
@@ -130,7 +133,7 @@ def tokens(text: str) -> list[str]:
     inside a word are dropped (ub'et, вбʼє); leetspeak signs count inside a word
     (k!ll), not around it (help!!); a number glued to a word is its own word (30pills)."""
     found = []
-    for raw in _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()):
+    for raw in _TOKEN.findall(_ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())):
         token = raw.translate(_APOSTROPHES).strip("!|")
         if not token:
             continue
@@ -285,7 +288,7 @@ class RiskMatcher:
         self._combinations: list[tuple[Entry, tuple[str, ...]]] = []
 
         def add(text: str, payload: tuple) -> str | None:
-            words = tokens(text)
+            words = [] if _CJK.search(text) else tokens(text)
             if words:
                 folded = [fold_token(w) for w in words]
                 for raw, word in zip(words, folded, strict=True):

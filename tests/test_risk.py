@@ -1,0 +1,128 @@
+"""Risk detection: the matcher's robustness, the lexicons' quality on our
+labelled messages, and what a person experiences when a risk phrase arrives."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.risk import Lexicon, RiskMatcher, load_lexicons, load_matcher
+from bot.risk_eval import evaluate
+from bot.testing import WebChat
+from tests.conftest import FLOWS, ROOT
+
+LABELLED = ROOT / "tests" / "data" / "risk"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> RiskMatcher:
+    found, issues = load_matcher(FLOWS / "risk")
+    assert found is not None, issues
+    return found
+
+
+def small() -> RiskMatcher:
+    from bot.risk import Entry
+
+    en = Lexicon("en", phrases=[Entry("critical", "imminent_violence", "he will kill me", "en"),
+                                Entry("high", "trafficking_control", "took my passport", "en")],
+                 combinations=[(Entry("critical", "self_harm", "pills + tonight", "en"), ("pills", "tonight"))],
+                 exclusions=["this heat is killing me", "kill time"])  # fmt: skip
+    ru = Lexicon("ru", phrases=[Entry("high", "trafficking_control", "забрали паспорт", "ru")])
+    ar = Lexicon("ar", phrases=[Entry("high", "confinement", "حبسني", "ar")])
+    zh = Lexicon("zh", phrases=[Entry("high", "trafficking_control", "护照被拿走", "zh")], exclusions=["护照被拿走了吗"])
+    return RiskMatcher([en, ru, ar, zh])
+
+
+@pytest.mark.parametrize("text", [
+    "He will kill me",                # case
+    "HE WILL KILLLLL ME!!!",          # repeated letters
+    "he w1ll k1ll m3",                # leetspeak
+    "he will kil me",                 # a missing letter
+    "they tookk my pasport",          # one typo in each of two words
+    "they took my passprot",          # swapped letters
+    "забрали паспорт",                # Cyrillic
+    "zabrali pasport",                # Cyrillic typed in Latin letters
+    "Zabrali passport!!",
+    "7absni",                         # Arabizi for حبسني
+    "حَبَسَني",                          # with diacritics
+    "我的护照被拿走",                   # Chinese, inside a sentence
+    "I have 30 pills for tonight",    # a combination: method and time, anywhere
+    "tonight... 30pills",
+])
+def test_variants_are_caught(text):
+    assert small().match(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "this heat is killing me", "I need to kill time", "I took my pills this morning", "tonight I sleep",
+    "my passport photo", "护照被拿走了吗", "he is going to call me",
+])
+def test_benign_uses_are_not(text):
+    assert small().match(text) is None, text
+
+
+def test_the_most_severe_match_wins():
+    found = small().matches("they took my passport and he will kill me")
+    assert [m.severity for m in found] == ["critical", "high"]
+
+
+def test_shipped_lexicons_are_valid_and_cover_every_category():
+    lexicons, issues = load_lexicons(FLOWS / "risk")
+    assert [i for i in issues if i.severity == "error"] == []
+    languages = {lexicon.language for lexicon in lexicons}
+    assert {"en", "ro", "bg", "ru", "uk", "pl", "hu"} <= languages
+    for lexicon in lexicons:
+        categories = {e.category for e in lexicon.phrases} | {e.category for e, _ in lexicon.combinations}
+        assert len(categories) == 7, (lexicon.language, categories)
+
+
+def test_recall_and_false_positives_per_language(matcher):
+    scores = evaluate(matcher, LABELLED)
+    assert scores, "no labelled messages"
+    for score in scores:
+        assert score.risky >= 20 and score.benign >= 20, score.language
+        assert score.urgent_recall >= 0.95, (score.language, score.urgent_recall, score.misses)
+        assert score.false_positive_rate <= 0.05, (score.language, score.false_alarms)
+
+
+async def test_a_risk_phrase_in_any_state_reaches_the_queue_with_its_priority(make_client, redis):
+    client = await make_client()
+    chat = WebChat(client)
+    await chat.start()
+    await chat.say("1")
+    await chat.say("2")  # deep in the rights menu
+    text = await chat.say("he is going to kill me tonight")
+    assert "call 112" in text  # a critical match gives the emergency number at once
+    entries = [await redis.hgetall(k) for k in await redis.keys("hl:c:*:handoff")]
+    assert len(entries) == 1
+    assert entries[0][b"severity"] == b"critical" and entries[0][b"category"] == b"imminent_violence"
+    # Her next messages go to the counsellor, not to the flows
+    assert "How can I help" not in await chat.say("MENU", expect_none=True)
+
+
+async def test_a_first_message_with_a_risk_still_gets_the_discreet_welcome(make_client, redis):
+    client = await make_client()
+    chat = WebChat(client)
+    await chat.send("they took my passport")
+    text = "\n".join(await chat.replies())
+    assert "confidential" in text and "EXIT" in text
+    for _ in range(50):
+        if await redis.keys("hl:c:*:handoff"):
+            break
+        await asyncio.sleep(0.05)
+    [key] = await redis.keys("hl:c:*:handoff")
+    assert (await redis.hget(key, "severity")) == b"high"
+
+
+def test_lexicons_reload_with_the_flows(tmp_path):
+    import shutil
+
+    from bot.runtime import Flows
+
+    flows_dir = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows_dir)
+    assert Path(flows_dir / "risk" / "en.yaml").exists()
+    Flows(flows_dir, ROOT / "locales")  # loads with the lexicons in place
