@@ -76,7 +76,8 @@ _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "�
 _EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ə": "e"})
 # Words: letters and digits (Chinese characters excluded: they are matched as a
 # run of characters, without word boundaries), with leetspeak signs and apostrophes.
-_TOKEN = re.compile(r"(?:[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[@$!|'’ʼ`´])+", re.UNICODE)
+_TOKEN = re.compile(r"[\w@$!|]+", re.UNICODE)
+_SLOW_PATH = re.compile(r"[\d!|]")
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
@@ -132,9 +133,16 @@ def tokens(text: str) -> list[str]:
     """The message's words, casefolded (NFKC) but not yet folded: apostrophes
     inside a word are dropped (ub'et, вбʼє); leetspeak signs count inside a word
     (k!ll), not around it (help!!); a number glued to a word is its own word (30pills)."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    if not text.isascii():
+        text = _ARABIC_MARKS.sub("", text)
+        text = _CJK.sub(" ", text)  # Chinese is matched as characters, not as words
+    words = _TOKEN.findall(text)
+    if not _SLOW_PATH.search(text):
+        return words  # the common case: no digit, "!" or "|": nothing more to do per word
     found = []
-    for raw in _TOKEN.findall(_ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())):
-        token = raw.translate(_APOSTROPHES).strip("!|")
+    for raw in words:
+        token = raw.strip("!|")
         if not token:
             continue
         glued = _GLUED_NUMBER.match(token)
@@ -330,6 +338,10 @@ class RiskMatcher:
                 for variant in _deletions(word) | {word}:
                     self._deletions.setdefault(variant, set()).add(word)
         self._canonical: dict[str, str] = {}
+        self._combinations_by_part: dict[str, list[int]] = {}
+        for i, (_, keys) in enumerate(self._combinations):
+            for key in set(keys):
+                self._combinations_by_part.setdefault(key, []).append(i)
 
     def canonical(self, raw: str) -> str:
         """The lexicon word a message word stands for (itself if none)."""
@@ -374,15 +386,19 @@ class RiskMatcher:
         if self._has_words:
             words = tokens(text)
             if words:
-                line = " " + " ".join(self.canonical(w) for w in words) + " "
+                cache, canonical = self._canonical, self.canonical
+                line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
                 self._collect(self._words.iter(line), present, results)
         if self._has_cjk:
             cjk = cjk_text(text)
             if cjk:
                 self._collect(self._cjk.iter(cjk), present, results)
-        for entry, keys in self._combinations:
-            if all(k in present for k in keys):
-                results.append(Match(entry.severity, entry.category, entry.text, entry.language))
+        if present and self._combinations:
+            candidates = {i for key in present for i in self._combinations_by_part.get(key, ())}
+            for i in candidates:
+                entry, keys = self._combinations[i]
+                if all(k in present for k in keys):
+                    results.append(Match(entry.severity, entry.category, entry.text, entry.language))
         results.sort(key=lambda m: SEVERITY_RANK[m.severity])
         return results
 
