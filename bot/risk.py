@@ -78,7 +78,10 @@ _EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae",
 # run of characters, without word boundaries), with leetspeak signs and apostrophes.
 _TOKEN = re.compile(r"[\w@$!|]+", re.UNICODE)
 _SLOW_PATH = re.compile(r"[\d!|]")
-_APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
+_APOSTROPHES = str.maketrans({c: " " for c in "'’ʼ`´"})  # elision: "m'ont" is two words
+_NO_APOSTROPHES = str.maketrans("", "", "'’ʼ`´")  # or one word: "ub'et" (Russian in Latin letters)
+_HAS_APOSTROPHE = re.compile("['’ʼ`´]")
+_CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])['’ʼ`´](?=[\u0400-\u04ff])")  # inside one word: "вб'є"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
@@ -129,15 +132,16 @@ def arabic_skeleton(word: str) -> str:
     return _REPEATS.sub(r"\1", token)
 
 
-def tokens(text: str) -> list[str]:
-    """The message's words, casefolded (NFKC) but not yet folded: apostrophes
-    inside a word are dropped (ub'et, вбʼє); leetspeak signs count inside a word
+def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
+    """The message's words, casefolded (NFKC) but not yet folded: an apostrophe
+    separates words (m'ont, l'a) except inside a Cyrillic word (вбʼє), or joins
+    them with `join_apostrophes` (ub'et: Russian in Latin letters); leetspeak signs count inside a word
     (k!ll), not around it (help!!); a number glued to a word is its own word (30pills)."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():
-        text = _ARABIC_MARKS.sub("", text)
+        text = _CYRILLIC_APOSTROPHE.sub("", _ARABIC_MARKS.sub("", text))
         text = _CJK.sub(" ", text)  # Chinese is matched as characters, not as words
-    words = _TOKEN.findall(text)
+    words = _TOKEN.findall(text.translate(_NO_APOSTROPHES if join_apostrophes else _APOSTROPHES))
     if not _SLOW_PATH.search(text):
         return words  # the common case: no digit, "!" or "|": nothing more to do per word
     found = []
@@ -296,6 +300,8 @@ class RiskMatcher:
         self._combinations: list[tuple[Entry, tuple[str, ...]]] = []
 
         def add(text: str, payload: tuple) -> str | None:
+            if _HAS_APOSTROPHE.search(text) and not _CJK.search(text):
+                add(text.translate(_NO_APOSTROPHES), payload)  # also the joined form
             words = [] if _CJK.search(text) else tokens(text)
             if words:
                 folded = [fold_token(w) for w in words]
@@ -324,9 +330,9 @@ class RiskMatcher:
             for text in lexicon.exclusions:
                 add(text, ("exclude", None))
         for key, payloads in patterns.items():
-            self._words.add_word(key, (len(key), key, tuple(payloads)))
+            self._words.add_word(key, _pattern(key, key, payloads))
         for key, payloads in cjk_patterns.items():
-            self._cjk.add_word(key, (len(key), "cjk:" + key, tuple(payloads)))
+            self._cjk.add_word(key, _pattern(key, "cjk:" + key, payloads))
         if patterns:
             self._words.make_automaton()
         if cjk_patterns:
@@ -338,10 +344,11 @@ class RiskMatcher:
                 for variant in _deletions(word) | {word}:
                     self._deletions.setdefault(variant, set()).add(word)
         self._canonical: dict[str, str] = {}
-        self._combinations_by_part: dict[str, list[int]] = {}
-        for i, (_, keys) in enumerate(self._combinations):
-            for key in set(keys):
-                self._combinations_by_part.setdefault(key, []).append(i)
+        self._combinations_by_part: dict[str, set[int]] = {}
+        self._combination_keys = [frozenset(keys) for _, keys in self._combinations]
+        for i, keys in enumerate(self._combination_keys):
+            for key in keys:
+                self._combinations_by_part.setdefault(key, set()).add(i)
 
     def canonical(self, raw: str) -> str:
         """The lexicon word a message word stands for (itself if none)."""
@@ -384,38 +391,49 @@ class RiskMatcher:
         present: set[str] = set()
         results: list[Match] = []
         if self._has_words:
-            words = tokens(text)
-            if words:
-                cache, canonical = self._canonical, self.canonical
-                line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
-                self._collect(self._words.iter(line), present, results)
+            variants = [tokens(text)]
+            if _HAS_APOSTROPHE.search(text):
+                variants.append(tokens(text, join_apostrophes=True))
+            cache, canonical = self._canonical, self.canonical
+            for words in variants:
+                if words:
+                    line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
+                    self._collect(self._words.iter(line), present, results)
         if self._has_cjk:
             cjk = cjk_text(text)
             if cjk:
                 self._collect(self._cjk.iter(cjk), present, results)
         if present and self._combinations:
-            candidates = {i for key in present for i in self._combinations_by_part.get(key, ())}
+            by_part = self._combinations_by_part
+            candidates = set().union(*(by_part[key] for key in present if key in by_part))
             for i in candidates:
-                entry, keys = self._combinations[i]
-                if all(k in present for k in keys):
+                if self._combination_keys[i] <= present:
+                    entry = self._combinations[i][0]
                     results.append(Match(entry.severity, entry.category, entry.text, entry.language))
+        results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
         results.sort(key=lambda m: SEVERITY_RANK[m.severity])
         return results
 
     @staticmethod
     def _collect(found, present: set[str], results: list[Match]) -> None:
         """Phrases found, minus those inside a benign exclusion phrase."""
-        hits = [(end - length + 1, end, key, payloads) for end, (length, key, payloads) in found]
+        hits = [(end - length + 1, end, key, benign, matches) for end, (length, key, benign, matches) in found]
         if not hits:
             return
-        excluded = [(s, e) for s, e, _, payloads in hits if any(kind == "exclude" for kind, _ in payloads)]
-        for start, end, key, payloads in hits:
-            if any(es <= start and end <= ee for es, ee in excluded):
+        excluded = [(start, end) for start, end, _, benign, _ in hits if benign]
+        for start, end, key, benign, matches in hits:
+            if benign or (excluded and any(es <= start and end <= ee for es, ee in excluded)):
                 continue
             present.add(key)
-            for kind, entry in payloads:
-                if kind == "phrase":
-                    results.append(Match(entry.severity, entry.category, entry.text, entry.language))
+            results.extend(matches)
+
+
+def _pattern(text: str, key: str, payloads: list) -> tuple:
+    """What the automaton returns for a pattern: its length, its key, whether it is
+    a benign exclusion, and the matches it stands for."""
+    benign = any(kind == "exclude" for kind, _ in payloads)
+    matches = tuple(Match(e.severity, e.category, e.text, e.language) for kind, e in payloads if kind == "phrase")
+    return (len(text), key, benign, matches)
 
 
 def _is_substitution(a: str, b: str) -> bool:
