@@ -10,6 +10,7 @@ step, and a missing compiled .mo can never silently turn a language into English
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ DOMAIN = "helpline"
 # many of the people who write to European helplines speak them.
 MENU_ORDER = ("en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de")
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
+RLM, LRM = "\u200f", "\u200e"
+_LTR_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:/()+\-]*(?: [A-Za-z0-9][A-Za-z0-9.,:/()+\-]*)*")
 # IETF tags whose obvious base is not the catalog's name.
 ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "zh-hant": "zh", "zh-tw": "zh", "zh-hk": "zh", "nb": "no"}
 
@@ -130,6 +133,20 @@ class Catalogs(Translator):
 
     def is_rtl(self, language: str) -> bool:
         return language in RTL_LANGUAGES
+
+    def directional(self, text: str, language: str) -> str:
+        """Text of a right-to-left language made safe to show in apps that do not
+        know its direction (SMS, Telegram): each line starts with a right-to-left
+        mark, and each run of Latin letters or digits (EXIT, 112, Art. 11(3)) is
+        closed by a left-to-right mark, so that punctuation stays with it. The
+        characters stay in logical order."""
+        if not self.is_rtl(language) or not text:
+            return text
+        lines = []
+        for line in text.split("\n"):
+            line = _LTR_RUN.sub(lambda m: m.group(0) + LRM, line)
+            lines.append(RLM + line if line else line)
+        return "\n".join(lines)
 
     def format_number(self, value: float, language: str, digits: int = 1) -> str:
         """1.2 -> "1,2" in German, "1.2" in English."""

@@ -292,11 +292,15 @@ class Runtime:
         if caps.sms_segments:
             text = "\n".join(render_text(r.text, r.options) for r in replies)
             replies = [Reply(text)]
+        catalogs = self.flows.catalogs
         for reply in replies:
             wants_location = reply.request_location and caps.location
+            text = reply.text if caps.buttons else render_text(reply.text, reply.options)
             outbound = Outbound(
-                text=reply.text if caps.buttons else render_text(reply.text, reply.options),
-                options=reply.options if caps.buttons else (),
+                text=catalogs.directional(text, conv.language),
+                options=tuple((catalogs.directional(label, conv.language), payload) for label, payload in reply.options)
+                if caps.buttons
+                else (),
                 request_location=wants_location,
                 location_label=self.engine.render(self.engine.settings_message("send_location"), conv)
                 if wants_location
