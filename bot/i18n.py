@@ -30,7 +30,7 @@ DOMAIN = "helpline"
 MENU_ORDER = ("en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de")
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 RLM, LRM = "\u200f", "\u200e"
-_LTR_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,:/()+\-]*(?: [A-Za-z0-9][A-Za-z0-9.,:/()+\-]*)*")
+_FIRST_STRONG = re.compile(r"[A-Za-z\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # first Latin or right-to-left letter
 # IETF tags whose obvious base is not the catalog's name.
 ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "zh-hant": "zh", "zh-tw": "zh", "zh-hk": "zh", "nb": "no"}
 
@@ -136,16 +136,19 @@ class Catalogs(Translator):
 
     def directional(self, text: str, language: str) -> str:
         """Text of a right-to-left language made safe to show in apps that do not
-        know its direction (SMS, Telegram): each line starts with a right-to-left
-        mark, and each run of Latin letters or digits (EXIT, 112, Art. 11(3)) is
-        closed by a left-to-right mark, so that punctuation stays with it. The
-        characters stay in logical order."""
+        know its direction (SMS, Telegram): a line whose first letter is Latin
+        ("EXIT ...") would be laid out left to right, so it starts with a
+        right-to-left mark. Characters stay in logical order; mid-line Latin words
+        and numbers (EXIT, 112, Art. 11(3)) are placed right by the Unicode
+        bidirectional algorithm, which needs no mark there. Each mark costs one
+        UCS-2 character, so none is added where it changes nothing."""
         if not self.is_rtl(language) or not text:
             return text
-        lines = []
-        for line in text.split("\n"):
-            line = _LTR_RUN.sub(lambda m: m.group(0) + LRM, line)
-            lines.append(RLM + line if line else line)
+        lines = text.split("\n")
+        for index, line in enumerate(lines):
+            first = _FIRST_STRONG.search(line)
+            if first and first.group(0).isascii():
+                lines[index] = RLM + line
         return "\n".join(lines)
 
     def format_number(self, value: float, language: str, digits: int = 1) -> str:

@@ -13,7 +13,7 @@ import pytest
 from bot.channels.base import render_text
 from bot.engine import Context, Conversation, Engine, Event
 from bot.flows import load_flowset
-from bot.i18n import LRM, RLM, Catalogs
+from bot.i18n import RLM, Catalogs
 from bot.i18n_extract import extract_flows
 from bot.sms_segments import plan
 from tests.conftest import FLOWS, LOCALES, ROOT
@@ -165,11 +165,17 @@ def test_a_conversation_in_each_language_speaks_only_that_language(engine, catal
 
 
 def test_arabic_reaches_sms_and_telegram_with_direction_marks(catalogs):
-    text = catalogs.directional("أرسلي EXIT للخروج.\n1 نعم", "ar")
-    assert text.startswith(RLM) and f"EXIT{LRM}" in text and f"\n{RLM}1{LRM} نعم" in text
+    text = catalogs.directional("أرسلي EXIT للخروج.\nEXIT: للخروج\n1 نعم", "ar")
+    # a line starting with a Latin word gets a right-to-left mark; the others need none
+    assert text.split("\n") == ["أرسلي EXIT للخروج.", f"{RLM}EXIT: للخروج", "1 نعم"]
     assert catalogs.directional("Send EXIT", "en") == "Send EXIT"
     # logical order: the characters themselves are untouched
-    assert text.replace(RLM, "").replace(LRM, "") == "أرسلي EXIT للخروج.\n1 نعم"
+    assert text.replace(RLM, "") == "أرسلي EXIT للخروج.\nEXIT: للخروج\n1 نعم"
+
+
+def test_arabic_conversation_on_the_web_is_shown_right_to_left():
+    js = (ROOT / "bot" / "static" / "chat.js").read_text()
+    assert 'item.dir = "auto"' in js  # each message takes the direction of its own text
 
 
 def test_locale_formatting(catalogs):

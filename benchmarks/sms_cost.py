@@ -1,0 +1,43 @@
+"""SMS cost per language: segments of the welcome and of the main menu, as sent
+(after direction marks for right-to-left languages and GSM-7 plain-typography).
+
+    python benchmarks/sms_cost.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.channels.base import render_text  # noqa: E402
+from bot.engine import Context, Engine, Event  # noqa: E402
+from bot.flows import load_flowset  # noqa: E402
+from bot.i18n import Catalogs  # noqa: E402
+from bot.sms_segments import plan  # noqa: E402
+
+
+def main() -> None:
+    flowset, issues = load_flowset(ROOT / "flows")
+    assert flowset is not None, issues
+    catalogs = Catalogs(ROOT / "locales")
+    engine = Engine(flowset, catalogs)
+    print(f"{'language':10}{'welcome':>22}{'main menu':>22}")
+    worst = 0
+    for language in catalogs.languages:
+        welcome = engine.step(None, Event("text", "hi"), Context("sms", 1.0, language))
+        menu = engine.step(welcome.conversation, Event("text", "1"), Context("sms", 2.0))
+        cells = []
+        for result in (welcome, menu):
+            text = catalogs.directional("\n".join(render_text(r.text, r.options) for r in result.replies), language)
+            planned = plan(text)
+            worst = max(worst, planned.segments)
+            cells.append(f"{planned.segments} x {planned.encoding} ({len(text)} ch)")
+        print(f"{language:10}{cells[0]:>22}{cells[1]:>22}")
+    print(f"max_segments_welcome_or_menu={worst}")
+
+
+if __name__ == "__main__":
+    main()
