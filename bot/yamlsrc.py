@@ -67,7 +67,7 @@ class Source:
         return " ".join(notes) or None
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: 10x faster
     """YAML 1.2 booleans: only true/false. In YAML 1.1 `No`, `yes`, `on` and `off`
     are booleans, which would silently turn a menu label "No" into False."""
 
@@ -75,7 +75,7 @@ class _Loader(yaml.SafeLoader):
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+}  # fmt: skip
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
