@@ -27,6 +27,7 @@ from handoff.queue import HandoffQueue
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "handoff" / "static"
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
+HAS_CHROMIUM = Path(CHROMIUM).exists()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 PASSWORD = "a long password"
@@ -44,8 +45,10 @@ expect.set_options(timeout=10_000)
 
 @pytest.fixture(scope="session")
 async def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package, or set HELPLINE_CHROMIUM")
+    if not HAS_CHROMIUM:
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package, or set HELPLINE_CHROMIUM"
+        )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -76,7 +79,9 @@ class Tabs:
         self.problems: list[str] = []
 
     async def open(self, path: str = "/console", **context_options) -> Page:
-        context = await self.browser.new_context(viewport={"width": 1280, "height": 800}, **context_options)
+        context = await self.browser.new_context(
+            viewport={"width": 1280, "height": 800}, **context_options
+        )
         self.contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(10_000)
@@ -137,7 +142,9 @@ async def go(page: Page, fragment: str) -> None:
 
 
 async def login_api(client, user: str) -> str:
-    response = await client.post("/console/api/login", json={"username": user, "password": PASSWORD})
+    response = await client.post(
+        "/console/api/login", json={"username": user, "password": PASSWORD}
+    )
     assert response.status == 200
     return (await response.json())["csrf_token"]
 
@@ -185,7 +192,11 @@ async def test_page_has_strict_csp_and_no_off_site_asset(app, tabs):
         source = script.read_text()
         for target in re.findall(r"""^import[^"']*["']([^"']+)["']""", source, re.M):
             assert target.startswith("./"), (script.name, target)
-        assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "eval(" not in source
+        assert (
+            "innerHTML" not in source
+            and "insertAdjacentHTML" not in source
+            and "eval(" not in source
+        )
         assert not re.search(r"""(fetch|EventSource)\(\s*[`"']https?:""", source), script.name
     css = (STATIC / "console.css").read_text()
     assert "@import" not in css and "url(" not in css
@@ -239,7 +250,10 @@ async def test_person_to_counsellor_and_back_to_the_menu(app, tabs):
     console = await tabs.console("ana")
     await expect(console.locator("#queue-empty")).to_be_visible()
     typing_calls: list[float] = []
-    console.on("request", lambda r: typing_calls.append(time.monotonic()) if r.url.endswith("/typing") else None)
+    console.on(
+        "request",
+        lambda r: typing_calls.append(time.monotonic()) if r.url.endswith("/typing") else None,
+    )
 
     person = await tabs.person()
     await person_writes(person, RISK_TEXT)
@@ -259,11 +273,15 @@ async def test_person_to_counsellor_and_back_to_the_menu(app, tabs):
     await row.locator("a").click()
     await expect(console).to_have_url(re.compile(f"#/c/{pid}$"))
     transcript = console.locator("#transcript")
-    await expect(transcript.locator(".from-user").first).to_have_text(re.compile(r"\(opened the chat\)$"))
+    await expect(transcript.locator(".from-user").first).to_have_text(
+        re.compile(r"\(opened the chat\)$")
+    )
     await expect(transcript.locator(".from-user").last).to_contain_text(RISK_TEXT)
     await expect(transcript.locator(".from-bot").first).to_contain_text("confidential")
     await expect(console.locator("#reply-text")).to_be_disabled()
-    await expect(console.locator("#reply-hint")).to_have_text("Claim this conversation to reply to her.")
+    await expect(console.locator("#reply-hint")).to_have_text(
+        "Claim this conversation to reply to her."
+    )
 
     await console.get_by_role("button", name="Claim").click()
     await expect(console.locator("#conv-state")).to_have_text("With you")
@@ -272,12 +290,16 @@ async def test_person_to_counsellor_and_back_to_the_menu(app, tabs):
 
     # Canned responses in her language go into the box; Shift+Enter is a new line, Enter sends.
     await console.get_by_role("button", name="Greeting").click()
-    await expect(console.locator("#reply-text")).to_have_value(re.compile("^Hello, I am a counsellor"))
+    await expect(console.locator("#reply-text")).to_have_value(
+        re.compile("^Hello, I am a counsellor")
+    )
     await console.locator("#reply-text").fill("")
     await console.locator("#reply-text").type("I am here with you.")
     await console.locator("#reply-text").press("Shift+Enter")
     await console.locator("#reply-text").type("Are you safe now?")
-    await expect(console.locator("#reply-text")).to_have_value("I am here with you.\nAre you safe now?")
+    await expect(console.locator("#reply-text")).to_have_value(
+        "I am here with you.\nAre you safe now?"
+    )
     await console.locator("#reply-text").press("Enter")
     await expect(console.locator("#reply-text")).to_have_value("")
     mine = transcript.locator(".from-counsellor").last
@@ -285,11 +307,20 @@ async def test_person_to_counsellor_and_back_to_the_menu(app, tabs):
     await expect(mine.locator(".msg-who")).to_have_text("You")
     await expect(mine.locator(".delivery")).to_have_text("Sent")
     # While she types, "typing..." is asked for (shown on Telegram only), at most every 4 s.
-    assert typing_calls and all(b - a >= 3.9 for a, b in zip(typing_calls, typing_calls[1:], strict=False))
+    assert typing_calls and all(
+        b - a >= 3.9 for a, b in zip(typing_calls, typing_calls[1:], strict=False)
+    )
 
-    await expect(person.locator("#messages")).to_contain_text("I am here with you.\nAre you safe now?")
+    await expect(person.locator("#messages")).to_contain_text(
+        "I am here with you.\nAre you safe now?"
+    )
     await person_writes(person, "yes, he is out now")
-    await expect(transcript.locator(".from-user").last).to_have_text(re.compile("yes, he is out now"))
+    await expect(transcript.locator(".from-user").last).to_have_text(
+        re.compile("yes, he is out now")
+    )
+    await expect(console.locator("#announce")).to_have_text(
+        "She wrote: yes, he is out now"
+    )  # screen readers
 
     await console.get_by_role("button", name="Close…").click()
     dialog = console.locator("#close-dialog")
@@ -300,7 +331,9 @@ async def test_person_to_counsellor_and_back_to_the_menu(app, tabs):
     await dialog.get_by_label("Notes").fill("Will write again tonight.")
     await expect(dialog.get_by_label("Return her to the bot’s main menu")).to_be_checked()
     await dialog.get_by_role("button", name="Close conversation").click()
-    await expect(console.locator("#flash")).to_have_text("Conversation closed: she is back at the bot's main menu.")
+    await expect(console.locator("#flash")).to_have_text(
+        "Conversation closed: she is back at the bot's main menu."
+    )
     await expect(console.locator("#queue-empty")).to_be_visible()
     await expect(console).to_have_url(re.compile("#/$"))
     await expect(person.locator("#messages")).to_contain_text(MAIN_MENU)
@@ -356,7 +389,9 @@ async def test_what_she_writes_is_shown_as_text(app, tabs):
     _, pid = await queued_row(console)
     await console.locator(".queue-item a").first.click()
     transcript = console.locator("#transcript")
-    await expect(transcript.locator(".from-user")).to_have_count(3 + len(payloads))  # opened, asked, payloads, Arabic
+    await expect(transcript.locator(".from-user")).to_have_count(
+        3 + len(payloads)
+    )  # opened, asked, payloads, Arabic
     texts = await transcript.locator(".from-user .msg-text").all_text_contents()
     for payload in payloads:
         assert payload in texts
@@ -399,7 +434,9 @@ async def test_supervisor_sees_the_team_and_reassigns(app, tabs):
     await conversation.get_by_role("button", name="Reassign").click()
     await expect(sue.locator("#team-status")).to_have_text("Reassigned to bea.")
     await expect(conversation).to_contain_text("bea")
-    await expect(sue.locator("#team-rows tr", has_text="bea").locator("td.number")).to_have_text("1")
+    await expect(sue.locator("#team-rows tr", has_text="bea").locator("td.number")).to_have_text(
+        "1"
+    )
 
     # Ana loses it live; Bea is told it is hers.
     await expect(ana.locator("#conv-problem")).to_contain_text("This conversation is with bea")
@@ -430,7 +467,9 @@ async def test_counsellor_transfers_to_a_named_colleague(app, tabs):
     await ana.get_by_role("button", name="Claim").click()
     await ana.get_by_role("button", name="I am going to transfer you").click()
     await ana.locator("#reply-text").press("Enter")
-    await expect(ana.locator("#transcript .from-counsellor")).to_contain_text("pass you to a colleague")
+    await expect(ana.locator("#transcript .from-counsellor")).to_contain_text(
+        "pass you to a colleague"
+    )
     await ana.get_by_role("button", name="Transfer…").click()
     options = await ana.locator("#transfer-to option").all_text_contents()
     assert not any(o.startswith("ana") for o in options)  # not to herself
@@ -447,7 +486,10 @@ async def test_counsellor_transfers_to_a_named_colleague(app, tabs):
 async def test_safe_exit_locks_the_conversation(app, tabs):
     console = await tabs.console("ana")
     person = await tabs.person()
-    await person.route(re.compile(r"^https://"), lambda route: route.fulfill(body="weather", content_type="text/plain"))
+    await person.route(
+        re.compile(r"^https://"),
+        lambda route: route.fulfill(body="weather", content_type="text/plain"),
+    )
     await person_writes(person, RISK_TEXT)
     await console.locator(".queue-item a").first.click()
     await console.get_by_role("button", name="Claim").click()
@@ -484,6 +526,40 @@ async def test_a_failed_delivery_is_shown(app, tabs, redis):
     await expect(failed.get_by_role("button", name="Send again")).to_be_visible()
 
 
+async def test_her_new_message_is_marked_in_the_queue_and_long_sms_refused(app, tabs, redis):
+    console = await tabs.console("ana")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    _, pid = await queued_row(console)
+    await console.locator(".queue-item a").first.click()
+    await console.get_by_role("button", name="Claim").click()
+    await expect(console.locator("#reply-text")).to_be_enabled()
+    await console.locator("#reply-text").fill("A reply I am still writing")
+    await console.get_by_role("link", name="Queue").click()
+    await expect(console.locator("#placeholder")).to_be_visible()
+    await chat.send("are you there?")
+    row = console.locator(f'.queue-item[data-id="{pid}"]')
+    await expect(row.locator(".unread")).to_have_text("New message")
+    await row.locator("a").click()
+    await expect(console.locator("#transcript .from-user").last).to_contain_text("are you there?")
+    await expect(row.locator(".unread")).to_have_count(0)
+    await expect(console.locator("#reply-text")).to_have_value("A reply I am still writing")  # kept
+
+    # On SMS at most 1600 characters arrive: a longer reply is refused in words, not cut.
+    await redis.hset(keys.handoff(pid), "channel", "sms")  # as if she had written by SMS
+    await console.get_by_role("link", name="Queue").click()
+    await row.locator("a").click()
+    await expect(console.locator("#conv-channel")).to_have_text("SMS")
+    await console.locator("#reply-text").fill("x" * 1700)
+    await console.locator("#reply-text").press("Enter")
+    await expect(console.locator("#reply-status")).to_have_text(
+        "Too long for SMS: 1700 characters, and at most 1600 reach her. Shorten it, or send it in two messages."
+    )
+    await expect(console.locator("#reply-text")).to_have_value("x" * 1700)
+    assert await console.locator("#transcript .from-counsellor").count() == 0
+
+
 # ---------------------------------------------------------------------- alerts
 
 
@@ -505,13 +581,23 @@ async def test_new_critical_arrival_is_announced(app, tabs, redis):
     await sign_in(console, "ana")
     await expect(console.locator("#notify-toggle")).to_have_text("Desktop alerts: on")
     queue = HandoffQueue(redis)
-    await queue.enqueue("p" * 20, "critical", category="confinement", reason="risk", channel="telegram", language="ro")
+    await queue.enqueue(
+        "p" * 20,
+        "critical",
+        category="confinement",
+        reason="risk",
+        channel="telegram",
+        language="ro",
+    )
 
     banner = console.locator("#alerts .alert-item")
     await expect(banner).to_contain_text("Critical: a new conversation is waiting.")
     await expect(banner).to_contain_text("Confinement · Romanian · Telegram")
     await console.wait_for_function("window.__notes.length === 1")
-    assert await console.evaluate("window.__notes[0]") == ["Critical: someone is waiting", "Confinement · Romanian · Telegram"]
+    assert await console.evaluate("window.__notes[0]") == [
+        "Critical: someone is waiting",
+        "Confinement · Romanian · Telegram",
+    ]
     assert await console.evaluate("window.__tones") > 0
     row = console.locator(".queue-item").first
     await expect(row.locator(".badge")).to_have_text("Critical")
@@ -519,11 +605,27 @@ async def test_new_critical_arrival_is_announced(app, tabs, redis):
 
     # A high one is not announced; with the sound off, a critical one is shown but silent.
     await console.get_by_role("button", name="Sound: on").click()
-    await expect(console.get_by_role("button", name="Sound: off")).to_have_attribute("aria-pressed", "false")
+    await expect(console.get_by_role("button", name="Sound: off")).to_have_attribute(
+        "aria-pressed", "false"
+    )
     tones = await console.evaluate("window.__tones")
-    await queue.enqueue("q" * 20, "high", category="trafficking_control", reason="risk", channel="sms", language="bg")
+    await queue.enqueue(
+        "q" * 20,
+        "high",
+        category="trafficking_control",
+        reason="risk",
+        channel="sms",
+        language="bg",
+    )
     await expect(console.locator(".queue-item")).to_have_count(2)
-    await queue.enqueue("r" * 20, "critical", category="imminent_violence", reason="risk", channel="web", language="ar")
+    await queue.enqueue(
+        "r" * 20,
+        "critical",
+        category="imminent_violence",
+        reason="risk",
+        channel="web",
+        language="ar",
+    )
     await expect(banner).to_have_count(2)
     await expect(banner.last).to_contain_text("Immediate violence · Arabic · Web chat")
     assert await console.evaluate("window.__tones") == tones
@@ -563,7 +665,9 @@ async def test_keyboard_only_with_visible_focus_and_readable_contrast(app, tabs,
     queue = HandoffQueue(redis)
     for name, level, category in (("a", "critical", "confinement"), ("b", "high", "self_harm"),
                                   ("c", "medium", "sexual_violence"), ("d", "asked", None)):  # fmt: skip
-        await queue.enqueue(name * 20, level, category=category, reason="risk", channel="sms", language="en")
+        await queue.enqueue(
+            name * 20, level, category=category, reason="risk", channel="sms", language="en"
+        )
     await expect(page.locator(".queue-item")).to_have_count(4)
     words = await page.locator(".queue-item .badge").all_text_contents()
     assert words == ["Critical", "High", "Medium", "Asked"]  # most urgent first, in words
@@ -575,13 +679,17 @@ async def test_keyboard_only_with_visible_focus_and_readable_contrast(app, tabs,
             break
     else:
         raise AssertionError("Tab never reached the queue")
-    outline = await page.evaluate("(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; })()")
+    outline = await page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; })()"
+    )
     assert outline[0] == "solid" and float(outline[1].removesuffix("px")) >= 2
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile("#/c/a{20}$"))
 
     await go(page, "#/")
-    ratios = await page.evaluate(CONTRAST, [".badge", ".queue-line", ".muted", "button", "#views a", ".whoami", ".live"])
+    ratios = await page.evaluate(
+        CONTRAST, [".badge", ".queue-line", ".muted", "button", "#views a", ".whoami", ".live"]
+    )
     assert ratios
     low = [(selector, round(ratio, 2)) for selector, ratio in ratios if ratio < 4.5]
     assert not low, low
@@ -590,7 +698,10 @@ async def test_keyboard_only_with_visible_focus_and_readable_contrast(app, tabs,
 # ---------------------------------------------------------------------- screenshots for the README
 
 
-@pytest.mark.skipif(not os.environ.get("HELPLINE_SCREENSHOTS"), reason="set HELPLINE_SCREENSHOTS=docs to refresh them")
+@pytest.mark.skipif(
+    not os.environ.get("HELPLINE_SCREENSHOTS"),
+    reason="set HELPLINE_SCREENSHOTS=docs to refresh them",
+)
 async def test_screenshots(app, tabs, redis):
     out = ROOT / os.environ["HELPLINE_SCREENSHOTS"]
     out.mkdir(exist_ok=True)
@@ -606,6 +717,7 @@ async def test_screenshots(app, tabs, redis):
                             now=now - waited)  # fmt: skip
     await queue.claim("e" * 20, "bea")
     ana = await tabs.console("ana")
+    await ana.set_viewport_size({"width": 1280, "height": 920})
     await expect(ana.locator(".queue-item")).to_have_count(len(examples))
     await queue.enqueue("a" * 20, "critical", category="confinement", reason="risk", channel="telegram", language="ro",
                         now=now - 40)  # fmt: skip
@@ -620,7 +732,9 @@ async def test_screenshots(app, tabs, redis):
     await ana.locator("#alerts").get_by_role("button", name="Dismiss").click()
     await row.locator("a").click()
     await ana.get_by_role("button", name="Claim").click()
-    await ana.locator("#reply-text").fill("Hello, I am Ana, a counsellor. I am here with you. Are you somewhere safe right now?")
+    await ana.locator("#reply-text").fill(
+        "Hello, I am Ana, a counsellor. I am here with you. Are you somewhere safe right now?"
+    )
     await ana.locator("#reply-text").press("Enter")
     await expect(person.locator("#messages")).to_contain_text("I am here with you")
     await person_writes(person, "I am in the bathroom. He is sleeping. I don't know the address.")

@@ -49,7 +49,7 @@ function showLogin(reason = "") {
   app.me = null;
   setCsrfToken("");
   app.queue?.clear();
-  app.conversation?.hide();
+  app.conversation?.reset();
   app.team?.hide();
   app.alerts?.reset();
   $("app").hidden = true;
@@ -125,12 +125,14 @@ function onQueue(entries) {
   app.alerts.review(entries);
   noticeGivenToMe(entries);
   const open = app.conversation.data;
+  const entry = app.conversation.id && app.queue.entry(app.conversation.id);
   if (app.conversation.id && open) {
     // Claimed, transferred, closed or gone since it was read: read it again.
-    const entry = app.queue.entry(app.conversation.id);
     const changed = entry ? entry.assigned_to !== open.assigned_to || entry.status !== open.state
       : ["waiting", "assigned"].includes(open.state);
     if (changed) app.conversation.refresh();
+  } else if (entry && app.queue.canOpen(entry)) {
+    app.conversation.refresh(); // it was not mine to see, and now it is
   }
   if (app.team.visible) app.team.refresh();
 }

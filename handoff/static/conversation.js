@@ -39,6 +39,8 @@ export class ConversationView {
     this.pendingTimer = null;
     this.pendingDelay = 1000;
     this.seenUserMessages = new Map(); // id -> how many of her messages were shown
+    this.drafts = new Map(); // id -> unsent reply
+    this.readFailed = false;
 
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -74,12 +76,13 @@ export class ConversationView {
 
   async open(id) {
     if (id !== this.id) {
+      this.keepDraft();
       this.id = id;
       this.data = null;
       this.items.clear();
       this.focusWhenMine = false;
       this.transcript.replaceChildren();
-      this.textarea.value = "";
+      this.textarea.value = this.drafts.get(id) || "";
       this.replyStatus.hidden = true;
       this.notice.hidden = true;
       this.body.hidden = true;
@@ -90,7 +93,23 @@ export class ConversationView {
     await this.refresh();
   }
 
+  /** A reply being written survives a look at the queue (in this tab's memory only). */
+  keepDraft() {
+    if (!this.id) return;
+    if (this.textarea.value.trim()) this.drafts.set(this.id, this.textarea.value);
+    else this.drafts.delete(this.id);
+  }
+
+  /** Signed out: forget everything, drafts included. */
+  reset() {
+    this.hide();
+    this.drafts.clear();
+    this.seenUserMessages.clear();
+    this.textarea.value = "";
+  }
+
   hide() {
+    this.keepDraft();
     this.id = null;
     this.data = null;
     this.items.clear();
@@ -107,6 +126,8 @@ export class ConversationView {
     try {
       const data = await get(`/conversations/${encodeURIComponent(id)}`);
       if (sequence !== this.sequence || id !== this.id) return; // a newer read or another conversation
+      if (this.readFailed) this.say("");
+      this.readFailed = false;
       this.render(data);
     } catch (error) {
       if (sequence !== this.sequence || id !== this.id || error.status === 401) return;
@@ -116,6 +137,7 @@ export class ConversationView {
           : error.message;
         this.showProblem(text);
       } else {
+        this.readFailed = true;
         this.say(`The conversation could not be updated: ${error.message}`);
       }
     } finally {
@@ -223,6 +245,7 @@ export class ConversationView {
     const firstRead = this.items.size === 0;
     let added = false;
     let newFailure = false;
+    const heard = [];
     const failedNow = (m) => m.status === "failed" && m.from === "counsellor" && m.by === this.me.user;
     this.firstKey = messages.length ? messages[0].id || `0:${messages[0].at}` : null;
     messages.forEach((message, index) => {
@@ -239,6 +262,7 @@ export class ConversationView {
       box.append(this.messageItem(key, message));
       added = true;
       if (!firstRead && failedNow(message)) newFailure = true;
+      if (!firstRead && message.from === "user") heard.push(message.text);
     });
     for (const [key, item] of this.items) {
       if (!wanted.has(key)) {
@@ -248,6 +272,8 @@ export class ConversationView {
     }
     $("transcript-empty").hidden = messages.length > 0 || Boolean(this.data?.left);
     if (added && nearBottom) box.scrollTop = box.scrollHeight;
+    // For screen readers: her new messages, once each (status changes stay quiet).
+    if (heard.length) $("announce").textContent = heard.map((text) => `She wrote: ${text}`).join("\n");
     if (newFailure) {
       this.showReplyStatus("A message of yours was not delivered to her: it is marked “Not delivered” below. You can send it again.");
     }
@@ -366,8 +392,20 @@ export class ConversationView {
     }
   }
 
+  /** Over her channel's limit the server would cut the message: say so before. */
+  tooLong(text) {
+    const limit = this.data?.max_text;
+    if (!limit || text.length <= limit) return "";
+    return `Too long for ${channelName(this.data.channel)}: ${text.length} characters, and at most ${limit} reach her. Shorten it, or send it in two messages.`;
+  }
+
   async send(text) {
     if (this.sending || !text || !text.trim() || !this.canReply) return;
+    const tooLong = this.tooLong(text);
+    if (tooLong) {
+      this.showReplyStatus(tooLong);
+      return;
+    }
     const id = this.id;
     this.sending = true;
     this.sendButton.disabled = true;
@@ -375,6 +413,7 @@ export class ConversationView {
     try {
       await post(`/conversations/${encodeURIComponent(id)}/messages`, { text });
       if (this.textarea.value === text) this.textarea.value = "";
+      this.drafts.delete(id);
       this.lastTyping = 0;
       this.say("");
       await this.refresh();
@@ -391,6 +430,8 @@ export class ConversationView {
   }
 
   typing() {
+    const tooLong = this.tooLong(this.textarea.value);
+    if (tooLong || this.replyStatus.textContent.startsWith("Too long")) this.showReplyStatus(tooLong);
     if (!this.canReply || !this.textarea.value.trim()) return;
     const now = Date.now();
     if (now - this.lastTyping < TYPING_EVERY_MS) return;

@@ -69,6 +69,7 @@ export class Queue {
     if (id) this.unread.delete(id);
     for (const item of this.list.children) {
       const open = item.dataset.id === id;
+      if (open) item.querySelector(".unread")?.remove();
       item.classList.toggle("is-open", open);
       const link = item.querySelector("a");
       if (link) {
@@ -137,7 +138,7 @@ export class Queue {
       const entry = this.entry(span.dataset.id);
       if (!entry) continue;
       const seconds = this.waitingSeconds(entry);
-      span.textContent = entry.assigned_to ? `Asked ${duration(seconds)} ago` : `Waiting ${duration(seconds)}`;
+      span.textContent = entry.assigned_to ? `Arrived ${duration(seconds)} ago` : `Waiting ${duration(seconds)}`;
     }
   }
 
