@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import keys
+from bot.channels import CAPABILITIES
 from bot.channels.web import read_json
 from bot.privacy import Privacy
 from handoff.counsellors import SESSION_IDLE_S, Counsellors, Session
@@ -224,6 +225,9 @@ class Console:
         }  # fmt: skip
         if status == "left":
             return web.json_response(body)
+        caps = CAPABILITIES.get(body["channel"] or "")
+        if caps is not None:
+            body["max_text"] = caps.max_text  # a longer reply would be cut: the page says so first
         conv = await self.handoff.runtime.load(pid)
         if conv is not None:
             body["language"] = body["language"] or conv.language

@@ -1,0 +1,753 @@
+"""The counsellor console in a real browser (Debian's Chromium driven by
+Playwright), against the whole app and a real Redis.
+
+A person writes on the web chat page at `/` in one browser tab; counsellors and
+supervisors work in the console at `/console` in others. Tests assert what
+they see on the page, and what the person receives.
+
+Screenshots for the README: HELPLINE_SCREENSHOTS=docs python -m pytest tests/test_console_browser.py -k screenshots
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot import keys
+from bot.testing import WebChat
+from handoff.counsellors import Counsellors
+from handoff.queue import HandoffQueue
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "handoff" / "static"
+CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
+HAS_CHROMIUM = Path(CHROMIUM).exists()
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+PASSWORD = "a long password"
+# A risk phrase when the English lexicon is there (flows/risk/en.yaml), else the keyword.
+HAS_LEXICON = (ROOT / "flows" / "risk" / "en.yaml").exists()
+RISK_TEXT = "he took my passport and locks me in" if HAS_LEXICON else "COUNSELLOR"
+URGENCY = ("Critical", "High", "Medium") if HAS_LEXICON else ("Asked",)
+MAIN_MENU = "How can I help you?"
+
+expect.set_options(timeout=10_000)
+
+
+# ---------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    if not HAS_CHROMIUM:
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package, or set HELPLINE_CHROMIUM"
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def team(redis):
+    counsellors = Counsellors(redis)
+    await counsellors.add("ana", PASSWORD, "counsellor")
+    await counsellors.add("bea", PASSWORD, "counsellor")
+    await counsellors.add("sue", PASSWORD, "supervisor")
+    return counsellors
+
+
+@pytest.fixture
+async def app(make_client, team):
+    return await make_client()
+
+
+class Tabs:
+    """Browser tabs of one test, each in its own context (its own cookies); on
+    teardown, no tab may have had a script error or a CSP violation."""
+
+    def __init__(self, browser: Browser, client):
+        self.browser, self.client = browser, client
+        self.contexts = []
+        self.problems: list[str] = []
+
+    async def open(self, path: str = "/console", **context_options) -> Page:
+        context = await self.browser.new_context(
+            viewport={"width": 1280, "height": 800}, **context_options
+        )
+        self.contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("console", lambda message: self.problems.append(f"console: {message.text}")
+                if "Content Security Policy" in message.text else None)  # fmt: skip
+        page.on("dialog", lambda dialog: self.problems.append(f"a dialog opened: {dialog.message}"))
+        await page.goto(str(self.client.make_url(path)))
+        return page
+
+    async def console(self, user: str, **context_options) -> Page:
+        page = await self.open("/console", **context_options)
+        await sign_in(page, user)
+        return page
+
+    async def person(self) -> Page:
+        """A person on the web chat page, past the welcome."""
+        page = await self.open("/")
+        await expect(page.locator("#messages")).to_contain_text("confidential")
+        return page
+
+    async def close(self):
+        for context in self.contexts:
+            await context.close()
+
+
+@pytest.fixture
+async def tabs(browser, app):
+    tabs = Tabs(browser, app)
+    yield tabs
+    await tabs.close()
+    assert not tabs.problems, tabs.problems
+
+
+async def sign_in(page: Page, user: str, password: str = PASSWORD) -> None:
+    await page.get_by_label("Username").fill(user)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#whoami")).to_contain_text(user)
+    await expect(page.locator("#live-text")).to_have_text("Live")
+
+
+async def person_writes(page: Page, text: str) -> None:
+    await page.locator("#text").fill(text)
+    await page.locator("#text").press("Enter")
+
+
+async def queued_row(console: Page):
+    """The first queue row, once a person is there; returns (row locator, conversation id)."""
+    row = console.locator(".queue-item").first
+    await expect(row).to_be_visible()
+    return row, await row.get_attribute("data-id")
+
+
+async def go(page: Page, fragment: str) -> None:
+    """Follow a link of the console (as a bookmark or the address bar would)."""
+    await page.evaluate("fragment => { window.location.hash = fragment; }", fragment)
+
+
+async def login_api(client, user: str) -> str:
+    response = await client.post(
+        "/console/api/login", json={"username": user, "password": PASSWORD}
+    )
+    assert response.status == 200
+    return (await response.json())["csrf_token"]
+
+
+# ---------------------------------------------------------------------- the page itself
+
+
+class _Assets(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline_scripts = 0
+        self.style_attributes = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href"):
+            if attrs.get(name):
+                self.urls.append(attrs[name])
+        if "style" in attrs or any(name.startswith("on") for name in attrs):
+            self.style_attributes += 1
+        if tag == "script" and not attrs.get("src"):
+            self.inline_scripts += 1
+
+
+async def test_page_has_strict_csp_and_no_off_site_asset(app, tabs):
+    response = await app.get("/console")
+    assert response.status == 200
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+                      "frame-ancestors 'none'"):  # fmt: skip
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    parsed = _Assets()
+    parsed.feed(await response.text())
+    assert parsed.inline_scripts == 0 and parsed.style_attributes == 0
+    assets = [url for url in parsed.urls if not url.startswith("#")]
+    assert assets and all(url.startswith("/console/static/") for url in assets), assets
+    for url in assets:
+        asset = await app.get(url)
+        assert asset.status == 200, url
+        assert asset.headers["Content-Security-Policy"] == csp
+    # Modules import only each other; the style sheet fetches nothing.
+    for script in STATIC.glob("*.js"):
+        source = script.read_text()
+        for target in re.findall(r"""^import[^"']*["']([^"']+)["']""", source, re.M):
+            assert target.startswith("./"), (script.name, target)
+        assert (
+            "innerHTML" not in source
+            and "insertAdjacentHTML" not in source
+            and "eval(" not in source
+        )
+        assert not re.search(r"""(fetch|EventSource)\(\s*[`"']https?:""", source), script.name
+    css = (STATIC / "console.css").read_text()
+    assert "@import" not in css and "url(" not in css
+
+    # In the browser: every request goes to the app itself.
+    origin = str(app.make_url("/")).rstrip("/")
+    seen: list[str] = []
+    page = await tabs.open("/console")
+    page.on("request", lambda request: seen.append(request.url))
+    await page.reload()
+    await sign_in(page, "ana")
+    assert seen and all(url.startswith(origin) for url in seen), seen
+
+
+# ---------------------------------------------------------------------- sign-in
+
+
+async def test_sign_in_errors_sign_out_and_expired_session(app, tabs, redis):
+    page = await tabs.open("/console")
+    await expect(page.get_by_role("heading", name="Helpline console")).to_be_visible()
+    await page.get_by_label("Username").fill("ana")
+    await page.get_by_label("Password").fill("not the password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#login-error")).to_have_text("Wrong username or password.")
+
+    await sign_in(page, "ana")
+    await expect(page.locator("#queue-empty")).to_contain_text("Nobody is waiting")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator("#login-reason")).to_have_text("You are signed out.")
+    await page.reload()
+    await expect(page.get_by_label("Username")).to_be_visible()  # the session is really gone
+
+    await sign_in(page, "ana")
+    await page.reload()
+    await expect(page.locator("#whoami")).to_contain_text("ana")  # a session survives a reload
+    # The session ends (8 h idle, 12 h in all): at the next call, the sign-in form and a sentence.
+    for key in await redis.keys(keys.session("*")):
+        await redis.delete(key)
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send("COUNSELLOR")
+    await expect(page.locator("#login-reason")).to_contain_text("Your session has ended")
+    await expect(page.locator("#app")).to_be_hidden()
+    assert await page.locator("#queue-list li").count() == 0  # nothing of hers stays on screen
+
+
+# ---------------------------------------------------------------------- the whole handoff
+
+
+async def test_person_to_counsellor_and_back_to_the_menu(app, tabs):
+    console = await tabs.console("ana")
+    await expect(console.locator("#queue-empty")).to_be_visible()
+    typing_calls: list[float] = []
+    console.on(
+        "request",
+        lambda r: typing_calls.append(time.monotonic()) if r.url.endswith("/typing") else None,
+    )
+
+    person = await tabs.person()
+    await person_writes(person, RISK_TEXT)
+
+    # She appears in the queue live, without a reload: urgency in words, language by name.
+    row, pid = await queued_row(console)
+    badge = row.locator(".badge")
+    assert (await badge.text_content()) in URGENCY
+    await expect(row).to_contain_text("English")
+    await expect(row).to_contain_text("Web chat")
+    await expect(row).to_contain_text("Nobody has it yet")
+    await expect(console.locator("#queue-summary")).to_have_text("1 waiting · 0 with a counsellor")
+    waited = await row.locator(".wait").text_content()
+    assert waited.startswith("Waiting ")
+    await expect(row.locator(".wait")).not_to_have_text(waited, timeout=3000)  # it ticks
+
+    await row.locator("a").click()
+    await expect(console).to_have_url(re.compile(f"#/c/{pid}$"))
+    transcript = console.locator("#transcript")
+    await expect(transcript.locator(".from-user").first).to_have_text(
+        re.compile(r"\(opened the chat\)$")
+    )
+    await expect(transcript.locator(".from-user").last).to_contain_text(RISK_TEXT)
+    await expect(transcript.locator(".from-bot").first).to_contain_text("confidential")
+    await expect(console.locator("#reply-text")).to_be_disabled()
+    await expect(console.locator("#reply-hint")).to_have_text(
+        "Claim this conversation to reply to her."
+    )
+
+    await console.get_by_role("button", name="Claim").click()
+    await expect(console.locator("#conv-state")).to_have_text("With you")
+    await expect(console.locator("#reply-text")).to_be_focused()
+    await expect(row).to_contain_text("With you")
+
+    # Canned responses in her language go into the box; Shift+Enter is a new line, Enter sends.
+    await console.get_by_role("button", name="Greeting").click()
+    await expect(console.locator("#reply-text")).to_have_value(
+        re.compile("^Hello, I am a counsellor")
+    )
+    await console.locator("#reply-text").fill("")
+    await console.locator("#reply-text").type("I am here with you.")
+    await console.locator("#reply-text").press("Shift+Enter")
+    await console.locator("#reply-text").type("Are you safe now?")
+    await expect(console.locator("#reply-text")).to_have_value(
+        "I am here with you.\nAre you safe now?"
+    )
+    await console.locator("#reply-text").press("Enter")
+    await expect(console.locator("#reply-text")).to_have_value("")
+    mine = transcript.locator(".from-counsellor").last
+    await expect(mine).to_contain_text("I am here with you.")
+    await expect(mine.locator(".msg-who")).to_have_text("You")
+    await expect(mine.locator(".delivery")).to_have_text("Sent")
+    # While she types, "typing..." is asked for (shown on Telegram only), at most every 4 s.
+    assert typing_calls and all(
+        b - a >= 3.9 for a, b in zip(typing_calls, typing_calls[1:], strict=False)
+    )
+
+    await expect(person.locator("#messages")).to_contain_text(
+        "I am here with you.\nAre you safe now?"
+    )
+    await person_writes(person, "yes, he is out now")
+    await expect(transcript.locator(".from-user").last).to_have_text(
+        re.compile("yes, he is out now")
+    )
+    await expect(console.locator("#announce")).to_have_text(
+        "She wrote: yes, he is out now"
+    )  # screen readers
+
+    await console.get_by_role("button", name="Close…").click()
+    dialog = console.locator("#close-dialog")
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_role("button", name="Close conversation").click()
+    await expect(dialog.locator("#close-error")).to_contain_text("Choose an outcome")
+    await dialog.get_by_label("Outcome").select_option("Safety plan made")
+    await dialog.get_by_label("Notes").fill("Will write again tonight.")
+    await expect(dialog.get_by_label("Return her to the bot’s main menu")).to_be_checked()
+    await dialog.get_by_role("button", name="Close conversation").click()
+    await expect(console.locator("#flash")).to_have_text(
+        "Conversation closed: she is back at the bot's main menu."
+    )
+    await expect(console.locator("#queue-empty")).to_be_visible()
+    await expect(console).to_have_url(re.compile("#/$"))
+    await expect(person.locator("#messages")).to_contain_text(MAIN_MENU)
+
+    # The closed conversation keeps its outcome for the counsellor who had it.
+    await go(console, f"#/c/{pid}")
+    await expect(console.locator("#conv-state")).to_have_text("Closed")
+    await expect(console.locator("#closed-outcome")).to_have_text("Safety plan made")
+    await expect(console.locator("#closed-notes")).to_have_text("Will write again tonight.")
+
+
+async def test_second_counsellor_cannot_open_a_claimed_conversation(app, tabs):
+    ana = await tabs.console("ana")
+    bea = await tabs.console("bea")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    _, pid = await queued_row(bea)
+    await bea.locator(".queue-item a").first.click()
+    await expect(bea.get_by_role("button", name="Claim")).to_be_visible()
+
+    _, _ = await queued_row(ana)
+    await ana.locator(".queue-item a").first.click()
+    await ana.get_by_role("button", name="Claim").click()
+    await expect(ana.locator("#conv-state")).to_have_text("With you")
+
+    # Bea had it open: it closes in front of her, with who has it in words.
+    problem = bea.locator("#conv-problem")
+    await expect(problem).to_contain_text("This conversation is with ana")
+    await expect(bea.locator("#transcript li")).to_have_count(0)
+    row = bea.locator(f'.queue-item[data-id="{pid}"]')
+    await expect(row).to_contain_text("With ana")
+    await expect(row).to_contain_text("Only ana and supervisors can open it.")
+    assert await row.locator("a").count() == 0
+    # Nor by its address.
+    await go(bea, f"#/c/{pid}")
+    await expect(bea.locator("#conv-problem")).to_contain_text("This conversation is with ana")
+
+
+async def test_what_she_writes_is_shown_as_text(app, tabs):
+    console = await tabs.console("ana")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    payloads = [
+        '<img src=x onerror="window.__xss = 1">',
+        "<script>window.__xss = 2</script>",
+        '"><svg onload="window.__xss = 3"><b>bold</b>',
+    ]
+    for payload in payloads:
+        await chat.send(payload)
+    await chat.send("أخذ جواز سفري")  # Arabic: shown right to left
+    _, pid = await queued_row(console)
+    await console.locator(".queue-item a").first.click()
+    transcript = console.locator("#transcript")
+    await expect(transcript.locator(".from-user")).to_have_count(
+        3 + len(payloads)
+    )  # opened, asked, payloads, Arabic
+    texts = await transcript.locator(".from-user .msg-text").all_text_contents()
+    for payload in payloads:
+        assert payload in texts
+    assert await transcript.locator("img, script, svg, b").count() == 0
+    assert await console.evaluate("window.__xss") is None
+    arabic = transcript.locator(".from-user .msg-text").last
+    assert await arabic.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    english = transcript.locator(".from-user .msg-text").first
+    assert await english.evaluate("e => getComputedStyle(e).direction") == "ltr"
+
+
+async def test_supervisor_sees_the_team_and_reassigns(app, tabs):
+    ana = await tabs.console("ana")
+    bea = await tabs.console("bea")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    _, pid = await queued_row(ana)
+    await ana.locator(".queue-item a").first.click()
+    await ana.get_by_role("button", name="Claim").click()
+    await expect(ana.locator("#conv-state")).to_have_text("With you")
+    second = WebChat(app)
+    await second.start()
+    await second.send("COUNSELLOR")
+
+    sue = await tabs.console("sue")
+    await sue.get_by_role("link", name="Team").click()
+    await expect(sue.locator("#stat-waiting")).to_have_text("1")
+    await expect(sue.locator("#stat-online")).to_have_text("3")
+    await expect(sue.locator("#stat-states")).to_contain_text("Waiting1")
+    await expect(sue.locator("#stat-states")).to_contain_text("With a counsellor1")
+    await expect(sue.locator("#stat-longest")).to_have_text(re.compile(r"^\d+ s$"))
+    ana_row = sue.locator("#team-rows tr", has_text="ana")
+    await expect(ana_row).to_contain_text("Online")
+    await expect(ana_row.locator("td.number")).to_have_text("1")
+
+    conversation = sue.locator(f'#open-rows tr[data-id="{pid}"]')
+    await expect(conversation).to_contain_text("ana")
+    await conversation.locator("select").select_option("bea")
+    await conversation.get_by_role("button", name="Reassign").click()
+    await expect(sue.locator("#team-status")).to_have_text("Reassigned to bea.")
+    await expect(conversation).to_contain_text("bea")
+    await expect(sue.locator("#team-rows tr", has_text="bea").locator("td.number")).to_have_text(
+        "1"
+    )
+
+    # Ana loses it live; Bea is told it is hers.
+    await expect(ana.locator("#conv-problem")).to_contain_text("This conversation is with bea")
+    await expect(bea.locator("#flash")).to_contain_text("A conversation was given to you")
+    bea_row = bea.locator(f'.queue-item[data-id="{pid}"]')
+    await expect(bea_row).to_contain_text("With you")
+    await expect(bea_row).to_contain_text("New message")
+
+    # A supervisor opens any conversation, and may reassign from there too.
+    await sue.locator(f'.queue-item[data-id="{pid}"] a').click()
+    await expect(sue.locator("#conv-state")).to_have_text("With bea")
+    await expect(sue.locator("#reply-hint")).to_contain_text("reassign it to yourself")
+    await sue.get_by_role("button", name="Reassign…").click()
+    await sue.locator("#transfer-to").select_option("sue")
+    await sue.locator("#transfer-submit").click()
+    await expect(sue.locator("#conv-state")).to_have_text("With you")
+    await expect(sue.locator("#reply-text")).to_be_enabled()
+
+
+async def test_counsellor_transfers_to_a_named_colleague(app, tabs):
+    ana = await tabs.console("ana")
+    bea = await tabs.console("bea")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    _, pid = await queued_row(ana)
+    await ana.locator(".queue-item a").first.click()
+    await ana.get_by_role("button", name="Claim").click()
+    await ana.get_by_role("button", name="I am going to transfer you").click()
+    await ana.locator("#reply-text").press("Enter")
+    await expect(ana.locator("#transcript .from-counsellor")).to_contain_text(
+        "pass you to a colleague"
+    )
+    await ana.get_by_role("button", name="Transfer…").click()
+    options = await ana.locator("#transfer-to option").all_text_contents()
+    assert not any(o.startswith("ana") for o in options)  # not to herself
+    assert any(o.startswith("bea — online, 0 open conversations") for o in options), options
+    await ana.locator("#transfer-to").select_option("bea")
+    await ana.locator("#transfer-submit").click()
+    await expect(ana.locator("#flash")).to_have_text("You transferred the conversation to bea.")
+    await expect(ana.locator(f'.queue-item[data-id="{pid}"]')).to_contain_text("With bea")
+    await bea.locator(f'.queue-item[data-id="{pid}"] a').click()
+    await expect(bea.locator("#conv-state")).to_have_text("With you")
+    await expect(bea.locator("#transcript .from-counsellor .msg-who")).to_have_text("ana")
+
+
+async def test_safe_exit_locks_the_conversation(app, tabs):
+    console = await tabs.console("ana")
+    person = await tabs.person()
+    await person.route(
+        re.compile(r"^https://"),
+        lambda route: route.fulfill(body="weather", content_type="text/plain"),
+    )
+    await person_writes(person, RISK_TEXT)
+    await console.locator(".queue-item a").first.click()
+    await console.get_by_role("button", name="Claim").click()
+    await expect(console.locator("#conv-state")).to_have_text("With you")
+    await console.locator("#reply-text").fill("Are you safe now?")
+    await console.locator("#reply-text").press("Enter")
+    await expect(person.locator("#messages")).to_contain_text("Are you safe now?")
+
+    await person.get_by_role("button", name="Quick exit").click()
+    await expect(console.locator("#conv-left")).to_contain_text("She left for her safety.")
+    await expect(console.locator("#conv-state")).to_have_text("She left for her safety")
+    await expect(console.locator("#transcript li")).to_have_count(0)  # erased
+    await expect(console.locator("#reply-form")).to_be_hidden()
+    for name in ("Claim", "Transfer…", "Close…"):
+        await expect(console.get_by_role("button", name=name)).to_be_hidden()
+    await expect(console.locator("#queue-empty")).to_be_visible()
+
+
+async def test_a_failed_delivery_is_shown(app, tabs, redis):
+    console = await tabs.console("ana")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    _, pid = await queued_row(console)
+    await console.locator(".queue-item a").first.click()
+    await console.get_by_role("button", name="Claim").click()
+    await redis.delete(keys.address(pid))  # her channel can no longer be reached
+    await console.locator("#reply-text").fill("Can you read me?")
+    await console.locator("#reply-text").press("Enter")
+    failed = console.locator("#transcript .from-counsellor.failed")
+    await expect(failed.locator(".delivery")).to_have_text("Not delivered")
+    await expect(failed).to_contain_text("She has not seen it.")
+    await expect(console.locator("#reply-status")).to_contain_text("was not delivered")
+    await expect(failed.get_by_role("button", name="Send again")).to_be_visible()
+
+
+async def test_her_new_message_is_marked_in_the_queue_and_long_sms_refused(app, tabs, redis):
+    console = await tabs.console("ana")
+    chat = WebChat(app)
+    await chat.start()
+    await chat.send(RISK_TEXT)
+    _, pid = await queued_row(console)
+    await console.locator(".queue-item a").first.click()
+    await console.get_by_role("button", name="Claim").click()
+    await expect(console.locator("#reply-text")).to_be_enabled()
+    await console.locator("#reply-text").fill("A reply I am still writing")
+    await console.get_by_role("link", name="Queue").click()
+    await expect(console.locator("#placeholder")).to_be_visible()
+    await chat.send("are you there?")
+    row = console.locator(f'.queue-item[data-id="{pid}"]')
+    await expect(row.locator(".unread")).to_have_text("New message")
+    await row.locator("a").click()
+    await expect(console.locator("#transcript .from-user").last).to_contain_text("are you there?")
+    await expect(row.locator(".unread")).to_have_count(0)
+    await expect(console.locator("#reply-text")).to_have_value("A reply I am still writing")  # kept
+
+    # On SMS at most 1600 characters arrive: a longer reply is refused in words, not cut.
+    await redis.hset(keys.handoff(pid), "channel", "sms")  # as if she had written by SMS
+    await console.get_by_role("link", name="Queue").click()
+    await row.locator("a").click()
+    await expect(console.locator("#conv-channel")).to_have_text("SMS")
+    await console.locator("#reply-text").fill("x" * 1700)
+    await console.locator("#reply-text").press("Enter")
+    await expect(console.locator("#reply-status")).to_have_text(
+        "Too long for SMS: 1700 characters, and at most 1600 reach her. Shorten it, or send it in two messages."
+    )
+    await expect(console.locator("#reply-text")).to_have_value("x" * 1700)
+    assert await console.locator("#transcript .from-counsellor").count() == 0
+
+
+# ---------------------------------------------------------------------- alerts
+
+
+SPY = """
+window.__notes = [];
+window.Notification = class { constructor(title, o) { window.__notes.push([title, o.body]); }
+  static get permission() { return "granted"; } static requestPermission() { return Promise.resolve("granted"); }
+  addEventListener() {} close() {} };
+window.__tones = 0;
+const make = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__tones++; return make.call(this); };
+"""
+
+
+async def test_new_critical_arrival_is_announced(app, tabs, redis):
+    console = await tabs.open("/console")
+    await console.add_init_script(SPY)
+    await console.reload()
+    await sign_in(console, "ana")
+    await expect(console.locator("#notify-toggle")).to_have_text("Desktop alerts: on")
+    queue = HandoffQueue(redis)
+    await queue.enqueue(
+        "p" * 20,
+        "critical",
+        category="confinement",
+        reason="risk",
+        channel="telegram",
+        language="ro",
+    )
+
+    banner = console.locator("#alerts .alert-item")
+    await expect(banner).to_contain_text("Critical: a new conversation is waiting.")
+    await expect(banner).to_contain_text("Confinement · Romanian · Telegram")
+    await console.wait_for_function("window.__notes.length === 1")
+    assert await console.evaluate("window.__notes[0]") == [
+        "Critical: someone is waiting",
+        "Confinement · Romanian · Telegram",
+    ]
+    assert await console.evaluate("window.__tones") > 0
+    row = console.locator(".queue-item").first
+    await expect(row.locator(".badge")).to_have_text("Critical")
+    await expect(row).to_contain_text("Romanian")
+
+    # A high one is not announced; with the sound off, a critical one is shown but silent.
+    await console.get_by_role("button", name="Sound: on").click()
+    await expect(console.get_by_role("button", name="Sound: off")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    tones = await console.evaluate("window.__tones")
+    await queue.enqueue(
+        "q" * 20,
+        "high",
+        category="trafficking_control",
+        reason="risk",
+        channel="sms",
+        language="bg",
+    )
+    await expect(console.locator(".queue-item")).to_have_count(2)
+    await queue.enqueue(
+        "r" * 20,
+        "critical",
+        category="imminent_violence",
+        reason="risk",
+        channel="web",
+        language="ar",
+    )
+    await expect(banner).to_have_count(2)
+    await expect(banner.last).to_contain_text("Immediate violence · Arabic · Web chat")
+    assert await console.evaluate("window.__tones") == tones
+    # Claimed elsewhere: its banner goes away by itself.
+    other = await login_api(app, "bea")
+    await app.post(f"/console/api/conversations/{'p' * 20}/claim", headers={"X-CSRF-Token": other})
+    await expect(banner).to_have_count(1)
+    await banner.get_by_role("button", name="Dismiss").click()
+    await expect(console.locator("#alerts")).to_be_hidden()
+
+
+# ---------------------------------------------------------------------- keyboard and contrast
+
+CONTRAST = """
+(selectors) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (e) => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+    if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c; } return "rgb(255, 255, 255)"; };
+  return selectors.flatMap((s) => [...document.querySelectorAll(s)].map((e) => {
+    const a = lum(rgb(getComputedStyle(e).color)), b = lum(rgb(background(e)));
+    return [s, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  }));
+}
+"""
+
+
+async def test_keyboard_only_with_visible_focus_and_readable_contrast(app, tabs, redis):
+    page = await tabs.open("/console")
+    await expect(page.get_by_label("Username")).to_be_focused()
+    await page.keyboard.type("ana")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#whoami")).to_contain_text("ana")
+    queue = HandoffQueue(redis)
+    for name, level, category in (("a", "critical", "confinement"), ("b", "high", "self_harm"),
+                                  ("c", "medium", "sexual_violence"), ("d", "asked", None)):  # fmt: skip
+        await queue.enqueue(
+            name * 20, level, category=category, reason="risk", channel="sms", language="en"
+        )
+    await expect(page.locator(".queue-item")).to_have_count(4)
+    words = await page.locator(".queue-item .badge").all_text_contents()
+    assert words == ["Critical", "High", "Medium", "Asked"]  # most urgent first, in words
+
+    # Tab reaches the first queue row, with a visible focus ring; Enter opens it.
+    for _ in range(30):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.classList.contains('queue-link')"):
+            break
+    else:
+        raise AssertionError("Tab never reached the queue")
+    outline = await page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; })()"
+    )
+    assert outline[0] == "solid" and float(outline[1].removesuffix("px")) >= 2
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile("#/c/a{20}$"))
+
+    await go(page, "#/")
+    ratios = await page.evaluate(
+        CONTRAST, [".badge", ".queue-line", ".muted", "button", "#views a", ".whoami", ".live"]
+    )
+    assert ratios
+    low = [(selector, round(ratio, 2)) for selector, ratio in ratios if ratio < 4.5]
+    assert not low, low
+
+
+# ---------------------------------------------------------------------- screenshots for the README
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HELPLINE_SCREENSHOTS"),
+    reason="set HELPLINE_SCREENSHOTS=docs to refresh them",
+)
+async def test_screenshots(app, tabs, redis):
+    out = ROOT / os.environ["HELPLINE_SCREENSHOTS"]
+    out.mkdir(exist_ok=True)
+    queue = HandoffQueue(redis)
+    now = time.time()
+    # Example queue entries (nobody real behind them), to show every urgency.
+    examples = (
+        ("b", "high", "trafficking_control", "sms", "bg", 170), ("c", "medium", "sexual_violence", "telegram", "ar", 200),
+        ("d", "asked", None, "sms", "uk", 620), ("e", "high", "confinement", "telegram", "ru", 900),
+    )  # fmt: skip
+    for name, level, category, channel, language, waited in examples:
+        await queue.enqueue(name * 20, level, category=category, reason="risk", channel=channel, language=language,
+                            now=now - waited)  # fmt: skip
+    await queue.claim("e" * 20, "bea")
+    ana = await tabs.console("ana")
+    await ana.set_viewport_size({"width": 1280, "height": 920})
+    await expect(ana.locator(".queue-item")).to_have_count(len(examples))
+    await queue.enqueue("a" * 20, "critical", category="confinement", reason="risk", channel="telegram", language="ro",
+                        now=now - 40)  # fmt: skip
+    person = await tabs.person()
+    await person_writes(person, RISK_TEXT)
+    row = ana.locator(".queue-item").filter(has_text="Web chat")
+    await expect(row).to_be_visible()
+    await expect(ana.locator("#alerts .alert-item")).to_be_visible()
+    await ana.mouse.move(0, 700)
+    await ana.screenshot(path=str(out / "console-queue.png"))
+
+    await ana.locator("#alerts").get_by_role("button", name="Dismiss").click()
+    await row.locator("a").click()
+    await ana.get_by_role("button", name="Claim").click()
+    await ana.locator("#reply-text").fill(
+        "Hello, I am Ana, a counsellor. I am here with you. Are you somewhere safe right now?"
+    )
+    await ana.locator("#reply-text").press("Enter")
+    await expect(person.locator("#messages")).to_contain_text("I am here with you")
+    await person_writes(person, "I am in the bathroom. He is sleeping. I don't know the address.")
+    await expect(ana.locator("#transcript .from-user")).to_have_count(3)
+    await ana.locator("#reply-text").fill("You did the right thing by writing.")
+    await expect(ana.locator("#transcript .delivery").last).to_have_text("Sent")
+    await ana.mouse.move(0, 700)
+    await ana.screenshot(path=str(out / "console-conversation.png"))
+    if os.environ.get("HELPLINE_SCREENSHOTS_MORE"):  # other sizes, to look at, not for the README
+        for width, height in ((820, 1180), (390, 844)):
+            await ana.set_viewport_size({"width": width, "height": height})
+            await ana.screenshot(path=str(out / f"console-{width}.png"))
+        sue = await tabs.console("sue")
+        await sue.get_by_role("link", name="Team").click()
+        await expect(sue.locator("#open-rows tr")).to_have_count(len(examples) + 2)
+        await sue.screenshot(path=str(out / "console-team.png"))
