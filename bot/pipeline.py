@@ -231,8 +231,8 @@ class Pipeline:
     async def _send_head(self, pid: str, raw: bytes, token: str) -> bytes | None:
         item = json.loads(raw)
         outbound = Outbound.from_json(item)
-        sealed = await self.redis.get(keys.address(pid))
-        address = self.privacy.decrypt(sealed.decode(), pid) if sealed else None
+        sealed = item.get("to") or (await self.redis.get(keys.address(pid)) or b"").decode()
+        address = self.privacy.decrypt(sealed, pid) if sealed else None
         channel_name = item.get("channel", "")
         channel = self.channels.get(channel_name)
         error: Exception | None = None

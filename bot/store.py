@@ -44,6 +44,7 @@ class Commit:
         self.commands: list[list[Any]] = []
         self.sends = 0
         self.erased = False
+        self.sealed_address: str | None = None
 
     def add(self, *command: Any) -> None:
         self.commands.append([str(part) if not isinstance(part, str) else part for part in command])
@@ -56,6 +57,7 @@ class Commit:
 
     def set_address(self, sealed: str) -> None:
         self.add("SET", keys.address(self.pid), sealed)
+        self.sealed_address = sealed
 
     def log(self, sender: str, text: str, at: float | None = None, message_id: str | None = None, **extra: Any) -> str:
         entry = transcript_entry(sender, text, at, message_id, **extra)
@@ -65,6 +67,8 @@ class Commit:
     def send(self, outbound_json: dict[str, Any]) -> None:
         """Queue one outbound message; senders deliver the outbox in order."""
         outbound_json = {**outbound_json, "channel": self.channel}
+        if self.sealed_address:
+            outbound_json["to"] = self.sealed_address  # the sender needs no extra read
         self.add("RPUSH", keys.outbox(self.pid), json.dumps(outbound_json, ensure_ascii=False))
         if outbound_json.get("id") and outbound_json.get("kind") == "text":
             self.add("HSET", keys.delivery(self.pid), outbound_json["id"], "pending")
