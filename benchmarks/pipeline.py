@@ -14,12 +14,16 @@ with a bare baseline, in one run.
 
 from __future__ import annotations
 
-import asyncio
 import os
+import sys
+
+# benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import asyncio
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time

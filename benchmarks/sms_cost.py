@@ -6,7 +6,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

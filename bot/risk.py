@@ -137,8 +137,10 @@ def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
     separates words (m'ont, l'a) except inside a Cyrillic word (вбʼє), or joins
     them with `join_apostrophes` (ub'et: Russian in Latin letters); leetspeak signs count inside a word
     (k!ll), not around it (help!!); a number glued to a word is its own word (30pills)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if not text.isascii():
+    if text.isascii():
+        text = text.lower()  # NFKC and casefold change nothing else in ASCII
+    else:
+        text = unicodedata.normalize("NFKC", text).casefold()
         text = _CYRILLIC_APOSTROPHE.sub("", _ARABIC_MARKS.sub("", text))
         text = _CJK.sub(" ", text)  # Chinese is matched as characters, not as words
     words = _TOKEN.findall(text.translate(_NO_APOSTROPHES if join_apostrophes else _APOSTROPHES))
@@ -399,7 +401,7 @@ class RiskMatcher:
                 if words:
                     line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
                     self._collect(self._words.iter(line), present, results)
-        if self._has_cjk:
+        if self._has_cjk and not text.isascii():
             cjk = cjk_text(text)
             if cjk:
                 self._collect(self._cjk.iter(cjk), present, results)
@@ -410,8 +412,9 @@ class RiskMatcher:
                 if self._combination_keys[i] <= present:
                     entry = self._combinations[i][0]
                     results.append(Match(entry.severity, entry.category, entry.text, entry.language))
-        results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
-        results.sort(key=lambda m: SEVERITY_RANK[m.severity])
+        if len(results) > 1:
+            results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
+            results.sort(key=lambda m: SEVERITY_RANK[m.severity])
         return results
 
     @staticmethod
@@ -419,6 +422,12 @@ class RiskMatcher:
         """Phrases found, minus those inside a benign exclusion phrase."""
         hits = [(end - length + 1, end, key, benign, matches) for end, (length, key, benign, matches) in found]
         if not hits:
+            return
+        if len(hits) == 1:  # the common case: one word of the lexicons, nothing to weigh it against
+            start, end, key, benign, matches = hits[0]
+            if not benign:
+                present.add(key)
+                results.extend(matches)
             return
         excluded = [(start, end) for start, end, _, benign, _ in hits if benign]
         for start, end, key, benign, matches in hits:
