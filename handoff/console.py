@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.channels import CAPABILITIES
-from bot.channels.web import read_json
+from bot.channels.web import read_json, serve_file
 from bot.privacy import Privacy
 from handoff.counsellors import SESSION_IDLE_S, Counsellors, Session
 from handoff.events import EventHub
@@ -117,13 +117,7 @@ class Console:
 
     @staticmethod
     def _file(path: Path) -> web.StreamResponse:
-        response = web.FileResponse(path)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        return serve_file(path, CSP, "no-cache")
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(json.loads(OPENAPI.read_text()))
@@ -189,6 +183,17 @@ class Console:
         })  # fmt: skip
 
     # ------------------------------------------------------------------ one conversation
+
+    async def _open_with_body(self, request: web.Request, session: Session) -> tuple[str, dict, dict] | web.Response:
+        """The conversation id, its handoff record and the JSON body, or the error to give."""
+        pid = request.match_info["id"]
+        record, problem = await self._access(pid, session)
+        if problem:
+            return problem
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        return pid, record, body
 
     async def _access(self, pid: str, session: Session) -> tuple[dict | None, web.Response | None]:
         """The handoff record if `session` may see `pid`, else the error to return."""
@@ -274,13 +279,10 @@ class Console:
         return web.json_response({"ok": True, "assigned_to": session.user})
 
     async def message(self, request: web.Request, session: Session) -> web.Response:
-        pid = request.match_info["id"]
-        record, problem = await self._access(pid, session)
-        if problem:
-            return problem
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        opened = await self._open_with_body(request, session)
+        if isinstance(opened, web.Response):
+            return opened
+        pid, record, body = opened
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             return error(400, "Send a JSON object with a non-empty `text`.")
@@ -311,13 +313,10 @@ class Console:
         return web.json_response({"ok": True, "shown": bool(shown)})
 
     async def transfer(self, request: web.Request, session: Session) -> web.Response:
-        pid = request.match_info["id"]
-        record, problem = await self._access(pid, session)
-        if problem:
-            return problem
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        opened = await self._open_with_body(request, session)
+        if isinstance(opened, web.Response):
+            return opened
+        pid, record, body = opened
         target = body.get("to")
         if not isinstance(target, str) or not target:
             return error(400, "Send a JSON object with `to`: the username to transfer to.")
@@ -334,13 +333,10 @@ class Console:
         return web.json_response({"ok": True, "assigned_to": target})
 
     async def close(self, request: web.Request, session: Session) -> web.Response:
-        pid = request.match_info["id"]
-        record, problem = await self._access(pid, session)
-        if problem:
-            return problem
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        opened = await self._open_with_body(request, session)
+        if isinstance(opened, web.Response):
+            return opened
+        pid, record, body = opened
         outcome, notes, back = body.get("outcome"), body.get("notes", ""), body.get("return_to_bot", False)
         if not isinstance(outcome, str) or not outcome.strip() or len(outcome) > 100:
             return error(400, "`outcome` is required: a short text of at most 100 characters.")
@@ -361,13 +357,10 @@ class Console:
         return web.json_response({"ok": True})
 
     async def block(self, request: web.Request, session: Session) -> web.Response:
-        pid = request.match_info["id"]
-        record, problem = await self._access(pid, session)
-        if problem:
-            return problem
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        opened = await self._open_with_body(request, session)
+        if isinstance(opened, web.Response):
+            return opened
+        pid, record, body = opened
         minutes = body.get("minutes")
         if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= 30 * 24 * 60:
             return error(400, "`minutes` must be a whole number from 0 (unblock) to 43200 (30 days).")

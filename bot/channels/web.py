@@ -62,6 +62,17 @@ async def read_json(request: web.Request, max_body: int = MAX_BODY) -> dict | we
     return data
 
 
+def serve_file(path: Path, csp: str, cache_control: str = "no-store") -> web.StreamResponse:
+    """A static file of ours, with the headers every page of the app carries."""
+    response = web.FileResponse(path)
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = cache_control
+    return response
+
+
 class WebChannel(Channel):
     name = "web"
     capabilities = CAPABILITIES["web"]
@@ -86,33 +97,33 @@ class WebChannel(Channel):
         ]
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return self._file(STATIC_DIR / "chat.html")
+        return serve_file(STATIC_DIR / "chat.html", CSP)
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in ("chat.js", "chat.css"):
             raise web.HTTPNotFound()
-        return self._file(STATIC_DIR / name)
+        return serve_file(STATIC_DIR / name, CSP)
 
     @staticmethod
-    def _file(path: Path) -> web.StreamResponse:
-        response = web.FileResponse(path)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    def _session(self, value) -> str | None:
+    def _session(value) -> str | None:
         return value if isinstance(value, str) and SESSION_RE.match(value) else None
 
-    async def post_message(self, request: web.Request) -> web.Response:
+    async def _session_and_body(self, request: web.Request) -> tuple[str, dict] | web.Response:
+        """The page's session id and the JSON body, or the 4xx to give."""
         data = await read_json(request)
         if isinstance(data, web.Response):
             return data
         session = self._session(data.get("session"))
         if session is None:
             return bad_request("`session` must be 16 to 64 letters, digits, - or _")
+        return session, data
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        found = await self._session_and_body(request)
+        if isinstance(found, web.Response):
+            return found
+        session, data = found
         text, payload = data.get("text"), data.get("payload")
         if payload is not None:
             if not isinstance(payload, str) or not payload or len(payload) > 128:
@@ -155,12 +166,10 @@ class WebChannel(Channel):
         return web.json_response({"messages": messages, "next": after + len(messages)})
 
     async def quick_exit(self, request: web.Request) -> web.Response:
-        data = await read_json(request)
-        if isinstance(data, web.Response):
-            return data
-        session = self._session(data.get("session"))
-        if session is None:
-            return bad_request("`session` must be 16 to 64 letters, digits, - or _")
+        found = await self._session_and_body(request)
+        if isinstance(found, web.Response):
+            return found
+        session, _ = found
         await self.pipeline.accept(Inbound("web", session, kind="exit"))
         return web.json_response({"ok": True})
 
