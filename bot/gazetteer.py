@@ -164,7 +164,9 @@ class Gazetteer:
         del typo_names
         self._grid: dict[tuple[int, int], list[int]] = {}
         for number in range(len(self._names)):
-            self._grid.setdefault((math.floor(self._lat[number]), math.floor(self._lon[number])), []).append(number)
+            self._grid.setdefault(
+                (math.floor(self._lat[number]), math.floor(self._lon[number])), []
+            ).append(number)
         self._country_index: dict[str, str] = {}
         for language in COUNTRY_NAME_LANGUAGES:
             try:
@@ -204,7 +206,9 @@ class Gazetteer:
                         return place
         country = self._country_index.get(folded)
         place = self._find_city(folded, None, typos=country is None)
-        if country:  # a country's name; also a city's in that country ("Luxembourg", "Monaco"): the city
+        if (
+            country
+        ):  # a country's name; also a city's in that country ("Luxembourg", "Monaco"): the city
             if place.kind == "city" and place.city.country == country:
                 return place
             if place.kind == "ambiguous" and place.choices[0].country == country:
@@ -230,10 +234,13 @@ class Gazetteer:
         ids = self._exact(folded, country)
         if not ids:  # the longest run of words that names a city: "i am in bologna now"
             words = folded.split()
+            letters = sum(map(len, words))
             for size in range(len(words) - 1, 0, -1):
                 for start in range(len(words) - size + 1):
                     run = " ".join(words[start : start + size])
-                    if len(run) >= 3:
+                    # A run that is a small part of a long text is more often a word
+                    # than a place: "somewhere nice, I do not know" is not Nice.
+                    if len(run) >= 3 and 3 * sum(map(len, words[start : start + size])) >= letters:
                         ids.extend(self._exact(run, country))
                 if ids:
                     break
@@ -266,7 +273,9 @@ class Gazetteer:
             for key in (f"<{length}{query[:2]}", f">{length}{query[-2:]}"):
                 names = self._typo.get(key)
                 if names:
-                    for name, _, _ in process.extract(query, names, scorer=OSA.distance, score_cutoff=1, limit=None):
+                    for name, _, _ in process.extract(
+                        query, names, scorer=OSA.distance, score_cutoff=1, limit=None
+                    ):
                         found.add(name)
         return found
 
@@ -279,10 +288,16 @@ class Gazetteer:
         ranked = sorted(best.values(), key=lambda i: -self._population[i])
         if not ranked:
             return UNKNOWN
-        if len(ranked) == 1 or self._population[ranked[0]] >= DOMINANT * max(1, self._population[ranked[1]]):
+        if len(ranked) == 1 or self._population[ranked[0]] >= DOMINANT * max(
+            1, self._population[ranked[1]]
+        ):
             city = self._city(ranked[0])
             return Place("city", city=city, country=city.country, corrected=corrected)
-        return Place("ambiguous", choices=tuple(self._city(i) for i in ranked[:MAX_CHOICES]), corrected=corrected)
+        return Place(
+            "ambiguous",
+            choices=tuple(self._city(i) for i in ranked[:MAX_CHOICES]),
+            corrected=corrected,
+        )
 
     def country_at(self, latitude: float, longitude: float) -> str | None:
         """The country of the nearest known city within about 150 km, else None."""
@@ -304,7 +319,9 @@ def _bulk_fold(name: str) -> str:
     if name.isascii():
         return _SPACE.sub(" ", _PUNCT.sub(" ", name.lower())).strip()
     text = _ARABIC_MARKS.sub("", name).translate(_ARABIC_FOLD)
-    text = unicodedata.normalize("NFKD", text.casefold()).translate(_COMBINING).translate(_EXTRA_LATIN)
+    text = (
+        unicodedata.normalize("NFKD", text.casefold()).translate(_COMBINING).translate(_EXTRA_LATIN)
+    )
     return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 
@@ -326,5 +343,8 @@ def country_name(code: str, language: str) -> str:
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine), in km."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(a))

@@ -40,7 +40,10 @@ def test_bologna_in_every_script_and_with_typos(gazetteer, typed):
 )  # fmt: skip
 def test_the_cities_of_the_example_directory(gazetteer, typed, name, country):
     place = gazetteer.resolve(typed)
-    assert place.kind == "city" and (place.city.name, place.city.country) == (name, country), (typed, place)
+    assert place.kind == "city" and (place.city.name, place.city.country) == (name, country), (
+        typed,
+        place,
+    )
 
 
 def test_a_typo_is_flagged_as_corrected(gazetteer):
@@ -74,7 +77,9 @@ def test_several_cities_of_that_name_ask_which_by_country(gazetteer):
     # Two Alexandrias of similar size would be asked about; here a made-up tie
     # is checked through the rule itself: the most populous wins only by 10x.
     place = gazetteer.resolve("Valencia")
-    assert place.kind == "city" and place.city.country == "ES"  # far more people than any other in Europe
+    assert (
+        place.kind == "city" and place.city.country == "ES"
+    )  # far more people than any other in Europe
     ambiguous = [name for name in ("Alexandria", "Neustadt", "Novi Grad", "Kirovsk", "Sovetskiy")
                  if gazetteer.resolve(name).kind == "ambiguous"]  # fmt: skip
     assert ambiguous, "some of these common names must be ambiguous"
@@ -86,7 +91,9 @@ def test_several_cities_of_that_name_ask_which_by_country(gazetteer):
     assert gazetteer.resolve(f"{first.name}, {country_name(first.country, 'en')}").kind == "city"
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "ok", "1", "xyzzy qwrtp", "!!!", "help me please", "i need a bed tonight"])
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "ok", "1", "xyzzy qwrtp", "!!!", "help me please", "i need a bed tonight"]
+)
 def test_not_a_place(gazetteer, typed):
     assert gazetteer.resolve(typed).kind == "unknown"
 
