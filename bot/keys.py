@@ -152,9 +152,9 @@ def assigned(username: str) -> str:
 # person: only the directory.
 
 
-def shelters_geo(generation: str) -> str:
-    """GEO set of every shelter id of one directory generation."""
-    return f"{PREFIX}:shelters:{{{generation}}}:geo"
+def shelters_geo(generation: str, kind: str) -> str:
+    """GEO set of the ids of one kind of service (shelter, health...), of one directory generation."""
+    return f"{PREFIX}:shelters:{{{generation}}}:geo:{kind}"
 
 
 def shelters_data(generation: str) -> str:
@@ -173,15 +173,15 @@ def shelters_national(generation: str) -> str:
 
 
 def shelters_meta(generation: str) -> str:
-    """Hash about one generation: entries, examples, source sha256, imported_at."""
+    """Hash about one generation: entries, examples, source sha256, imported_at, retired."""
     return f"{PREFIX}:shelters:{{{generation}}}:meta"
 
 
-def shelters_generation_keys(generation: str) -> list[str]:
+def shelters_generation_keys(generation: str, kinds: tuple[str, ...]) -> list[str]:
     """Every key of one directory generation (deleted together when it is replaced)."""
     return [
-        shelters_geo(generation), shelters_data(generation), shelters_tags(generation),
-        shelters_national(generation), shelters_meta(generation),
+        *(shelters_geo(generation, kind) for kind in kinds), shelters_data(generation),
+        shelters_tags(generation), shelters_national(generation), shelters_meta(generation),
     ]  # fmt: skip
 
 

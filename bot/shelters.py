@@ -531,17 +531,21 @@ async def import_directory(redis: Redis, shelters: list[Shelter], source_sha256:
 
     generation = new_generation()
     await redis.sadd(keys.SHELTERS_GENERATIONS, generation)
-    data, tags, geo = (
-        keys.shelters_data(generation),
-        keys.shelters_tags(generation),
-        keys.shelters_geo(generation),
-    )
+    data, tags = keys.shelters_data(generation), keys.shelters_tags(generation)
     for start in range(0, len(shelters), PROGRESS_EVERY):
         batch = shelters[start : start + PROGRESS_EVERY]
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hset(data, mapping={s.id: new[s.id] for s in batch})
             pipe.hset(tags, mapping={s.id: s.tags() for s in batch})
-            pipe.geoadd(geo, [part for s in batch for part in (s.longitude, s.latitude, s.id)])
+            for kind in KINDS:  # one GEO set per kind: a search reads only the kinds it wants
+                members = [
+                    part
+                    for s in batch
+                    if s.kind == kind
+                    for part in (s.longitude, s.latitude, s.id)
+                ]
+                if members:
+                    pipe.geoadd(keys.shelters_geo(generation, kind), members)
             await pipe.execute()
         if progress:
             progress(min(start + PROGRESS_EVERY, len(shelters)), len(shelters))
@@ -572,8 +576,11 @@ async def drop_other_generations(redis: Redis, keep: str) -> None:
     for raw in await redis.smembers(keys.SHELTERS_GENERATIONS):
         generation = raw.decode()
         if generation != keep:
+            # Retired first: a process that still has this name cached learns it
+            # at its next lookup, and reads the current one.
+            await redis.hset(keys.shelters_meta(generation), "retired", 1)
             await redis.unlink(
-                *keys.shelters_generation_keys(generation)
+                *keys.shelters_generation_keys(generation, KINDS)
             )  # freed in the background
             await redis.srem(keys.SHELTERS_GENERATIONS, generation)
 
@@ -662,15 +669,27 @@ class Nearby:
 
 
 class Directory:
-    """Lookups in the current generation of the directory."""
+    """Lookups in the current generation of the directory.
+
+    The current generation's name is read once and kept for a second, so that
+    a lookup is one round trip. An import retires the old generation as it
+    switches: a lookup on it is answered "gone" and starts again on the new
+    one. (The second only matters if an import died in the middle of a switch.)"""
+
+    GENERATION_TTL_S = 1.0
 
     def __init__(self, redis: Redis):
         self.redis = redis
         self._search = load_script(redis, "shelters_search")
+        self._generation: str | None = None
+        self._read_at = 0.0
 
-    async def generation(self) -> str | None:
-        current = await self.redis.get(keys.SHELTERS_CURRENT)
-        return current.decode() if current else None
+    async def generation(self, fresh: bool = False) -> str | None:
+        now = time.monotonic()
+        if fresh or self._generation is None or now - self._read_at > self.GENERATION_TTL_S:
+            current = await self.redis.get(keys.SHELTERS_CURRENT)
+            self._generation, self._read_at = (current.decode() if current else None), now
+        return self._generation
 
     async def near(self, latitude: float, longitude: float, *, kinds: tuple[str, ...] = (),
                    services: tuple[str, ...] = (), languages: tuple[str, ...] = (), limit: int = MAX_RESULTS,
@@ -678,15 +697,14 @@ class Directory:
         """Up to `limit` entries nearest to the point, nearest first, within the
         smallest radius of `radii` that holds `limit` of them (else the largest).
         Filters: any of `kinds`, every one of `services`, any of `languages`."""
-        for _ in range(3):
-            generation = await self.generation()
+        for attempt in range(3):
+            generation = await self.generation(fresh=attempt > 0)
             if generation is None:
                 return Nearby((), float(radii[-1]))
             reply = await self._search(
-                keys=[keys.shelters_meta(generation), keys.shelters_geo(generation),
-                      keys.shelters_tags(generation), keys.shelters_data(generation)],
-                args=[f"{longitude:.6f}", f"{latitude:.6f}", limit, " ".join(kinds), " ".join(services),
-                      " ".join(languages), *radii],
+                keys=[keys.shelters_meta(generation), keys.shelters_tags(generation), keys.shelters_data(generation),
+                      *(keys.shelters_geo(generation, kind) for kind in (kinds or KINDS))],
+                args=[f"{longitude:.6f}", f"{latitude:.6f}", limit, " ".join(services), " ".join(languages), *radii],
             )  # fmt: skip
             if reply[0] == b"gone":
                 continue  # an import replaced this generation meanwhile: read the new one

@@ -341,7 +341,7 @@ async def test_a_lookup_started_on_a_replaced_generation_reads_the_new_one(redis
     real = directory.generation
     calls = []
 
-    async def stale() -> str:
+    async def stale(fresh: bool = False) -> str:
         calls.append(1)
         return "g-deleted-meanwhile" if len(calls) == 1 else await real()
 
