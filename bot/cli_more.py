@@ -55,7 +55,7 @@ async def _import(settings, shelters, sha: str, file: str) -> int:
 
     from bot.app import open_redis
     from bot.redis_server import EmbeddedRedis, EmbeddedRedisError
-    from bot.shelters import import_directory
+    from bot.shelters import ImportBusy, import_directory, remember_start_file
 
     embedded = None
     url = settings.redis_url
@@ -70,6 +70,10 @@ async def _import(settings, shelters, sha: str, file: str) -> int:
     bar = _ProgressBar(len(shelters)) if len(shelters) >= PROGRESS_FROM else None
     try:
         summary = await import_directory(redis, shelters, sha, progress=bar)
+        await remember_start_file(redis, settings.shelters_file)  # a restart keeps this directory
+    except ImportBusy as exc:
+        print(f"helpline: {exc}; nothing was changed.", file=sys.stderr)
+        return 1
     except (RedisError, OSError) as exc:
         print(f"helpline: cannot reach Redis ({type(exc).__name__}: {exc}); nothing was changed. "
               "Check REDIS_URL, or that the data directory is writable.", file=sys.stderr)  # fmt: skip

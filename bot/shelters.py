@@ -17,6 +17,7 @@ Nothing about the person searching is written anywhere: a lookup only reads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import difflib
 import hashlib
@@ -26,7 +27,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -501,11 +502,43 @@ def new_generation() -> str:
     return f"g{int(time.time())}{secrets.token_hex(3)}"
 
 
+class ImportBusy(Exception):
+    """Another import is still running (another process, the CLI)."""
+
+
+IMPORT_LOCK_TTL_S = 60  # renewed at every batch: an import that died frees it soon
+IMPORT_WAIT_S = 120
+
+
+@contextlib.asynccontextmanager
+async def _import_lock(redis: Redis) -> AsyncIterator[None]:
+    """One import at a time: two at once could each delete the other's half-written generation."""
+    token = secrets.token_hex(8).encode()
+    deadline = time.monotonic() + IMPORT_WAIT_S
+    while not await redis.set(keys.SHELTERS_IMPORT_LOCK, token, nx=True, ex=IMPORT_LOCK_TTL_S):
+        if time.monotonic() > deadline:
+            raise ImportBusy(
+                "another import of the shelter directory is still running: try again when it has finished"
+            )
+        await asyncio.sleep(0.1)
+    try:
+        yield
+    finally:
+        if await redis.get(keys.SHELTERS_IMPORT_LOCK) == token:
+            await redis.delete(keys.SHELTERS_IMPORT_LOCK)
+
+
 async def import_directory(redis: Redis, shelters: list[Shelter], source_sha256: str = "",
                            progress: Callable[[int, int], None] | None = None) -> ImportSummary:  # fmt: skip
     """Make `shelters` the directory lookups use, all at once: write a new
     generation, switch to it, delete the old one. Importing the same entries
-    again changes nothing."""
+    again changes nothing. One import at a time (waits, else ImportBusy)."""
+    async with _import_lock(redis):
+        return await _import(redis, shelters, source_sha256, progress)
+
+
+async def _import(redis: Redis, shelters: list[Shelter], source_sha256: str,
+                  progress: Callable[[int, int], None] | None) -> ImportSummary:  # fmt: skip
     current = await redis.get(keys.SHELTERS_CURRENT)
     current = current.decode() if current else None
     old: dict[str, str] = {}
@@ -537,6 +570,7 @@ async def import_directory(redis: Redis, shelters: list[Shelter], source_sha256:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hset(data, mapping={s.id: new[s.id] for s in batch})
             pipe.hset(tags, mapping={s.id: s.tags() for s in batch})
+            pipe.expire(keys.SHELTERS_IMPORT_LOCK, IMPORT_LOCK_TTL_S)
             for kind in KINDS:  # one GEO set per kind: a search reads only the kinds it wants
                 members = [
                     part
@@ -604,39 +638,36 @@ async def load_at_start(redis: Redis, path: Path) -> None:
             or loaded is None
             or loaded.decode() != sha
         ):
-            await _import_locked(redis, raw, str(path), sha)
+            await _load(redis, raw, str(path), sha)
     await warn_if_example(redis)
 
 
-async def _import_locked(redis: Redis, raw: bytes, file: str, sha: str) -> None:
-    token = secrets.token_hex(8)
-    for _ in range(600):  # several processes starting together: one imports, the others wait
-        if await redis.set(keys.SHELTERS_IMPORT_LOCK, token, nx=True, ex=300):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        log.warning(
-            "another process is still importing the shelter directory; going on without waiting"
-        )
+async def _load(redis: Redis, raw: bytes, file: str, sha: str) -> None:
+    shelters, problems = await asyncio.to_thread(parse_directory, raw, file)
+    for problem in problems:
+        (log.error if problem.severity == "error" else log.warning)("%s", problem)
+    if any(p.severity == "error" for p in problems):
+        log.error("the shelter directory %s has errors: it was not loaded, and the directory in use "
+                  "(if any) stays. Fix the lines above and restart.", file)  # fmt: skip
         return
     try:
-        loaded = await redis.get(keys.SHELTERS_START_FILE)
-        if loaded is not None and loaded.decode() == sha and await redis.get(keys.SHELTERS_CURRENT):
-            return  # another process did it meanwhile
-        shelters, problems = await asyncio.to_thread(parse_directory, raw, file)
-        errors = [p for p in problems if p.severity == "error"]
-        for problem in problems:
-            (log.error if problem.severity == "error" else log.warning)("%s", problem)
-        if errors:
-            log.error("the shelter directory %s has %d error(s): it was not loaded; the directory in use "
-                      "(if any) stays. Fix the lines above and restart.", file, len(errors))  # fmt: skip
-            return
         summary = await import_directory(redis, shelters, sha)
-        await redis.set(keys.SHELTERS_START_FILE, sha)
-        log.info("shelter directory %s loaded: %s", file, summary)
-    finally:
-        if await redis.get(keys.SHELTERS_IMPORT_LOCK) == token.encode():
-            await redis.delete(keys.SHELTERS_IMPORT_LOCK)
+    except ImportBusy as exc:
+        log.warning("the shelter directory %s was not loaded: %s", file, exc)
+        return
+    await redis.set(keys.SHELTERS_START_FILE, sha)
+    log.info("shelter directory %s loaded: %s", file, summary)
+
+
+async def remember_start_file(redis: Redis, path: Path) -> None:
+    """After `helpline shelters import`: the current HELPLINE_SHELTERS_FILE counts
+    as loaded, so that the next start keeps the imported directory until that
+    file changes."""
+    try:
+        raw = await asyncio.to_thread(Path(path).read_bytes)
+    except OSError:
+        return
+    await redis.set(keys.SHELTERS_START_FILE, hashlib.sha256(raw).hexdigest())
 
 
 async def warn_if_example(redis: Redis) -> None:

@@ -518,6 +518,22 @@ async def test_cli_import_with_progress_and_summary(redis, redis_url, tmp_path):
     )
     assert "0 added, 0 changed, 0 removed (the directory was already up to date)" in again.stdout
     assert len(await Directory(redis).get([f"s{i}" for i in range(2500)])) == 2500
+    # The next start keeps it: HELPLINE_SHELTERS_FILE (the example) has not changed since.
+    await load_at_start(redis, EXAMPLE_SHELTERS_FILE)
+    assert len(await Directory(redis).get([f"s{i}" for i in range(2500)])) == 2500
+
+
+async def test_one_import_at_a_time(redis):
+    first = [shelter(f"a{i}", 44.49, 11.34 + i * 1e-4) for i in range(3000)]
+    second = [shelter(f"b{i}", 44.49, 11.34 + i * 1e-4) for i in range(3000)]
+    await asyncio.gather(import_directory(redis, first), import_directory(redis, second))
+    generation = (await redis.get(keys.SHELTERS_CURRENT)).decode()
+    ids = {k.decode()[0] for k in await redis.hkeys(keys.shelters_data(generation))}
+    assert (
+        len(ids) == 1 and await redis.hlen(keys.shelters_data(generation)) == 3000
+    )  # one whole directory
+    assert await redis.smembers(keys.SHELTERS_GENERATIONS) == {generation.encode()}
+    assert not await redis.exists(keys.SHELTERS_IMPORT_LOCK)
 
 
 # --------------------------------------------------------------------------- the flow, through the web chat
