@@ -56,12 +56,15 @@ ACTIONS: dict[str, ActionSpec] = {
             args=frozenset({"reason"}),
             sets=frozenset({"queue_position", "opening_hours"}),
         ),
+        # Her place and everything derived from it (the results, the place's name)
+        # are `_` variables: used for the messages of this step, never saved.
+        # Only the ids of the services listed are kept, for send_address.
         ActionSpec(
             "find_shelters",
             outcomes=frozenset({"found", "ambiguous", "not_found", "nothing_near"}),
-            sets=frozenset({"shelters", "place", "choices", "country"}),
+            sets=frozenset({"_shelters", "_place", "_choices", "_country", "shelter_ids"}),
         ),
-        ActionSpec("send_address", outcomes=frozenset({"sent", "none"}), sets=frozenset({"address"})),
+        ActionSpec("send_address", outcomes=frozenset({"sent", "none"}), sets=frozenset({"_address"})),
         ActionSpec("end", ends=True),
     )
 }
@@ -226,7 +229,48 @@ SETTINGS_MESSAGES = {
     "emergency": "a message matched a critical risk phrase (said before the handoff)",
     "queue_position": "she writes again while waiting for a counsellor",
     "blocked": "a sender blocked by a supervisor writes (a neutral answer)",
+    # Pieces of the shelter search's answers (bot/shelter_flow.py): needed only
+    # when a flow uses find_shelters or send_address.
+    "shelter_near_place": "heading of the results near a typed place",
+    "shelter_near_you": "heading of the results near a shared location",
+    "shelter_result": "first line of one result: its number, name and distance",
+    "shelter_result_national": "first line of one national helpline: its number and name",
+    "shelter_distance": "a distance in kilometres",
+    "shelter_phone": "a service's phone number",
+    "shelter_languages": "the languages a service speaks",
+    "shelter_kind_shelter": "what a shelter is called in a result",
+    "shelter_kind_counselling": "what a counselling centre is called in a result",
+    "shelter_kind_legal_aid": "what a legal aid service is called in a result",
+    "shelter_kind_health": "what a health service is called in a result",
+    "shelter_kind_helpline": "what a helpline is called in a result",
+    "shelter_service_women_only": "a service for women only",
+    "shelter_service_children_accepted": "a service that takes children too",
+    "shelter_service_trafficking_specialist": "a service specialised in trafficking and exploitation",
+    "shelter_service_open_24h": "a service open day and night",
+    "shelter_service_wheelchair_access": "a service with wheelchair access",
+    "shelter_example": "the results are example data, not real services",
+    "shelter_example_short": "one result is example data (short mark)",
+    "shelter_national": "heading of a country's helplines",
+    "shelter_write_town": "after a country's helplines: how to find the nearest services",
+    "shelter_nothing_near": "nothing of the kind she needs is within reach",
+    "shelter_no_services": "the list has nothing at all for the country she named",
+    "shelter_unavailable": "the search cannot be done right now",
+    "shelter_address": "one address she asked to be sent",
 }
+# Placeholders a runtime message may use besides the builtins, filled in by the runtime.
+MESSAGE_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "shelter_near_place": frozenset({"place"}),
+    "shelter_result": frozenset({"number", "name", "distance"}),
+    "shelter_result_national": frozenset({"number", "name"}),
+    "shelter_distance": frozenset({"km"}),
+    "shelter_phone": frozenset({"phone"}),
+    "shelter_languages": frozenset({"languages"}),
+    "shelter_national": frozenset({"country"}),
+    "shelter_nothing_near": frozenset({"distance"}),
+    "shelter_address": frozenset({"name", "address"}),
+}
+# Messages required only when a flow uses one of these actions.
+ACTION_MESSAGES = {"shelter_": frozenset({"find_shelters", "send_address"})}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _VAR = re.compile(r"^_?[a-z][a-z0-9_]*$")
 
@@ -548,6 +592,8 @@ class _Loader:
             self.issues.extend(_unknown_keys(src, messages_data, set(SETTINGS_MESSAGES), ("messages",), "messages"))
             for key, meaning in SETTINGS_MESSAGES.items():
                 text = messages_data.get(key)
+                if key.startswith(tuple(ACTION_MESSAGES)) and key not in messages_data:
+                    continue  # required only with their actions: _Checker.check_action_messages
                 if not isinstance(text, str) or not text.strip():
                     self.issues.append(src.issue(("messages",), f"messages.{key} is missing: the text said when {meaning}"))
                 else:
@@ -704,11 +750,26 @@ class _Checker:
                 for option in state.options:
                     known |= {name for name, _ in option.sets}
         for text, src, path in self.loader_messages():
+            extra = MESSAGE_PLACEHOLDERS.get(path[1], frozenset()) if path[0] == "messages" else frozenset()
             for name in _placeholders(text):
                 if name == "{":
                     self.issues.append(src.issue(path, "unbalanced { or }: write {{ and }} for a literal brace"))
-                elif name not in known:
+                elif name not in known and name not in extra:
                     self.issues.append(src.issue(path, f"unknown placeholder {{{name}}}; known: {', '.join(sorted(known))}"))
+
+    def check_action_messages(self) -> None:
+        """Messages needed by the actions the flows use (the shelter search's)."""
+        if not self.settings:
+            return
+        used = {a.name for f in self.flows.values() for st in f.states.values() for a in st.actions}
+        src = next(s for f, s in self.loader.sources.items() if f.endswith(SETTINGS_FILE))
+        for prefix, actions in ACTION_MESSAGES.items():
+            if not used & actions:
+                continue
+            for key, meaning in SETTINGS_MESSAGES.items():
+                if key.startswith(prefix) and key not in self.settings.messages:
+                    self.issues.append(src.issue(("messages",), f"messages.{key} is missing: the text said when "
+                                                 f"{meaning} (the flows use {', '.join(sorted(used & actions))})"))  # fmt: skip
 
     def loader_messages(self):
         for src in self.loader.sources.values():
@@ -752,6 +813,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     if not unreadable:
         checker.check_reachable()
     checker.check_placeholders()
+    checker.check_action_messages()
     issues = sorted(set(loader.issues))
     if any(i.severity == "error" for i in issues) or checker.settings is None or unreadable:
         return None, issues

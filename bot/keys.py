@@ -147,16 +147,49 @@ def assigned(username: str) -> str:
 
 
 # ---- shelters (bot/shelters.py)
+#
+# An import writes a whole new generation of keys, then switches
+# SHELTERS_CURRENT to it, then deletes the old generation: lookups read the
+# current generation's name first, so they never see half a directory. The keys
+# of one generation share the hash tag {generation} (one cluster slot, so that
+# the search script may touch them together). No key holds anything about a
+# person: only the directory.
 
 
-def shelters_geo(generation: str) -> str:
-    """GEO set of shelter ids of one directory generation."""
-    return f"{PREFIX}:shelters:{generation}:geo"
+def shelters_geo(generation: str, kind: str) -> str:
+    """GEO set of the ids of one kind of service (shelter, health...), of one directory generation."""
+    return f"{PREFIX}:shelters:{{{generation}}}:geo:{kind}"
 
 
 def shelters_data(generation: str) -> str:
     """Hash shelter id -> JSON record, of one directory generation."""
-    return f"{PREFIX}:shelters:{generation}:data"
+    return f"{PREFIX}:shelters:{{{generation}}}:data"
+
+
+def shelters_tags(generation: str) -> str:
+    """Hash shelter id -> ",kind,service,...,lang:xx," tags the search script filters on."""
+    return f"{PREFIX}:shelters:{{{generation}}}:tags"
+
+
+def shelters_national(generation: str) -> str:
+    """Hash ISO country code -> JSON list of the country's helpline records (national fallback)."""
+    return f"{PREFIX}:shelters:{{{generation}}}:national"
+
+
+def shelters_meta(generation: str) -> str:
+    """Hash about one generation: entries, examples, source sha256, imported_at, retired."""
+    return f"{PREFIX}:shelters:{{{generation}}}:meta"
+
+
+def shelters_generation_keys(generation: str, kinds: tuple[str, ...]) -> list[str]:
+    """Every key of one directory generation (deleted together when it is replaced)."""
+    return [
+        *(shelters_geo(generation, kind) for kind in kinds), shelters_data(generation),
+        shelters_tags(generation), shelters_national(generation), shelters_meta(generation),
+    ]  # fmt: skip
 
 
 SHELTERS_CURRENT = f"{PREFIX}:shelters:current"  # name of the generation lookups use
+SHELTERS_GENERATIONS = f"{PREFIX}:shelters:generations"  # set of generations written (to clean up after a crash)
+SHELTERS_START_FILE = f"{PREFIX}:shelters:start-file"  # sha256 of HELPLINE_SHELTERS_FILE when last loaded at start
+SHELTERS_IMPORT_LOCK = f"{PREFIX}:shelters:import-lock"  # one import at a time (several app processes start together)

@@ -37,6 +37,11 @@ from bot.yamlsrc import Issue
 
 log = logging.getLogger("helpline.runtime")
 
+# What the transcript keeps instead of what is never stored (conversations'
+# `_` variables: the place she is in, the services near it).
+TRANSIENT_ANSWER = "(an answer used for this step only, not kept)"
+TRANSIENT_REPLY = "(a reply with her search results, sent but not kept)"
+
 
 class FlowsInvalid(Exception):
     def __init__(self, issues: list[Issue]):
@@ -260,6 +265,8 @@ class Runtime:
     def _log_user(self, commit: Commit, inbound: Inbound, conv: Conversation | None, risk: RiskMatch | None = None) -> None:
         if inbound.kind == "location":
             text = "(shared a location)"  # used for the search, never stored
+        elif risk is None and inbound.kind == "text" and self._answers_transient_input(inbound.text, conv):
+            text = TRANSIENT_ANSWER  # e.g. the place she is in: used for this step, never stored
         elif inbound.kind == "button":
             text = self._button_label(inbound.payload, conv) or inbound.payload
         elif inbound.kind == "unsupported":
@@ -268,6 +275,13 @@ class Runtime:
             text = inbound.text
         extra = {"risk": risk.severity, "category": risk.category} if risk else {}
         commit.log("user", text, inbound.received_at, **extra)
+
+    def _answers_transient_input(self, text: str, conv: Conversation | None) -> bool:
+        """True when `text` answers a state whose input is saved to a `_` variable."""
+        if conv is None or self.engine.global_keyword(text):
+            return False
+        state = self.engine.flowset.state(conv.flow, conv.state)
+        return bool(state and state.input and state.input.save_as and state.input.save_as.startswith("_"))
 
     def _button_label(self, payload: str, conv: Conversation | None) -> str | None:
         key, _, choice = payload.rpartition("#")
@@ -293,6 +307,9 @@ class Runtime:
             text = "\n".join(render_text(r.text, r.options) for r in replies)
             replies = [Reply(text)]
         catalogs = self.flows.catalogs
+        # Values of `_` variables (a place, search results) are sent but never
+        # stored: a reply that shows one goes to the transcript as a note.
+        transient = [v for k, v in conv.variables.items() if k.startswith("_") and isinstance(v, str) and len(v) >= 3]
         for reply in replies:
             wants_location = reply.request_location and caps.location
             text = reply.text if caps.buttons else render_text(reply.text, reply.options)
@@ -308,7 +325,10 @@ class Runtime:
                 id=new_id(),
             )
             commit.send(outbound.to_json())
-            commit.log("bot", render_text(reply.text, reply.options), message_id=outbound.id)
+            shown = render_text(reply.text, reply.options)
+            if any(value in reply.text for value in transient):
+                shown = TRANSIENT_REPLY
+            commit.log("bot", shown, message_id=outbound.id)
 
 
 def _event_of(inbound: Inbound) -> Event:
