@@ -26,7 +26,7 @@ def test_defaults_match_the_spec(tmp_path):
     ({"HELPLINE_PORT": "eighty"}, "HELPLINE_PORT='eighty' is not a port number"),
     ({"HELPLINE_PORT": "70000"}, "HELPLINE_PORT='70000' is not a port number"),
     ({"HELPLINE_FLOWS_DIR": "/nonexistent/flows"}, "HELPLINE_FLOWS_DIR='/nonexistent/flows' is not a directory"),
-    ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is malformed"),
+    ({"REDIS_URL": "redis-host:6380"}, "REDIS_URL='redis-host:6380' is malformed"),
     ({"REDIS_URL": "redis://:bad:port"}, "is malformed"),
     ({"HELPLINE_RETENTION_DAYS": "0"}, "HELPLINE_RETENTION_DAYS='0' must be a whole number"),
     ({"HELPLINE_PUBLIC_URL": "help.example.org"}, "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL"),
