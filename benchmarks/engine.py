@@ -14,7 +14,9 @@ import os
 import sys
 
 # benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 import asyncio
 import json
@@ -73,7 +75,9 @@ def main() -> None:
             pass
 
         model = Model()
-        Machine(model=model, **{**engine.machine_spec(flow), "initial": convs[i].state})  # a Machine per conversation
+        Machine(
+            model=model, **{**engine.machine_spec(flow), "initial": convs[i].state}
+        )  # a Machine per conversation
         engine._cursors[flow.name].state = convs[i].state
         engine.step(convs[i], events[i], ctx)
 
@@ -99,6 +103,7 @@ def main() -> None:
     before = tracemalloc.take_snapshot()
     models = []
     for i in range(50):
+
         class Model:
             pass
 
@@ -115,7 +120,9 @@ def main() -> None:
     print(f"{'load from Redis + step + save':44}{with_redis * 1e6:>11.1f} us")
     print(f"{'naive: a Machine of the flow set per conv.':44}{naive_whole * 1e6:>11.1f} us")
     print(f"{'naive: a Machine of the one flow per conv.':44}{naive * 1e6:>11.1f} us")
-    print(f"memory of one Machine of the flow set: {per_machine_kb:.0f} KB (per conversation in the naive pattern)")
+    print(
+        f"memory of one Machine of the flow set: {per_machine_kb:.0f} KB (per conversation in the naive pattern)"
+    )
     print(f"step_speedup_vs_naive={naive_whole / pure:.0f}")
     print(f"step_speedup_vs_naive_one_flow={naive / pure:.0f}")
     print(f"pure_step_us={pure * 1e6:.1f}")
@@ -131,7 +138,12 @@ def whole_set_spec(engine: Engine) -> dict:
         for t in spec["transitions"]:
             dest = t["dest"][1:] if t["dest"].startswith("@") else f"{flow.name}.{t['dest']}"
             transitions.append({**t, "source": f"{flow.name}.{t['source']}", "dest": dest})
-    return {"states": states, "transitions": transitions, "auto_transitions": False, "send_event": True}
+    return {
+        "states": states,
+        "transitions": transitions,
+        "auto_transitions": False,
+        "send_event": True,
+    }
 
 
 async def redis_steps(engine: Engine, convs, events, ctx, rounds: int = 3000) -> float:
@@ -149,7 +161,10 @@ async def redis_steps(engine: Engine, convs, events, ctx, rounds: int = 3000) ->
                     i = n % len(convs)
                     conv = Conversation.from_dict(json.loads(await redis.get(f"bench:{i}")))
                     result = engine.step(conv, events[i], ctx)
-                    result.conversation.flow, result.conversation.state = conv.flow, conv.state  # keep the walk
+                    result.conversation.flow, result.conversation.state = (
+                        conv.flow,
+                        conv.state,
+                    )  # keep the walk
                     await redis.set(f"bench:{i}", json.dumps(result.conversation.to_dict()))
                 samples.append((time.perf_counter() - start) / rounds)
             return statistics.median(samples)

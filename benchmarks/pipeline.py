@@ -18,7 +18,9 @@ import os
 import sys
 
 # benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 import asyncio
 import signal
@@ -42,7 +44,7 @@ from tests.fakes import FakeTwilio  # noqa: E402
 TOKEN = "bench-auth-token"
 PEOPLE = 500  # distinct phone numbers: each message belongs to one of these conversations
 
-BASELINE_APP = textwrap.dedent('''
+BASELINE_APP = textwrap.dedent("""
     import sys
     from aiohttp import web
     from redis.asyncio import Redis
@@ -59,7 +61,7 @@ BASELINE_APP = textwrap.dedent('''
     app = web.Application()
     app.router.add_post("/sms/twilio", inbound)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-''')
+""")
 
 
 def free_port() -> int:
@@ -227,14 +229,18 @@ async def main(quick: bool) -> None:
     print(f"baseline (parse the form, one Redis write): {baseline:.0f} requests/s")
     rates = [25, 50, 100, 150, 200, 300, 400, 600]
     results = await app_run(rates, seconds)
-    print(f"{'offered/s':>10}{'delivered/s':>13}{'kept up':>9}{'ack p50':>10}{'ack p99':>10}{'errors':>8}")
+    print(
+        f"{'offered/s':>10}{'delivered/s':>13}{'kept up':>9}{'ack p50':>10}{'ack p99':>10}{'errors':>8}"
+    )
     for r in results:
         print(f"{r['rate']:>10}{r['delivered_per_s']:>13.0f}{'yes' if r['kept_up'] else 'no':>9}"
               f"{r['ack_p50_ms']:>8.1f}ms{r['ack_p99_ms']:>8.1f}ms{r['errors']:>8}")  # fmt: skip
     sustained = max((r["rate"] for r in results if r["kept_up"]), default=0)
     half = [r for r in results if r["rate"] <= sustained / 2] or results[:1]
     p99_half = half[-1]["ack_p99_ms"]
-    print(f"sustained end-to-end throughput (every reply delivered within the run): {sustained} messages/s")
+    print(
+        f"sustained end-to-end throughput (every reply delivered within the run): {sustained} messages/s"
+    )
     print(f"throughput_vs_baseline={sustained / baseline:.2f}")
     print(f"sustained_msgs_per_s={sustained}")
     print(f"baseline_rps={baseline:.0f}")

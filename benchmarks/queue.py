@@ -12,7 +12,9 @@ import sys
 
 # This file is named like the standard library's `queue`: keep its folder off the
 # import path so that `import queue` (used by redis-py) finds the real one.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 import asyncio  # noqa: E402
 import random  # noqa: E402
@@ -55,7 +57,9 @@ async def main() -> None:
             fill = time.perf_counter() - start
             ids = [f"conv{i:05d}" for i in range(QUEUED)]
             random.shuffle(ids)
-            await asyncio.gather(*(redis.ping() for _ in range(CLAIMERS)))  # open the connections first
+            await asyncio.gather(
+                *(redis.ping() for _ in range(CLAIMERS))
+            )  # open the connections first
             latencies: list[float] = []
             outcomes = {200: 0, 409: 0, 404: 0}
             next_id = iter(range(10**9))
@@ -65,7 +69,9 @@ async def main() -> None:
                 # apart (far faster than people click), in parallel with 99 others.
                 for _ in range(CLAIMS_EACH):
                     await asyncio.sleep(random.expovariate(1 / THINK_S))
-                    pid = ids[next(next_id) % QUEUED] if random.random() > 0.1 else ids[0]  # some collide
+                    pid = (
+                        ids[next(next_id) % QUEUED] if random.random() > 0.1 else ids[0]
+                    )  # some collide
                     started = time.perf_counter()
                     code, _, _ = await queue.claim(pid, f"counsellor{number}")
                     latencies.append(time.perf_counter() - started)
@@ -83,7 +89,9 @@ async def main() -> None:
                 burst.append(time.perf_counter() - started)
 
             for round_ in range(10):
-                await asyncio.gather(*(one(ids[-(round_ * CLAIMERS + n + 1)], f"c{n}") for n in range(CLAIMERS)))
+                await asyncio.gather(
+                    *(one(ids[-(round_ * CLAIMERS + n + 1)], f"c{n}") for n in range(CLAIMERS))
+                )
             listing = []
             for _ in range(20):
                 t = time.perf_counter()
@@ -93,13 +101,21 @@ async def main() -> None:
             await redis.aclose()
             server.stop()
     p50, p99 = percentile(latencies, 0.50) * 1e3, percentile(latencies, 0.99) * 1e3
-    print(f"queued {QUEUED} conversations in {fill:.1f} s; {len(latencies)} claims by {CLAIMERS} concurrent claimers "
-          f"in {elapsed:.2f} s ({len(latencies) / elapsed:.0f}/s); outcomes {outcomes}")
-    print(f"claim latency: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1e3:.2f} ms, "
-          f"mean {statistics.mean(latencies) * 1e3:.2f} ms")
-    print(f"burst of {CLAIMERS} claims at the same instant (one client process): p50 "
-          f"{percentile(burst, 0.5) * 1e3:.2f} ms, p99 {percentile(burst, 0.99) * 1e3:.2f} ms")
-    print(f"reading the queue for the console (200 most urgent of {QUEUED}): median {statistics.median(listing) * 1e3:.1f} ms")
+    print(
+        f"queued {QUEUED} conversations in {fill:.1f} s; {len(latencies)} claims by {CLAIMERS} concurrent claimers "
+        f"in {elapsed:.2f} s ({len(latencies) / elapsed:.0f}/s); outcomes {outcomes}"
+    )
+    print(
+        f"claim latency: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1e3:.2f} ms, "
+        f"mean {statistics.mean(latencies) * 1e3:.2f} ms"
+    )
+    print(
+        f"burst of {CLAIMERS} claims at the same instant (one client process): p50 "
+        f"{percentile(burst, 0.5) * 1e3:.2f} ms, p99 {percentile(burst, 0.99) * 1e3:.2f} ms"
+    )
+    print(
+        f"reading the queue for the console (200 most urgent of {QUEUED}): median {statistics.median(listing) * 1e3:.1f} ms"
+    )
     print(f"claim_p50_ms={p50:.2f}")
     print(f"claim_p99_ms={p99:.2f}")
 

@@ -12,7 +12,9 @@ import os
 import sys
 
 # benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 import re
 import time
@@ -49,7 +51,9 @@ def main() -> None:
     texts = messages()
     phrases = [e.text for lexicon in matcher.lexicons for e in lexicon.phrases]
     parts = [p for lexicon in matcher.lexicons for _, combo in lexicon.combinations for p in combo]
-    pattern = re.compile("|".join(sorted({re.escape(p.lower()) for p in phrases + parts}, key=len, reverse=True)))
+    pattern = re.compile(
+        "|".join(sorted({re.escape(p.lower()) for p in phrases + parts}, key=len, reverse=True))
+    )
 
     def naive(text: str):
         return pattern.search(text.lower())
@@ -64,8 +68,10 @@ def main() -> None:
     for text in texts:
         cold.match(text)
     first_seen = len(texts) / (time.perf_counter() - start)
-    print(f"{len(matcher.lexicons)} lexicons, {len(phrases)} phrases, {len(parts)} combination parts; "
-          f"{len(texts)} labelled messages cycled")
+    print(
+        f"{len(matcher.lexicons)} lexicons, {len(phrases)} phrases, {len(parts)} combination parts; "
+        f"{len(texts)} labelled messages cycled"
+    )
     print(f"{'matcher (folding, typos, Aho-Corasick)':42}{ours:>10.0f} messages/s")
     print(f"{'matcher, every word seen for the first time':42}{first_seen:>10.0f} messages/s")
     print(f"{'naive regex alternation':42}{theirs:>10.0f} messages/s")

@@ -10,7 +10,9 @@ import os
 import sys
 
 # benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 from pathlib import Path
 
@@ -36,7 +38,9 @@ def main() -> None:
         menu = engine.step(welcome.conversation, Event("text", "1"), Context("sms", 2.0))
         cells = []
         for result in (welcome, menu):
-            text = catalogs.directional("\n".join(render_text(r.text, r.options) for r in result.replies), language)
+            text = catalogs.directional(
+                "\n".join(render_text(r.text, r.options) for r in result.replies), language
+            )
             planned = plan(text)
             worst = max(worst, planned.segments)
             cells.append(f"{planned.segments} x {planned.encoding} ({len(text)} ch)")

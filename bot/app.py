@@ -99,7 +99,9 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     services.privacy = Privacy(settings.secret_key)
     if services.flows is None:
         services.flows = Flows(settings.flows_dir, settings.locales_dir)
-    services.runtime = Runtime(services.redis, services.privacy, services.flows, settings.retention_seconds)
+    services.runtime = Runtime(
+        services.redis, services.privacy, services.flows, settings.retention_seconds
+    )
     pipeline = Pipeline(services.redis, services.privacy, settings.retention_seconds)
     pipeline.backoff_base = settings.extra.get("backoff_base", pipeline.backoff_base)
     pipeline.max_attempts = settings.extra.get("max_attempts", pipeline.max_attempts)
@@ -188,7 +190,10 @@ async def metrics_view(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     with contextlib.suppress(RedisError, OSError):
         services.metrics.queue_length.set(await services.redis.zcard(keys.WAITING))
-    return web.Response(body=generate_latest(services.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(
+        body=generate_latest(services.metrics.registry),
+        headers={"Content-Type": CONTENT_TYPE_LATEST},
+    )
 
 
 STARTUP_HOOKS = web.AppKey("startup_hooks", list)

@@ -44,7 +44,10 @@ def _load_flows(settings: Settings):
     try:
         return Flows(settings.flows_dir, settings.locales_dir)
     except FlowsInvalid as exc:
-        print(f"helpline: the flows in {settings.flows_dir} have errors; fix them and start again:", file=sys.stderr)
+        print(
+            f"helpline: the flows in {settings.flows_dir} have errors; fix them and start again:",
+            file=sys.stderr,
+        )
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         raise SystemExit(EXIT_FAILED) from None
@@ -63,7 +66,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _logging(args.verbose)
     flows = _load_flows(settings)
     app = create_app(settings, flows=flows)
-    print(f"helpline: serving on http://{settings.host}:{settings.port}/  (console: /console)", flush=True)
+    print(
+        f"helpline: serving on http://{settings.host}:{settings.port}/  (console: /console)",
+        flush=True,
+    )
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
                     shutdown_timeout=5, loop=_new_loop())  # fmt: skip
@@ -104,7 +110,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_flows_check(args: argparse.Namespace) -> int:
     from bot.checks import check_all
 
-    directory = Path(args.dir) if args.dir else Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows")
+    directory = (
+        Path(args.dir) if args.dir else Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows")
+    )
     issues = check_all(directory)
     errors = [i for i in issues if i.severity == "error"]
     for issue in issues:
@@ -121,10 +129,15 @@ def cmd_flows_test(args: argparse.Namespace) -> int:
     from bot.scenarios import run_scenarios, scenario_files
     from bot.services import install_services
 
-    directory = Path(args.dir) if args.dir else Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows")
+    directory = (
+        Path(args.dir) if args.dir else Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows")
+    )
     locales = Path(os.environ.get("HELPLINE_LOCALES_DIR") or "locales")
     if not scenario_files(directory):
-        print(f"helpline: no scenario files in {directory / 'tests'}: write some (see flows/README.md)", file=sys.stderr)
+        print(
+            f"helpline: no scenario files in {directory / 'tests'}: write some (see flows/README.md)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -157,7 +170,10 @@ def cmd_flows_graph(args: argparse.Namespace) -> int:
             print(issue, file=sys.stderr)
         return EXIT_FAILED
     if args.flow not in flowset.flows:
-        print(f"helpline: no flow {args.flow!r}; flows: {', '.join(sorted(flowset.flows))}", file=sys.stderr)
+        print(
+            f"helpline: no flow {args.flow!r}; flows: {', '.join(sorted(flowset.flows))}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     Engine(flowset)
     print(draw(flowset.flows[args.flow], args.format))
@@ -171,22 +187,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helpline", description="Chat and SMS helpline bot.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="serve the web chat, the console, the webhooks and the workers")
-    run.add_argument("-v", "--verbose", action="store_true", help="debug logging (still no personal data)")
+    run = sub.add_parser(
+        "run", help="serve the web chat, the console, the webhooks and the workers"
+    )
+    run.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging (still no personal data)"
+    )
     run.set_defaults(func=cmd_run)
 
     chat = sub.add_parser("chat", help="talk to the flows in the terminal")
     chat.add_argument("--lang", default=None, help="language code, e.g. ro, ar, zh")
-    chat.add_argument("--channel", choices=["sms", "telegram"], default="sms", help="how replies look")
+    chat.add_argument(
+        "--channel", choices=["sms", "telegram"], default="sms", help="how replies look"
+    )
     chat.set_defaults(func=cmd_chat)
 
-    flows = sub.add_parser("flows", help="check, test and draw the flows").add_subparsers(dest="flows_command", required=True)
-    check = flows.add_parser("check", help="validate; print file:line:col: message for each problem")
+    flows = sub.add_parser("flows", help="check, test and draw the flows").add_subparsers(
+        dest="flows_command", required=True
+    )
+    check = flows.add_parser(
+        "check", help="validate; print file:line:col: message for each problem"
+    )
     check.add_argument("dir", nargs="?")
     check.set_defaults(func=cmd_flows_check)
     test = flows.add_parser("test", help="run the scenario files in DIR/tests")
     test.add_argument("dir", nargs="?")
-    test.add_argument("-v", "--verbose", action="store_true", help="also list the states no scenario visits")
+    test.add_argument(
+        "-v", "--verbose", action="store_true", help="also list the states no scenario visits"
+    )
     test.set_defaults(func=cmd_flows_test)
     graph = flows.add_parser("graph", help="print a diagram of a flow")
     graph.add_argument("flow")

@@ -125,7 +125,6 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
-
 def _dirs() -> tuple[Path, Path]:
     return (Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows"),
             Path(os.environ.get("HELPLINE_LOCALES_DIR") or "locales"))  # fmt: skip
@@ -140,7 +139,10 @@ def cmd_locales(args: argparse.Namespace) -> int:
         print(f"{len(catalog)} texts written to {locales.template_path(locales_dir)}")
         return 0
     if not locales.template_path(locales_dir).exists():
-        print(f"helpline: no template {locales.template_path(locales_dir)}: run `helpline locales extract` first", file=sys.stderr)
+        print(
+            f"helpline: no template {locales.template_path(locales_dir)}: run `helpline locales extract` first",
+            file=sys.stderr,
+        )
         return 1
     if args.locales_command == "update":
         languages = args.languages or None
@@ -206,7 +208,9 @@ async def _add_counsellor(settings, user: str, password: str, role: str) -> int:
 def add_commands(sub) -> None:
     counsellor = sub.add_parser("counsellor", help="counsellor accounts")
     counsellor_sub = counsellor.add_subparsers(dest="counsellor_command", required=True)
-    add = counsellor_sub.add_parser("add", help="add an account, or set its password and role; password from stdin or prompted")
+    add = counsellor_sub.add_parser(
+        "add", help="add an account, or set its password and role; password from stdin or prompted"
+    )
     add.add_argument("user")
     add.add_argument("--role", choices=["counsellor", "supervisor"], default="counsellor")
     add.set_defaults(func=cmd_counsellor_add)
@@ -215,7 +219,9 @@ def add_commands(sub) -> None:
     loc_sub = loc.add_subparsers(dest="locales_command", required=True)
     loc_sub.add_parser("extract", help="collect the flows' texts into locales/helpline.pot")
     update = loc_sub.add_parser("update", help="merge the template into each language's .po")
-    update.add_argument("languages", nargs="*", help="languages to create or update (default: every shipped one)")
+    update.add_argument(
+        "languages", nargs="*", help="languages to create or update (default: every shipped one)"
+    )
     loc_sub.add_parser("compile", help="write .mo files next to the .po files")
     loc_sub.add_parser("check", help="coverage per language; exit 1 if incomplete or broken")
     loc.set_defaults(func=cmd_locales)

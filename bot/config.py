@@ -163,21 +163,29 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         kwargs["public_url"] = _url("HELPLINE_PUBLIC_URL", v, ("http", "https"), problems)
     kwargs["data_dir"] = Path(get("HELPLINE_DATA_DIR") or ".helpline")
     if kwargs["data_dir"].exists() and not kwargs["data_dir"].is_dir():
-        problems.append(f"HELPLINE_DATA_DIR={str(kwargs['data_dir'])!r} is a file: point it to a directory.")
-    kwargs["flows_dir"] = _readable_dir("HELPLINE_FLOWS_DIR", get("HELPLINE_FLOWS_DIR") or "flows", problems)
+        problems.append(
+            f"HELPLINE_DATA_DIR={str(kwargs['data_dir'])!r} is a file: point it to a directory."
+        )
+    kwargs["flows_dir"] = _readable_dir(
+        "HELPLINE_FLOWS_DIR", get("HELPLINE_FLOWS_DIR") or "flows", problems
+    )
     kwargs["locales_dir"] = _readable_dir(
         "HELPLINE_LOCALES_DIR", get("HELPLINE_LOCALES_DIR") or "locales", problems
     )
     if (v := get("HELPLINE_SHELTERS_FILE")) is not None:
         path = Path(v)
         if not path.is_file() or not os.access(path, os.R_OK):
-            problems.append(f"HELPLINE_SHELTERS_FILE={v!r} is not a readable file: point it to a YAML or CSV directory file.")
+            problems.append(
+                f"HELPLINE_SHELTERS_FILE={v!r} is not a readable file: point it to a YAML or CSV directory file."
+            )
         elif path.suffix.lower() not in (".yaml", ".yml", ".csv"):
             problems.append(f"HELPLINE_SHELTERS_FILE={v!r} must end in .yaml, .yml or .csv.")
         kwargs["shelters_file"] = path
     if (v := get("HELPLINE_SECRET_KEY")) is not None:
         if len(v) < 16:
-            problems.append("HELPLINE_SECRET_KEY is too short: use at least 16 characters (32 random bytes as hex is best).")
+            problems.append(
+                "HELPLINE_SECRET_KEY is too short: use at least 16 characters (32 random bytes as hex is best)."
+            )
         kwargs["secret_key"] = v.encode()
     if (v := get("HELPLINE_RETENTION_DAYS")) is not None:
         try:
@@ -186,7 +194,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 raise ValueError
             kwargs["retention_days"] = days
         except ValueError:
-            problems.append(f"HELPLINE_RETENTION_DAYS={v!r} must be a whole number of days, 1 or more.")
+            problems.append(
+                f"HELPLINE_RETENTION_DAYS={v!r} must be a whole number of days, 1 or more."
+            )
     if (v := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _redis_url(v, problems)
     for name, key in (
@@ -201,15 +211,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if (v := kwargs.get("telegram_webhook_secret")) is not None and not all(
         c.isalnum() or c in "_-" for c in v
     ):
-        problems.append("TELEGRAM_WEBHOOK_SECRET may only hold letters, digits, _ and - (Telegram's rule).")
+        problems.append(
+            "TELEGRAM_WEBHOOK_SECRET may only hold letters, digits, _ and - (Telegram's rule)."
+        )
     if (v := get("TELEGRAM_API_BASE_URL")) is not None:
-        kwargs["telegram_api_base_url"] = _url("TELEGRAM_API_BASE_URL", v, ("http", "https"), problems)
+        kwargs["telegram_api_base_url"] = _url(
+            "TELEGRAM_API_BASE_URL", v, ("http", "https"), problems
+        )
     if (v := get("TWILIO_API_BASE_URL")) is not None:
         kwargs["twilio_api_base_url"] = _url("TWILIO_API_BASE_URL", v, ("http", "https"), problems)
-    twilio = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER") if get(n)]
+    twilio = [
+        n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER") if get(n)
+    ]
     if twilio and len(twilio) < 3:
-        missing = sorted({"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"} - set(twilio))
-        problems.append(f"The SMS channel needs all three Twilio variables: also set {', '.join(missing)}.")
+        missing = sorted(
+            {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"} - set(twilio)
+        )
+        problems.append(
+            f"The SMS channel needs all three Twilio variables: also set {', '.join(missing)}."
+        )
     if len(twilio) == 3 and not get("HELPLINE_PUBLIC_URL"):
         problems.append(
             "The SMS channel needs HELPLINE_PUBLIC_URL (the address Twilio calls) to check Twilio's signatures."

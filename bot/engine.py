@@ -160,7 +160,9 @@ class Engine:
         self._builtin_cache: dict[str, dict[str, str]] = {}
         self._menus: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         for code in self.translator.languages:
-            for alias in self.translator.language_aliases(code) | {self.translator.language_name(code)}:
+            for alias in self.translator.language_aliases(code) | {
+                self.translator.language_name(code)
+            }:
                 self._language_index[fold(alias)] = code
 
     # ------------------------------------------------------------------ build
@@ -233,7 +235,9 @@ class Engine:
 
     def new_conversation(self, ctx: Context, language: str | None = None) -> Conversation:
         start = self.settings.start
-        return Conversation(start.flow, start.state, language or ctx.language, version=self.flowset.version)
+        return Conversation(
+            start.flow, start.state, language or ctx.language, version=self.flowset.version
+        )
 
     def step(self, conv: Conversation | None, event: Event, ctx: Context) -> StepResult:
         """Advance `conv` (None for a first contact) by one event."""
@@ -290,7 +294,13 @@ class Engine:
             self._show_menu(state, conv, ctx, result)
         return self._finish(result, ctx)
 
-    def resume(self, conv: Conversation, outcome: str, ctx: Context, variables: dict[str, Any] | None = None) -> StepResult:
+    def resume(
+        self,
+        conv: Conversation,
+        outcome: str,
+        ctx: Context,
+        variables: dict[str, Any] | None = None,
+    ) -> StepResult:
         """Continue after the pending action of the current state ended in `outcome`."""
         conv = replace(conv, variables={**conv.variables, **(variables or {})})
         result = StepResult(conv)
@@ -326,7 +336,10 @@ class Engine:
         """Placeholders every message may use, in `language` (computed once)."""
         found = self._builtin_cache.get(language)
         if found is None:
-            found = {f"{kind}_word": self.keyword(kind, language) for kind in ("exit", "human", "language", "menu")}
+            found = {
+                f"{kind}_word": self.keyword(kind, language)
+                for kind in ("exit", "human", "language", "menu")
+            }
             found["emergency_number"] = self.settings.emergency_number
             self._builtin_cache[language] = found
         return found
@@ -337,7 +350,9 @@ class Engine:
         result.conversation.updated_at = ctx.now
         return result
 
-    def _fire(self, conv: Conversation, trigger: str, ctx: Context, result: StepResult, depth: int) -> None:
+    def _fire(
+        self, conv: Conversation, trigger: str, ctx: Context, result: StepResult, depth: int
+    ) -> None:
         """Take `trigger` from the conversation's state through its flow's Machine:
         the first of the Machine's transitions for (trigger, state) whose
         conditions hold. This is what Event.trigger does; the flows register no
@@ -362,9 +377,13 @@ class Engine:
             target = Target(conv.flow, dest)
         self._enter(conv, target, ctx, result, depth + 1)
 
-    def _enter(self, conv: Conversation, target: Target, ctx: Context, result: StepResult, depth: int) -> None:
+    def _enter(
+        self, conv: Conversation, target: Target, ctx: Context, result: StepResult, depth: int
+    ) -> None:
         if depth > MAX_CHAIN:
-            raise RuntimeError(f"more than {MAX_CHAIN} states in one step: a `next:` loop at {target}")
+            raise RuntimeError(
+                f"more than {MAX_CHAIN} states in one step: a `next:` loop at {target}"
+            )
         state = self.flowset.state(target.flow, target.state)
         conv.flow, conv.state = target.flow, target.state
         for text in state.say:
@@ -382,7 +401,9 @@ class Engine:
         else:
             self._show_menu(state, conv, ctx, result)
 
-    def _act(self, action: ActionCall, conv: Conversation, ctx: Context, result: StepResult) -> None:
+    def _act(
+        self, action: ActionCall, conv: Conversation, ctx: Context, result: StepResult
+    ) -> None:
         """The engine's own actions change the conversation; the rest go to the runtime."""
         if action.name == "set_language":
             code = action.arg("language")
@@ -403,12 +424,18 @@ class Engine:
                 for code in self.translator.languages
             )
         else:
-            options = tuple((self.render(o.label, conv), f"{state.key}#{o.number}") for o in state.options)
+            options = tuple(
+                (self.render(o.label, conv), f"{state.key}#{o.number}") for o in state.options
+            )
         if not any("{" in self.translator.text(conv.language, o.label) for o in state.options):
-            self._menus[(state.key, conv.language)] = options  # labels without variables: the same for everyone
+            self._menus[(state.key, conv.language)] = (
+                options  # labels without variables: the same for everyone
+            )
         return options
 
-    def _show_menu(self, state: State, conv: Conversation, ctx: Context, result: StepResult) -> None:
+    def _show_menu(
+        self, state: State, conv: Conversation, ctx: Context, result: StepResult
+    ) -> None:
         options = self._options(state, conv)
         wants_location = bool(state.input and state.input.location)
         if not options and not wants_location:
@@ -419,7 +446,9 @@ class Engine:
         else:
             result.effects.append(Reply("", options, wants_location))
 
-    def _reprompt(self, state: State, conv: Conversation, ctx: Context, result: StepResult, event: Event) -> None:
+    def _reprompt(
+        self, state: State, conv: Conversation, ctx: Context, result: StepResult, event: Event
+    ) -> None:
         msgid = state.reprompt or self.settings_message("reprompt")
         if event.kind == "location":
             msgid = self.settings_message("location_not_here")
@@ -448,7 +477,9 @@ class Engine:
         self._option_index[(state.key, language)] = (exact, phrases)
         return exact, phrases
 
-    def _match(self, state: State, conv: Conversation, event: Event) -> tuple[str | None, Any] | None:
+    def _match(
+        self, state: State, conv: Conversation, event: Event
+    ) -> tuple[str | None, Any] | None:
         """Which trigger the event fires in `state`: (trigger, option) or None."""
         if event.kind == "button":
             _, _, choice = event.payload.rpartition("#")
@@ -476,9 +507,17 @@ class Engine:
             if folded in exact:
                 return self._option(state, exact[folded])
             padded = f" {folded} "
-            found = [(phrase, n) for phrase, n in phrases if phrase in padded and not _negated(padded, phrase)]
+            found = [
+                (phrase, n)
+                for phrase, n in phrases
+                if phrase in padded and not _negated(padded, phrase)
+            ]
             # The longest phrase wins over the ones inside it: "not safe" over "safe".
-            hits = {n for phrase, n in found if not any(phrase != other and phrase in other for other, _ in found)}
+            hits = {
+                n
+                for phrase, n in found
+                if not any(phrase != other and phrase in other for other, _ in found)
+            }
             if len(hits) == 1:
                 return self._option(state, hits.pop())
         if state.input and state.input.text and folded:

@@ -64,7 +64,9 @@ ACTIONS: dict[str, ActionSpec] = {
             outcomes=frozenset({"found", "ambiguous", "not_found", "nothing_near"}),
             sets=frozenset({"_shelters", "_place", "_choices", "_country", "shelter_ids"}),
         ),
-        ActionSpec("send_address", outcomes=frozenset({"sent", "none"}), sets=frozenset({"_address"})),
+        ActionSpec(
+            "send_address", outcomes=frozenset({"sent", "none"}), sets=frozenset({"_address"})
+        ),
         ActionSpec("end", ends=True),
     )
 }
@@ -212,7 +214,18 @@ class FlowSetError(Exception):
 
 
 _FLOW_KEYS = {"flow", "start", "states", "description"}
-_STATE_KEYS = {"say", "menu", "input", "do", "on", "next", "languages", "reprompt", "final", "description"}
+_STATE_KEYS = {
+    "say",
+    "menu",
+    "input",
+    "do",
+    "on",
+    "next",
+    "languages",
+    "reprompt",
+    "final",
+    "description",
+}
 _OPTION_KEYS = {"label", "keywords", "go", "do", "set"}
 _INPUT_KEYS = {"save_as", "go", "accepts"}
 _SETTINGS_KEYS = {
@@ -297,7 +310,10 @@ def _strings_of(source: Source) -> list[tuple[str, Source, tuple]]:
             continue
         say = state.get("say")
         for i, text in enumerate(say if isinstance(say, list) else [say]):
-            add(text, ("states", name, "say", i) if isinstance(say, list) else ("states", name, "say"))
+            add(
+                text,
+                ("states", name, "say", i) if isinstance(say, list) else ("states", name, "say"),
+            )
         add(state.get("reprompt"), ("states", name, "reprompt"))
         for i, option in enumerate(state.get("menu") or []):
             if isinstance(option, dict):
@@ -306,25 +322,35 @@ def _strings_of(source: Source) -> list[tuple[str, Source, tuple]]:
     return found
 
 
-def _unknown_keys(src: Source, mapping: dict, allowed: set[str], path: tuple, what: str) -> list[Issue]:
+def _unknown_keys(
+    src: Source, mapping: dict, allowed: set[str], path: tuple, what: str
+) -> list[Issue]:
     issues = []
     for key in mapping:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; allowed: {', '.join(sorted(allowed))}"
+            hint = (
+                f" (did you mean {close[0]!r}?)"
+                if close
+                else f"; allowed: {', '.join(sorted(allowed))}"
+            )
             issues.append(src.issue((*path, key, "<key>"), f"unknown key {key!r} in {what}{hint}"))
     return issues
 
 
 def _placeholders(text: str) -> set[str]:
     try:
-        return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
+        return {
+            name.split(".")[0].split("[")[0]
+            for _, name, _, _ in string.Formatter().parse(text)
+            if name
+        }
     except ValueError:
         return {"{"}
 
 
 def split_words(words: str) -> list[str]:
-    """"EXIT, Leave" -> ["EXIT", "Leave"]: keyword lists are comma-separated."""
+    """ "EXIT, Leave" -> ["EXIT", "Leave"]: keyword lists are comma-separated."""
     return [w.strip() for w in re.split(r"[,،、，;]", words) if w.strip()]
 
 
@@ -344,7 +370,9 @@ class _Loader:
 
     def parse_target(self, src: Source, value: Any, path: tuple, flow: str) -> Target | None:
         if not isinstance(value, str) or not value.strip():
-            self.issues.append(src.issue(path, "a target must be a state name, a flow name or flow.state"))
+            self.issues.append(
+                src.issue(path, "a target must be a state name, a flow name or flow.state")
+            )
             return None
         value = value.strip()
         if "." in value:
@@ -358,14 +386,21 @@ class _Loader:
             for i, item in enumerate(value):
                 p = (*path, i)
                 if not isinstance(item, dict) or "go" not in item:
-                    self.issues.append(src.issue(p, "each branch needs `go:` (and optionally `if:`)"))
+                    self.issues.append(
+                        src.issue(p, "each branch needs `go:` (and optionally `if:`)")
+                    )
                     continue
                 self.issues.extend(_unknown_keys(src, item, {"if", "go"}, p, "a branch"))
-                cond = self.parse_condition(src, item.get("if"), (*p, "if")) if "if" in item else None
+                cond = (
+                    self.parse_condition(src, item.get("if"), (*p, "if")) if "if" in item else None
+                )
                 branches.append(Branch(self.parse_target(src, item["go"], (*p, "go"), flow), cond))
             if branches and branches[-1].condition is not None:
                 self.issues.append(
-                    src.issue(path, "the last branch must have no `if:` so that some branch always applies")
+                    src.issue(
+                        path,
+                        "the last branch must have no `if:` so that some branch always applies",
+                    )
                 )
             return tuple(branches)
         return (Branch(self.parse_target(src, value, path, flow)),)
@@ -376,9 +411,14 @@ class _Loader:
             return None
         checks = []
         for key, accepted in value.items():
-            if key not in ("channel", "language") and not (key.startswith("var.") and _VAR.match(key[4:])):
+            if key not in ("channel", "language") and not (
+                key.startswith("var.") and _VAR.match(key[4:])
+            ):
                 self.issues.append(
-                    src.issue((*path, key, "<key>"), f"unknown condition {key!r}: use channel, language or var.NAME")
+                    src.issue(
+                        (*path, key, "<key>"),
+                        f"unknown condition {key!r}: use channel, language or var.NAME",
+                    )
                 )
                 continue
             values = accepted if isinstance(accepted, list) else [accepted]
@@ -395,17 +435,25 @@ class _Loader:
             elif isinstance(item, dict) and isinstance(item.get("action"), str):
                 name, args = item["action"], {k: v for k, v in item.items() if k != "action"}
             else:
-                self.issues.append(src.issue(p, "`do:` takes an action name, or {action: NAME, ARG: value}"))
+                self.issues.append(
+                    src.issue(p, "`do:` takes an action name, or {action: NAME, ARG: value}")
+                )
                 continue
             spec = ACTIONS.get(name)
             if spec is None:
                 close = difflib.get_close_matches(name, sorted(ACTIONS), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(sorted(ACTIONS))}"
+                hint = (
+                    f" (did you mean {close[0]!r}?)"
+                    if close
+                    else f"; known: {', '.join(sorted(ACTIONS))}"
+                )
                 self.issues.append(src.issue(p, f"unknown action {name!r}{hint}"))
                 continue
             for arg in args:
                 if arg not in spec.args:
-                    self.issues.append(src.issue((*p, arg, "<key>"), f"action {name!r} takes no argument {arg!r}"))
+                    self.issues.append(
+                        src.issue((*p, arg, "<key>"), f"action {name!r} takes no argument {arg!r}")
+                    )
             calls.append(ActionCall(name, tuple((k, str(v)) for k, v in sorted(args.items()))))
         return tuple(calls)
 
@@ -431,7 +479,11 @@ class _Loader:
         self.issues.extend(_unknown_keys(src, data, _FLOW_KEYS, (), "a flow"))
         name = data.get("flow")
         if not isinstance(name, str) or not _NAME.match(name):
-            self.issues.append(src.issue(("flow",), "`flow:` must name the flow in lower case, e.g. `flow: rights`"))
+            self.issues.append(
+                src.issue(
+                    ("flow",), "`flow:` must name the flow in lower case, e.g. `flow: rights`"
+                )
+            )
             return None
         states_data = data.get("states")
         if not isinstance(states_data, dict) or not states_data:
@@ -441,14 +493,22 @@ class _Loader:
         for state_name, body in states_data.items():
             p = ("states", state_name)
             if not _NAME.match(state_name):
-                self.issues.append(src.issue((*p, "<key>"), f"state name {state_name!r}: use lower case, digits and _"))
+                self.issues.append(
+                    src.issue(
+                        (*p, "<key>"), f"state name {state_name!r}: use lower case, digits and _"
+                    )
+                )
             if not isinstance(body, dict):
-                self.issues.append(src.issue(p, f"state {state_name!r} must be a mapping (say:, menu:, ...)"))
+                self.issues.append(
+                    src.issue(p, f"state {state_name!r} must be a mapping (say:, menu:, ...)")
+                )
                 continue
             states[state_name] = self.load_state(src, name, state_name, body, p)
         start = data.get("start", next(iter(states_data)))
         if start not in states_data:
-            self.issues.append(src.issue(("start",), f"start state {start!r} is not a state of flow {name!r}"))
+            self.issues.append(
+                src.issue(("start",), f"start state {start!r} is not a state of flow {name!r}")
+            )
         return Flow(name, src.file, start, states)
 
     def load_state(self, src: Source, flow: str, name: str, body: dict, p: tuple) -> State:
@@ -469,9 +529,13 @@ class _Loader:
         if "on" in body:
             on = body["on"]
             if not isinstance(on, dict) or not on:
-                self.issues.append(src.issue((*p, "on"), "`on:` maps each outcome of the action to a target"))
+                self.issues.append(
+                    src.issue((*p, "on"), "`on:` maps each outcome of the action to a target")
+                )
             else:
-                state.on = {k: self.parse_branches(src, v, (*p, "on", k), flow) for k, v in on.items()}
+                state.on = {
+                    k: self.parse_branches(src, v, (*p, "on", k), flow) for k, v in on.items()
+                }
         if "next" in body:
             state.next = self.parse_branches(src, body["next"], (*p, "next"), flow)
         if "languages" in body:
@@ -489,13 +553,17 @@ class _Loader:
 
     def load_menu(self, src: Source, flow: str, menu: Any, p: tuple) -> tuple[Option, ...]:
         if not isinstance(menu, list) or not menu:
-            self.issues.append(src.issue(p, "menu without options: list at least one option with a label"))
+            self.issues.append(
+                src.issue(p, "menu without options: list at least one option with a label")
+            )
             return ()
         options = []
         for i, item in enumerate(menu):
             op = (*p, i)
             if not isinstance(item, dict):
-                self.issues.append(src.issue(op, "a menu option is a mapping with `label:` and `go:` or `do:`"))
+                self.issues.append(
+                    src.issue(op, "a menu option is a mapping with `label:` and `go:` or `do:`")
+                )
                 continue
             self.issues.extend(_unknown_keys(src, item, _OPTION_KEYS, op, "a menu option"))
             label = item.get("label")
@@ -506,18 +574,35 @@ class _Loader:
             if isinstance(keywords, list):
                 keywords = ", ".join(str(k) for k in keywords)
             if keywords is not None and not isinstance(keywords, str):
-                self.issues.append(src.issue((*op, "keywords"), "`keywords:` takes words separated by commas"))
+                self.issues.append(
+                    src.issue((*op, "keywords"), "`keywords:` takes words separated by commas")
+                )
                 keywords = None
             if "go" not in item and "do" not in item:
-                self.issues.append(src.issue(op, f"option {label!r} needs `go:` (where to) or `do:` (an action)"))
-            branches = self.parse_branches(src, item["go"], (*op, "go"), flow) if "go" in item else ()
+                self.issues.append(
+                    src.issue(op, f"option {label!r} needs `go:` (where to) or `do:` (an action)")
+                )
+            branches = (
+                self.parse_branches(src, item["go"], (*op, "go"), flow) if "go" in item else ()
+            )
             actions = self.parse_actions(src, item["do"], (*op, "do")) if "do" in item else ()
             for action in actions:
                 if ACTIONS[action.name].outcomes:
-                    self.issues.append(src.issue((*op, "do"), f"action {action.name!r} has outcomes: put it in a state's `do:` with `on:`, and `go:` to that state"))
+                    self.issues.append(
+                        src.issue(
+                            (*op, "do"),
+                            f"action {action.name!r} has outcomes: put it in a state's `do:` with `on:`, and `go:` to that state",
+                        )
+                    )
             sets = item.get("set") or {}
-            if not isinstance(sets, dict) or not all(isinstance(k, str) and _VAR.match(k) for k in sets):
-                self.issues.append(src.issue((*op, "set"), "`set:` takes variable names and values, e.g. {need: shelter}"))
+            if not isinstance(sets, dict) or not all(
+                isinstance(k, str) and _VAR.match(k) for k in sets
+            ):
+                self.issues.append(
+                    src.issue(
+                        (*op, "set"), "`set:` takes variable names and values, e.g. {need: shelter}"
+                    )
+                )
                 sets = {}
             options.append(Option(i + 1, label.strip(), keywords, branches, actions,
                                   tuple((k, str(v)) for k, v in sets.items())))  # fmt: skip
@@ -525,18 +610,24 @@ class _Loader:
 
     def load_input(self, src: Source, flow: str, spec: Any, p: tuple) -> Input | None:
         if not isinstance(spec, dict) or "go" not in spec:
-            self.issues.append(src.issue(p, "`input:` needs `go:` (and optionally save_as:, accepts:)"))
+            self.issues.append(
+                src.issue(p, "`input:` needs `go:` (and optionally save_as:, accepts:)")
+            )
             return None
         self.issues.extend(_unknown_keys(src, spec, _INPUT_KEYS, p, "input"))
         save_as = spec.get("save_as")
         if save_as is not None and (not isinstance(save_as, str) or not _VAR.match(save_as)):
-            self.issues.append(src.issue((*p, "save_as"), "`save_as:` takes a variable name such as _place"))
+            self.issues.append(
+                src.issue((*p, "save_as"), "`save_as:` takes a variable name such as _place")
+            )
             save_as = None
         accepts = spec.get("accepts", ["text"])
         accepts = accepts if isinstance(accepts, list) else [accepts]
         for kind in accepts:
             if kind not in ("text", "location"):
-                self.issues.append(src.issue((*p, "accepts"), f"unknown input kind {kind!r}: use text or location"))
+                self.issues.append(
+                    src.issue((*p, "accepts"), f"unknown input kind {kind!r}: use text or location")
+                )
         branches = self.parse_branches(src, spec["go"], (*p, "go"), flow)
         return Input(save_as, branches, "text" in accepts, "location" in accepts)
 
@@ -546,61 +637,102 @@ class _Loader:
             return None
         data = src.data
         if not isinstance(data, dict):
-            self.issues.append(src.issue((), "settings.yaml is a mapping (start:, menu:, keywords:, ...)"))
+            self.issues.append(
+                src.issue((), "settings.yaml is a mapping (start:, menu:, keywords:, ...)")
+            )
             return None
         self.issues.extend(_unknown_keys(src, data, _SETTINGS_KEYS, (), "settings"))
         targets = {}
         for key in ("start", "menu", "language", "human"):
             if key not in data:
-                self.issues.append(src.issue((), f"settings.yaml needs `{key}:` (a flow name or flow.state)"))
+                self.issues.append(
+                    src.issue((), f"settings.yaml needs `{key}:` (a flow name or flow.state)")
+                )
                 targets[key] = Target("?", "?")
             else:
                 targets[key] = self.parse_target(src, data[key], (key,), "") or Target("?", "?")
         keywords = data.get("keywords")
         kw: dict[str, str] = {}
         if not isinstance(keywords, dict):
-            self.issues.append(src.issue(("keywords",), "settings.yaml needs `keywords:` for exit, human, language and menu"))
+            self.issues.append(
+                src.issue(
+                    ("keywords",),
+                    "settings.yaml needs `keywords:` for exit, human, language and menu",
+                )
+            )
         else:
-            self.issues.extend(_unknown_keys(src, keywords, set(GLOBAL_KEYWORDS), ("keywords",), "keywords"))
+            self.issues.extend(
+                _unknown_keys(src, keywords, set(GLOBAL_KEYWORDS), ("keywords",), "keywords")
+            )
             for kind in GLOBAL_KEYWORDS:
                 words = keywords.get(kind)
                 if isinstance(words, list):
                     words = ", ".join(str(w) for w in words)
                 if not isinstance(words, str) or not split_words(words):
-                    self.issues.append(src.issue(("keywords", kind), f"keywords.{kind} needs at least one word"))
+                    self.issues.append(
+                        src.issue(("keywords", kind), f"keywords.{kind} needs at least one word")
+                    )
                     continue
                 kw[kind] = words
         idle = data.get("idle_timeout_minutes", 30)
         if not isinstance(idle, int | float) or isinstance(idle, bool) or idle <= 0:
-            self.issues.append(src.issue(("idle_timeout_minutes",), "idle_timeout_minutes takes a number of minutes above 0"))
+            self.issues.append(
+                src.issue(
+                    ("idle_timeout_minutes",),
+                    "idle_timeout_minutes takes a number of minutes above 0",
+                )
+            )
             idle = 30
         emergency = str(data.get("emergency_number", "112"))
         queue = data.get("queue") or {}
         aging = queue.get("aging_minutes", 5) if isinstance(queue, dict) else 5
         if not isinstance(aging, int | float) or isinstance(aging, bool) or aging <= 0:
-            self.issues.append(src.issue(("queue", "aging_minutes"), "queue.aging_minutes takes a number of minutes above 0"))
+            self.issues.append(
+                src.issue(
+                    ("queue", "aging_minutes"),
+                    "queue.aging_minutes takes a number of minutes above 0",
+                )
+            )
             aging = 5
         hours = data.get("opening_hours") or {}
         if not isinstance(hours, dict):
-            self.issues.append(src.issue(("opening_hours",), "opening_hours is a mapping (see flows/README.md)"))
+            self.issues.append(
+                src.issue(("opening_hours",), "opening_hours is a mapping (see flows/README.md)")
+            )
             hours = {}
         messages_data = data.get("messages")
         messages: dict[str, str] = {}
         if not isinstance(messages_data, dict):
-            self.issues.append(src.issue(("messages",), f"settings.yaml needs `messages:` with {', '.join(SETTINGS_MESSAGES)}"))
+            self.issues.append(
+                src.issue(
+                    ("messages",),
+                    f"settings.yaml needs `messages:` with {', '.join(SETTINGS_MESSAGES)}",
+                )
+            )
         else:
-            self.issues.extend(_unknown_keys(src, messages_data, set(SETTINGS_MESSAGES), ("messages",), "messages"))
+            self.issues.extend(
+                _unknown_keys(src, messages_data, set(SETTINGS_MESSAGES), ("messages",), "messages")
+            )
             for key, meaning in SETTINGS_MESSAGES.items():
                 text = messages_data.get(key)
                 if key.startswith(tuple(ACTION_MESSAGES)) and key not in messages_data:
                     continue  # required only with their actions: _Checker.check_action_messages
                 if not isinstance(text, str) or not text.strip():
-                    self.issues.append(src.issue(("messages",), f"messages.{key} is missing: the text said when {meaning}"))
+                    self.issues.append(
+                        src.issue(
+                            ("messages",),
+                            f"messages.{key} is missing: the text said when {meaning}",
+                        )
+                    )
                 else:
                     messages[key] = text.strip()
         canned = data.get("canned") or {}
-        if not isinstance(canned, dict) or not all(isinstance(v, str) and v.strip() for v in canned.values()):
-            self.issues.append(src.issue(("canned",), "canned: maps a name to a text counsellors can send"))
+        if not isinstance(canned, dict) or not all(
+            isinstance(v, str) and v.strip() for v in canned.values()
+        ):
+            self.issues.append(
+                src.issue(("canned",), "canned: maps a name to a text counsellors can send")
+            )
             canned = {}
         return Settings(
             canned={k: v.strip() for k, v in canned.items()},
@@ -644,13 +776,21 @@ class _Checker:
                 state.languages = self._fix(src, flow, state.languages, (*p, "languages"))
                 state.on = {k: self._fix(src, flow, v, (*p, "on", k)) for k, v in state.on.items()}
                 if state.input:
-                    state.input = replace(state.input, branches=self._fix(src, flow, state.input.branches, (*p, "input", "go")))
+                    state.input = replace(
+                        state.input,
+                        branches=self._fix(src, flow, state.input.branches, (*p, "input", "go")),
+                    )
                 state.options = tuple(
-                    replace(o, branches=self._fix(src, flow, o.branches, (*p, "menu", o.number - 1, "go")))
+                    replace(
+                        o,
+                        branches=self._fix(src, flow, o.branches, (*p, "menu", o.number - 1, "go")),
+                    )
                     for o in state.options
                 )
 
-    def _fix(self, src: Source, flow: Flow, branches: tuple[Branch, ...], path: tuple) -> tuple[Branch, ...]:
+    def _fix(
+        self, src: Source, flow: Flow, branches: tuple[Branch, ...], path: tuple
+    ) -> tuple[Branch, ...]:
         fixed = []
         for i, branch in enumerate(branches):
             if branch.target is None:
@@ -658,8 +798,15 @@ class _Checker:
             resolved = _resolve(self.flows, branch.target)
             if resolved is None:
                 where = (*path, i, "go") if len(branches) > 1 or (*path, 0) in src.marks else path
-                name = branch.target.state if branch.target.flow == flow.name else str(branch.target)
-                self.issues.append(src.issue(where, f"unknown target {name!r}: no such state in flow {flow.name!r} and no such flow"))
+                name = (
+                    branch.target.state if branch.target.flow == flow.name else str(branch.target)
+                )
+                self.issues.append(
+                    src.issue(
+                        where,
+                        f"unknown target {name!r}: no such state in flow {flow.name!r} and no such flow",
+                    )
+                )
                 continue
             fixed.append(Branch(resolved, branch.condition))
         return tuple(fixed)
@@ -672,7 +819,12 @@ class _Checker:
         for key in ("start", "menu", "language", "human"):
             t = _resolve(self.flows, getattr(self.settings, key))
             if t is None:
-                self.issues.append(src.issue((key,), f"{key}: {getattr(self.settings, key).state!r} is not a flow or flow.state of this flow set"))
+                self.issues.append(
+                    src.issue(
+                        (key,),
+                        f"{key}: {getattr(self.settings, key).state!r} is not a flow or flow.state of this flow set",
+                    )
+                )
                 t = Target("?", "?")
             resolved[key] = t
         object.__setattr__(self, "settings", Settings(**{**self.settings.__dict__, **resolved}))
@@ -682,22 +834,53 @@ class _Checker:
             src = self.src(flow)
             for state in flow.states.values():
                 p = ("states", state.name)
-                has_way_on = state.waits or state.next or any(ACTIONS[a.name].outcomes for a in state.actions if a.name in ACTIONS)
+                has_way_on = (
+                    state.waits
+                    or state.next
+                    or any(ACTIONS[a.name].outcomes for a in state.actions if a.name in ACTIONS)
+                )
                 ends = any(ACTIONS[a.name].ends for a in state.actions if a.name in ACTIONS)
                 if not has_way_on and not ends and not state.final:
-                    self.issues.append(src.issue((*p, "<key>"), f"state {state.name!r} is a dead end: give it a menu, input, next, or `final: true`"))
+                    self.issues.append(
+                        src.issue(
+                            (*p, "<key>"),
+                            f"state {state.name!r} is a dead end: give it a menu, input, next, or `final: true`",
+                        )
+                    )
                 if state.next and (state.options or state.input or state.languages):
-                    self.issues.append(src.issue((*p, "next"), f"state {state.name!r} has `next:` and also waits for an answer: keep one"))
-                with_outcomes = [a for a in state.actions if a.name in ACTIONS and ACTIONS[a.name].outcomes]
+                    self.issues.append(
+                        src.issue(
+                            (*p, "next"),
+                            f"state {state.name!r} has `next:` and also waits for an answer: keep one",
+                        )
+                    )
+                with_outcomes = [
+                    a for a in state.actions if a.name in ACTIONS and ACTIONS[a.name].outcomes
+                ]
                 if with_outcomes:
                     spec = ACTIONS[with_outcomes[0].name]
                     for outcome in spec.outcomes - set(state.on):
-                        self.issues.append(src.issue((*p, "do"), f"action {spec.name!r} can end in {outcome!r}: add `on: {{{outcome}: TARGET}}`"))
+                        self.issues.append(
+                            src.issue(
+                                (*p, "do"),
+                                f"action {spec.name!r} can end in {outcome!r}: add `on: {{{outcome}: TARGET}}`",
+                            )
+                        )
                     if with_outcomes[-1] is not state.actions[-1] or len(with_outcomes) > 1:
-                        self.issues.append(src.issue((*p, "do"), f"action {spec.name!r} has outcomes: it must be the last action of the state"))
+                        self.issues.append(
+                            src.issue(
+                                (*p, "do"),
+                                f"action {spec.name!r} has outcomes: it must be the last action of the state",
+                            )
+                        )
                 for outcome in state.on:
                     if not with_outcomes or outcome not in ACTIONS[with_outcomes[0].name].outcomes:
-                        self.issues.append(src.issue((*p, "on", outcome, "<key>"), f"no action of state {state.name!r} ends in {outcome!r}"))
+                        self.issues.append(
+                            src.issue(
+                                (*p, "on", outcome, "<key>"),
+                                f"no action of state {state.name!r} ends in {outcome!r}",
+                            )
+                        )
                 self.check_keywords(src, state, p)
 
     def check_keywords(self, src: Source, state: State, p: tuple) -> None:
@@ -710,15 +893,30 @@ class _Checker:
                 key = fold(word)
                 path = (*p, "menu", option.number - 1, "label" if j == 0 else "keywords")
                 if key in TWILIO_OPT_OUT:
-                    self.issues.append(src.issue(path, f"{word!r} is a Twilio opt-out word: an SMS with it blocks the number; choose another word"))
+                    self.issues.append(
+                        src.issue(
+                            path,
+                            f"{word!r} is a Twilio opt-out word: an SMS with it blocks the number; choose another word",
+                        )
+                    )
                 if key in seen and seen[key] != option.number:
-                    self.issues.append(src.issue(path, f"duplicate keyword {word!r} in state {state.name!r}: options {seen[key]} and {option.number} both use it"))
+                    self.issues.append(
+                        src.issue(
+                            path,
+                            f"duplicate keyword {word!r} in state {state.name!r}: options {seen[key]} and {option.number} both use it",
+                        )
+                    )
                 seen.setdefault(key, option.number)
 
     def check_reachable(self) -> None:
         if not self.settings:
             return
-        roots = [self.settings.start, self.settings.menu, self.settings.language, self.settings.human]
+        roots = [
+            self.settings.start,
+            self.settings.menu,
+            self.settings.language,
+            self.settings.human,
+        ]
         seen: set[tuple[str, str]] = set()
         stack = [(t.flow, t.state) for t in roots if t.flow in self.flows]
         while stack:
@@ -750,12 +948,23 @@ class _Checker:
                 for option in state.options:
                     known |= {name for name, _ in option.sets}
         for text, src, path in self.loader_messages():
-            extra = MESSAGE_PLACEHOLDERS.get(path[1], frozenset()) if path[0] == "messages" else frozenset()
+            extra = (
+                MESSAGE_PLACEHOLDERS.get(path[1], frozenset())
+                if path[0] == "messages"
+                else frozenset()
+            )
             for name in _placeholders(text):
                 if name == "{":
-                    self.issues.append(src.issue(path, "unbalanced { or }: write {{ and }} for a literal brace"))
+                    self.issues.append(
+                        src.issue(path, "unbalanced { or }: write {{ and }} for a literal brace")
+                    )
                 elif name not in known and name not in extra:
-                    self.issues.append(src.issue(path, f"unknown placeholder {{{name}}}; known: {', '.join(sorted(known))}"))
+                    self.issues.append(
+                        src.issue(
+                            path,
+                            f"unknown placeholder {{{name}}}; known: {', '.join(sorted(known))}",
+                        )
+                    )
 
     def check_action_messages(self) -> None:
         """Messages needed by the actions the flows use (the shelter search's)."""
@@ -777,7 +986,11 @@ class _Checker:
 
 
 def flow_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.y*ml") if p.name != SETTINGS_FILE and p.suffix in (".yaml", ".yml"))
+    return sorted(
+        p
+        for p in directory.glob("*.y*ml")
+        if p.name != SETTINGS_FILE and p.suffix in (".yaml", ".yml")
+    )
 
 
 def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
@@ -792,22 +1005,37 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     if settings_path.exists():
         settings = loader.load_settings(settings_path)
     else:
-        loader.issues.append(Issue(loader.display(settings_path), 1, 1, "missing settings.yaml: it names the start flow and the global keywords"))
+        loader.issues.append(
+            Issue(
+                loader.display(settings_path),
+                1,
+                1,
+                "missing settings.yaml: it names the start flow and the global keywords",
+            )
+        )
     flows: dict[str, Flow] = {}
     for path in flow_files(directory):
         flow = loader.load_flow(path)
         if flow is None:
             continue
         if flow.name in flows:
-            loader.issues.append(loader.sources[flow.file].issue(("flow",), f"flow {flow.name!r} is also defined in {flows[flow.name].file}"))
+            loader.issues.append(
+                loader.sources[flow.file].issue(
+                    ("flow",), f"flow {flow.name!r} is also defined in {flows[flow.name].file}"
+                )
+            )
             continue
         flows[flow.name] = flow
     if not flows and not any(i.severity == "error" for i in loader.issues):
-        loader.issues.append(Issue(loader.display(directory), 1, 1, "no flow files (*.yaml) in this directory"))
+        loader.issues.append(
+            Issue(loader.display(directory), 1, 1, "no flow files (*.yaml) in this directory")
+        )
     checker = _Checker(loader, flows, settings)
     unreadable = any(i.severity == "error" for i in loader.issues)
     checker.resolve_all()
-    if not unreadable:  # a flow file that failed to load would make every reference to it look wrong
+    if (
+        not unreadable
+    ):  # a flow file that failed to load would make every reference to it look wrong
         checker.resolve_settings()
     checker.check_states()
     if not unreadable:

@@ -35,7 +35,11 @@ def draw(flow: Flow, fmt: str = "mermaid") -> str:
     states = list(flow.states)
     external = sorted({dest for _, _, dest in rows if dest.startswith("@")})
     if fmt == "dot":
-        lines = [f'digraph "{flow.name}" {{', "  rankdir=LR;", '  node [shape=box, style=rounded, fontname="sans-serif"];']
+        lines = [
+            f'digraph "{flow.name}" {{',
+            "  rankdir=LR;",
+            '  node [shape=box, style=rounded, fontname="sans-serif"];',
+        ]
         lines.append(f'  "{flow.start}" [penwidth=2];')
         for name in external:
             lines.append(f'  "{name}" [label="{name[1:]}", style=dashed];')
@@ -49,7 +53,7 @@ def draw(flow: Flow, fmt: str = "mermaid") -> str:
         return "\n".join(lines)
     lines = ["stateDiagram-v2", f"    [*] --> {_node(flow.start)}"]
     for name in external:
-        lines.append(f"    state \"{name[1:]}\" as {_node(name)}")
+        lines.append(f'    state "{name[1:]}" as {_node(name)}')
     for source, label, dest in rows:
         text = label.replace(":", " ").replace('"', "'")
         lines.append(f"    {_node(source)} --> {_node(dest)}: {text}")

@@ -30,9 +30,19 @@ DOMAIN = "helpline"
 MENU_ORDER = ("en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de")
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 RLM, LRM = "\u200f", "\u200e"
-_FIRST_STRONG = re.compile(r"[A-Za-z\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # first Latin or right-to-left letter
+_FIRST_STRONG = re.compile(
+    r"[A-Za-z\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]"
+)  # first Latin or right-to-left letter
 # IETF tags whose obvious base is not the catalog's name.
-ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "zh-hant": "zh", "zh-tw": "zh", "zh-hk": "zh", "nb": "no"}
+ALIASES = {
+    "zh-hans": "zh",
+    "zh-cn": "zh",
+    "zh-sg": "zh",
+    "zh-hant": "zh",
+    "zh-tw": "zh",
+    "zh-hk": "zh",
+    "nb": "no",
+}
 
 
 @dataclass
@@ -71,7 +81,10 @@ class Catalogs(Translator):
             self.messages[code] = {
                 message.id: message.string
                 for message in catalog
-                if message.id and message.string and not message.fuzzy and isinstance(message.id, str)
+                if message.id
+                and message.string
+                and not message.fuzzy
+                and isinstance(message.id, str)
             }
 
     def text(self, language: str, msgid: str) -> str:

@@ -16,7 +16,9 @@ from bot.flows import _strings_of
 from bot.yamlsrc import YamlError, parse
 
 
-def extract_flows(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str | None, str, list[str]]]:
+def extract_flows(
+    fileobj, keywords, comment_tags, options
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
     name = getattr(fileobj, "name", "flow.yaml")
     raw = fileobj.read()
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw

@@ -116,7 +116,9 @@ def sms_status(message_sid: str) -> str:
 
 # ---- handoff and console (handoff/)
 
-QUEUE = f"{PREFIX}:queue"  # sorted set pid -> urgency score (lower is more urgent): every open handoff
+QUEUE = (
+    f"{PREFIX}:queue"  # sorted set pid -> urgency score (lower is more urgent): every open handoff
+)
 WAITING = f"{PREFIX}:queue:waiting"  # the same scores, only for those no counsellor has claimed yet
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
@@ -190,6 +192,12 @@ def shelters_generation_keys(generation: str, kinds: tuple[str, ...]) -> list[st
 
 
 SHELTERS_CURRENT = f"{PREFIX}:shelters:current"  # name of the generation lookups use
-SHELTERS_GENERATIONS = f"{PREFIX}:shelters:generations"  # set of generations written (to clean up after a crash)
-SHELTERS_START_FILE = f"{PREFIX}:shelters:start-file"  # sha256 of HELPLINE_SHELTERS_FILE when last loaded at start
-SHELTERS_IMPORT_LOCK = f"{PREFIX}:shelters:import-lock"  # one import at a time (several app processes start together)
+SHELTERS_GENERATIONS = (
+    f"{PREFIX}:shelters:generations"  # set of generations written (to clean up after a crash)
+)
+SHELTERS_START_FILE = (
+    f"{PREFIX}:shelters:start-file"  # sha256 of HELPLINE_SHELTERS_FILE when last loaded at start
+)
+SHELTERS_IMPORT_LOCK = (
+    f"{PREFIX}:shelters:import-lock"  # one import at a time (several app processes start together)
+)

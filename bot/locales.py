@@ -26,7 +26,11 @@ from bot.flows import TWILIO_OPT_OUT, _placeholders, split_words
 from bot.i18n import DOMAIN
 from bot.textnorm import fold
 
-METHOD_MAP = [("risk/**", "ignore"), ("tests/**", "ignore"), ("*.yaml", "bot.i18n_extract:extract_flows")]
+METHOD_MAP = [
+    ("risk/**", "ignore"),
+    ("tests/**", "ignore"),
+    ("*.yaml", "bot.i18n_extract:extract_flows"),
+]
 _NUMBER = re.compile(r"\d+")
 
 
@@ -39,7 +43,9 @@ def catalog_path(locales_dir: Path, language: str) -> Path:
 
 
 def shipped_languages(locales_dir: Path) -> list[str]:
-    return sorted(p.parent.parent.name for p in Path(locales_dir).glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return sorted(
+        p.parent.parent.name for p in Path(locales_dir).glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+    )
 
 
 def extract(flows_dir: Path, locales_dir: Path) -> Catalog:
@@ -49,7 +55,9 @@ def extract(flows_dir: Path, locales_dir: Path) -> Catalog:
     for filename, lineno, message, comments, context in extract_from_dir(
         str(flows_dir), method_map=METHOD_MAP, comment_tags=("",), strip_comment_tags=True
     ):
-        catalog.add(message, None, [(f"flows/{filename}", lineno)], auto_comments=comments, context=context)
+        catalog.add(
+            message, None, [(f"flows/{filename}", lineno)], auto_comments=comments, context=context
+        )
     Path(locales_dir).mkdir(parents=True, exist_ok=True)
     with template_path(locales_dir).open("wb") as handle:
         write_po(handle, catalog, width=100, omit_header=False, sort_output=False)
@@ -108,7 +116,9 @@ class Coverage:
 
 def _numbers(text: str) -> list[str]:
     """The numbers of a text, whatever digits they are written with (١١٢ = 112)."""
-    ascii_digits = "".join(str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in text)
+    ascii_digits = "".join(
+        str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in text
+    )
     return sorted(_NUMBER.findall(ascii_digits))
 
 
@@ -145,7 +155,9 @@ def check(locales_dir: Path) -> list[Coverage]:
             if is_keywords:
                 for word in split_words(translation):
                     if fold(word) in TWILIO_OPT_OUT:
-                        coverage.problems.append(f"{where}: {word!r} is a Twilio opt-out word: an SMS with it blocks the number")
+                        coverage.problems.append(
+                            f"{where}: {word!r} is a Twilio opt-out word: an SMS with it blocks the number"
+                        )
         results.append(coverage)
     return results
 

@@ -10,14 +10,30 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.messages_in = Counter("helpline_messages_in", "Inbound messages accepted", ["channel"], registry=r)
-        self.messages_out = Counter("helpline_messages_out", "Outbound messages delivered", ["channel"], registry=r)
-        self.send_failures = Counter(
-            "helpline_send_failures", "Outbound messages that finally failed", ["channel"], registry=r
+        self.messages_in = Counter(
+            "helpline_messages_in", "Inbound messages accepted", ["channel"], registry=r
         )
-        self.duplicates = Counter("helpline_duplicate_deliveries", "Webhook deliveries seen before", ["channel"], registry=r)
-        self.handoffs = Counter("helpline_handoffs", "Conversations handed to counsellors", ["severity"], registry=r)
-        self.queue_length = Gauge("helpline_queue_length", "Conversations waiting for a counsellor", registry=r)
+        self.messages_out = Counter(
+            "helpline_messages_out", "Outbound messages delivered", ["channel"], registry=r
+        )
+        self.send_failures = Counter(
+            "helpline_send_failures",
+            "Outbound messages that finally failed",
+            ["channel"],
+            registry=r,
+        )
+        self.duplicates = Counter(
+            "helpline_duplicate_deliveries",
+            "Webhook deliveries seen before",
+            ["channel"],
+            registry=r,
+        )
+        self.handoffs = Counter(
+            "helpline_handoffs", "Conversations handed to counsellors", ["severity"], registry=r
+        )
+        self.queue_length = Gauge(
+            "helpline_queue_length", "Conversations waiting for a counsellor", registry=r
+        )
         self.wait_seconds = Histogram(
             "helpline_queue_wait_seconds", "Time from handoff to a counsellor's claim",
             buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600), registry=r,

@@ -99,7 +99,9 @@ class OrderedDrain:
         finally:
             self.active.discard(pid)
 
-    async def commit(self, pid: str, token: str, commands: list[list], guard: str = "") -> tuple[bytes | None, bool]:
+    async def commit(
+        self, pid: str, token: str, commands: list[list], guard: str = ""
+    ) -> tuple[bytes | None, bool]:
         """Apply the writes of the item just handled (only while we hold the lock,
         and only while `guard` exists, if given). Returns (the next item, or None
         when the list is empty or the lock was lost; whether the guard skipped the
@@ -127,7 +129,12 @@ class OrderedDrain:
                 if time.monotonic() - last_claim > 5:
                     last_claim = time.monotonic()
                     claimed = await self.redis.xautoclaim(
-                        self.stream, self.group, self.consumer, min_idle_time=LOCK_TTL_MS, start_id="0-0", count=20
+                        self.stream,
+                        self.group,
+                        self.consumer,
+                        min_idle_time=LOCK_TTL_MS,
+                        start_id="0-0",
+                        count=20,
                     )
                     entries = claimed[1]
                 if not entries:
@@ -173,7 +180,9 @@ class Pipeline:
         self.retention = retention_seconds
         self.channels: dict[str, Channel] = {}
         self.process: Callable[[str, Inbound], Awaitable[list[list]]] | None = None
-        self.on_delivery: Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None = None
+        self.on_delivery: (
+            Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None
+        ) = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
         self._accept = load_script(redis, "accept")
         self.workers = OrderedDrain(redis, keys.WORK_STREAM, keys.WORKERS_GROUP, keys.inbox, keys.work_lock,
@@ -249,9 +258,12 @@ class Pipeline:
                     error = exc
                     if attempt == self.max_attempts - 1:
                         break
-                    delay = exc.retry_after if exc.retry_after is not None else min(
-                        BACKOFF_MAX_S, self.backoff_base * 2**attempt
-                    ) * random.uniform(0.8, 1.2)
+                    delay = (
+                        exc.retry_after
+                        if exc.retry_after is not None
+                        else min(BACKOFF_MAX_S, self.backoff_base * 2**attempt)
+                        * random.uniform(0.8, 1.2)
+                    )
                     await self._sleep_holding(keys.send_lock(pid), token, delay)
                 except PermanentSendError as exc:
                     error = exc
@@ -265,7 +277,9 @@ class Pipeline:
             status = "failed" if error else "sent"
             commands.append(["HSET", keys.delivery(pid), outbound.id, status])
             if error:
-                commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})])
+                commands.append(
+                    ["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})]
+                )
         if sent and sent.message_ids and channel and channel.capabilities.delete_messages:
             now = str(time.time())
             for message_id in sent.message_ids:
@@ -276,7 +290,13 @@ class Pipeline:
         # message was on its way, nothing is recorded, and the message is deleted too.
         drain = self.senders.get(channel_name) or next(iter(self.senders.values()))
         following, erased = await drain.commit(pid, token, commands, guard=keys.outbox(pid))
-        if erased and sent and sent.message_ids and channel and channel.capabilities.delete_messages:
+        if (
+            erased
+            and sent
+            and sent.message_ids
+            and channel
+            and channel.capabilities.delete_messages
+        ):
             # The conversation was erased while this message was on its way: delete it too.
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
@@ -297,7 +317,9 @@ class Pipeline:
         if not message_ids:
             return
         sealed = self.privacy.encrypt(address, "erase")
-        await self.redis.xadd(keys.ERASE_STREAM, {"channel": channel, "to": sealed, "ids": json.dumps(message_ids)})
+        await self.redis.xadd(
+            keys.ERASE_STREAM, {"channel": channel, "to": sealed, "ids": json.dumps(message_ids)}
+        )
 
     async def _erase_loop(self, stop: asyncio.Event) -> None:
         group = "erasers"
@@ -309,10 +331,14 @@ class Pipeline:
         consumer = consumer_name()
         while not stop.is_set():
             try:
-                claimed = await self.redis.xautoclaim(keys.ERASE_STREAM, group, consumer, min_idle_time=60_000, count=10)
+                claimed = await self.redis.xautoclaim(
+                    keys.ERASE_STREAM, group, consumer, min_idle_time=60_000, count=10
+                )
                 entries = claimed[1]
                 if not entries:
-                    response = await self.redis.xreadgroup(group, consumer, {keys.ERASE_STREAM: ">"}, count=10, block=1000)
+                    response = await self.redis.xreadgroup(
+                        group, consumer, {keys.ERASE_STREAM: ">"}, count=10, block=1000
+                    )
                     entries = response[0][1] if response else []
                 for entry_id, fields in entries:
                     if fields:
@@ -322,10 +348,14 @@ class Pipeline:
                         if channel and address:
                             for attempt in range(MAX_SEND_ATTEMPTS):
                                 try:
-                                    await channel.send(address, Outbound(kind="delete", message_ids=tuple(ids)))
+                                    await channel.send(
+                                        address, Outbound(kind="delete", message_ids=tuple(ids))
+                                    )
                                     break
                                 except RetryableSendError as exc:
-                                    await asyncio.sleep(exc.retry_after or BACKOFF_BASE_S * 2**attempt)
+                                    await asyncio.sleep(
+                                        exc.retry_after or BACKOFF_BASE_S * 2**attempt
+                                    )
                                 except PermanentSendError:
                                     break
                     await self.redis.xack(keys.ERASE_STREAM, group, entry_id)
@@ -342,7 +372,10 @@ class Pipeline:
 
     async def start(self, workers: int = 4, senders: int = 8) -> None:
         self._stop.clear()
-        for drain, count in [(self.workers, workers), *((d, senders) for d in self.senders.values())]:
+        for drain, count in [
+            (self.workers, workers),
+            *((d, senders) for d in self.senders.values()),
+        ]:
             await drain.ensure_group()
             for _ in range(count):
                 self._tasks.append(asyncio.create_task(drain.run(self._stop)))

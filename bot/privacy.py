@@ -19,9 +19,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 class Privacy:
     def __init__(self, secret_key: bytes):
         self._pid_key = hmac.new(secret_key, b"helpline pseudonymous ids", hashlib.sha256).digest()
-        self._aead = AESGCM(hmac.new(secret_key, b"helpline contact addresses", hashlib.sha256).digest())
+        self._aead = AESGCM(
+            hmac.new(secret_key, b"helpline contact addresses", hashlib.sha256).digest()
+        )
         self.cookie_key = hmac.new(secret_key, b"helpline console cookies", hashlib.sha256).digest()
-        self.telegram_secret = hmac.new(secret_key, b"helpline telegram webhook", hashlib.sha256).hexdigest()[:48]
+        self.telegram_secret = hmac.new(
+            secret_key, b"helpline telegram webhook", hashlib.sha256
+        ).hexdigest()[:48]
 
     def pid(self, channel: str, user_id: str) -> str:
         """The conversation's pseudonymous id: stable, not reversible without the key."""

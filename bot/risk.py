@@ -69,11 +69,29 @@ _ARABIC = {
 }  # fmt: skip
 _ARABIC_TABLE = str.maketrans(_ARABIC)
 # Arabizi digits (as written in chats) for consonant skeletons.
-_ARABIZI_TABLE = str.maketrans({"2": "", "3": "", "5": "kh", "6": "t", "7": "h", "8": "gh", "9": "q"})
-_LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s", "!": "i", "|": "l"})
+_ARABIZI_TABLE = str.maketrans(
+    {"2": "", "3": "", "5": "kh", "6": "t", "7": "h", "8": "gh", "9": "q"}
+)
+_LEET_TABLE = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+    }
+)
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ؤ": "و", "ئ": "ي"})
-_EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ə": "e"})
+_EXTRA = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ə": "e"}
+)
 # Words: letters and digits (Chinese characters excluded: they are matched as a
 # run of characters, without word boundaries), with leetspeak signs and apostrophes.
 _TOKEN = re.compile(r"[\w@$!|]+", re.UNICODE)
@@ -81,7 +99,9 @@ _SLOW_PATH = re.compile(r"[\d!|]")
 _APOSTROPHES = str.maketrans({c: " " for c in "'’ʼ`´"})  # elision: "m'ont" is two words
 _NO_APOSTROPHES = str.maketrans("", "", "'’ʼ`´")  # or one word: "ub'et" (Russian in Latin letters)
 _HAS_APOSTROPHE = re.compile("['’ʼ`´]")
-_CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])['’ʼ`´](?=[\u0400-\u04ff])")  # inside one word: "вб'є"
+_CYRILLIC_APOSTROPHE = re.compile(
+    r"(?<=[\u0400-\u04ff])['’ʼ`´](?=[\u0400-\u04ff])"
+)  # inside one word: "вб'є"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
@@ -197,11 +217,18 @@ class Lexicon:
 def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
     data = src.data
     if not isinstance(data, dict):
-        issues.append(src.issue((), "a lexicon is a mapping with language:, risks: and exclusions:"))
+        issues.append(
+            src.issue((), "a lexicon is a mapping with language:, risks: and exclusions:")
+        )
         return None
     for key in data:
         if key not in ("language", "risks", "exclusions", "description"):
-            issues.append(src.issue((key, "<key>"), f"unknown key {key!r}; allowed: language, risks, exclusions, description"))
+            issues.append(
+                src.issue(
+                    (key, "<key>"),
+                    f"unknown key {key!r}; allowed: language, risks, exclusions, description",
+                )
+            )
     language = data.get("language")
     if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)?", language):
         issues.append(src.issue(("language",), "language: an ISO 639-1 code such as en, ro, ar"))
@@ -210,27 +237,50 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
     seen: dict[str, int] = {}
     groups = data.get("risks")
     if not isinstance(groups, list) or not groups:
-        issues.append(src.issue(("risks",), "risks: a list of groups, each with category:, severity: and phrases:"))
+        issues.append(
+            src.issue(
+                ("risks",), "risks: a list of groups, each with category:, severity: and phrases:"
+            )
+        )
         return None
     for g, group in enumerate(groups):
         gp = ("risks", g)
         if not isinstance(group, dict):
-            issues.append(src.issue(gp, "each group is a mapping with category:, severity:, phrases:"))
+            issues.append(
+                src.issue(gp, "each group is a mapping with category:, severity:, phrases:")
+            )
             continue
         for key in group:
             if key not in ("category", "severity", "phrases", "combinations", "note"):
-                issues.append(src.issue((*gp, key, "<key>"), f"unknown key {key!r} in a group; allowed: category, severity, phrases, combinations, note"))
+                issues.append(
+                    src.issue(
+                        (*gp, key, "<key>"),
+                        f"unknown key {key!r} in a group; allowed: category, severity, phrases, combinations, note",
+                    )
+                )
         category, severity = group.get("category"), group.get("severity")
         if category not in CATEGORIES:
-            issues.append(src.issue((*gp, "category"), f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}"))
+            issues.append(
+                src.issue(
+                    (*gp, "category"),
+                    f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}",
+                )
+            )
             continue
         if severity not in SEVERITIES:
-            issues.append(src.issue((*gp, "severity"), f"unknown severity {severity!r}; use critical, high or medium"))
+            issues.append(
+                src.issue(
+                    (*gp, "severity"),
+                    f"unknown severity {severity!r}; use critical, high or medium",
+                )
+            )
             continue
         phrases = group.get("phrases", [])
         combos = group.get("combinations", [])
         if not isinstance(phrases, list) or not isinstance(combos, list) or not (phrases or combos):
-            issues.append(src.issue(gp, "a group needs phrases: (a list) or combinations: (a list of lists)"))
+            issues.append(
+                src.issue(gp, "a group needs phrases: (a list) or combinations: (a list of lists)")
+            )
             continue
         for p, phrase in enumerate(phrases):
             pp = (*gp, "phrases", p)
@@ -242,20 +292,40 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
                 issues.append(src.issue(pp, f"phrase {phrase!r} has no letters to match"))
                 continue
             if key in seen:
-                issues.append(src.issue(pp, f"phrase {phrase!r} repeats the phrase of line {seen[key]} (after folding)", "warning"))
+                issues.append(
+                    src.issue(
+                        pp,
+                        f"phrase {phrase!r} repeats the phrase of line {seen[key]} (after folding)",
+                        "warning",
+                    )
+                )
                 continue
             line = src.where(pp)[0]
             seen[key] = line
-            lexicon.phrases.append(Entry(severity, category, phrase.strip(), language, src.file, line))
+            lexicon.phrases.append(
+                Entry(severity, category, phrase.strip(), language, src.file, line)
+            )
         for c, combo in enumerate(combos):
             cp = (*gp, "combinations", c)
-            if not isinstance(combo, list) or len(combo) < 2 or not all(isinstance(x, str) and x.strip() for x in combo):
-                issues.append(src.issue(cp, "a combination is a list of two or more phrases that must all appear"))
+            if (
+                not isinstance(combo, list)
+                or len(combo) < 2
+                or not all(isinstance(x, str) and x.strip() for x in combo)
+            ):
+                issues.append(
+                    src.issue(
+                        cp, "a combination is a list of two or more phrases that must all appear"
+                    )
+                )
                 continue
-            entry = Entry(severity, category, " + ".join(combo), language, src.file, src.where(cp)[0])
+            entry = Entry(
+                severity, category, " + ".join(combo), language, src.file, src.where(cp)[0]
+            )
             lexicon.combinations.append((entry, tuple(x.strip() for x in combo)))
     exclusions = data.get("exclusions", [])
-    if not isinstance(exclusions, list) or not all(isinstance(x, str) and x.strip() for x in exclusions):
+    if not isinstance(exclusions, list) or not all(
+        isinstance(x, str) and x.strip() for x in exclusions
+    ):
         issues.append(src.issue(("exclusions",), "exclusions: a list of benign phrases"))
     else:
         lexicon.exclusions = [x.strip() for x in exclusions]
@@ -277,7 +347,12 @@ def load_lexicons(directory: Path) -> tuple[list[Lexicon], list[Issue]]:
         if lexicon is None:
             continue
         if lexicon.language in languages:
-            issues.append(src.issue(("language",), f"language {lexicon.language!r} is also the language of {languages[lexicon.language]}"))
+            issues.append(
+                src.issue(
+                    ("language",),
+                    f"language {lexicon.language!r} is also the language of {languages[lexicon.language]}",
+                )
+            )
             continue
         languages[lexicon.language] = src.file
         lexicons.append(lexicon)
@@ -365,9 +440,15 @@ class RiskMatcher:
                 for candidate in self._deletions.get(word, frozenset()) | {
                     c for variant in _deletions(word) for c in self._deletions.get(variant, ())
                 }:
-                    if len(candidate) < FUZZY_MIN_LENGTH or OSA.distance(word, candidate, score_cutoff=1) > 1:
+                    if (
+                        len(candidate) < FUZZY_MIN_LENGTH
+                        or OSA.distance(word, candidate, score_cutoff=1) > 1
+                    ):
                         continue
-                    if _is_substitution(word, candidate) and len(candidate) < SUBSTITUTION_MIN_LENGTH:
+                    if (
+                        _is_substitution(word, candidate)
+                        and len(candidate) < SUBSTITUTION_MIN_LENGTH
+                    ):
                         continue
                     if best is None or candidate < best:
                         best = candidate
@@ -411,7 +492,9 @@ class RiskMatcher:
             for i in candidates:
                 if self._combination_keys[i] <= present:
                     entry = self._combinations[i][0]
-                    results.append(Match(entry.severity, entry.category, entry.text, entry.language))
+                    results.append(
+                        Match(entry.severity, entry.category, entry.text, entry.language)
+                    )
         if len(results) > 1:
             results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
             results.sort(key=lambda m: SEVERITY_RANK[m.severity])
@@ -420,7 +503,10 @@ class RiskMatcher:
     @staticmethod
     def _collect(found, present: set[str], results: list[Match]) -> None:
         """Phrases found, minus those inside a benign exclusion phrase."""
-        hits = [(end - length + 1, end, key, benign, matches) for end, (length, key, benign, matches) in found]
+        hits = [
+            (end - length + 1, end, key, benign, matches)
+            for end, (length, key, benign, matches) in found
+        ]
         if not hits:
             return
         if len(hits) == 1:  # the common case: one word of the lexicons, nothing to weigh it against
@@ -441,7 +527,11 @@ def _pattern(text: str, key: str, payloads: list) -> tuple:
     """What the automaton returns for a pattern: its length, its key, whether it is
     a benign exclusion, and the matches it stands for."""
     benign = any(kind == "exclude" for kind, _ in payloads)
-    matches = tuple(Match(e.severity, e.category, e.text, e.language) for kind, e in payloads if kind == "phrase")
+    matches = tuple(
+        Match(e.severity, e.category, e.text, e.language)
+        for kind, e in payloads
+        if kind == "phrase"
+    )
     return (len(text), key, benign, matches)
 
 

@@ -66,7 +66,9 @@ def evaluate(matcher: RiskMatcher, labelled_dir: Path) -> list[LanguageScore]:
                 score.urgent += 1
                 score.urgent_caught += ok
             if not ok:
-                score.misses.append(f"{text!r} ({severity}; got {found.severity if found else 'nothing'})")
+                score.misses.append(
+                    f"{text!r} ({severity}; got {found.severity if found else 'nothing'})"
+                )
         for text in data.get("benign", []):
             found = matcher.match(text)
             score.benign += 1
@@ -88,9 +90,13 @@ def main(argv: list[str]) -> int:
     if matcher is None:
         return 1
     scores = evaluate(matcher, labelled_dir)
-    print(f"{'lang':6}{'risky':>7}{'recall':>9}{'crit+high recall':>18}{'benign':>8}{'false pos':>11}")
+    print(
+        f"{'lang':6}{'risky':>7}{'recall':>9}{'crit+high recall':>18}{'benign':>8}{'false pos':>11}"
+    )
     for s in scores:
-        print(f"{s.language:6}{s.risky:>7}{s.recall:>9.1%}{s.urgent_recall:>18.1%}{s.benign:>8}{s.false_positive_rate:>11.1%}")
+        print(
+            f"{s.language:6}{s.risky:>7}{s.recall:>9.1%}{s.urgent_recall:>18.1%}{s.benign:>8}{s.false_positive_rate:>11.1%}"
+        )
     for s in scores:
         if verbose or s.urgent_recall < 0.95 or s.false_positive_rate > 0.05:
             for miss in s.misses:

@@ -63,7 +63,9 @@ class Flows:
 
     def _fingerprint(self) -> tuple:
         files = [*self.flows_dir.rglob("*.y*ml"), *self.locales_dir.rglob("*.po")]
-        return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file()))
+        return tuple(
+            sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+        )
 
     def _build(self, strict: bool) -> Engine:
         self._stamp = self._fingerprint()
@@ -160,7 +162,9 @@ class Runtime:
         if inbound.message_id and caps and caps.delete_messages:
             commit.remember_telegram_message(inbound.message_id, now)
 
-        if inbound.kind == "exit" or (inbound.kind == "text" and engine.global_keyword(inbound.text) == "exit"):
+        if inbound.kind == "exit" or (
+            inbound.kind == "text" and engine.global_keyword(inbound.text) == "exit"
+        ):
             if conv is not None or inbound.kind == "exit":
                 ctx = ActionContext(self, pid, conv or engine.new_conversation(self._context(inbound, conv, now)),
                                     inbound, commit, ActionCall("safe_exit"))  # fmt: skip
@@ -188,7 +192,12 @@ class Runtime:
             # word, and the conversation stays where it was.
             conv = conv or engine.new_conversation(ctx)
             message = inbound.kind if inbound.kind in ("unsupported", "too_long") else "blocked"
-            self.say(commit, inbound.channel, conv, [Reply(engine.render(engine.settings_message(message), conv))])
+            self.say(
+                commit,
+                inbound.channel,
+                conv,
+                [Reply(engine.render(engine.settings_message(message), conv))],
+            )
             conv.updated_at = now
             commit.save_state(conv.to_dict())
             return
@@ -204,7 +213,9 @@ class Runtime:
         self.say(commit, inbound.channel, result.conversation, result.replies)
         commit.save_state(result.conversation.to_dict())
 
-    async def _risk_handoff(self, pid, conv, event, ctx, inbound, commit, risk: RiskMatch) -> StepResult | None:
+    async def _risk_handoff(
+        self, pid, conv, event, ctx, inbound, commit, risk: RiskMatch
+    ) -> StepResult | None:
         """A risk match in any state: queue her at once with that priority; a
         critical one also gives the emergency number first."""
         engine = self.engine
@@ -231,7 +242,9 @@ class Runtime:
         while True:
             for effect in result.effects:
                 if isinstance(effect, ActionCall):
-                    outcome, _ = await self._perform(pid, result.conversation, inbound, commit, effect, risk)
+                    outcome, _ = await self._perform(
+                        pid, result.conversation, inbound, commit, effect, risk
+                    )
                     if commit.erased:
                         return None
                 else:
@@ -239,12 +252,16 @@ class Runtime:
             if result.pending is None:
                 result.effects = effects
                 return result
-            outcome, variables = await self._perform(pid, result.conversation, inbound, commit, result.pending, risk)
+            outcome, variables = await self._perform(
+                pid, result.conversation, inbound, commit, result.pending, risk
+            )
             if commit.erased:
                 return None
             result = engine.resume(result.conversation, outcome or "", ctx, variables)
 
-    async def _perform(self, pid, conv, inbound, commit, call: ActionCall, risk) -> tuple[str | None, dict]:
+    async def _perform(
+        self, pid, conv, inbound, commit, call: ActionCall, risk
+    ) -> tuple[str | None, dict]:
         handler = self.actions.get(call.name)
         if handler is None:
             log.error("no implementation for action %r", call.name)
@@ -256,16 +273,30 @@ class Runtime:
     def _language(self, inbound: Inbound, conv: Conversation | None) -> str:
         if conv is not None and conv.language_chosen:
             return conv.language
-        phone = inbound.user_id if flow_channel(inbound.channel) == "sms" and inbound.channel == "sms" else None
+        phone = (
+            inbound.user_id
+            if flow_channel(inbound.channel) == "sms" and inbound.channel == "sms"
+            else None
+        )
         return self.flows.catalogs.negotiate(inbound.language_hint, phone)
 
     def _context(self, inbound: Inbound, conv: Conversation | None, now: float) -> Context:
         return Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
 
-    def _log_user(self, commit: Commit, inbound: Inbound, conv: Conversation | None, risk: RiskMatch | None = None) -> None:
+    def _log_user(
+        self,
+        commit: Commit,
+        inbound: Inbound,
+        conv: Conversation | None,
+        risk: RiskMatch | None = None,
+    ) -> None:
         if inbound.kind == "location":
             text = "(shared a location)"  # used for the search, never stored
-        elif risk is None and inbound.kind == "text" and self._answers_transient_input(inbound.text, conv):
+        elif (
+            risk is None
+            and inbound.kind == "text"
+            and self._answers_transient_input(inbound.text, conv)
+        ):
             text = TRANSIENT_ANSWER  # e.g. the place she is in: used for this step, never stored
         elif inbound.kind == "button":
             text = self._button_label(inbound.payload, conv) or inbound.payload
@@ -281,7 +312,9 @@ class Runtime:
         if conv is None or self.engine.global_keyword(text):
             return False
         state = self.engine.flowset.state(conv.flow, conv.state)
-        return bool(state and state.input and state.input.save_as and state.input.save_as.startswith("_"))
+        return bool(
+            state and state.input and state.input.save_as and state.input.save_as.startswith("_")
+        )
 
     def _button_label(self, payload: str, conv: Conversation | None) -> str | None:
         key, _, choice = payload.rpartition("#")
@@ -309,17 +342,26 @@ class Runtime:
         catalogs = self.flows.catalogs
         # Values of `_` variables (a place, search results) are sent but never
         # stored: a reply that shows one goes to the transcript as a note.
-        transient = [v for k, v in conv.variables.items() if k.startswith("_") and isinstance(v, str) and len(v) >= 3]
+        transient = [
+            v
+            for k, v in conv.variables.items()
+            if k.startswith("_") and isinstance(v, str) and len(v) >= 3
+        ]
         for reply in replies:
             wants_location = reply.request_location and caps.location
             text = reply.text if caps.buttons else render_text(reply.text, reply.options)
             outbound = Outbound(
                 text=catalogs.directional(text, conv.language),
-                options=tuple((catalogs.directional(label, conv.language), payload) for label, payload in reply.options)
+                options=tuple(
+                    (catalogs.directional(label, conv.language), payload)
+                    for label, payload in reply.options
+                )
                 if caps.buttons
                 else (),
                 request_location=wants_location,
-                location_label=self.engine.render(self.engine.settings_message("send_location"), conv)
+                location_label=self.engine.render(
+                    self.engine.settings_message("send_location"), conv
+                )
                 if wants_location
                 else "",
                 id=new_id(),

@@ -41,7 +41,20 @@ from bot.runtime import Flows, Runtime
 from bot.store import Commit
 from bot.yamlsrc import Issue, Source, YamlError, load
 
-STEP_KEYS = {"send", "button", "location", "wait", "expect", "expect_not", "expect_nothing", "reply", "state", "mode", "erased", "language"}
+STEP_KEYS = {
+    "send",
+    "button",
+    "location",
+    "wait",
+    "expect",
+    "expect_not",
+    "expect_nothing",
+    "reply",
+    "state",
+    "mode",
+    "erased",
+    "language",
+}
 CASE_KEYS = {"name", "channel", "language", "phone", "steps", "counsellors_online"}
 START_TIME = 1_767_225_600.0  # 2026-01-01 00:00 UTC: a fixed clock for every run
 
@@ -105,7 +118,9 @@ class ScenarioRunner:
         self.runtime.clock = self.clock
         self.install_services = install_services
         self.settings = settings
-        self.apply = redis.register_script((Path(__file__).parent / "lua" / "apply.lua").read_text())
+        self.apply = redis.register_script(
+            (Path(__file__).parent / "lua" / "apply.lua").read_text()
+        )
 
     async def setup(self) -> None:
         if self.install_services:
@@ -118,10 +133,15 @@ class ScenarioRunner:
         commit = Commit(pid, inbound.channel, 86400)
         await self.redis.set(keys.work_lock(pid), "scenario")
         await self.runtime.handle(pid, inbound, commit)
-        await self.apply(keys=[keys.work_lock(pid), keys.inbox(pid)], args=["scenario", json.dumps(commit.finish()), 10_000, ""])
+        await self.apply(
+            keys=[keys.work_lock(pid), keys.inbox(pid)],
+            args=["scenario", json.dumps(commit.finish()), 10_000, ""],
+        )
         sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
-        texts = [render_text(s["text"], tuple(s["options"])) for s in sent if s.get("kind") == "text"]
+        texts = [
+            render_text(s["text"], tuple(s["options"])) for s in sent if s.get("kind") == "text"
+        ]
         menus = [[payload for _, payload in s["options"]] for s in sent if s.get("options")]
         return texts, (menus[-1] if menus else None)
 
@@ -133,7 +153,9 @@ class ScenarioRunner:
             return
         cases = src.data if isinstance(src.data, list) else None
         if cases is None:
-            report.issues.append(src.issue((), "a scenario file is a list of cases (- name: ..., steps: [...])"))
+            report.issues.append(
+                src.issue((), "a scenario file is a list of cases (- name: ..., steps: [...])")
+            )
             return
         for index, case in enumerate(cases):
             await self.run_case(src, index, case, report)
@@ -145,11 +167,18 @@ class ScenarioRunner:
             return
         for key in case:
             if key not in CASE_KEYS:
-                report.issues.append(src.issue((*path, key, "<key>"), f"unknown key {key!r} in a case; allowed: {', '.join(sorted(CASE_KEYS))}"))
+                report.issues.append(
+                    src.issue(
+                        (*path, key, "<key>"),
+                        f"unknown key {key!r} in a case; allowed: {', '.join(sorted(CASE_KEYS))}",
+                    )
+                )
         name = str(case.get("name", f"case {index + 1}"))
         channel = case.get("channel", "web")
         if channel not in ("web", "sms", "telegram"):
-            report.issues.append(src.issue((*path, "channel"), "channel must be web, sms or telegram"))
+            report.issues.append(
+                src.issue((*path, "channel"), "channel must be web, sms or telegram")
+            )
             return
         await self.redis.flushdb()
         await self.setup()
@@ -167,11 +196,18 @@ class ScenarioRunner:
             spath = (*path, "steps", number - 1)
             line = src.where(spath)[0]
             if not isinstance(step, dict):
-                report.issues.append(src.issue(spath, "a step is a mapping: send:, button:, location: or wait:"))
+                report.issues.append(
+                    src.issue(spath, "a step is a mapping: send:, button:, location: or wait:")
+                )
                 return
             unknown = [k for k in step if k not in STEP_KEYS]
             if unknown:
-                report.issues.append(src.issue((*spath, unknown[0], "<key>"), f"unknown key {unknown[0]!r} in a step; allowed: {', '.join(sorted(STEP_KEYS))}"))
+                report.issues.append(
+                    src.issue(
+                        (*spath, unknown[0], "<key>"),
+                        f"unknown key {unknown[0]!r} in a step; allowed: {', '.join(sorted(STEP_KEYS))}",
+                    )
+                )
                 return
             report.steps += 1
             if "wait" in step:
@@ -194,7 +230,9 @@ class ScenarioRunner:
                 report.failures.append(Failure(src.file, line, name, number, *failure))
                 return
 
-    def _inbound(self, step: dict, channel: str, user: str, hint, last_options: list[str]) -> Inbound | str:
+    def _inbound(
+        self, step: dict, channel: str, user: str, hint, last_options: list[str]
+    ) -> Inbound | str:
         common = {"channel": channel, "user_id": user, "language_hint": hint if channel == "telegram" else None,
                   "received_at": self.clock.now}  # fmt: skip
         if channel == "web" and hint:
@@ -224,11 +262,19 @@ class ScenarioRunner:
                 return (f"the replies do not contain {text!r}" + (" after the texts before it" if text in joined else ""),
                         expected, replies)  # fmt: skip
             position = found + len(text)
-        for text in [step["expect_not"]] if isinstance(step.get("expect_not"), str) else step.get("expect_not", []):
+        for text in (
+            [step["expect_not"]]
+            if isinstance(step.get("expect_not"), str)
+            else step.get("expect_not", [])
+        ):
             if str(text) in joined:
                 return (f"the replies contain {text!r}", [f"(not) {text}"], replies)
         if "reply" in step and joined.strip() != str(step["reply"]).strip():
-            return ("the replies differ", str(step["reply"]).strip().splitlines(), joined.strip().splitlines())
+            return (
+                "the replies differ",
+                str(step["reply"]).strip().splitlines(),
+                joined.strip().splitlines(),
+            )
         if step.get("expect_nothing") and replies:
             return ("something was sent back, but nothing should be", [], replies)
         conv = await self.runtime.load(pid)
@@ -243,7 +289,11 @@ class ScenarioRunner:
         if "language" in step:
             language = conv.language if conv else "(no conversation)"
             if language != step["language"]:
-                return (f"the conversation's language is {language}, not {step['language']}", [], replies)
+                return (
+                    f"the conversation's language is {language}, not {step['language']}",
+                    [],
+                    replies,
+                )
         if step.get("erased") is True:
             left = [k for k in keys.conversation_keys(pid) if await self.redis.exists(k)]
             if left:
@@ -257,8 +307,13 @@ async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=Non
     flows = Flows(flows_dir, locales_dir)
     report = Report()
     # States a conversation rests in (passed-through ones, with next: or an action, do not count).
-    report.all_states = {f"{f.name}.{s.name}" for f in flows.flowset.flows.values() for s in f.states.values()
-                         if not s.next and not any(a.name in ("handoff", "find_shelters", "send_address") for a in s.actions)}
+    report.all_states = {
+        f"{f.name}.{s.name}"
+        for f in flows.flowset.flows.values()
+        for s in f.states.values()
+        if not s.next
+        and not any(a.name in ("handoff", "find_shelters", "send_address") for a in s.actions)
+    }
     with tempfile.TemporaryDirectory(prefix="helpline-scenarios-") as tmp:
         server = EmbeddedRedis(Path(tmp), appendonly=False)
         server.start()
@@ -266,7 +321,9 @@ async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=Non
         try:
             from bot.config import Settings
 
-            settings = settings or Settings(flows_dir=Path(flows_dir), locales_dir=Path(locales_dir))
+            settings = settings or Settings(
+                flows_dir=Path(flows_dir), locales_dir=Path(locales_dir)
+            )
             runner = ScenarioRunner(flows, redis, install_services, settings)
             for path in files if files is not None else scenario_files(flows_dir):
                 await runner.run_file(path, report)

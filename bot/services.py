@@ -13,7 +13,9 @@ from bot.runtime import Runtime
 log = logging.getLogger("helpline.services")
 
 
-async def install_services(runtime: Runtime, settings: Settings, metrics: Any = None) -> dict[str, Any]:
+async def install_services(
+    runtime: Runtime, settings: Settings, metrics: Any = None
+) -> dict[str, Any]:
     """Register every action implementation and detector on `runtime`; return them by name."""
     from handoff.relay import Handoff
 
@@ -38,7 +40,10 @@ def install_risk(runtime: Runtime, settings: Settings) -> None:
             return
         matcher, issues = load_matcher(risk_dir)
         if matcher is None:
-            log.error("risk lexicons have errors; keeping the previous ones:\n%s", "\n".join(map(str, issues)))
+            log.error(
+                "risk lexicons have errors; keeping the previous ones:\n%s",
+                "\n".join(map(str, issues)),
+            )
             return
         runtime.risk = matcher
 

@@ -27,9 +27,16 @@ def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def transcript_entry(sender: str, text: str, at: float | None = None, message_id: str | None = None, **extra: Any) -> str:
+def transcript_entry(
+    sender: str, text: str, at: float | None = None, message_id: str | None = None, **extra: Any
+) -> str:
     """One transcript line; `sender` is user, bot or counsellor (the console's "from")."""
-    entry = {"id": message_id or new_id(), "from": sender, "text": text, "at": round(at or time.time(), 3)}
+    entry = {
+        "id": message_id or new_id(),
+        "from": sender,
+        "text": text,
+        "at": round(at or time.time(), 3),
+    }
     entry.update({k: v for k, v in extra.items() if v is not None})
     return json.dumps(entry, ensure_ascii=False)
 
@@ -53,13 +60,24 @@ class Commit:
         self.add("LPOP", keys.inbox(self.pid))
 
     def save_state(self, state: dict[str, Any]) -> None:
-        self.add("SET", keys.state(self.pid), json.dumps(state, ensure_ascii=False, separators=(",", ":")))
+        self.add(
+            "SET",
+            keys.state(self.pid),
+            json.dumps(state, ensure_ascii=False, separators=(",", ":")),
+        )
 
     def set_address(self, sealed: str) -> None:
         self.add("SET", keys.address(self.pid), sealed)
         self.sealed_address = sealed
 
-    def log(self, sender: str, text: str, at: float | None = None, message_id: str | None = None, **extra: Any) -> str:
+    def log(
+        self,
+        sender: str,
+        text: str,
+        at: float | None = None,
+        message_id: str | None = None,
+        **extra: Any,
+    ) -> str:
         entry = transcript_entry(sender, text, at, message_id, **extra)
         self.add("RPUSH", keys.transcript(self.pid), entry)
         return entry

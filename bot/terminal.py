@@ -34,13 +34,18 @@ class TerminalChannel(Channel):
             lines.append(f"  [{outbound.location_label}: not available in the terminal]")
         if outbound.options:
             self.options = list(outbound.options)
-        self.out.write("\n".join(f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(lines)) + "\n")
+        self.out.write(
+            "\n".join(f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(lines))
+            + "\n"
+        )
         self.out.flush()
         self.replied.set()
         return Sent()
 
 
-async def run_chat(settings: Settings, flows, channel: str = "sms", language: str | None = None) -> int:
+async def run_chat(
+    settings: Settings, flows, channel: str = "sms", language: str | None = None
+) -> int:
     from bot.app import SERVICES, create_app
 
     terminal = TerminalChannel(channel)

@@ -40,17 +40,23 @@ class WebChat:
         return "\n".join(await self.replies(**kwargs))
 
     async def _post(self, body: dict) -> None:
-        response = await self.client.post("/chat/api/messages", json={"session": self.session, **body})
+        response = await self.client.post(
+            "/chat/api/messages", json={"session": self.session, **body}
+        )
         assert response.status == 200, await response.text()
 
-    async def replies(self, timeout: float = 5.0, settle: float = 0.25, expect_none: bool = False) -> list[str]:
+    async def replies(
+        self, timeout: float = 5.0, settle: float = 0.25, expect_none: bool = False
+    ) -> list[str]:
         """Messages delivered since the last call: waits for the first (unless
         `expect_none`), then until no more arrive for `settle` seconds."""
         found: list[dict] = []
         deadline = time.monotonic() + (settle if expect_none else timeout)
         quiet_since = None
         while time.monotonic() < deadline:
-            response = await self.client.get("/chat/api/messages", params={"session": self.session, "after": self.next})
+            response = await self.client.get(
+                "/chat/api/messages", params={"session": self.session, "after": self.next}
+            )
             data = await response.json()
             if data["messages"]:
                 found.extend(data["messages"])

@@ -92,19 +92,30 @@ def _convert(node: yaml.Node, path: Path_, marks: dict, file: str, loader: _Load
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = (
+                loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            )
             if not isinstance(key, str):
                 mark = key_node.start_mark
-                raise YamlError(Issue(file, mark.line + 1, mark.column + 1, "keys must be plain words"))
+                raise YamlError(
+                    Issue(file, mark.line + 1, mark.column + 1, "keys must be plain words")
+                )
             if key in result:
                 mark = key_node.start_mark
-                raise YamlError(Issue(file, mark.line + 1, mark.column + 1, f"key {key!r} appears twice"))
+                raise YamlError(
+                    Issue(file, mark.line + 1, mark.column + 1, f"key {key!r} appears twice")
+                )
             result[key] = _convert(value_node, (*path, key), marks, file, loader)
             # A key's own position is more useful than its value's for "unknown key".
-            marks[(*path, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks[(*path, key, "<key>")] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), marks, file, loader) for i, item in enumerate(node.value)]
+        return [
+            _convert(item, (*path, i), marks, file, loader) for i, item in enumerate(node.value)
+        ]
     return loader.construct_object(node, deep=True)
 
 
@@ -123,7 +134,9 @@ def parse(text: str, file: str) -> Source:
         data = _convert(node, (), marks, file, loader) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        raise YamlError(Issue(file, mark.line + 1, mark.column + 1, f"YAML: {exc.problem}")) from None
+        raise YamlError(
+            Issue(file, mark.line + 1, mark.column + 1, f"YAML: {exc.problem}")
+        ) from None
     finally:
         loader.dispose()
     return Source(file, data, marks, text.splitlines())

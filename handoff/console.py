@@ -81,14 +81,18 @@ class Console:
             web.get(f"{api}/overview", self.auth(self.overview, supervisor=True)),
         ]
 
-    def auth(self, handler: Handler, supervisor: bool = False) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def auth(
+        self, handler: Handler, supervisor: bool = False
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             signed = request.cookies.get(COOKIE)
             session_id = self.privacy.unsign(signed) if signed else None
             session = await self.counsellors.get_session(session_id) if session_id else None
             if session is None:
-                return error(401, "You are not signed in, or your session has ended: please sign in.")
+                return error(
+                    401, "You are not signed in, or your session has ended: please sign in."
+                )
             if request.method != "GET":
                 sent = request.headers.get("X-CSRF-Token", "")
                 if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
@@ -129,7 +133,12 @@ class Console:
         if isinstance(body, web.Response):
             return body
         username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        if (
+            not isinstance(username, str)
+            or not isinstance(password, str)
+            or not username
+            or not password
+        ):
             return error(400, "Send a JSON object with `username` and `password`.")
         client = request.remote or "unknown"
         if await self.counsellors.login_blocked(client, username):
@@ -139,7 +148,9 @@ class Console:
             await self.counsellors.login_failed(client, username)
             return error(401, "Wrong username or password.")
         session = await self.counsellors.open_session(username, role)
-        response = web.json_response({"csrf_token": session.csrf_token, "user": username, "role": role})
+        response = web.json_response(
+            {"csrf_token": session.csrf_token, "user": username, "role": role}
+        )
         response.set_cookie(COOKIE, self.privacy.sign(session.id), httponly=True, samesite="Strict",
                             secure=self.secure_cookies, path="/console", max_age=SESSION_IDLE_S)  # fmt: skip
         return response
@@ -152,7 +163,9 @@ class Console:
         return response
 
     async def me(self, request: web.Request, session: Session) -> web.Response:
-        return web.json_response({"user": session.user, "role": session.role, "csrf_token": session.csrf_token})
+        return web.json_response(
+            {"user": session.user, "role": session.role, "csrf_token": session.csrf_token}
+        )
 
     # ------------------------------------------------------------------ queue
 
@@ -174,7 +187,10 @@ class Console:
         entries = await self.handoff.queue.entries()
         waiting = [e for e in entries if e.assigned_to is None]
         queue_length = await self.handoff.queue.waiting_count()
-        by_state: dict[str, int] = {"waiting": queue_length, "assigned": len(entries) - len(waiting)}
+        by_state: dict[str, int] = {
+            "waiting": queue_length,
+            "assigned": len(entries) - len(waiting),
+        }
         return web.json_response({
             "queue_length": queue_length,
             "longest_wait_seconds": max((e.waiting_seconds for e in waiting), default=0),
@@ -184,7 +200,9 @@ class Console:
 
     # ------------------------------------------------------------------ one conversation
 
-    async def _open_with_body(self, request: web.Request, session: Session) -> tuple[str, dict, dict] | web.Response:
+    async def _open_with_body(
+        self, request: web.Request, session: Session
+    ) -> tuple[str, dict, dict] | web.Response:
         """The conversation id, its handoff record and the JSON body, or the error to give."""
         pid = request.match_info["id"]
         record, problem = await self._access(pid, session)
@@ -209,10 +227,15 @@ class Console:
                 else:
                     return None, error(404, "No such conversation.")
             else:
-                record = {"status": "left", "assigned_to": "" if left_with == b"-" else left_with.decode()}
+                record = {
+                    "status": "left",
+                    "assigned_to": "" if left_with == b"-" else left_with.decode(),
+                }
         assigned = record.get("assigned_to") or ""
         if assigned and assigned != session.user and not session.is_supervisor:
-            return None, error(403, f"This conversation is with {assigned}: only they and supervisors can open it.")
+            return None, error(
+                403, f"This conversation is with {assigned}: only they and supervisors can open it."
+            )
         if record.get("status") == "bot" and not session.is_supervisor:
             return None, error(403, "This conversation is with the bot, not handed to counsellors.")
         return record, None
@@ -247,7 +270,10 @@ class Console:
             if record.get(key):
                 body[key] = record[key]
         raw = await self.redis.lrange(keys.transcript(pid), 0, -1)
-        delivery = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()}
+        delivery = {
+            k.decode(): v.decode()
+            for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()
+        }
         for item in raw:
             message = json.loads(item)
             if message.get("id") in delivery:
@@ -255,7 +281,10 @@ class Console:
             body["messages"].append(message)
         engine = self.handoff.runtime.engine
         if conv is not None:
-            body["canned"] = [{"id": key, "text": engine.render(text, conv)} for key, text in engine.settings.canned.items()]
+            body["canned"] = [
+                {"id": key, "text": engine.render(text, conv)}
+                for key, text in engine.settings.canned.items()
+            ]
         return web.json_response(body)
 
     async def claim(self, request: web.Request, session: Session) -> web.Response:
@@ -266,8 +295,11 @@ class Console:
         if problem and not session.is_supervisor:
             return error(409, "Another counsellor has already claimed this conversation.")
         if record is not None and record.get("status") in ("left", "bot", "closed"):
-            return error(409, "This conversation is not waiting for a counsellor.") if record["status"] != "left" else error(
-                409, "The person left for safety: the conversation has ended.")
+            return (
+                error(409, "This conversation is not waiting for a counsellor.")
+                if record["status"] != "left"
+                else error(409, "The person left for safety: the conversation has ended.")
+            )
         code, other, enqueued_at = await self.handoff.queue.claim(pid, session.user)
         if code == 404:
             return error(404, "No such conversation.")
@@ -291,14 +323,20 @@ class Console:
         if record.get("status") == "left":
             return error(409, "The person left for safety: nothing can be sent to her.")
         if record.get("status") not in ("waiting", "assigned"):
-            return error(409, "This conversation is closed: nothing can be sent until she writes again.")
-        code, message_id = await self.handoff.send_message(pid, session.user, text.strip(), session.is_supervisor)
+            return error(
+                409, "This conversation is closed: nothing can be sent until she writes again."
+            )
+        code, message_id = await self.handoff.send_message(
+            pid, session.user, text.strip(), session.is_supervisor
+        )
         if code == 409:  # not claimed yet: replying claims it
             claimed, other, _ = await self.handoff.queue.claim(pid, session.user)
             if claimed != 200:
                 return error(409, f"{other or 'Someone'} has already claimed this conversation.")
             await self._publish({"type": "queue"})
-            code, message_id = await self.handoff.send_message(pid, session.user, text.strip(), session.is_supervisor)
+            code, message_id = await self.handoff.send_message(
+                pid, session.user, text.strip(), session.is_supervisor
+            )
         if code != 200:
             return error(code, {403: "This conversation is with another counsellor.",
                                 404: "This conversation has ended."}.get(code, "The message was not sent."))  # fmt: skip
@@ -337,7 +375,11 @@ class Console:
         if isinstance(opened, web.Response):
             return opened
         pid, record, body = opened
-        outcome, notes, back = body.get("outcome"), body.get("notes", ""), body.get("return_to_bot", False)
+        outcome, notes, back = (
+            body.get("outcome"),
+            body.get("notes", ""),
+            body.get("return_to_bot", False),
+        )
         if not isinstance(outcome, str) or not outcome.strip() or len(outcome) > 100:
             return error(400, "`outcome` is required: a short text of at most 100 characters.")
         if not isinstance(notes, str) or len(notes) > MAX_NOTES:
@@ -362,8 +404,14 @@ class Console:
             return opened
         pid, record, body = opened
         minutes = body.get("minutes")
-        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= 30 * 24 * 60:
-            return error(400, "`minutes` must be a whole number from 0 (unblock) to 43200 (30 days).")
+        if (
+            not isinstance(minutes, int)
+            or isinstance(minutes, bool)
+            or not 0 <= minutes <= 30 * 24 * 60
+        ):
+            return error(
+                400, "`minutes` must be a whole number from 0 (unblock) to 43200 (30 days)."
+            )
         if minutes == 0:
             await self.redis.delete(keys.blocked(pid))
         else:
@@ -392,7 +440,9 @@ class Console:
                 if not await self._may_see(event, session):
                     continue
                 payload = json.dumps(event)
-                await response.write(f"event: {event.get('type', 'message')}\ndata: {payload}\n\n".encode())
+                await response.write(
+                    f"event: {event.get('type', 'message')}\ndata: {payload}\n\n".encode()
+                )
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -422,4 +472,3 @@ async def create_first_admin(counsellors: Counsellors) -> str | None:
     password = secrets.token_urlsafe(12)
     await counsellors.add("admin", password, "supervisor")
     return password
-

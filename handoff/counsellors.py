@@ -44,7 +44,9 @@ class Session:
 
 def check_username(username: str) -> str:
     if not USERNAME_RE.match(username or ""):
-        raise AccountError("A username is 2 to 32 lower-case letters, digits, dots, - or _, starting with a letter or digit.")
+        raise AccountError(
+            "A username is 2 to 32 lower-case letters, digits, dots, - or _, starting with a letter or digit."
+        )
     return username
 
 
@@ -78,7 +80,11 @@ class Counsellors:
 
     async def verify(self, username: str, password: str) -> str | None:
         """The account's role when the password is right, else None (same cost either way)."""
-        stored = await self.redis.hget(keys.counsellor(username), "password") if USERNAME_RE.match(username or "") else None
+        stored = (
+            await self.redis.hget(keys.counsellor(username), "password")
+            if USERNAME_RE.match(username or "")
+            else None
+        )
         try:
             if stored is None:
                 _hasher.verify(_DUMMY_HASH, password)
@@ -91,20 +97,26 @@ class Counsellors:
     # ---- login rate limiting (per client address and per username)
 
     async def login_blocked(self, client: str, username: str) -> bool:
-        counts = await self.redis.mget(keys.login_attempts(client), keys.login_attempts(f"user:{username}"))
+        counts = await self.redis.mget(
+            keys.login_attempts(client), keys.login_attempts(f"user:{username}")
+        )
         return any(int(c or 0) >= LOGIN_MAX_FAILURES for c in counts)
 
     async def login_failed(self, client: str, username: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             for key in (keys.login_attempts(client), keys.login_attempts(f"user:{username}")):
-                pipe.set(key, 0, ex=LOGIN_WINDOW_S, nx=True)  # the window starts at the first failure
+                pipe.set(
+                    key, 0, ex=LOGIN_WINDOW_S, nx=True
+                )  # the window starts at the first failure
                 pipe.incr(key)
             await pipe.execute()
 
     # ---- sessions
 
     async def open_session(self, username: str, role: str) -> Session:
-        session = Session(secrets.token_urlsafe(32), username, role, secrets.token_urlsafe(24), time.time())
+        session = Session(
+            secrets.token_urlsafe(32), username, role, secrets.token_urlsafe(24), time.time()
+        )
         await self.redis.hset(keys.session(session.id), mapping={
             "user": username, "role": role, "csrf": session.csrf_token, "created_at": str(session.created_at),
         })  # fmt: skip
@@ -142,7 +154,10 @@ class Counsellors:
 
     async def online(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
-        return [u.decode() for u in await self.redis.zrangebyscore(keys.PRESENCE, now - PRESENCE_S, "+inf")]
+        return [
+            u.decode()
+            for u in await self.redis.zrangebyscore(keys.PRESENCE, now - PRESENCE_S, "+inf")
+        ]
 
     async def load(self, username: str) -> int:
         return await self.redis.scard(keys.assigned(username))

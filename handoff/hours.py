@@ -34,14 +34,18 @@ class OpeningHours:
         self.windows: dict[int, list[tuple[time, time]]] = {}
         for day, value in spec.items():
             if day not in DAYS:
-                raise OpeningHoursError(f"opening_hours: unknown day {day!r}; use {', '.join(DAYS)} and timezone")
+                raise OpeningHoursError(
+                    f"opening_hours: unknown day {day!r}; use {', '.join(DAYS)} and timezone"
+                )
             windows = []
             if str(value).strip().lower() not in ("closed", ""):
                 for part in str(value).split(","):
                     try:
                         start, end = (time.fromisoformat(x.strip()) for x in part.split("-"))
                     except ValueError:
-                        raise OpeningHoursError(f"opening_hours.{day}: {part.strip()!r} is not like 09:00-17:00") from None
+                        raise OpeningHoursError(
+                            f"opening_hours.{day}: {part.strip()!r} is not like 09:00-17:00"
+                        ) from None
                     windows.append((start, end))
             self.windows[DAYS.index(day)] = windows
 
@@ -53,7 +57,7 @@ class OpeningHours:
         return any(start <= moment < end for start, end in self.windows.get(local.weekday(), []))
 
     def describe(self, language: str = "en") -> str:
-        """"Mon 09:00-17:00, Tue 09:00-17:00" with day names in `language`."""
+        """ "Mon 09:00-17:00, Tue 09:00-17:00" with day names in `language`."""
         if self.always:
             return ""
         try:

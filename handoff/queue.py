@@ -44,7 +44,9 @@ class QueueEntry:
 
 
 class HandoffQueue:
-    def __init__(self, redis: Redis, aging_minutes: float = 5.0, retention_seconds: int = 30 * 86400):
+    def __init__(
+        self, redis: Redis, aging_minutes: float = 5.0, retention_seconds: int = 30 * 86400
+    ):
         self.redis = redis
         self.aging_seconds = aging_minutes * 60
         self.retention = retention_seconds
@@ -65,7 +67,17 @@ class HandoffQueue:
         now = time.time() if now is None else now
         new, _ = await self._enqueue(
             keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
-            args=[self.score(level, now), level, category or "", reason, channel, language, now, self.retention, pid],
+            args=[
+                self.score(level, now),
+                level,
+                category or "",
+                reason,
+                channel,
+                language,
+                now,
+                self.retention,
+                pid,
+            ],
         )
         if new:
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "queue"}))
@@ -84,8 +96,10 @@ class HandoffQueue:
             keys=[keys.handoff(pid), keys.WAITING, keys.assigned(username)],
             args=[pid, username, now, "1" if take_over else "0", keys.ASSIGNED_PREFIX],
         )
-        return int(code), (previous.decode() if isinstance(previous, bytes) else previous or ""), (
-            float(enqueued_at) if enqueued_at else None
+        return (
+            int(code),
+            (previous.decode() if isinstance(previous, bytes) else previous or ""),
+            (float(enqueued_at) if enqueued_at else None),
         )
 
     async def entries(self, now: float | None = None, limit: int = 200) -> list[QueueEntry]:
@@ -98,7 +112,9 @@ class HandoffQueue:
             for name in names:
                 pipe.smembers(keys.assigned(name))
             assigned_sets = await pipe.execute() if names else []
-        assigned_ids = sorted({p.decode() for members in assigned_sets for p in members} - set(waiting_ids))
+        assigned_ids = sorted(
+            {p.decode() for members in assigned_sets for p in members} - set(waiting_ids)
+        )
         pids = waiting_ids + assigned_ids
         if not pids:
             return []
@@ -125,7 +141,9 @@ class HandoffQueue:
                 effective_priority=self.effective_level(level, waited),
                 status=data["status"],
             )
-            (assigned if entry.assigned_to else waiting).append((float(data.get("score", 0)), entry))
+            (assigned if entry.assigned_to else waiting).append(
+                (float(data.get("score", 0)), entry)
+            )
         if stale:
             await self.redis.zrem(keys.QUEUE, *stale)
             await self.redis.zrem(keys.WAITING, *stale)

@@ -62,7 +62,10 @@ class Handoff:
         ctx.conversation.variables["position_told_at"] = now
         ctx.commit.publish({"type": "queue"})
         position = await self.queue.position(ctx.pid) or 1
-        variables = {"queue_position": position, "opening_hours": self.hours.describe(ctx.conversation.language)}
+        variables = {
+            "queue_position": position,
+            "opening_hours": self.hours.describe(ctx.conversation.language),
+        }
         if not self.hours.is_open(now):
             return "closed", variables
         if not await self.counsellors.online(now):
@@ -95,14 +98,19 @@ class Handoff:
 
     # ------------------------------------------------------------------ counsellor side
 
-    async def send_message(self, pid: str, username: str, text: str, supervisor: bool) -> tuple[int, str | None]:
+    async def send_message(
+        self, pid: str, username: str, text: str, supervisor: bool
+    ) -> tuple[int, str | None]:
         """A counsellor's reply; (status, message id)."""
         channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
         if not channel:
             return 404, None
         message_id = new_id()
         caps = CAPABILITIES.get(channel)
-        outbound = Outbound(text=text if caps is None or caps.max_text >= len(text) else text[: caps.max_text], id=message_id)
+        outbound = Outbound(
+            text=text if caps is None or caps.max_text >= len(text) else text[: caps.max_text],
+            id=message_id,
+        )
         entry = transcript_entry("counsellor", text, time.time(), message_id, by=username)
         code = await self._relay(
             keys=[keys.handoff(pid), keys.transcript(pid), keys.outbox(pid), keys.delivery(pid), keys.send_stream(channel)],
@@ -121,11 +129,15 @@ class Handoff:
             return False
         if not await self.redis.set(f"{keys.handoff(pid)}:typing", "1", nx=True, ex=4):
             return True  # shown less than 4 s ago: Telegram keeps it for 5 s
-        await self.redis.rpush(keys.outbox(pid), json.dumps({**Outbound(kind="typing").to_json(), "channel": channel}))
+        await self.redis.rpush(
+            keys.outbox(pid), json.dumps({**Outbound(kind="typing").to_json(), "channel": channel})
+        )
         await self.redis.xadd(keys.send_stream(channel), {"c": pid})
         return True
 
-    async def close(self, pid: str, username: str, outcome: str, notes: str, return_to_bot: bool) -> int:
+    async def close(
+        self, pid: str, username: str, outcome: str, notes: str, return_to_bot: bool
+    ) -> int:
         """Close the handoff; with `return_to_bot` she is back at the main menu (and
         is shown it), else the conversation ends and her next message starts anew."""
         async with conversation_lock(self.redis, pid):
@@ -145,20 +157,46 @@ class Handoff:
             if conv is not None:
                 if return_to_bot:
                     engine = self.runtime.engine
-                    result = engine.enter(conv, engine.settings.menu, Context(channel.removeprefix("terminal-"), time.time(), conv.language))
+                    result = engine.enter(
+                        conv,
+                        engine.settings.menu,
+                        Context(channel.removeprefix("terminal-"), time.time(), conv.language),
+                    )
                     conv = result.conversation
                     caps = CAPABILITIES[channel]
                     for reply in result.replies:
                         message_id = new_id()
-                        text = reply.text if caps.buttons else render_text(reply.text, reply.options)
-                        outbound = Outbound(text=text, options=reply.options if caps.buttons else (), id=message_id)
-                        commands.append(["RPUSH", keys.outbox(pid), json.dumps({**outbound.to_json(), "channel": channel})])
-                        commands.append(["RPUSH", keys.transcript(pid), transcript_entry("bot", render_text(reply.text, reply.options), message_id=message_id)])
+                        text = (
+                            reply.text if caps.buttons else render_text(reply.text, reply.options)
+                        )
+                        outbound = Outbound(
+                            text=text, options=reply.options if caps.buttons else (), id=message_id
+                        )
+                        commands.append(
+                            [
+                                "RPUSH",
+                                keys.outbox(pid),
+                                json.dumps({**outbound.to_json(), "channel": channel}),
+                            ]
+                        )
+                        commands.append(
+                            [
+                                "RPUSH",
+                                keys.transcript(pid),
+                                transcript_entry(
+                                    "bot",
+                                    render_text(reply.text, reply.options),
+                                    message_id=message_id,
+                                ),
+                            ]
+                        )
                         commands.append(["HSET", keys.delivery(pid), message_id, "pending"])
                     commands.append(["XADD", keys.send_stream(channel), "*", "c", pid])
                 else:
                     conv.mode = MODE_ENDED
-                commands.append(["SET", keys.state(pid), json.dumps(conv.to_dict(), ensure_ascii=False)])
+                commands.append(
+                    ["SET", keys.state(pid), json.dumps(conv.to_dict(), ensure_ascii=False)]
+                )
             for key in keys.conversation_keys(pid):
                 commands.append(["EXPIRE", key, str(self.runtime.retention)])
             commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "queue"})])

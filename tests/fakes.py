@@ -25,7 +25,9 @@ class Failures:
 
     plan: list[tuple[str, int, int, float | None]] = field(default_factory=list)
 
-    def add(self, method: str, status: int, count: int = 1, retry_after: float | None = None) -> None:
+    def add(
+        self, method: str, status: int, count: int = 1, retry_after: float | None = None
+    ) -> None:
         self.plan.append((method, status, count, retry_after))
 
     def take(self, method: str) -> tuple[int, float | None] | None:
@@ -76,7 +78,9 @@ class FakeTelegram:
 
     async def handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         if request.content_type == "application/json":
             params = await request.json()
@@ -87,7 +91,11 @@ class FakeTelegram:
         self.changed.set()
         if failure:
             status, retry_after = failure
-            body = {"ok": False, "error_code": status, "description": "Too Many Requests" if status == 429 else "Internal Server Error"}
+            body = {
+                "ok": False,
+                "error_code": status,
+                "description": "Too Many Requests" if status == 429 else "Internal Server Error",
+            }
             if retry_after is not None:
                 body["parameters"] = {"retry_after": retry_after}
             return web.json_response(body, status=status)
@@ -95,11 +103,22 @@ class FakeTelegram:
 
     async def result(self, method: str, params: dict):
         if method == "getMe":
-            return {"id": 123456, "is_bot": True, "first_name": "Helpline", "username": "helpline_test_bot",
-                    "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+            return {
+                "id": 123456,
+                "is_bot": True,
+                "first_name": "Helpline",
+                "username": "helpline_test_bot",
+                "can_join_groups": False,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
         if method == "sendMessage":
-            return {"message_id": next(self._ids), "date": 1_700_000_000, "text": params.get("text", ""),
-                    "chat": {"id": int(params["chat_id"]), "type": "private"}}
+            return {
+                "message_id": next(self._ids),
+                "date": 1_700_000_000,
+                "text": params.get("text", ""),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+            }
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)
             pending = [u for u in self.updates if u["update_id"] >= offset]
@@ -157,17 +176,34 @@ class FakeTwilio:
 
     async def create_message(self, request: web.Request) -> web.Response:
         self.attempts += 1
-        if request.match_info["sid"] != self.account_sid or not request.headers.get("Authorization", "").startswith("Basic "):
-            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        if request.match_info["sid"] != self.account_sid or not request.headers.get(
+            "Authorization", ""
+        ).startswith("Basic "):
+            return web.json_response(
+                {"code": 20003, "message": "Authenticate", "status": 401}, status=401
+            )
         form = dict(await request.post())
         if self.delay:
             await asyncio.sleep(self.delay)
         failure = self.failures.take("Messages")
         if failure:
             status, _ = failure
-            return web.json_response({"code": 20429 if status == 429 else 20500, "message": "failure", "status": status}, status=status)
+            return web.json_response(
+                {"code": 20429 if status == 429 else 20500, "message": "failure", "status": status},
+                status=status,
+            )
         sid = f"SM{next(self._ids):032d}"
         self.messages.append({**form, "sid": sid})
         self.changed.set()
-        return web.json_response({"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
-                                  "body": form.get("Body"), "account_sid": self.account_sid, "num_segments": "1"}, status=201)
+        return web.json_response(
+            {
+                "sid": sid,
+                "status": "queued",
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "account_sid": self.account_sid,
+                "num_segments": "1",
+            },
+            status=201,
+        )

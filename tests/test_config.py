@@ -22,18 +22,27 @@ def test_defaults_match_the_spec(tmp_path):
     assert str(settings.data_dir) == ".helpline" and settings.uses_example_shelters
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({"HELPLINE_PORT": "eighty"}, "HELPLINE_PORT='eighty' is not a port number"),
-    ({"HELPLINE_PORT": "70000"}, "HELPLINE_PORT='70000' is not a port number"),
-    ({"HELPLINE_FLOWS_DIR": "/nonexistent/flows"}, "HELPLINE_FLOWS_DIR='/nonexistent/flows' is not a directory"),
-    ({"REDIS_URL": "redis-host:6380"}, "REDIS_URL='redis-host:6380' is malformed"),
-    ({"REDIS_URL": "redis://:bad:port"}, "is malformed"),
-    ({"HELPLINE_RETENTION_DAYS": "0"}, "HELPLINE_RETENTION_DAYS='0' must be a whole number"),
-    ({"HELPLINE_PUBLIC_URL": "help.example.org"}, "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL"),
-    ({"TWILIO_ACCOUNT_SID": "AC1"}, "also set TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER"),
-    ({"HELPLINE_SECRET_KEY": "short"}, "HELPLINE_SECRET_KEY is too short"),
-    ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"HELPLINE_PORT": "eighty"}, "HELPLINE_PORT='eighty' is not a port number"),
+        ({"HELPLINE_PORT": "70000"}, "HELPLINE_PORT='70000' is not a port number"),
+        (
+            {"HELPLINE_FLOWS_DIR": "/nonexistent/flows"},
+            "HELPLINE_FLOWS_DIR='/nonexistent/flows' is not a directory",
+        ),
+        ({"REDIS_URL": "redis-host:6380"}, "REDIS_URL='redis-host:6380' is malformed"),
+        ({"REDIS_URL": "redis://:bad:port"}, "is malformed"),
+        ({"HELPLINE_RETENTION_DAYS": "0"}, "HELPLINE_RETENTION_DAYS='0' must be a whole number"),
+        (
+            {"HELPLINE_PUBLIC_URL": "help.example.org"},
+            "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL",
+        ),
+        ({"TWILIO_ACCOUNT_SID": "AC1"}, "also set TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER"),
+        ({"HELPLINE_SECRET_KEY": "short"}, "HELPLINE_SECRET_KEY is too short"),
+        ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
+    ],
+)
 def test_bad_values_are_reported_in_words(env, expected):
     with pytest.raises(ConfigError) as error:
         load_settings({**BASE, **env})

@@ -15,7 +15,9 @@ PASSWORD = "correct horse battery"
 
 
 async def login(client, user: str, password: str = PASSWORD) -> str:
-    response = await client.post("/console/api/login", json={"username": user, "password": password})
+    response = await client.post(
+        "/console/api/login", json={"username": user, "password": password}
+    )
     assert response.status == 200, await response.text()
     body = await response.json()
     assert set(body) >= {"csrf_token", "user"}
@@ -31,7 +33,9 @@ async def team(redis):
     return counsellors
 
 
-async def queued_person(client, text: str = "he took my passport and locks me in") -> tuple[WebChat, str]:
+async def queued_person(
+    client, text: str = "he took my passport and locks me in"
+) -> tuple[WebChat, str]:
     """A person on the web chat who asked for a counsellor; returns her chat and conversation id."""
     chat = WebChat(client)
     await chat.start()
@@ -47,7 +51,9 @@ async def queued_person(client, text: str = "he took my passport and locks me in
 async def test_login_me_logout(make_client, team):
     client = await make_client()
     assert (await client.get("/console/api/me")).status == 401
-    bad = await client.post("/console/api/login", json={"username": "ana", "password": "wrong password"})
+    bad = await client.post(
+        "/console/api/login", json={"username": "ana", "password": "wrong password"}
+    )
     assert bad.status == 401 and "error" in await bad.json()
     csrf = await login(client, "ana")
     me = await (await client.get("/console/api/me")).json()
@@ -63,10 +69,15 @@ async def test_handoff_claim_reply_close(make_client, team):
     chat, pid = await queued_person(person_side, "")
     queue = await (await person_side.get("/console/api/queue")).json()
     assert queue[0]["priority"] == "asked" and queue[0]["assigned_to"] is None
-    claim = await person_side.post(f"/console/api/conversations/{pid}/claim", headers={"X-CSRF-Token": csrf})
+    claim = await person_side.post(
+        f"/console/api/conversations/{pid}/claim", headers={"X-CSRF-Token": csrf}
+    )
     assert claim.status == 200
-    sent = await person_side.post(f"/console/api/conversations/{pid}/messages", json={"text": "Hello, I am here."},
-                                  headers={"X-CSRF-Token": csrf})
+    sent = await person_side.post(
+        f"/console/api/conversations/{pid}/messages",
+        json={"text": "Hello, I am here."},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert sent.status == 200
     assert "Hello, I am here." in await chat.replies()
     await chat.send("thank you")
@@ -74,9 +85,11 @@ async def test_handoff_claim_reply_close(make_client, team):
     conversation = await (await person_side.get(f"/console/api/conversations/{pid}")).json()
     texts = [(m["from"], m["text"]) for m in conversation["messages"]]
     assert ("counsellor", "Hello, I am here.") in texts and ("user", "thank you") in texts
-    close = await person_side.post(f"/console/api/conversations/{pid}/close",
-                                   json={"outcome": "information", "notes": "", "return_to_bot": True},
-                                   headers={"X-CSRF-Token": csrf})
+    close = await person_side.post(
+        f"/console/api/conversations/{pid}/close",
+        json={"outcome": "information", "notes": "", "return_to_bot": True},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert close.status == 200
     assert any("How can I help you?" in r for r in await chat.replies())
 
@@ -84,8 +97,13 @@ async def test_handoff_claim_reply_close(make_client, team):
 async def test_every_error_code(make_client, team, redis):
     client = await make_client()
     # 401 without a session, on every route
-    for method, path in [("get", "/console/api/queue"), ("get", "/console/api/me"), ("get", "/console/api/conversations/x"),
-                         ("post", "/console/api/conversations/x/claim"), ("get", "/console/api/events")]:
+    for method, path in [
+        ("get", "/console/api/queue"),
+        ("get", "/console/api/me"),
+        ("get", "/console/api/conversations/x"),
+        ("post", "/console/api/conversations/x/claim"),
+        ("get", "/console/api/events"),
+    ]:
         response = await getattr(client, method)(path)
         assert response.status == 401, path
         assert "sign in" in (await response.json())["error"]
@@ -93,23 +111,40 @@ async def test_every_error_code(make_client, team, redis):
     # 403 without or with a wrong CSRF token
     for token in (None, "wrong"):
         headers = {"X-CSRF-Token": token} if token else {}
-        assert (await client.post("/console/api/conversations/x/claim", headers=headers)).status == 403
+        assert (
+            await client.post("/console/api/conversations/x/claim", headers=headers)
+        ).status == 403
     # 404 unknown id
-    for method, path in [("get", "/console/api/conversations/nope"), ("post", "/console/api/conversations/nope/claim"),
-                         ("post", "/console/api/conversations/nope/close")]:
-        response = await getattr(client, method)(path, headers={"X-CSRF-Token": csrf}, json={"outcome": "x"})
+    for method, path in [
+        ("get", "/console/api/conversations/nope"),
+        ("post", "/console/api/conversations/nope/claim"),
+        ("post", "/console/api/conversations/nope/close"),
+    ]:
+        response = await getattr(client, method)(
+            path, headers={"X-CSRF-Token": csrf}, json={"outcome": "x"}
+        )
         assert response.status == 404, path
     # 403 wrong role
     assert (await client.get("/console/api/overview")).status == 403
     # 400 bad bodies, nothing changed
     _, pid = await queued_person(client, "")
-    for path, body in [("messages", {}), ("messages", {"text": ""}), ("messages", {"text": "x" * 5000}),
-                       ("transfer", {"to": "nobody"}), ("close", {"notes": "no outcome"}),
-                       ("close", {"outcome": "x", "return_to_bot": "yes"})]:
-        response = await client.post(f"/console/api/conversations/{pid}/{path}", json=body, headers={"X-CSRF-Token": csrf})
+    for path, body in [
+        ("messages", {}),
+        ("messages", {"text": ""}),
+        ("messages", {"text": "x" * 5000}),
+        ("transfer", {"to": "nobody"}),
+        ("close", {"notes": "no outcome"}),
+        ("close", {"outcome": "x", "return_to_bot": "yes"}),
+    ]:
+        response = await client.post(
+            f"/console/api/conversations/{pid}/{path}", json=body, headers={"X-CSRF-Token": csrf}
+        )
         assert response.status == 400, (path, body, await response.text())
-    bad_json = await client.post(f"/console/api/conversations/{pid}/messages", data=b"{oops",
-                                 headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+    bad_json = await client.post(
+        f"/console/api/conversations/{pid}/messages",
+        data=b"{oops",
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+    )
     assert bad_json.status == 400
     queue = await (await client.get("/console/api/queue")).json()
     assert queue[0]["assigned_to"] is None  # nothing claimed by the failed calls
@@ -118,14 +153,22 @@ async def test_every_error_code(make_client, team, redis):
 async def test_login_is_rate_limited(make_client, team):
     client = await make_client()
     for _ in range(5):
-        assert (await client.post("/console/api/login", json={"username": "ana", "password": "nope nope nope"})).status == 401
-    blocked = await client.post("/console/api/login", json={"username": "ana", "password": PASSWORD})
+        assert (
+            await client.post(
+                "/console/api/login", json={"username": "ana", "password": "nope nope nope"}
+            )
+        ).status == 401
+    blocked = await client.post(
+        "/console/api/login", json={"username": "ana", "password": PASSWORD}
+    )
     assert blocked.status == 429 and "Too many" in (await blocked.json())["error"]
 
 
 async def test_session_cookie_is_httponly_and_strict(make_client, team):
     client = await make_client()
-    response = await client.post("/console/api/login", json={"username": "ana", "password": PASSWORD})
+    response = await client.post(
+        "/console/api/login", json={"username": "ana", "password": PASSWORD}
+    )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
 
@@ -165,23 +208,75 @@ async def test_priority_order_and_aging(redis):
 
     queue = HandoffQueue(redis, aging_minutes=5)
     t0 = 1_000_000.0
-    await queue.enqueue("asked-early", "asked", category=None, reason="asked", channel="sms", language="en", now=t0)
-    await queue.enqueue("medium", "medium", category="confinement", reason="risk", channel="sms", language="en", now=t0 + 10)
-    await queue.enqueue("high", "high", category="trafficking_control", reason="risk", channel="sms", language="en", now=t0 + 20)
-    await queue.enqueue("critical", "critical", category="imminent_violence", reason="risk", channel="web", language="ro", now=t0 + 30)
-    await queue.enqueue("high-later", "high", category="sexual_violence", reason="risk", channel="sms", language="en", now=t0 + 40)
+    await queue.enqueue(
+        "asked-early", "asked", category=None, reason="asked", channel="sms", language="en", now=t0
+    )
+    await queue.enqueue(
+        "medium",
+        "medium",
+        category="confinement",
+        reason="risk",
+        channel="sms",
+        language="en",
+        now=t0 + 10,
+    )
+    await queue.enqueue(
+        "high",
+        "high",
+        category="trafficking_control",
+        reason="risk",
+        channel="sms",
+        language="en",
+        now=t0 + 20,
+    )
+    await queue.enqueue(
+        "critical",
+        "critical",
+        category="imminent_violence",
+        reason="risk",
+        channel="web",
+        language="ro",
+        now=t0 + 30,
+    )
+    await queue.enqueue(
+        "high-later",
+        "high",
+        category="sexual_violence",
+        reason="risk",
+        channel="sms",
+        language="en",
+        now=t0 + 40,
+    )
     order = [e.id for e in await queue.entries(now=t0 + 60)]
     assert order == ["critical", "high", "high-later", "medium", "asked-early"]
     # After 16 minutes the asked-for conversation has risen three levels: it now
     # comes before a critical one that arrives then.
-    await queue.enqueue("critical-late", "critical", category="self_harm", reason="risk", channel="sms", language="en", now=t0 + 960)
+    await queue.enqueue(
+        "critical-late",
+        "critical",
+        category="self_harm",
+        reason="risk",
+        channel="sms",
+        language="en",
+        now=t0 + 960,
+    )
     entries = await queue.entries(now=t0 + 960)
     order = [e.id for e in entries]
     assert order.index("asked-early") < order.index("critical-late")
     assert entries[order.index("asked-early")].effective_priority == "critical"
     # A conversation never loses urgency: a later, milder match does not lower it
-    await queue.enqueue("critical", "medium", category=None, reason="risk", channel="web", language="ro", now=t0 + 970)
-    assert [e.priority for e in await queue.entries(now=t0 + 970) if e.id == "critical"] == ["critical"]
+    await queue.enqueue(
+        "critical",
+        "medium",
+        category=None,
+        reason="risk",
+        channel="web",
+        language="ro",
+        now=t0 + 970,
+    )
+    assert [e.priority for e in await queue.entries(now=t0 + 970) if e.id == "critical"] == [
+        "critical"
+    ]
     assert await queue.position("critical") == 1
 
 
@@ -217,8 +312,11 @@ async def test_safe_exit_while_queued_and_while_with_a_counsellor(make_client, t
             break
         await asyncio.sleep(0.05)
     assert body["state"] == "left" and body["left"] is True and body["messages"] == []
-    sent = await client.post(f"/console/api/conversations/{pid}/messages", json={"text": "are you ok?"},
-                             headers={"X-CSRF-Token": csrf})
+    sent = await client.post(
+        f"/console/api/conversations/{pid}/messages",
+        json={"text": "are you ok?"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert sent.status == 409  # nothing is ever sent after a safe exit
     assert await talking.replies(expect_none=True) == []
 
@@ -228,18 +326,28 @@ async def test_transfer_and_supervisor_reassign(make_client, team, redis):
     csrf = await login(client, "ana")
     _, pid = await queued_person(client, "")
     await client.post(f"/console/api/conversations/{pid}/claim", headers={"X-CSRF-Token": csrf})
-    moved = await client.post(f"/console/api/conversations/{pid}/transfer", json={"to": "bea"}, headers={"X-CSRF-Token": csrf})
+    moved = await client.post(
+        f"/console/api/conversations/{pid}/transfer",
+        json={"to": "bea"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert moved.status == 200
     assert (await client.get(f"/console/api/conversations/{pid}")).status == 403  # now bea's
     supervisor = await make_client()
     sue = await login(supervisor, "sue")
     assert (await supervisor.get(f"/console/api/conversations/{pid}")).status == 200
-    back = await supervisor.post(f"/console/api/conversations/{pid}/transfer", json={"to": "ana"}, headers={"X-CSRF-Token": sue})
+    back = await supervisor.post(
+        f"/console/api/conversations/{pid}/transfer",
+        json={"to": "ana"},
+        headers={"X-CSRF-Token": sue},
+    )
     assert back.status == 200
     assert (await client.get(f"/console/api/conversations/{pid}")).status == 200
     overview = await (await supervisor.get("/console/api/overview")).json()
     assert overview["conversations_by_state"]["assigned"] == 1
-    team_rows = {row["user"]: row for row in await (await supervisor.get("/console/api/counsellors")).json()}
+    team_rows = {
+        row["user"]: row for row in await (await supervisor.get("/console/api/counsellors")).json()
+    }
     assert team_rows["ana"]["load"] == 1 and team_rows["bea"]["load"] == 0
 
 
@@ -254,7 +362,11 @@ async def test_close_without_return_ends_the_conversation(make_client, team):
     assert await chat.replies(expect_none=True) == []  # nothing is sent on close without return
     text = await chat.say("hello")
     assert "confidential" in text  # she starts again at the welcome
-    again = await client.post(f"/console/api/conversations/{pid}/close", json={"outcome": "x"}, headers={"X-CSRF-Token": csrf})
+    again = await client.post(
+        f"/console/api/conversations/{pid}/close",
+        json={"outcome": "x"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert again.status == 409
 
 
@@ -265,7 +377,11 @@ async def test_block_a_sender(make_client, team):
     await client.post(f"/console/api/conversations/{pid}/close", json={"outcome": "abuse", "return_to_bot": True},
                       headers={"X-CSRF-Token": sue})  # fmt: skip
     await chat.replies()
-    blocked = await client.post(f"/console/api/conversations/{pid}/block", json={"minutes": 60}, headers={"X-CSRF-Token": sue})
+    blocked = await client.post(
+        f"/console/api/conversations/{pid}/block",
+        json={"minutes": 60},
+        headers={"X-CSRF-Token": sue},
+    )
     assert blocked.status == 200
     assert await chat.say("1") == "Thank you for your message."
     ana = await make_client()
@@ -292,7 +408,11 @@ async def test_events_stream_announces_queue_changes(make_client, team):
 async def test_openapi_matches_the_routes(client):
     document = await (await client.get("/console/api/openapi.json")).json()
     assert document["openapi"].startswith("3.")
-    documented = {(method.upper(), "/console/api" + path) for path, item in document["paths"].items() for method in item}
+    documented = {
+        (method.upper(), "/console/api" + path)
+        for path, item in document["paths"].items()
+        for method in item
+    }
     routes = set()
     for resource in client.app.router.resources():
         info = resource.get_info()

@@ -69,12 +69,20 @@ class App:
                 self.process.kill()
 
 
-async def send_sms(session: aiohttp.ClientSession, port: int, sender: str, body: str, sid: str) -> int:
+async def send_sms(
+    session: aiohttp.ClientSession, port: int, sender: str, body: str, sid: str
+) -> int:
     url = f"http://127.0.0.1:{port}/sms/twilio"
     fields = {"From": sender, "To": "+15005550006", "Body": body, "MessageSid": sid}
     signature = RequestValidator("test-auth-token").compute_signature(url, fields)
-    async with session.post(url, data=urlencode(fields), headers={
-        "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}) as response:
+    async with session.post(
+        url,
+        data=urlencode(fields),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    ) as response:
         return response.status
 
 
@@ -88,7 +96,10 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    return (
+        Path(f"/proc/{pid}").exists()
+        and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    )
 
 
 async def test_kill_9_loses_no_acknowledged_message(tmp_path):

@@ -22,7 +22,9 @@ def engine() -> Engine:
     return Engine(flowset, Catalogs(LOCALES))
 
 
-def at(engine: Engine, flow: str, state: str, channel: str = "web", language: str = "en") -> Conversation:
+def at(
+    engine: Engine, flow: str, state: str, channel: str = "web", language: str = "en"
+) -> Conversation:
     return Conversation(flow, state, language, updated_at=NOW, version=engine.flowset.version)
 
 
@@ -67,7 +69,12 @@ def test_every_state_is_reached_and_none_is_a_dead_end(engine, channel):
                    ("shelters", "where"), ("shelters", "where_telegram"), ("shelters", "where_text")}  # fmt: skip
     # States passed through on the way (next:) are entered but never rest; the
     # channel-specific ones are reached on their own channel.
-    missing = every - seen - conditional - {("counsellor", "ask"), ("shelters", "search"), ("shelters", "address")}
+    missing = (
+        every
+        - seen
+        - conditional
+        - {("counsellor", "ask"), ("shelters", "search"), ("shelters", "address")}
+    )
     assert not missing, missing
 
 
@@ -82,24 +89,36 @@ def test_first_contact_is_discreet_and_names_the_exit_word(engine):
     assert "delete these messages" in sms.replies[0].text  # an SMS cannot be erased by us
 
 
-@pytest.mark.parametrize("keyword, where", [("MENU", ("main", "menu")), ("language", ("language", "choose")),
-                                            ("Counsellor", ("counsellor", "ask"))])
+@pytest.mark.parametrize(
+    "keyword, where",
+    [
+        ("MENU", ("main", "menu")),
+        ("language", ("language", "choose")),
+        ("Counsellor", ("counsellor", "ask")),
+    ],
+)
 def test_global_keywords_work_in_every_state(engine, keyword, where):
     for flow in engine.flowset.flows.values():
         for name in flow.states:
-            result = engine.step(at(engine, flow.name, name), Event("text", keyword), Context("web", NOW + 1))
+            result = engine.step(
+                at(engine, flow.name, name), Event("text", keyword), Context("web", NOW + 1)
+            )
             assert (result.conversation.flow, result.conversation.state) == where, (flow.name, name)
 
 
 def test_exit_in_every_state_is_a_safe_exit_with_nothing_said(engine):
     for flow in engine.flowset.flows.values():
         for name in flow.states:
-            result = engine.step(at(engine, flow.name, name), Event("text", " exit "), Context("sms", NOW + 1))
+            result = engine.step(
+                at(engine, flow.name, name), Event("text", " exit "), Context("sms", NOW + 1)
+            )
             assert [a.name for a in result.actions] == ["safe_exit"] and result.replies == []
 
 
 def test_unknown_input_gets_a_reprompt_with_the_menu_again(engine):
-    result = engine.step(at(engine, "main", "menu"), Event("text", "banana"), Context("web", NOW + 1))
+    result = engine.step(
+        at(engine, "main", "menu"), Event("text", "banana"), Context("web", NOW + 1)
+    )
     assert not result.understood
     assert result.replies[0].text.startswith("Sorry, I did not understand")
     assert [label for label, _ in result.replies[-1].options][:2] == ["Leave safely", "Your rights"]
@@ -108,14 +127,23 @@ def test_unknown_input_gets_a_reprompt_with_the_menu_again(engine):
 
 def test_answers_by_number_label_keyword_and_button(engine):
     ctx = Context("web", NOW + 1)
-    for event in (Event("text", "2"), Event("text", "２."), Event("text", "your RIGHTS"),
-                  Event("text", "I need a lawyer"), Event("button", payload="main.menu#2")):
+    for event in (
+        Event("text", "2"),
+        Event("text", "２."),
+        Event("text", "your RIGHTS"),
+        Event("text", "I need a lawyer"),
+        Event("button", payload="main.menu#2"),
+    ):
         result = engine.step(at(engine, "main", "menu"), event, ctx)
         assert (result.conversation.flow, result.conversation.state) == ("rights", "start"), event
 
 
 def test_a_button_of_an_older_message_still_works(engine):
-    result = engine.step(at(engine, "rights", "start"), Event("button", payload="welcome.safe_check#1"), Context("web", NOW + 1))
+    result = engine.step(
+        at(engine, "rights", "start"),
+        Event("button", payload="welcome.safe_check#1"),
+        Context("web", NOW + 1),
+    )
     assert (result.conversation.flow, result.conversation.state) == ("main", "menu")
 
 
@@ -129,15 +157,23 @@ def test_idle_conversation_starts_over_at_the_welcome(engine):
 
 
 def test_channel_conditions_choose_the_branch(engine):
-    for channel, expected in (("sms", "hide_sms"), ("telegram", "hide_telegram"), ("web", "hide_web")):
-        result = engine.step(at(engine, "leaving", "start"), Event("text", "2"), Context(channel, NOW + 1))
+    for channel, expected in (
+        ("sms", "hide_sms"),
+        ("telegram", "hide_telegram"),
+        ("web", "hide_web"),
+    ):
+        result = engine.step(
+            at(engine, "leaving", "start"), Event("text", "2"), Context(channel, NOW + 1)
+        )
         assert result.conversation.state == expected
 
 
 def test_language_choice_is_remembered_and_survives_idle(engine):
     if len(engine.translator.languages) < 2:
         pytest.skip("no translations shipped yet")
-    result = engine.step(at(engine, "language", "choose"), Event("text", "2"), Context("web", NOW + 1))
+    result = engine.step(
+        at(engine, "language", "choose"), Event("text", "2"), Context("web", NOW + 1)
+    )
     conv = result.conversation
     assert conv.language == engine.translator.languages[1] and conv.language_chosen
     later = engine.step(conv, Event("text", "hi"), Context("web", NOW + 10 * 86400))
@@ -152,7 +188,9 @@ def test_end_and_restart(engine):
 
 
 def test_transient_variables_are_never_saved(engine):
-    result = engine.step(at(engine, "shelters", "where_text"), Event("text", "Bologna"), Context("web", NOW + 1))
+    result = engine.step(
+        at(engine, "shelters", "where_text"), Event("text", "Bologna"), Context("web", NOW + 1)
+    )
     assert result.pending is not None and result.conversation.variables["_place"] == "Bologna"
     assert "_place" not in result.conversation.to_dict()["vars"]
     assert "Bologna" not in str(result.conversation.to_dict())
@@ -173,10 +211,22 @@ def test_the_engine_module_does_no_io():
         assert forbidden not in source, forbidden
 
 
-@pytest.mark.parametrize("answer, where", [
-    ("I can't talk", "not_safe"), ("no, not ok", "not_safe"), ("not now", "not_safe"), ("it is not safe", "not_safe"),
-    ("cannot", "not_safe"), ("ok", "menu"), ("yes I can talk", "menu"), ("I am safe", "menu"), ("banana", "safe_check"),
-])
+@pytest.mark.parametrize(
+    "answer, where",
+    [
+        ("I can't talk", "not_safe"),
+        ("no, not ok", "not_safe"),
+        ("not now", "not_safe"),
+        ("it is not safe", "not_safe"),
+        ("cannot", "not_safe"),
+        ("ok", "menu"),
+        ("yes I can talk", "menu"),
+        ("I am safe", "menu"),
+        ("banana", "safe_check"),
+    ],
+)
 def test_a_refusal_is_never_taken_for_yes(engine, answer, where):
-    result = engine.step(at(engine, "welcome", "safe_check"), Event("text", answer), Context("sms", NOW + 1))
+    result = engine.step(
+        at(engine, "welcome", "safe_check"), Event("text", answer), Context("sms", NOW + 1)
+    )
     assert result.conversation.state == where

@@ -46,7 +46,9 @@ states:
 """
 
 
-def flowset(tmp_path: Path, main: str, settings: str = SETTINGS, extra: dict[str, str] | None = None) -> Path:
+def flowset(
+    tmp_path: Path, main: str, settings: str = SETTINGS, extra: dict[str, str] | None = None
+) -> Path:
     (tmp_path / "settings.yaml").write_text(settings)
     (tmp_path / "main.yaml").write_text(main)
     for name, text in (extra or {}).items():
@@ -63,20 +65,73 @@ def test_the_good_fixture_and_the_shipped_flows_are_clean(tmp_path):
     assert issues(FLOWS) == []
 
 
-@pytest.mark.parametrize("name, broken, expected", [
-    ("yaml syntax", GOOD.replace("say: Some information.", "say: [unclosed"), "main.yaml:13:9: YAML syntax"),
-    ("unknown target state", GOOD.replace("go: info", "go: nowhere"), "main.yaml:8:13: unknown target 'nowhere'"),
-    ("unknown target flow", GOOD.replace("go: info", "go: other.start"), "main.yaml:8:13: unknown target 'other.start'"),
-    ("unreachable state", GOOD + "  lost:\n    say: Nobody comes here.\n    next: menu\n", "main.yaml:14:3: state 'lost' of flow 'main' is unreachable"),
-    ("unknown action", GOOD.replace("    next: menu", "    do: launch_rocket\n    next: menu"), "main.yaml:13:9: unknown action 'launch_rocket'"),
-    ("duplicate keyword", GOOD.replace("        go: menu", "        keywords: about\n        go: menu"), "main.yaml:10:19: duplicate keyword 'about' in state 'menu'"),
-    ("menu without options", GOOD.replace("    menu:\n      - label: Info", "    menu: []\n    x_menu:\n      - label: Info"), "main.yaml:5:11: menu without options"),
-    ("missing start state", "start: begin\n" + GOOD, "main.yaml:1:8: start state 'begin' is not a state of flow 'main'"),
-    ("unknown key with a hint", GOOD.replace("    say: Some", "    sya: Some"), "main.yaml:12:5: unknown key 'sya' in state 'info' (did you mean 'say'?)"),
-    ("unknown placeholder", GOOD.replace("{exit_word}", "{exitword}"), "main.yaml:4:10: unknown placeholder {exitword}"),
-    ("twilio opt-out word", GOOD.replace("keywords: info, about", "keywords: info, stop"), "main.yaml:7:19: 'stop' is a Twilio opt-out word"),
-    ("dead end", GOOD.replace("    next: menu", ""), "main.yaml:11:3: state 'info' is a dead end"),
-])
+@pytest.mark.parametrize(
+    "name, broken, expected",
+    [
+        (
+            "yaml syntax",
+            GOOD.replace("say: Some information.", "say: [unclosed"),
+            "main.yaml:13:9: YAML syntax",
+        ),
+        (
+            "unknown target state",
+            GOOD.replace("go: info", "go: nowhere"),
+            "main.yaml:8:13: unknown target 'nowhere'",
+        ),
+        (
+            "unknown target flow",
+            GOOD.replace("go: info", "go: other.start"),
+            "main.yaml:8:13: unknown target 'other.start'",
+        ),
+        (
+            "unreachable state",
+            GOOD + "  lost:\n    say: Nobody comes here.\n    next: menu\n",
+            "main.yaml:14:3: state 'lost' of flow 'main' is unreachable",
+        ),
+        (
+            "unknown action",
+            GOOD.replace("    next: menu", "    do: launch_rocket\n    next: menu"),
+            "main.yaml:13:9: unknown action 'launch_rocket'",
+        ),
+        (
+            "duplicate keyword",
+            GOOD.replace("        go: menu", "        keywords: about\n        go: menu"),
+            "main.yaml:10:19: duplicate keyword 'about' in state 'menu'",
+        ),
+        (
+            "menu without options",
+            GOOD.replace(
+                "    menu:\n      - label: Info", "    menu: []\n    x_menu:\n      - label: Info"
+            ),
+            "main.yaml:5:11: menu without options",
+        ),
+        (
+            "missing start state",
+            "start: begin\n" + GOOD,
+            "main.yaml:1:8: start state 'begin' is not a state of flow 'main'",
+        ),
+        (
+            "unknown key with a hint",
+            GOOD.replace("    say: Some", "    sya: Some"),
+            "main.yaml:12:5: unknown key 'sya' in state 'info' (did you mean 'say'?)",
+        ),
+        (
+            "unknown placeholder",
+            GOOD.replace("{exit_word}", "{exitword}"),
+            "main.yaml:4:10: unknown placeholder {exitword}",
+        ),
+        (
+            "twilio opt-out word",
+            GOOD.replace("keywords: info, about", "keywords: info, stop"),
+            "main.yaml:7:19: 'stop' is a Twilio opt-out word",
+        ),
+        (
+            "dead end",
+            GOOD.replace("    next: menu", ""),
+            "main.yaml:11:3: state 'info' is a dead end",
+        ),
+    ],
+)
 def test_each_mistake_has_its_line(tmp_path, name, broken, expected):
     found = issues(flowset(tmp_path, broken))
     assert any(expected in line for line in found), (name, found)
@@ -113,11 +168,16 @@ def test_cli_exit_codes_and_format(tmp_path):
     assert bad.returncode == 1
     line = bad.stdout.strip().splitlines()[0]
     file, lineno, col, message = line.split(":", 3)
-    assert file.endswith("main.yaml") and lineno == "8" and col == "13" and "unknown target" in message
+    assert (
+        file.endswith("main.yaml") and lineno == "8" and col == "13" and "unknown target" in message
+    )
 
 
 def test_run_refuses_invalid_flows(tmp_path):
-    bad_dir = flowset(tmp_path / "flows" if (tmp_path / "flows").mkdir() is None else tmp_path, GOOD.replace("go: info", "go: nowhere"))
+    bad_dir = flowset(
+        tmp_path / "flows" if (tmp_path / "flows").mkdir() is None else tmp_path,
+        GOOD.replace("go: info", "go: nowhere"),
+    )
     result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin", "HELPLINE_FLOWS_DIR": str(bad_dir),
                                  "HELPLINE_DATA_DIR": str(tmp_path / "data")})  # fmt: skip
@@ -129,10 +189,16 @@ def test_graph_in_mermaid_and_dot():
     mermaid = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "graph", "welcome"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60)  # fmt: skip
     assert mermaid.returncode == 0
-    assert mermaid.stdout.startswith("stateDiagram-v2") and "safe_check --> to_main__menu: 1 Yes, I can talk" in mermaid.stdout
+    assert (
+        mermaid.stdout.startswith("stateDiagram-v2")
+        and "safe_check --> to_main__menu: 1 Yes, I can talk" in mermaid.stdout
+    )
     dot = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "graph", "welcome", "--format", "dot"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert dot.stdout.startswith('digraph "welcome"') and '"hello" -> "hello_sms" [label="next (if)"]' in dot.stdout
+    assert (
+        dot.stdout.startswith('digraph "welcome"')
+        and '"hello" -> "hello_sms" [label="next (if)"]' in dot.stdout
+    )
     unknown = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "graph", "nope"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60)  # fmt: skip
     assert unknown.returncode == 1 and "no flow 'nope'" in unknown.stderr

@@ -47,7 +47,11 @@ def engine(catalogs) -> Engine:
 def test_extractor_finds_every_string_with_line_and_comment():
     found = list(extract_flows(io.BytesIO(FIXTURE), [], [], {}))
     assert sorted((line, text) for line, _, text, _ in found) == [
-        (5, "Hello {exit_word}."), (7, "First"), (8, "one, first"), (10, "Say again?")]
+        (5, "Hello {exit_word}."),
+        (7, "First"),
+        (8, "one, first"),
+        (10, "Say again?"),
+    ]
     comments = {text: notes for _, _, text, notes in found}
     assert comments["Hello {exit_word}."] == ["The first thing people read."]
     assert "menu option" in comments["First"][0]
@@ -103,38 +107,82 @@ WELCOME = "Hello. This chat is confidential. To leave at once and erase it, send
 COMPENSATION = "You have the right to ask for compensation for the harm done to you (EU Directive 2011/36/EU, Art. 17), with free legal help if you cannot pay (Art. 12(2))."
 
 
-@pytest.mark.parametrize("language, msgid, change, problem", [
-    ("fr", WELCOME, lambda t: t.replace("{exit_word}", "{mot}"), "placeholders differ"),
-    ("es", COMPENSATION, lambda t: t.replace("17", "71"), "numbers differ"),
-    ("it", "EXIT", lambda t: "STOP, EXIT", "Twilio opt-out word"),
-])
+@pytest.mark.parametrize(
+    "language, msgid, change, problem",
+    [
+        ("fr", WELCOME, lambda t: t.replace("{exit_word}", "{mot}"), "placeholders differ"),
+        ("es", COMPENSATION, lambda t: t.replace("17", "71"), "numbers differ"),
+        ("it", "EXIT", lambda t: "STOP, EXIT", "Twilio opt-out word"),
+    ],
+)
 def test_locales_check_fails_on_a_broken_translation(tmp_path, language, msgid, change, problem):
     result = run_check(break_catalog(tmp_path, language, msgid, change))
     assert result.returncode == 1
     assert problem in result.stdout
 
 
-@pytest.mark.parametrize("hint, phone, expected", [
-    ("ro", None, "ro"), ("pt-BR", None, "en"), ("zh-Hans", None, "zh"), ("zh-hant-tw", None, "zh"),
-    ("ru-UA", None, "ru"), ("uk", None, "uk"), ("de-AT", None, "de"), ("ar-MA", None, "ar"),
-    (None, "+40712345678", "ro"), (None, "+359888123456", "bg"), (None, "+380501234567", "uk"),
-    (None, "+4917612345678", "de"), (None, "+33612345678", "fr"), (None, "+212612345678", "ar"),
-    (None, "+2348031234567", "en"), (None, "+355691234567", "sq"), (None, "+8613812345678", "zh"),
-    (None, "+41791234567", "de"), (None, "not a number", "en"), (None, None, "en"),
-])
+@pytest.mark.parametrize(
+    "hint, phone, expected",
+    [
+        ("ro", None, "ro"),
+        ("pt-BR", None, "en"),
+        ("zh-Hans", None, "zh"),
+        ("zh-hant-tw", None, "zh"),
+        ("ru-UA", None, "ru"),
+        ("uk", None, "uk"),
+        ("de-AT", None, "de"),
+        ("ar-MA", None, "ar"),
+        (None, "+40712345678", "ro"),
+        (None, "+359888123456", "bg"),
+        (None, "+380501234567", "uk"),
+        (None, "+4917612345678", "de"),
+        (None, "+33612345678", "fr"),
+        (None, "+212612345678", "ar"),
+        (None, "+2348031234567", "en"),
+        (None, "+355691234567", "sq"),
+        (None, "+8613812345678", "zh"),
+        (None, "+41791234567", "de"),
+        (None, "not a number", "en"),
+        (None, None, "en"),
+    ],
+)
 def test_negotiation(catalogs, hint, phone, expected):
     assert catalogs.negotiate(hint, phone) == expected
 
 
 def test_the_language_menu_lists_languages_by_their_own_names(engine, catalogs):
-    result = engine.step(Conversation("main", "menu", "en", updated_at=1.0), Event("text", "LANGUAGE"), Context("web", 2.0))
+    result = engine.step(
+        Conversation("main", "menu", "en", updated_at=1.0),
+        Event("text", "LANGUAGE"),
+        Context("web", 2.0),
+    )
     names = [label for label, _ in result.replies[-1].options]
     assert names[0] == "English"
-    for name in ("Română", "Български", "Українська", "Русский", "Español", "Français", "العربية", "中文",
-                 "Italiano", "Polski", "Magyar", "Shqip", "Deutsch"):
+    for name in (
+        "Română",
+        "Български",
+        "Українська",
+        "Русский",
+        "Español",
+        "Français",
+        "العربية",
+        "中文",
+        "Italiano",
+        "Polski",
+        "Magyar",
+        "Shqip",
+        "Deutsch",
+    ):
         assert name in names, names
     conv = result.conversation
-    for typed, code in (("Românã", None), ("romana", "ro"), ("Ukrainian", "uk"), ("zh", "zh"), ("العربية", "ar"), ("3", names and catalogs.languages[2])):
+    for typed, code in (
+        ("Românã", None),
+        ("romana", "ro"),
+        ("Ukrainian", "uk"),
+        ("zh", "zh"),
+        ("العربية", "ar"),
+        ("3", names and catalogs.languages[2]),
+    ):
         if code is None:
             continue
         chosen = engine.step(conv, Event("text", typed), Context("web", 3.0))

@@ -9,7 +9,10 @@ from bot.testing import WebChat
 
 
 async def test_messages_of_one_conversation_are_handled_in_order_by_two_app_instances(make_client):
-    first, second = await make_client(), await make_client()  # two apps, one Redis, two workers each
+    first, second = (
+        await make_client(),
+        await make_client(),
+    )  # two apps, one Redis, two workers each
     person_a, person_b = WebChat(first), WebChat(second)
     person_b.session = person_a.session  # the same person, her messages landing on either instance
     await person_a.start()

@@ -32,34 +32,49 @@ def small() -> RiskMatcher:
                  exclusions=["this heat is killing me", "kill time"])  # fmt: skip
     ru = Lexicon("ru", phrases=[Entry("high", "trafficking_control", "забрали паспорт", "ru")])
     ar = Lexicon("ar", phrases=[Entry("high", "confinement", "حبسني", "ar")])
-    zh = Lexicon("zh", phrases=[Entry("high", "trafficking_control", "护照被拿走", "zh")], exclusions=["护照被拿走了吗"])
+    zh = Lexicon(
+        "zh",
+        phrases=[Entry("high", "trafficking_control", "护照被拿走", "zh")],
+        exclusions=["护照被拿走了吗"],
+    )
     return RiskMatcher([en, ru, ar, zh])
 
 
-@pytest.mark.parametrize("text", [
-    "He will kill me",                # case
-    "HE WILL KILLLLL ME!!!",          # repeated letters
-    "he w1ll k1ll m3",                # leetspeak
-    "he will kil me",                 # a missing letter
-    "they tookk my pasport",          # one typo in each of two words
-    "they took my passprot",          # swapped letters
-    "забрали паспорт",                # Cyrillic
-    "zabrali pasport",                # Cyrillic typed in Latin letters
-    "Zabrali passport!!",
-    "7absni",                         # Arabizi for حبسني
-    "حَبَسَني",                          # with diacritics
-    "我的护照被拿走",                   # Chinese, inside a sentence
-    "I have 30 pills for tonight",    # a combination: method and time, anywhere
-    "tonight... 30pills",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He will kill me",  # case
+        "HE WILL KILLLLL ME!!!",  # repeated letters
+        "he w1ll k1ll m3",  # leetspeak
+        "he will kil me",  # a missing letter
+        "they tookk my pasport",  # one typo in each of two words
+        "they took my passprot",  # swapped letters
+        "забрали паспорт",  # Cyrillic
+        "zabrali pasport",  # Cyrillic typed in Latin letters
+        "Zabrali passport!!",
+        "7absni",  # Arabizi for حبسني
+        "حَبَسَني",  # with diacritics
+        "我的护照被拿走",  # Chinese, inside a sentence
+        "I have 30 pills for tonight",  # a combination: method and time, anywhere
+        "tonight... 30pills",
+    ],
+)
 def test_variants_are_caught(text):
     assert small().match(text) is not None, text
 
 
-@pytest.mark.parametrize("text", [
-    "this heat is killing me", "I need to kill time", "I took my pills this morning", "tonight I sleep",
-    "my passport photo", "护照被拿走了吗", "he is going to call me",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this heat is killing me",
+        "I need to kill time",
+        "I took my pills this morning",
+        "tonight I sleep",
+        "my passport photo",
+        "护照被拿走了吗",
+        "he is going to call me",
+    ],
+)
 def test_benign_uses_are_not(text):
     assert small().match(text) is None, text
 
@@ -75,7 +90,9 @@ def test_shipped_lexicons_are_valid_and_cover_every_category():
     languages = {lexicon.language for lexicon in lexicons}
     assert {"en", "ro", "bg", "ru", "uk", "pl", "hu"} <= languages
     for lexicon in lexicons:
-        categories = {e.category for e in lexicon.phrases} | {e.category for e, _ in lexicon.combinations}
+        categories = {e.category for e in lexicon.phrases} | {
+            e.category for e, _ in lexicon.combinations
+        }
         assert len(categories) == 7, (lexicon.language, categories)
 
 
@@ -98,7 +115,9 @@ async def test_a_risk_phrase_in_any_state_reaches_the_queue_with_its_priority(ma
     assert "call 112" in text  # a critical match gives the emergency number at once
     entries = [await redis.hgetall(k) for k in await redis.keys("hl:c:*:handoff")]
     assert len(entries) == 1
-    assert entries[0][b"severity"] == b"critical" and entries[0][b"category"] == b"imminent_violence"
+    assert (
+        entries[0][b"severity"] == b"critical" and entries[0][b"category"] == b"imminent_violence"
+    )
     # Her next messages go to the counsellor, not to the flows
     assert "How can I help" not in await chat.say("MENU", expect_none=True)
 

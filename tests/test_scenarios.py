@@ -29,5 +29,8 @@ def test_a_failing_scenario_shows_a_diff_and_exits_1(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "test", str(flows)], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 1
-    assert "wrong.yaml:4: 'expects the wrong welcome', step 1: the replies do not contain 'Welcome to the party'" in result.stdout
+    assert (
+        "wrong.yaml:4: 'expects the wrong welcome', step 1: the replies do not contain 'Welcome to the party'"
+        in result.stdout
+    )
     assert "+Hello. This chat is confidential." in result.stdout  # the diff shows what was said

@@ -29,23 +29,48 @@ async def twilio():
 @pytest.fixture
 async def sms_client(make_client, twilio):
     return await make_client(
-        twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
-        twilio_from_number="+15005550006", twilio_api_base_url=twilio.base_url, public_url=PUBLIC,
+        twilio_account_sid=twilio.account_sid,
+        twilio_auth_token=twilio.auth_token,
+        twilio_from_number="+15005550006",
+        twilio_api_base_url=twilio.base_url,
+        public_url=PUBLIC,
         extra={"backoff_base": 0.02, "max_attempts": 4},
     )
 
 
 def form(body: str, sender: str = PHONE, sid: str | None = None, **extra) -> dict:
-    return {"From": sender, "To": "+15005550006", "Body": body, "MessageSid": sid or f"SM{next(_sids):032x}",
-            "NumMedia": "0", **extra}
+    return {
+        "From": sender,
+        "To": "+15005550006",
+        "Body": body,
+        "MessageSid": sid or f"SM{next(_sids):032x}",
+        "NumMedia": "0",
+        **extra,
+    }
 
 
-async def post(client, fields: dict, path: str = "/sms/twilio", token: str = "test-auth-token", signature: str | None = None,
-               raw: bytes | None = None):
-    signature = signature if signature is not None else RequestValidator(token).compute_signature(PUBLIC + path, fields)
+async def post(
+    client,
+    fields: dict,
+    path: str = "/sms/twilio",
+    token: str = "test-auth-token",
+    signature: str | None = None,
+    raw: bytes | None = None,
+):
+    signature = (
+        signature
+        if signature is not None
+        else RequestValidator(token).compute_signature(PUBLIC + path, fields)
+    )
     body = raw if raw is not None else urlencode(fields).encode()
-    return await client.post(path, data=body, headers={"X-Twilio-Signature": signature,
-                                                       "Content-Type": "application/x-www-form-urlencoded"})
+    return await client.post(
+        path,
+        data=body,
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
 
 
 async def test_welcome_is_one_gsm7_segment_with_numbered_menu(sms_client, twilio):
@@ -55,7 +80,9 @@ async def test_welcome_is_one_gsm7_segment_with_numbered_menu(sms_client, twilio
     messages = await twilio.wait_for(1)
     body = messages[0]["Body"]
     assert messages[0]["To"] == PHONE
-    assert "confidential" in body and "EXIT" in body and "\n1 Yes, I can talk\n2 No, not now" in body
+    assert (
+        "confidential" in body and "EXIT" in body and "\n1 Yes, I can talk\n2 No, not now" in body
+    )
     assert segments(body) == ("GSM-7", 1), (len(body), body)
     for word in ("traffick", "abuse", "shelter"):
         assert word not in body.lower()
@@ -102,25 +129,34 @@ async def test_bad_signatures_are_refused(sms_client, twilio, redis, case):
     elif case == "no signature":
         response = await post(sms_client, fields, signature="")
     elif case == "other URL":
-        signature = RequestValidator("test-auth-token").compute_signature("http://127.0.0.1/sms/twilio", fields)
+        signature = RequestValidator("test-auth-token").compute_signature(
+            "http://127.0.0.1/sms/twilio", fields
+        )
         response = await post(sms_client, fields, signature=signature)
     else:
-        signature = RequestValidator("test-auth-token").compute_signature(PUBLIC + "/sms/twilio", fields)
+        signature = RequestValidator("test-auth-token").compute_signature(
+            PUBLIC + "/sms/twilio", fields
+        )
         response = await post(sms_client, {**fields, "Body": "changed"}, signature=signature)
     assert response.status == 403
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
 
 
-@pytest.mark.parametrize("case, fields, raw, status", [
-    ("missing From", {"Body": "hi", "MessageSid": "SM1"}, None, 400),
-    ("missing Body", {"From": PHONE, "MessageSid": "SM2"}, None, 400),
-    ("invalid UTF-8", None, b"From=%2B40712345678&Body=\xff\xfe&MessageSid=SM3", 400),
-    ("malformed form", None, b"From&&==Body", 400),
-    ("too large", None, b"Body=" + b"x" * 70_000, 413),
-])
+@pytest.mark.parametrize(
+    "case, fields, raw, status",
+    [
+        ("missing From", {"Body": "hi", "MessageSid": "SM1"}, None, 400),
+        ("missing Body", {"From": PHONE, "MessageSid": "SM2"}, None, 400),
+        ("invalid UTF-8", None, b"From=%2B40712345678&Body=\xff\xfe&MessageSid=SM3", 400),
+        ("malformed form", None, b"From&&==Body", 400),
+        ("too large", None, b"Body=" + b"x" * 70_000, 413),
+    ],
+)
 async def test_bad_forms_get_4xx_and_change_nothing(sms_client, redis, case, fields, raw, status):
     fields = fields or {}
-    signature = RequestValidator("test-auth-token").compute_signature(PUBLIC + "/sms/twilio", fields)
+    signature = RequestValidator("test-auth-token").compute_signature(
+        PUBLIC + "/sms/twilio", fields
+    )
     response = await post(sms_client, fields, signature=signature, raw=raw)
     assert response.status == status, case
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
@@ -137,11 +173,17 @@ async def test_retry_on_429_and_500(sms_client, twilio):
 async def test_status_callback_marks_failed_delivery(sms_client, twilio, redis):
     await post(sms_client, form("hi"))
     messages = await twilio.wait_for(1)
-    callback = {"MessageSid": messages[0]["sid"], "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    callback = {
+        "MessageSid": messages[0]["sid"],
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+    }
     assert (await post(sms_client, callback, path="/sms/twilio/status")).status == 200
     delivery = await redis.keys(f"{keys.PREFIX}:c:*:delivery")
     assert b"failed" in await redis.hvals(delivery[0])
-    assert (await post(sms_client, callback, path="/sms/twilio/status", signature="bad")).status == 403
+    assert (
+        await post(sms_client, callback, path="/sms/twilio/status", signature="bad")
+    ).status == 403
 
 
 async def test_long_text_gets_a_polite_reply(sms_client, twilio):

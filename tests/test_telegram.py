@@ -17,9 +17,19 @@ _update_ids = itertools.count(1)
 _message_ids = itertools.count(500)
 
 
-def message_update(text: str | None = None, chat: int = CHAT, language: str = "en", update_id: int | None = None, **extra) -> dict:
-    message = {"message_id": next(_message_ids), "date": 1_767_225_600, "chat": {"id": chat, "type": "private"},
-               "from": {"id": chat, "is_bot": False, "first_name": "A", "language_code": language}}
+def message_update(
+    text: str | None = None,
+    chat: int = CHAT,
+    language: str = "en",
+    update_id: int | None = None,
+    **extra,
+) -> dict:
+    message = {
+        "message_id": next(_message_ids),
+        "date": 1_767_225_600,
+        "chat": {"id": chat, "type": "private"},
+        "from": {"id": chat, "is_bot": False, "first_name": "A", "language_code": language},
+    }
     if text is not None:
         message["text"] = text
     message.update(extra)
@@ -27,10 +37,21 @@ def message_update(text: str | None = None, chat: int = CHAT, language: str = "e
 
 
 def button_update(payload: str, chat: int = CHAT) -> dict:
-    return {"update_id": next(_update_ids), "callback_query": {
-        "id": str(next(_update_ids)), "data": payload, "chat_instance": "x",
-        "from": {"id": chat, "is_bot": False, "first_name": "A", "language_code": "en"},
-        "message": {"message_id": next(_message_ids), "date": 1_767_225_600, "chat": {"id": chat, "type": "private"}, "text": "menu"}}}
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "data": payload,
+            "chat_instance": "x",
+            "from": {"id": chat, "is_bot": False, "first_name": "A", "language_code": "en"},
+            "message": {
+                "message_id": next(_message_ids),
+                "date": 1_767_225_600,
+                "chat": {"id": chat, "type": "private"},
+                "text": "menu",
+            },
+        },
+    }
 
 
 @pytest.fixture
@@ -43,8 +64,10 @@ async def telegram():
 @pytest.fixture
 async def tg_client(make_client, telegram):
     return await make_client(
-        telegram_bot_token=telegram.token, telegram_api_base_url=telegram.base_url,
-        telegram_webhook_secret=SECRET, public_url="https://help.example.org",
+        telegram_bot_token=telegram.token,
+        telegram_api_base_url=telegram.base_url,
+        telegram_webhook_secret=SECRET,
+        public_url="https://help.example.org",
         extra={"backoff_base": 0.02, "max_attempts": 4},
     )
 
@@ -53,7 +76,9 @@ async def post(client, update, secret: str | None = SECRET, raw: bytes | None = 
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    return await client.post("/telegram/webhook", data=raw if raw is not None else json.dumps(update), headers=headers)
+    return await client.post(
+        "/telegram/webhook", data=raw if raw is not None else json.dumps(update), headers=headers
+    )
 
 
 def texts(calls: list[dict]) -> list[str]:
@@ -89,16 +114,26 @@ async def test_duplicate_update_is_processed_once(tg_client, telegram):
     assert len(telegram.called("sendMessage")) == 2  # the welcome and the safety question, once
 
 
-@pytest.mark.parametrize("case, body, secret, status", [
-    ("missing secret", message_update("hi"), None, 403),
-    ("wrong secret", message_update("hi"), "nope", 403),
-    ("malformed JSON", None, SECRET, 400),
-    ("not an object", [1, 2], SECRET, 400),
-    ("no update_id", {"message": {"text": "hi"}}, SECRET, 400),
-    ("unknown update type", {"update_id": 99, "channel_post": {}}, SECRET, 400),
-    ("message without chat", {"update_id": 98, "message": {"message_id": 1, "date": 1, "text": "hi"}}, SECRET, 400),
-])
-async def test_bad_webhooks_get_4xx_and_change_nothing(tg_client, redis, telegram, case, body, secret, status):
+@pytest.mark.parametrize(
+    "case, body, secret, status",
+    [
+        ("missing secret", message_update("hi"), None, 403),
+        ("wrong secret", message_update("hi"), "nope", 403),
+        ("malformed JSON", None, SECRET, 400),
+        ("not an object", [1, 2], SECRET, 400),
+        ("no update_id", {"message": {"text": "hi"}}, SECRET, 400),
+        ("unknown update type", {"update_id": 99, "channel_post": {}}, SECRET, 400),
+        (
+            "message without chat",
+            {"update_id": 98, "message": {"message_id": 1, "date": 1, "text": "hi"}},
+            SECRET,
+            400,
+        ),
+    ],
+)
+async def test_bad_webhooks_get_4xx_and_change_nothing(
+    tg_client, redis, telegram, case, body, secret, status
+):
     raw = b"{not json" if body is None else None
     response = await post(tg_client, body, secret=secret, raw=raw)
     assert response.status == status, case
@@ -107,7 +142,9 @@ async def test_bad_webhooks_get_4xx_and_change_nothing(tg_client, redis, telegra
 
 
 async def test_invalid_utf8_and_oversized_bodies(tg_client, redis):
-    assert (await post(tg_client, None, raw=b'{"update_id": 1, "message": "\xff\xfe"}')).status == 400
+    assert (
+        await post(tg_client, None, raw=b'{"update_id": 1, "message": "\xff\xfe"}')
+    ).status == 400
     big = json.dumps(message_update("x" * 70_000))
     assert (await post(tg_client, None, raw=big.encode())).status == 413
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
@@ -116,8 +153,21 @@ async def test_invalid_utf8_and_oversized_bodies(tg_client, redis):
 async def test_stickers_edits_and_long_texts_get_a_polite_text_answer(tg_client, telegram):
     await post(tg_client, message_update("/start"))
     await telegram.wait_for("sendMessage", 2)
-    await post(tg_client, message_update(None, sticker={"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1,
-                                                        "is_animated": False, "is_video": False, "type": "regular"}))
+    await post(
+        tg_client,
+        message_update(
+            None,
+            sticker={
+                "file_id": "x",
+                "file_unique_id": "y",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            },
+        ),
+    )
     sent = await telegram.wait_for("sendMessage", 3)
     assert "only read text" in sent[2]["text"]
     edited = message_update("changed")

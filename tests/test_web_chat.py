@@ -43,7 +43,9 @@ async def test_quick_exit_erases_everything(client, redis):
             break
         await asyncio.sleep(0.02)
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
-    messages = await (await client.get("/chat/api/messages", params={"session": chat.session})).json()
+    messages = await (
+        await client.get("/chat/api/messages", params={"session": chat.session})
+    ).json()
     assert messages == {"messages": [], "next": 0}
 
 
@@ -69,11 +71,17 @@ async def test_bad_requests_are_refused(client, redis):
     ]
     for body, status in cases:
         assert (await client.post("/chat/api/messages", json=body)).status == status, body
-    raw = await client.post("/chat/api/messages", data=b"{nope", headers={"Content-Type": "application/json"})
+    raw = await client.post(
+        "/chat/api/messages", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert raw.status == 400
-    utf = await client.post("/chat/api/messages", data=b'{"text": "\xff"}', headers={"Content-Type": "application/json"})
+    utf = await client.post(
+        "/chat/api/messages", data=b'{"text": "\xff"}', headers={"Content-Type": "application/json"}
+    )
     assert utf.status == 400
-    big = await client.post("/chat/api/messages", data=b"x" * 70_000, headers={"Content-Type": "application/json"})
+    big = await client.post(
+        "/chat/api/messages", data=b"x" * 70_000, headers={"Content-Type": "application/json"}
+    )
     assert big.status == 413
     assert (await client.get("/chat/api/messages", params={"session": "../etc"})).status == 400
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []

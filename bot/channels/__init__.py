@@ -7,7 +7,9 @@ from bot.channels.base import Capabilities
 # What each channel can show, known to every process (a worker renders replies
 # for channels whose sender runs elsewhere). A new channel adds one line here.
 CAPABILITIES: dict[str, Capabilities] = {
-    "telegram": Capabilities(buttons=True, delete_messages=True, location=True, typing=True, max_text=4096),
+    "telegram": Capabilities(
+        buttons=True, delete_messages=True, location=True, typing=True, max_text=4096
+    ),
     "sms": Capabilities(max_text=1600, sms_segments=True),
     "web": Capabilities(buttons=True, max_text=4096),
     "terminal-sms": Capabilities(max_text=1600, sms_segments=True),

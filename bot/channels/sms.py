@@ -59,7 +59,9 @@ class SmsChannel(Channel):
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
         self.http = AsyncTwilioHttpClient(timeout=15)
-        self.client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token, http_client=self.http)
+        self.client = Client(
+            self.settings.twilio_account_sid, self.settings.twilio_auth_token, http_client=self.http
+        )
         self.client.api.base_url = self.settings.twilio_api_base_url
 
     async def disconnect(self) -> None:
@@ -67,7 +69,10 @@ class SmsChannel(Channel):
             await self.http.close()
 
     def listen(self) -> list[web.AbstractRouteDef]:
-        return [web.post("/sms/twilio", self.inbound), web.post("/sms/twilio/status", self.status_callback)]
+        return [
+            web.post("/sms/twilio", self.inbound),
+            web.post("/sms/twilio/status", self.status_callback),
+        ]
 
     async def _signed_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The form's fields if the body is sane and Twilio signed it, else the 4xx to give."""
@@ -78,9 +83,13 @@ class SmsChannel(Channel):
             return _problem(413, "The body is larger than 64 KB.")
         try:
             text = raw.decode("utf-8")
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+            pairs = parse_qsl(
+                text, keep_blank_values=True, strict_parsing=bool(text), errors="strict"
+            )
         except (UnicodeDecodeError, ValueError):
-            return _problem(400, "The body is not a valid UTF-8 form (application/x-www-form-urlencoded).")
+            return _problem(
+                400, "The body is not a valid UTF-8 form (application/x-www-form-urlencoded)."
+            )
         form = dict(pairs)
         url = self.settings.public_url + request.path_qs
         signature = request.headers.get("X-Twilio-Signature", "")
@@ -118,16 +127,24 @@ class SmsChannel(Channel):
         if mapping:
             pid, message_id = json.loads(mapping)
             if await self.pipeline.redis.hexists(keys.delivery(pid), message_id):
-                value = "failed" if status in FAILED_STATUSES else ("delivered" if status == "delivered" else None)
+                value = (
+                    "failed"
+                    if status in FAILED_STATUSES
+                    else ("delivered" if status == "delivered" else None)
+                )
                 if value:
                     await self.pipeline.redis.hset(keys.delivery(pid), message_id, value)
-                    await self.pipeline.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
+                    await self.pipeline.redis.publish(
+                        keys.EVENTS, json.dumps({"type": "message", "id": pid})
+                    )
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def send(self, address: str, outbound: Outbound) -> Sent:
         if outbound.kind != "text":
             return Sent()  # SMS has no typing indicator and cannot delete a text on the phone
-        callback = f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
+        callback = (
+            f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
+        )
         sids = []
         for part in plan(outbound.text).parts:
             try:
@@ -148,4 +165,7 @@ class SmsChannel(Channel):
         """Remember which of our messages each Twilio MessageSid is, for its status callbacks."""
         if not outbound.id:
             return []
-        return [["SET", keys.sms_status(sid), json.dumps([pid, outbound.id]), "EX", str(7 * 86400)] for sid in sent.message_ids]
+        return [
+            ["SET", keys.sms_status(sid), json.dumps([pid, outbound.id]), "EX", str(7 * 86400)]
+            for sid in sent.message_ids
+        ]

@@ -102,14 +102,26 @@ def _missing_fields(data: dict) -> str | None:
         if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
             return "the message needs an integer message_id"
         chat = message.get("chat")
-        if not isinstance(chat, dict) or not isinstance(chat.get("id"), int) or not isinstance(chat.get("type"), str):
+        if (
+            not isinstance(chat, dict)
+            or not isinstance(chat.get("id"), int)
+            or not isinstance(chat.get("type"), str)
+        ):
             return "the message needs a chat with an integer id and a type"
         return None
     query = data.get("callback_query")
-    if not isinstance(query, dict) or not isinstance(query.get("id"), str) or not isinstance(query.get("from"), dict):
+    if (
+        not isinstance(query, dict)
+        or not isinstance(query.get("id"), str)
+        or not isinstance(query.get("from"), dict)
+    ):
         return "the callback_query needs an id and a from"
-    chat = (query.get("message") or {}).get("chat") if isinstance(query.get("message"), dict) else None
-    if query.get("message") is not None and not (isinstance(chat, dict) and isinstance(chat.get("id"), int)):
+    chat = (
+        (query.get("message") or {}).get("chat") if isinstance(query.get("message"), dict) else None
+    )
+    if query.get("message") is not None and not (
+        isinstance(chat, dict) and isinstance(chat.get("id"), int)
+    ):
         return "the callback_query's message needs a chat with an integer id"
     return None
 
@@ -135,7 +147,11 @@ def inbound_of(update: Update) -> Inbound | None:
     if update.edited_message is not None:
         return Inbound(kind="unsupported", **common)
     if message.location is not None:
-        return Inbound(kind="location", location=(message.location.latitude, message.location.longitude), **common)
+        return Inbound(
+            kind="location",
+            location=(message.location.latitude, message.location.longitude),
+            **common,
+        )
     if message.text is not None:
         text = message.text
         if len(text) > MAX_TEXT:
@@ -156,7 +172,9 @@ class TelegramChannel(Channel):
         self.bot = Bot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
-            request=HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15, connect_timeout=10),
+            request=HTTPXRequest(
+                connection_pool_size=32, read_timeout=15, write_timeout=15, connect_timeout=10
+            ),
             get_updates_request=HTTPXRequest(read_timeout=40, connect_timeout=10),
         )
         self.pacer = Pacer()
@@ -197,7 +215,9 @@ class TelegramChannel(Channel):
         offset = None
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=HANDLED_UPDATES)
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=25, allowed_updates=HANDLED_UPDATES
+                )
             except asyncio.CancelledError:
                 raise
             except RetryAfter as exc:
@@ -231,17 +251,28 @@ class TelegramChannel(Channel):
             return web.json_response({"error": "body is not valid UTF-8"}, status=400)
         except json.JSONDecodeError:
             return web.json_response({"error": "body is not valid JSON"}, status=400)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
-            return web.json_response({"error": "not a Telegram Update: an object with an integer update_id"}, status=400)
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("update_id"), int)
+            or isinstance(data.get("update_id"), bool)
+        ):
+            return web.json_response(
+                {"error": "not a Telegram Update: an object with an integer update_id"}, status=400
+            )
         if not any(kind in data for kind in HANDLED_UPDATES):
-            return web.json_response({"error": f"unsupported update type; handled: {', '.join(HANDLED_UPDATES)}"}, status=400)
+            return web.json_response(
+                {"error": f"unsupported update type; handled: {', '.join(HANDLED_UPDATES)}"},
+                status=400,
+            )
         missing = _missing_fields(data)
         if missing:
             return web.json_response({"error": f"malformed Telegram Update: {missing}"}, status=400)
         try:
             update = Update.de_json(data, self.bot)
         except (KeyError, TypeError, ValueError, AttributeError):
-            return web.json_response({"error": "malformed Telegram Update: required fields are missing"}, status=400)
+            return web.json_response(
+                {"error": "malformed Telegram Update: required fields are missing"}, status=400
+            )
         if update is None:
             return web.json_response({"error": "malformed Telegram Update"}, status=400)
         await self._accept(update)
@@ -279,7 +310,10 @@ class TelegramChannel(Channel):
             markup = None
             if outbound.options:
                 markup = InlineKeyboardMarkup(
-                    [[InlineKeyboardButton(label, callback_data=payload[:64])] for label, payload in outbound.options]
+                    [
+                        [InlineKeyboardButton(label, callback_data=payload[:64])]
+                        for label, payload in outbound.options
+                    ]
                 )
             elif outbound.request_location:
                 markup = ReplyKeyboardMarkup(

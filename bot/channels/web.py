@@ -180,7 +180,9 @@ class WebChannel(Channel):
         item = {
             "id": outbound.id,
             "text": outbound.text,
-            "options": [{"label": label, "payload": payload} for label, payload in outbound.options],
+            "options": [
+                {"label": label, "payload": payload} for label, payload in outbound.options
+            ],
             "at": round(time.time(), 3),
         }
         key = keys.web_mailbox(pid)
