@@ -39,8 +39,15 @@ from bot.redis_server import EmbeddedRedis  # noqa: E402
 
 NOW = 1_767_225_600.0
 # A walk through the main menu and the rights flow: each (state, answer) is one message.
-WALK = [("main", "menu", "2"), ("rights", "start", "3"), ("rights", "reflection", "1"), ("rights", "start", "7"),
-        ("main", "menu", "1"), ("leaving", "start", "1"), ("leaving", "take", "3")]  # fmt: skip
+WALK = [
+    ("main", "menu", "2"),
+    ("rights", "start", "3"),
+    ("rights", "reflection", "1"),
+    ("rights", "start", "7"),
+    ("main", "menu", "1"),
+    ("leaving", "start", "1"),
+    ("leaving", "take", "3"),
+]
 
 
 def best_of(fn, repeat: int = 5, number: int = 2000) -> float:

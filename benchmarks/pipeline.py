@@ -102,8 +102,12 @@ class Sender:
 
     def request(self) -> tuple[str, dict]:
         self.counter += 1
-        fields = {"From": f"+4071{self.counter % PEOPLE:07d}", "To": "+15005550006", "Body": "MENU",
-                  "MessageSid": f"SM{os.getpid():08d}{self.counter:024d}"}  # fmt: skip
+        fields = {
+            "From": f"+4071{self.counter % PEOPLE:07d}",
+            "To": "+15005550006",
+            "Body": "MENU",
+            "MessageSid": f"SM{os.getpid():08d}{self.counter:024d}",
+        }
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if self.sign:
             headers["X-Twilio-Signature"] = self.validator.compute_signature(self.url, fields)
@@ -180,14 +184,27 @@ async def app_run(rates: list[int], seconds: float) -> list[dict]:
     port = free_port()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HELPLINE_DATA_DIR": str(Path(tmp) / "data"), "HELPLINE_PORT": str(port),
-               "HELPLINE_PUBLIC_URL": f"http://127.0.0.1:{port}", "HELPLINE_FLOWS_DIR": str(ROOT / "flows"),
-               "HELPLINE_LOCALES_DIR": str(ROOT / "locales"), "HELPLINE_SECRET_KEY": "benchmark-secret-key-0123456789",
-               "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": TOKEN,
-               "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE_URL": twilio.base_url}  # fmt: skip
+        env = {
+            **os.environ,
+            "HELPLINE_DATA_DIR": str(Path(tmp) / "data"),
+            "HELPLINE_PORT": str(port),
+            "HELPLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HELPLINE_FLOWS_DIR": str(ROOT / "flows"),
+            "HELPLINE_LOCALES_DIR": str(ROOT / "locales"),
+            "HELPLINE_SECRET_KEY": "benchmark-secret-key-0123456789",
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": twilio.base_url,
+        }
         env.pop("REDIS_URL", None)
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             await wait_healthy(f"http://127.0.0.1:{port}/healthz")
             sender = Sender(f"http://127.0.0.1:{port}", sign=True)
@@ -201,12 +218,18 @@ async def app_run(rates: list[int], seconds: float) -> list[dict]:
                 in_window = len(twilio.messages) - before
                 caught_up = await drain(twilio, before + sent, timeout=20)
                 total = time.perf_counter() - started
-                results.append({
-                    "rate": rate, "sent": sent, "ack_p50_ms": percentile(sender.latencies, 0.5) * 1e3,
-                    "ack_p99_ms": percentile(sender.latencies, 0.99) * 1e3, "errors": sender.errors,
-                    "delivered_per_s": in_window / window, "all_delivered_after_s": total if caught_up else None,
-                    "kept_up": caught_up and total < seconds + 1.0,
-                })  # fmt: skip
+                results.append(
+                    {
+                        "rate": rate,
+                        "sent": sent,
+                        "ack_p50_ms": percentile(sender.latencies, 0.5) * 1e3,
+                        "ack_p99_ms": percentile(sender.latencies, 0.99) * 1e3,
+                        "errors": sender.errors,
+                        "delivered_per_s": in_window / window,
+                        "all_delivered_after_s": total if caught_up else None,
+                        "kept_up": caught_up and total < seconds + 1.0,
+                    }
+                )
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(15)
@@ -233,8 +256,10 @@ async def main(quick: bool) -> None:
         f"{'offered/s':>10}{'delivered/s':>13}{'kept up':>9}{'ack p50':>10}{'ack p99':>10}{'errors':>8}"
     )
     for r in results:
-        print(f"{r['rate']:>10}{r['delivered_per_s']:>13.0f}{'yes' if r['kept_up'] else 'no':>9}"
-              f"{r['ack_p50_ms']:>8.1f}ms{r['ack_p99_ms']:>8.1f}ms{r['errors']:>8}")  # fmt: skip
+        print(
+            f"{r['rate']:>10}{r['delivered_per_s']:>13.0f}{'yes' if r['kept_up'] else 'no':>9}"
+            f"{r['ack_p50_ms']:>8.1f}ms{r['ack_p99_ms']:>8.1f}ms{r['errors']:>8}"
+        )
     sustained = max((r["rate"] for r in results if r["kept_up"]), default=0)
     half = [r for r in results if r["rate"] <= sustained / 2] or results[:1]
     p99_half = half[-1]["ack_p99_ms"]

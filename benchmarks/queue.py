@@ -52,8 +52,15 @@ async def main() -> None:
             now = time.time()
             start = time.perf_counter()
             for i in range(QUEUED):
-                await queue.enqueue(f"conv{i:05d}", random.choice(LEVELS), category=None, reason="asked",
-                                    channel="sms", language="en", now=now - random.uniform(0, 3600))  # fmt: skip
+                await queue.enqueue(
+                    f"conv{i:05d}",
+                    random.choice(LEVELS),
+                    category=None,
+                    reason="asked",
+                    channel="sms",
+                    language="en",
+                    now=now - random.uniform(0, 3600),
+                )
             fill = time.perf_counter() - start
             ids = [f"conv{i:05d}" for i in range(QUEUED)]
             random.shuffle(ids)

@@ -98,8 +98,15 @@ class LinearScan:
     def __init__(self, entries: list[Shelter]):
         self.rows = [(s.latitude, s.longitude, s.kind, s) for s in entries]
 
-    def near(self, lat: float, lon: float, kinds: tuple[str, ...], limit: int = 3,
-             services: tuple[str, ...] = (), languages: tuple[str, ...] = ()) -> list[tuple[float, str]]:  # fmt: skip
+    def near(
+        self,
+        lat: float,
+        lon: float,
+        kinds: tuple[str, ...],
+        limit: int = 3,
+        services: tuple[str, ...] = (),
+        languages: tuple[str, ...] = (),
+    ) -> list[tuple[float, str]]:
         found = []
         for slat, slon, kind, shelter in self.rows:
             if kind not in kinds or not all(s in shelter.services for s in services):
@@ -167,8 +174,10 @@ async def run(args) -> dict[str, float]:
     if not args.no_memory:
         measured = Gazetteer(measure_memory=True)
         results["gazetteer_mb"] = measured.memory_bytes / 1e6
-        print(f"gazetteer memory: {measured.memory_bytes / 1e6:.1f} MB kept, "
-              f"{measured.peak_bytes / 1e6:.0f} MB at the peak of the build (tracemalloc)")  # fmt: skip
+        print(
+            f"gazetteer memory: {measured.memory_bytes / 1e6:.1f} MB kept, "
+            f"{measured.peak_bytes / 1e6:.0f} MB at the peak of the build (tracemalloc)"
+        )
         del measured
 
     entries = build_entries(gazetteer, args.entries, rng)
@@ -188,8 +197,13 @@ async def run(args) -> dict[str, float]:
             weights = [math.sqrt(max(1, gazetteer._population[i])) for i in towns]
             points = []
             for town in rng.choices(towns, weights=weights, k=args.queries):
-                points.append((gazetteer._lat[town] + rng.gauss(0, 0.05), gazetteer._lon[town] + rng.gauss(0, 0.07),
-                               (rng.choice(LOCAL_KINDS),)))  # fmt: skip
+                points.append(
+                    (
+                        gazetteer._lat[town] + rng.gauss(0, 0.05),
+                        gazetteer._lon[town] + rng.gauss(0, 0.07),
+                        (rng.choice(LOCAL_KINDS),),
+                    )
+                )
             places = typed_forms(gazetteer, rng, args.queries)
 
             for lat, lon, kinds in points[:100]:  # warm up: scripts loaded, connections open
@@ -271,31 +285,42 @@ async def run(args) -> dict[str, float]:
         ("place name only: linear rapidfuzz scan", resolve_linear),
     ]
     print()
-    print(f"{len(entries)} entries, {len(points)} coordinate and {len(places)} place queries "
-          f"(3 nearest within {RADII_KM[-1]} km, one kind)")  # fmt: skip
+    print(
+        f"{len(entries)} entries, {len(points)} coordinate and {len(places)} place queries "
+        f"(3 nearest within {RADII_KM[-1]} km, one kind)"
+    )
     print(f"{'lookup':42} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'n':>6}")
     for label, values in rows:
         ms = [v * 1000 for v in values]
         print(
             f"{label:42} {percentile(ms, 50):9.3f} {percentile(ms, 99):9.3f} {statistics.fmean(ms):9.3f} {len(ms):6d}"
         )
-    print(f"results of Redis and the scan agree: {agree}/{3 * len(points)} (with and without filters); "
-          f"place names understood: {resolved}/{len(places)}")  # fmt: skip
-    print(f"run time: {time.perf_counter() - started:.0f} s; load average {load_before:.1f} before the queries, "
-          f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores (other processes share them)")  # fmt: skip
+    print(
+        f"results of Redis and the scan agree: {agree}/{3 * len(points)} (with and without filters); "
+        f"place names understood: {resolved}/{len(places)}"
+    )
+    print(
+        f"run time: {time.perf_counter() - started:.0f} s; load average {load_before:.1f} before the queries, "
+        f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores (other processes share them)"
+    )
     print()
 
     def p(values, q):
         return percentile([v * 1000 for v in values], q)
 
-    results.update({
-        "coords_p50_ms": p(timings["coords"], 50), "coords_p99_ms": p(timings["coords"], 99),
-        "place_p50_ms": p(timings["place"], 50), "place_p99_ms": p(timings["place"], 99),
-        "scan_coords_p99_ms": p(timings["coords_scan"], 99), "scan_place_p99_ms": p(timings["place_scan"], 99),
-        "coords_speedup_vs_scan": p(timings["coords_scan"], 50) / p(timings["coords"], 50),
-        "place_speedup_vs_scan": p(timings["place_scan"], 50) / p(timings["place"], 50),
-        "results_agree": agree / (3 * len(points)),
-    })  # fmt: skip
+    results.update(
+        {
+            "coords_p50_ms": p(timings["coords"], 50),
+            "coords_p99_ms": p(timings["coords"], 99),
+            "place_p50_ms": p(timings["place"], 50),
+            "place_p99_ms": p(timings["place"], 99),
+            "scan_coords_p99_ms": p(timings["coords_scan"], 99),
+            "scan_place_p99_ms": p(timings["place_scan"], 99),
+            "coords_speedup_vs_scan": p(timings["coords_scan"], 50) / p(timings["coords"], 50),
+            "place_speedup_vs_scan": p(timings["place_scan"], 50) / p(timings["place"], 50),
+            "results_agree": agree / (3 * len(points)),
+        }
+    )
     return results
 
 

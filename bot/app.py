@@ -147,8 +147,11 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CONSOLE].bind(handoff, services.privacy, hub, secure)
     password = await create_first_admin(handoff.counsellors)
     if password:
-        print(f"helpline: created the first supervisor account: user `admin`, password `{password}`. "
-              "It is shown only this once: sign in at /console and add real accounts.", flush=True)  # fmt: skip
+        print(
+            f"helpline: created the first supervisor account: user `admin`, password `{password}`. "
+            "It is shown only this once: sign in at /console and add real accounts.",
+            flush=True,
+        )
     for hook in app.get(STARTUP_HOOKS, []):
         await hook(services)
     await pipeline.start(workers=settings.workers, senders=2 * settings.workers)
@@ -181,8 +184,12 @@ async def healthz(request: web.Request) -> web.Response:
         await asyncio.wait_for(services.redis.ping(), 2)
     except (TimeoutError, RedisError, OSError) as exc:
         return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
-    body = {"status": "ok", "redis": "ok", "flows": services.flows.flowset.version,
-            "channels": sorted(services.channels)}  # fmt: skip
+    body = {
+        "status": "ok",
+        "redis": "ok",
+        "flows": services.flows.flowset.version,
+        "channels": sorted(services.channels),
+    }
     return web.json_response(body)
 
 
@@ -201,8 +208,13 @@ CONSOLE = web.AppKey("console", object)
 REUSE_EMBEDDED = web.AppKey("reuse_embedded", bool)
 
 
-def create_app(settings: Settings, *, flows: Flows | None = None, channels: dict[str, Channel] | None = None,
-               reuse_embedded: bool = False) -> web.Application:  # fmt: skip
+def create_app(
+    settings: Settings,
+    *,
+    flows: Flows | None = None,
+    channels: dict[str, Channel] | None = None,
+    reuse_embedded: bool = False,
+) -> web.Application:
     """The whole app for `settings`. With `flows` given (already validated), they are
     used as is; with `channels` given, only those (the terminal chat)."""
     channels = channels if channels is not None else build_channels(settings)

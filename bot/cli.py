@@ -71,14 +71,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
-                    shutdown_timeout=5, loop=_new_loop())  # fmt: skip
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=5,
+            loop=_new_loop(),
+        )
     except EmbeddedRedisError as exc:
         print(f"helpline: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except OSError as exc:
-        print(f"helpline: cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
-              "Is another program using it? Set HELPLINE_PORT to another port.", file=sys.stderr)  # fmt: skip
+        print(
+            f"helpline: cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
+            "Is another program using it? Set HELPLINE_PORT to another port.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     return EXIT_OK
 
@@ -151,8 +161,10 @@ def cmd_flows_test(args: argparse.Namespace) -> int:
     for failure in report.failures:
         print(f"FAIL {failure}")
     unvisited = sorted(report.all_states - report.visited)
-    print(f"{report.cases} scenarios, {report.steps} steps, {len(report.failures)} failed; "
-          f"states visited: {len(report.visited & report.all_states)}/{len(report.all_states)}")  # fmt: skip
+    print(
+        f"{report.cases} scenarios, {report.steps} steps, {len(report.failures)} failed; "
+        f"states visited: {len(report.visited & report.all_states)}/{len(report.all_states)}"
+    )
     if unvisited and args.verbose:
         print("not visited: " + ", ".join(unvisited))
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -44,12 +44,17 @@ def _read(file: str):
     for problem in problems:
         print(problem)
     if errors:
-        print(f"helpline: {len(errors)} error(s) in {file}: nothing was changed. Fix them and run again "
-              "(the format is in docs/shelters.md).", file=sys.stderr)  # fmt: skip
+        print(
+            f"helpline: {len(errors)} error(s) in {file}: nothing was changed. Fix them and run again "
+            "(the format is in docs/shelters.md).",
+            file=sys.stderr,
+        )
         return None, ""
     if len(shelters) >= PROGRESS_FROM:
-        print(f"{file}: {len(shelters)} entries read and checked in {time.monotonic() - started:.1f} s",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{file}: {len(shelters)} entries read and checked in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
     return shelters, sha
 
 
@@ -78,8 +83,11 @@ async def _import(settings, shelters, sha: str, file: str) -> int:
         print(f"helpline: {exc}; nothing was changed.", file=sys.stderr)
         return 1
     except (RedisError, OSError) as exc:
-        print(f"helpline: cannot reach Redis ({type(exc).__name__}: {exc}); nothing was changed. "
-              "Check REDIS_URL, or that the data directory is writable.", file=sys.stderr)  # fmt: skip
+        print(
+            f"helpline: cannot reach Redis ({type(exc).__name__}: {exc}); nothing was changed. "
+            "Check REDIS_URL, or that the data directory is writable.",
+            file=sys.stderr,
+        )
         return 2
     finally:
         if bar:
@@ -126,8 +134,10 @@ class _ProgressBar:
 
 
 def _dirs() -> tuple[Path, Path]:
-    return (Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows"),
-            Path(os.environ.get("HELPLINE_LOCALES_DIR") or "locales"))  # fmt: skip
+    return (
+        Path(os.environ.get("HELPLINE_FLOWS_DIR") or "flows"),
+        Path(os.environ.get("HELPLINE_LOCALES_DIR") or "locales"),
+    )
 
 
 def cmd_locales(args: argparse.Namespace) -> int:

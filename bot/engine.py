@@ -258,8 +258,16 @@ class Engine:
             result = StepResult(conv)
             self._enter(conv, self.settings.start, ctx, result, 0)
             return self._finish(result, ctx)
-        conv = Conversation(conv.flow, conv.state, conv.language, dict(conv.variables), conv.mode,
-                            conv.updated_at, self.flowset.version, conv.language_chosen)  # fmt: skip
+        conv = Conversation(
+            conv.flow,
+            conv.state,
+            conv.language,
+            dict(conv.variables),
+            conv.mode,
+            conv.updated_at,
+            self.flowset.version,
+            conv.language_chosen,
+        )
         result = StepResult(conv)
         if keyword in ("human", "menu", "language"):
             target = getattr(self.settings, keyword)
@@ -362,8 +370,14 @@ class Engine:
         dest = None
         for transition in machine.events[trigger].transitions[conv.state]:
             if transition.conditions:
-                data = EventData(machine.get_state(conv.state), machine.events[trigger], machine,
-                                 self._cursors[conv.flow], (), {"conv": conv, "ctx": ctx})  # fmt: skip
+                data = EventData(
+                    machine.get_state(conv.state),
+                    machine.events[trigger],
+                    machine,
+                    self._cursors[conv.flow],
+                    (),
+                    {"conv": conv, "ctx": ctx},
+                )
                 if not all(c.check(data) for c in transition.conditions):
                     continue
             dest = transition.dest
@@ -542,10 +556,40 @@ class Engine:
 # Words that turn a keyword around when they come right before it ("not ok",
 # "I can't talk", "nu pot", "не могу", "pas sûr"): the keyword then does not count.
 NEGATIONS = {
-    "not", "no", "never", "dont", "don t", "can t", "cannot", "cant", "isn t", "nu", "ne", "не", "ни", "ні",
-    "нет", "pas", "non", "nicht", "kein", "keine", "nie", "nem", "jo", "nuk", "mos", "لا", "ما", "لم", "مش",
-    "不", "没", "没有", "别",
-}  # fmt: skip
+    "not",
+    "no",
+    "never",
+    "dont",
+    "don t",
+    "can t",
+    "cannot",
+    "cant",
+    "isn t",
+    "nu",
+    "ne",
+    "не",
+    "ни",
+    "ні",
+    "нет",
+    "pas",
+    "non",
+    "nicht",
+    "kein",
+    "keine",
+    "nie",
+    "nem",
+    "jo",
+    "nuk",
+    "mos",
+    "لا",
+    "ما",
+    "لم",
+    "مش",
+    "不",
+    "没",
+    "没有",
+    "别",
+}
 
 
 def _negated(padded: str, phrase: str) -> bool:

@@ -29,9 +29,14 @@ TWILIO_OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "re
 GLOBAL_KEYWORDS = ("exit", "human", "language", "menu")
 # Placeholders every message may use; actions and inputs add their own variables.
 BUILTIN_PLACEHOLDERS = {
-    "exit_word", "human_word", "language_word", "menu_word", "emergency_number",
-    "queue_position", "opening_hours",  # given by the handoff
-}  # fmt: skip
+    "exit_word",
+    "human_word",
+    "language_word",
+    "menu_word",
+    "emergency_number",
+    "queue_position",
+    "opening_hours",  # given by the handoff
+}
 
 
 @dataclass(frozen=True)
@@ -229,9 +234,19 @@ _STATE_KEYS = {
 _OPTION_KEYS = {"label", "keywords", "go", "do", "set"}
 _INPUT_KEYS = {"save_as", "go", "accepts"}
 _SETTINGS_KEYS = {
-    "start", "menu", "language", "human", "idle_timeout_minutes", "emergency_number",
-    "keywords", "queue", "opening_hours", "messages", "canned", "description",
-}  # fmt: skip
+    "start",
+    "menu",
+    "language",
+    "human",
+    "idle_timeout_minutes",
+    "emergency_number",
+    "keywords",
+    "queue",
+    "opening_hours",
+    "messages",
+    "canned",
+    "description",
+}
 # Texts the runtime says outside any flow state; settings.yaml must give each.
 SETTINGS_MESSAGES = {
     "reprompt": "an answer was not understood; the state's menu follows",
@@ -604,8 +619,16 @@ class _Loader:
                     )
                 )
                 sets = {}
-            options.append(Option(i + 1, label.strip(), keywords, branches, actions,
-                                  tuple((k, str(v)) for k, v in sets.items())))  # fmt: skip
+            options.append(
+                Option(
+                    i + 1,
+                    label.strip(),
+                    keywords,
+                    branches,
+                    actions,
+                    tuple((k, str(v)) for k, v in sets.items()),
+                )
+            )
         return tuple(options)
 
     def load_input(self, src: Source, flow: str, spec: Any, p: tuple) -> Input | None:
@@ -736,10 +759,17 @@ class _Loader:
             canned = {}
         return Settings(
             canned={k: v.strip() for k, v in canned.items()},
-            start=targets["start"], menu=targets["menu"], language=targets["language"], human=targets["human"],
-            idle_timeout_seconds=int(idle * 60), emergency_number=emergency, keywords=kw,
-            queue_aging_minutes=float(aging), opening_hours=hours, messages=messages,
-        )  # fmt: skip
+            start=targets["start"],
+            menu=targets["menu"],
+            language=targets["language"],
+            human=targets["human"],
+            idle_timeout_seconds=int(idle * 60),
+            emergency_number=emergency,
+            keywords=kw,
+            queue_aging_minutes=float(aging),
+            opening_hours=hours,
+            messages=messages,
+        )
 
 
 # --------------------------------------------------------------------------- checks
@@ -934,8 +964,12 @@ class _Checker:
         for flow in self.flows.values():
             for state in flow.states.values():
                 if (flow.name, state.name) not in seen:
-                    self.issues.append(self.src(flow).issue(("states", state.name, "<key>"),
-                                       f"state {state.name!r} of flow {flow.name!r} is unreachable: nothing goes to it"))  # fmt: skip
+                    self.issues.append(
+                        self.src(flow).issue(
+                            ("states", state.name, "<key>"),
+                            f"state {state.name!r} of flow {flow.name!r} is unreachable: nothing goes to it",
+                        )
+                    )
 
     def check_placeholders(self) -> None:
         known = set(BUILTIN_PLACEHOLDERS)
@@ -977,8 +1011,13 @@ class _Checker:
                 continue
             for key, meaning in SETTINGS_MESSAGES.items():
                 if key.startswith(prefix) and key not in self.settings.messages:
-                    self.issues.append(src.issue(("messages",), f"messages.{key} is missing: the text said when "
-                                                 f"{meaning} (the flows use {', '.join(sorted(used & actions))})"))  # fmt: skip
+                    self.issues.append(
+                        src.issue(
+                            ("messages",),
+                            f"messages.{key} is missing: the text said when "
+                            f"{meaning} (the flows use {', '.join(sorted(used & actions))})",
+                        )
+                    )
 
     def loader_messages(self):
         for src in self.loader.sources.values():

@@ -45,16 +45,68 @@ EUROPE = frozenset(
 # Languages whose names for the countries are understood (babel's CLDR data):
 # those of the people who write to European helplines, and Europe's own.
 COUNTRY_NAME_LANGUAGES = (
-    "en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de", "nl", "pt", "cs",
-    "sk", "sl", "hr", "sr", "sr_Latn", "bs", "mk", "el", "tr", "lt", "lv", "et", "fi", "sv", "nb", "da",
-    "ka", "hy", "az", "be", "ca", "fa", "vi", "th", "fil", "ti", "am", "ur",
-)  # fmt: skip
+    "en",
+    "ro",
+    "bg",
+    "uk",
+    "ru",
+    "es",
+    "fr",
+    "ar",
+    "zh",
+    "it",
+    "pl",
+    "hu",
+    "sq",
+    "de",
+    "nl",
+    "pt",
+    "cs",
+    "sk",
+    "sl",
+    "hr",
+    "sr",
+    "sr_Latn",
+    "bs",
+    "mk",
+    "el",
+    "tr",
+    "lt",
+    "lv",
+    "et",
+    "fi",
+    "sv",
+    "nb",
+    "da",
+    "ka",
+    "hy",
+    "az",
+    "be",
+    "ca",
+    "fa",
+    "vi",
+    "th",
+    "fil",
+    "ti",
+    "am",
+    "ur",
+)
 # Names CLDR does not give but people write.
 COUNTRY_ALIASES = {
-    "czech republic": "CZ", "holland": "NL", "great britain": "GB", "britain": "GB", "england": "GB",
-    "scotland": "GB", "wales": "GB", "northern ireland": "GB", "uk": "GB", "macedonia": "MK",
-    "moldavia": "MD", "byelorussia": "BY", "turkiye": "TR",
-}  # fmt: skip
+    "czech republic": "CZ",
+    "holland": "NL",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "uk": "GB",
+    "macedonia": "MK",
+    "moldavia": "MD",
+    "byelorussia": "BY",
+    "turkiye": "TR",
+}
 TYPO_MIN_LENGTH = 5  # shorter names: a typo is as likely to name another town
 TYPO_WORD_LENGTH = 6  # a word of a longer text is tried with a typo from this length
 DOMINANT = 10  # the most populous namesake wins when it has this many times the next one's people
@@ -90,8 +142,12 @@ class Gazetteer:
     _shared: Gazetteer | None = None
     _lock = threading.Lock()
 
-    def __init__(self, min_population: int = MIN_POPULATION, countries: frozenset[str] = EUROPE,
-                 measure_memory: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        min_population: int = MIN_POPULATION,
+        countries: frozenset[str] = EUROPE,
+        measure_memory: bool = False,
+    ):
         """Build the index. With `measure_memory`, `memory_bytes` is what it keeps
         (traced with tracemalloc, which makes the build about twice as slow)."""
         started = time.perf_counter()
@@ -186,8 +242,13 @@ class Gazetteer:
         return len(self._names), len(self._index)
 
     def _city(self, number: int) -> City:
-        return City(self._names[number], self._countries[number], self._lat[number], self._lon[number],
-                    self._population[number])  # fmt: skip
+        return City(
+            self._names[number],
+            self._countries[number],
+            self._lat[number],
+            self._lon[number],
+            self._population[number],
+        )
 
     # ------------------------------------------------------------------ lookups
 

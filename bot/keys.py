@@ -72,9 +72,15 @@ def web_mailbox(pid: str) -> str:
 def conversation_keys(pid: str) -> list[str]:
     """Every key that holds something of the conversation (not its inbox)."""
     return [
-        state(pid), address(pid), transcript(pid), delivery(pid), outbox(pid),
-        telegram_messages(pid), handoff(pid), web_mailbox(pid),
-    ]  # fmt: skip
+        state(pid),
+        address(pid),
+        transcript(pid),
+        delivery(pid),
+        outbox(pid),
+        telegram_messages(pid),
+        handoff(pid),
+        web_mailbox(pid),
+    ]
 
 
 def left(pid: str) -> str:
@@ -186,9 +192,12 @@ def shelters_meta(generation: str) -> str:
 def shelters_generation_keys(generation: str, kinds: tuple[str, ...]) -> list[str]:
     """Every key of one directory generation (deleted together when it is replaced)."""
     return [
-        *(shelters_geo(generation, kind) for kind in kinds), shelters_data(generation),
-        shelters_tags(generation), shelters_national(generation), shelters_meta(generation),
-    ]  # fmt: skip
+        *(shelters_geo(generation, kind) for kind in kinds),
+        shelters_data(generation),
+        shelters_tags(generation),
+        shelters_national(generation),
+        shelters_meta(generation),
+    ]
 
 
 SHELTERS_CURRENT = f"{PREFIX}:shelters:current"  # name of the generation lookups use

@@ -50,8 +50,13 @@ def shipped_languages(locales_dir: Path) -> list[str]:
 
 def extract(flows_dir: Path, locales_dir: Path) -> Catalog:
     """Write locales/helpline.pot from the flows; return it."""
-    catalog = Catalog(project="helpline", domain=DOMAIN, charset="utf-8", fuzzy=False,
-                      creation_date=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    catalog = Catalog(
+        project="helpline",
+        domain=DOMAIN,
+        charset="utf-8",
+        fuzzy=False,
+        creation_date=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     for filename, lineno, message, comments, context in extract_from_dir(
         str(flows_dir), method_map=METHOD_MAP, comment_tags=("",), strip_comment_tags=True
     ):
@@ -146,11 +151,15 @@ def check(locales_dir: Path) -> list[Coverage]:
             coverage.translated += 1
             source, translation = message.id, found.string
             if _placeholders(source) != _placeholders(translation):
-                coverage.problems.append(f"{where}: placeholders differ: {sorted(_placeholders(source))} in the English, "
-                                         f"{sorted(_placeholders(translation))} in the translation of {source[:40]!r}")  # fmt: skip
+                coverage.problems.append(
+                    f"{where}: placeholders differ: {sorted(_placeholders(source))} in the English, "
+                    f"{sorted(_placeholders(translation))} in the translation of {source[:40]!r}"
+                )
             if _numbers(source) != _numbers(translation):
-                coverage.problems.append(f"{where}: numbers differ ({' '.join(_numbers(source))} vs "
-                                         f"{' '.join(_numbers(translation))}) in the translation of {source[:40]!r}")  # fmt: skip
+                coverage.problems.append(
+                    f"{where}: numbers differ ({' '.join(_numbers(source))} vs "
+                    f"{' '.join(_numbers(translation))}) in the translation of {source[:40]!r}"
+                )
             is_keywords = any("Comma-separated" in c for c in message.auto_comments)
             if is_keywords:
                 for word in split_words(translation):

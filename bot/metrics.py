@@ -35,10 +35,14 @@ class Metrics:
             "helpline_queue_length", "Conversations waiting for a counsellor", registry=r
         )
         self.wait_seconds = Histogram(
-            "helpline_queue_wait_seconds", "Time from handoff to a counsellor's claim",
-            buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600), registry=r,
-        )  # fmt: skip
+            "helpline_queue_wait_seconds",
+            "Time from handoff to a counsellor's claim",
+            buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600),
+            registry=r,
+        )
         self.processing_seconds = Histogram(
-            "helpline_processing_seconds", "Time from a message's arrival to its processing",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r,
-        )  # fmt: skip
+            "helpline_processing_seconds",
+            "Time from a message's arrival to its processing",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )

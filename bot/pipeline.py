@@ -55,8 +55,16 @@ class OrderedDrain:
     """Drain per-conversation lists in order, one holder per conversation across
     all processes, woken by nudges on a stream."""
 
-    def __init__(self, redis: Redis, stream: str, group: str, list_key: Callable[[str], str],
-                 lock_key: Callable[[str], str], handle: Callable[[str, bytes, str], Awaitable[None]], name: str):  # fmt: skip
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        group: str,
+        list_key: Callable[[str], str],
+        lock_key: Callable[[str], str],
+        handle: Callable[[str, bytes, str], Awaitable[None]],
+        name: str,
+    ):
         self.redis = redis
         self.stream = stream
         self.group = group
@@ -106,8 +114,10 @@ class OrderedDrain:
         and only while `guard` exists, if given). Returns (the next item, or None
         when the list is empty or the lock was lost; whether the guard skipped the
         writes)."""
-        result = await self.apply(keys=[self.lock_key(pid), self.list_key(pid)],
-                                  args=[token, json.dumps(commands, ensure_ascii=False), LOCK_TTL_MS, guard])  # fmt: skip
+        result = await self.apply(
+            keys=[self.lock_key(pid), self.list_key(pid)],
+            args=[token, json.dumps(commands, ensure_ascii=False), LOCK_TTL_MS, guard],
+        )
         if result[0] == 0:
             return None, False
         return (result[1] if result[0] == 2 else None), bool(result[2])
@@ -185,8 +195,15 @@ class Pipeline:
         ) = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
         self._accept = load_script(redis, "accept")
-        self.workers = OrderedDrain(redis, keys.WORK_STREAM, keys.WORKERS_GROUP, keys.inbox, keys.work_lock,
-                                    self._process_head, "worker")  # fmt: skip
+        self.workers = OrderedDrain(
+            redis,
+            keys.WORK_STREAM,
+            keys.WORKERS_GROUP,
+            keys.inbox,
+            keys.work_lock,
+            self._process_head,
+            "worker",
+        )
         self.senders: dict[str, OrderedDrain] = {}
         self._tasks: list[asyncio.Task] = []
         self._stop = asyncio.Event()
@@ -197,9 +214,14 @@ class Pipeline:
         """Deliver `channel`'s outbound messages from this process."""
         self.channels[channel.name] = channel
         self.senders[channel.name] = OrderedDrain(
-            self.redis, keys.send_stream(channel.name), keys.SENDERS_GROUP, keys.outbox, keys.send_lock,
-            self._send_head, f"sender:{channel.name}",
-        )  # fmt: skip
+            self.redis,
+            keys.send_stream(channel.name),
+            keys.SENDERS_GROUP,
+            keys.outbox,
+            keys.send_lock,
+            self._send_head,
+            f"sender:{channel.name}",
+        )
 
     # ------------------------------------------------------------------ inbound
 
@@ -229,9 +251,19 @@ class Pipeline:
             log.exception("processing a message failed; kept in %s", keys.DEAD_LETTERS)
             commands = [
                 ["LPOP", keys.inbox(pid)],
-                ["RPUSH", keys.DEAD_LETTERS, json.dumps({"pid": pid, "message": raw.decode(), "at": time.time()})],
-                ["RPUSH", keys.transcript(pid), transcript_entry("user", inbound.text, inbound.received_at, status="unprocessed")],
-            ]  # fmt: skip
+                [
+                    "RPUSH",
+                    keys.DEAD_LETTERS,
+                    json.dumps({"pid": pid, "message": raw.decode(), "at": time.time()}),
+                ],
+                [
+                    "RPUSH",
+                    keys.transcript(pid),
+                    transcript_entry(
+                        "user", inbound.text, inbound.received_at, status="unprocessed"
+                    ),
+                ],
+            ]
         following, _ = await self.workers.commit(pid, token, commands)
         return following
 

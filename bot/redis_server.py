@@ -69,8 +69,14 @@ def _pid_alive(pid: int) -> bool:
 class EmbeddedRedis:
     """A redis-server child process serving `data_dir/redis.sock`."""
 
-    def __init__(self, data_dir: Path, *, appendonly: bool = True, extra_args: tuple[str, ...] = (),
-                 reuse_running: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        appendonly: bool = True,
+        extra_args: tuple[str, ...] = (),
+        reuse_running: bool = False,
+    ):
         self.data_dir = Path(data_dir).resolve()
         self.socket_path = self.data_dir / "redis.sock"
         self.pid_file = self.data_dir / "redis.pid"
@@ -112,18 +118,28 @@ class EmbeddedRedis:
         self._clear_leftovers()
         args = [
             redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--pidfile", str(self.pid_file),
-            "--logfile", str(self.data_dir / "redis.log"),
-            "--daemonize", "no",
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--pidfile",
+            str(self.pid_file),
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+            "--daemonize",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
             *self.extra_args,
-        ]  # fmt: skip
+        ]
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,

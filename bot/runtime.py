@@ -166,8 +166,14 @@ class Runtime:
             inbound.kind == "text" and engine.global_keyword(inbound.text) == "exit"
         ):
             if conv is not None or inbound.kind == "exit":
-                ctx = ActionContext(self, pid, conv or engine.new_conversation(self._context(inbound, conv, now)),
-                                    inbound, commit, ActionCall("safe_exit"))  # fmt: skip
+                ctx = ActionContext(
+                    self,
+                    pid,
+                    conv or engine.new_conversation(self._context(inbound, conv, now)),
+                    inbound,
+                    commit,
+                    ActionCall("safe_exit"),
+                )
                 await _safe_exit(ctx)
             return  # EXIT from a stranger: nothing is sent, nothing kept
 
@@ -234,8 +240,15 @@ class Runtime:
         result.effects[:0] = replies
         return result
 
-    async def _run(self, pid, result: StepResult, ctx: Context, inbound: Inbound, commit: Commit,
-                   risk: RiskMatch | None = None) -> StepResult | None:  # fmt: skip
+    async def _run(
+        self,
+        pid,
+        result: StepResult,
+        ctx: Context,
+        inbound: Inbound,
+        commit: Commit,
+        risk: RiskMatch | None = None,
+    ) -> StepResult | None:
         """Perform the step's actions; resume the engine after each action with outcomes."""
         engine = self.engine
         effects: list = []

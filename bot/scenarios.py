@@ -233,8 +233,12 @@ class ScenarioRunner:
     def _inbound(
         self, step: dict, channel: str, user: str, hint, last_options: list[str]
     ) -> Inbound | str:
-        common = {"channel": channel, "user_id": user, "language_hint": hint if channel == "telegram" else None,
-                  "received_at": self.clock.now}  # fmt: skip
+        common = {
+            "channel": channel,
+            "user_id": user,
+            "language_hint": hint if channel == "telegram" else None,
+            "received_at": self.clock.now,
+        }
         if channel == "web" and hint:
             common["language_hint"] = hint
         if "send" in step:
@@ -259,8 +263,12 @@ class ScenarioRunner:
         for text in expected:
             found = joined.find(text, position)
             if found < 0:
-                return (f"the replies do not contain {text!r}" + (" after the texts before it" if text in joined else ""),
-                        expected, replies)  # fmt: skip
+                return (
+                    f"the replies do not contain {text!r}"
+                    + (" after the texts before it" if text in joined else ""),
+                    expected,
+                    replies,
+                )
             position = found + len(text)
         for text in (
             [step["expect_not"]]
@@ -301,8 +309,13 @@ class ScenarioRunner:
         return None
 
 
-async def run_scenarios(flows_dir: Path, locales_dir: Path, install_services=None, files: list[Path] | None = None,
-                        settings=None) -> Report:  # fmt: skip
+async def run_scenarios(
+    flows_dir: Path,
+    locales_dir: Path,
+    install_services=None,
+    files: list[Path] | None = None,
+    settings=None,
+) -> Report:
     """Run every scenario of `flows_dir/tests` on a throwaway embedded Redis."""
     flows = Flows(flows_dir, locales_dir)
     report = Report()

@@ -76,8 +76,10 @@ class ShelterActions:
                 "shelter search failed (%s); she was asked to try again later", type(exc).__name__
             )
             text = _Text(self, ctx.conversation, _is_sms(ctx))
-            return "nothing_near", {"_shelters": text.say("shelter_unavailable") + "\n" + text.say("emergency"),
-                                    "shelter_ids": ""}  # fmt: skip
+            return "nothing_near", {
+                "_shelters": text.say("shelter_unavailable") + "\n" + text.say("emergency"),
+                "shelter_ids": "",
+            }
         listed = len([i for i in variables["shelter_ids"].split(",") if i])
         log.info("shelter search: %s, %d listed", outcome, listed)
         return outcome, variables

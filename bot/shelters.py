@@ -52,9 +52,22 @@ SERVICES = (
     "wheelchair_access",
 )
 FIELDS = (
-    "id", "name", "kind", "city", "country", "latitude", "longitude", "address", "phone", "website",
-    "languages", "services", "opening_hours", "last_checked", "example",
-)  # fmt: skip
+    "id",
+    "name",
+    "kind",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "address",
+    "phone",
+    "website",
+    "languages",
+    "services",
+    "opening_hours",
+    "last_checked",
+    "example",
+)
 LIST_FIELDS = ("languages", "services")
 MAX_RESULTS = 3
 # A lookup searches the smallest circle first and widens it until it holds
@@ -180,8 +193,14 @@ def parse_directory(
         if shelter is None:
             continue
         if shelter.id in seen:
-            problems.append(Problem(file, row["id"][1], f"duplicate id {shelter.id!r}: line {seen[shelter.id]} "
-                                    "already uses it; give every entry its own id"))  # fmt: skip
+            problems.append(
+                Problem(
+                    file,
+                    row["id"][1],
+                    f"duplicate id {shelter.id!r}: line {seen[shelter.id]} "
+                    "already uses it; give every entry its own id",
+                )
+            )
             continue
         seen[shelter.id] = row["id"][1]
         shelters.append(shelter)
@@ -291,8 +310,14 @@ def _csv_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Problem
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) > len(columns):
-                problems.append(Problem(file, line, f"this row has {len(record)} cells but the header names "
-                                        f"{len(columns)} columns: quote cells that contain commas"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"this row has {len(record)} cells but the header names "
+                        f"{len(columns)} columns: quote cells that contain commas",
+                    )
+                )
                 continue
             row: Row = {}
             for name, cell in zip(columns, record, strict=False):
@@ -409,16 +434,31 @@ def _validate(
                     f"last_checked {checked} is in the future: write the day it was really checked",
                 )
             elif (today - checked_on).days > STALE_DAYS and not example:
-                bad("last_checked", f"entry {ident!r} was last checked on {checked}, more than a year ago: "
-                    "check that it still exists and update last_checked", "warning")  # fmt: skip
+                bad(
+                    "last_checked",
+                    f"entry {ident!r} was last checked on {checked}, more than a year ago: "
+                    "check that it still exists and update last_checked",
+                    "warning",
+                )
     if any(p.severity == "error" for p in problems[before:]):
         return None
     return Shelter(
-        id=ident, name=name, kind=kind, city=city, country=country, latitude=latitude, longitude=longitude,
-        address=value("address") or "", phone=phone, website=website, languages=tuple(dict.fromkeys(languages)),
-        services=tuple(dict.fromkeys(services)), opening_hours=value("opening_hours") or "",
-        last_checked=checked, example=example,
-    )  # fmt: skip
+        id=ident,
+        name=name,
+        kind=kind,
+        city=city,
+        country=country,
+        latitude=latitude,
+        longitude=longitude,
+        address=value("address") or "",
+        phone=phone,
+        website=website,
+        languages=tuple(dict.fromkeys(languages)),
+        services=tuple(dict.fromkeys(services)),
+        opening_hours=value("opening_hours") or "",
+        last_checked=checked,
+        example=example,
+    )
 
 
 def _coordinate(text: str | None, name: str, limit: float, bad: Callable[[str], None]) -> float:
@@ -458,8 +498,10 @@ def _phone(text: str | None, country: str, example: bool, bad: Callable[[str], N
         return ""
     if example:
         if phonenumbers.is_valid_number(number):
-            bad(f"phone {text!r} is a real, dialable number, but the entry is example data: use a fake "
-                "number such as +39 000 000 0001, which cannot ring anyone (see docs/shelters.md)")  # fmt: skip
+            bad(
+                f"phone {text!r} is a real, dialable number, but the entry is example data: use a fake "
+                "number such as +39 000 000 0001, which cannot ring anyone (see docs/shelters.md)"
+            )
             return ""
         if not phonenumbers.is_possible_number(number):
             bad(
@@ -489,8 +531,10 @@ class ImportSummary:
     swapped: bool = False  # False when the directory was already the same
 
     def __str__(self) -> str:
-        text = (f"{self.entries} entries: {len(self.added)} added, {len(self.changed)} changed, "
-                f"{len(self.removed)} removed")  # fmt: skip
+        text = (
+            f"{self.entries} entries: {len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.removed)} removed"
+        )
         if not self.swapped:
             text += " (the directory was already up to date)"
         if self.examples:
@@ -528,8 +572,12 @@ async def _import_lock(redis: Redis) -> AsyncIterator[None]:
             await redis.delete(keys.SHELTERS_IMPORT_LOCK)
 
 
-async def import_directory(redis: Redis, shelters: list[Shelter], source_sha256: str = "",
-                           progress: Callable[[int, int], None] | None = None) -> ImportSummary:  # fmt: skip
+async def import_directory(
+    redis: Redis,
+    shelters: list[Shelter],
+    source_sha256: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
     """Make `shelters` the directory lookups use, all at once: write a new
     generation, switch to it, delete the old one. Importing the same entries
     again changes nothing. One import at a time (waits, else ImportBusy)."""
@@ -537,8 +585,12 @@ async def import_directory(redis: Redis, shelters: list[Shelter], source_sha256:
         return await _import(redis, shelters, source_sha256, progress)
 
 
-async def _import(redis: Redis, shelters: list[Shelter], source_sha256: str,
-                  progress: Callable[[int, int], None] | None) -> ImportSummary:  # fmt: skip
+async def _import(
+    redis: Redis,
+    shelters: list[Shelter],
+    source_sha256: str,
+    progress: Callable[[int, int], None] | None,
+) -> ImportSummary:
     current = await redis.get(keys.SHELTERS_CURRENT)
     current = current.decode() if current else None
     old: dict[str, str] = {}
@@ -589,12 +641,19 @@ async def _import(redis: Redis, shelters: list[Shelter], source_sha256: str,
             national.setdefault(shelter.country, []).append(json.loads(new[shelter.id]))
     async with redis.pipeline(transaction=False) as pipe:
         if national:
-            pipe.hset(keys.shelters_national(generation),
-                      mapping={c: json.dumps(v, ensure_ascii=False) for c, v in national.items()})  # fmt: skip
-        pipe.hset(keys.shelters_meta(generation), mapping={
-            "entries": len(shelters), "examples": summary.examples,
-            "source_sha256": source_sha256, "imported_at": int(time.time()),
-        })  # fmt: skip
+            pipe.hset(
+                keys.shelters_national(generation),
+                mapping={c: json.dumps(v, ensure_ascii=False) for c, v in national.items()},
+            )
+        pipe.hset(
+            keys.shelters_meta(generation),
+            mapping={
+                "entries": len(shelters),
+                "examples": summary.examples,
+                "source_sha256": source_sha256,
+                "imported_at": int(time.time()),
+            },
+        )
         await pipe.execute()
     # The switch: from here on every lookup reads the new generation.
     await redis.set(keys.SHELTERS_CURRENT, generation)
@@ -647,8 +706,11 @@ async def _load(redis: Redis, raw: bytes, file: str, sha: str) -> None:
     for problem in problems:
         (log.error if problem.severity == "error" else log.warning)("%s", problem)
     if any(p.severity == "error" for p in problems):
-        log.error("the shelter directory %s has errors: it was not loaded, and the directory in use "
-                  "(if any) stays. Fix the lines above and restart.", file)  # fmt: skip
+        log.error(
+            "the shelter directory %s has errors: it was not loaded, and the directory in use "
+            "(if any) stays. Fix the lines above and restart.",
+            file,
+        )
         return
     try:
         summary = await import_directory(redis, shelters, sha)
@@ -673,15 +735,20 @@ async def remember_start_file(redis: Redis, path: Path) -> None:
 async def warn_if_example(redis: Redis) -> None:
     current = await redis.get(keys.SHELTERS_CURRENT)
     if current is None:
-        log.warning("there is no shelter directory: searches find nothing. Load one with "
-                    "HELPLINE_SHELTERS_FILE or `helpline shelters import FILE` (docs/shelters.md).")  # fmt: skip
+        log.warning(
+            "there is no shelter directory: searches find nothing. Load one with "
+            "HELPLINE_SHELTERS_FILE or `helpline shelters import FILE` (docs/shelters.md)."
+        )
         return
     examples = await redis.hget(keys.shelters_meta(current.decode()), "examples")
     if examples and int(examples):
-        log.warning("the shelter directory in use holds EXAMPLE data (%s entries marked example: true): "
-                    "people are shown example services, not real ones. Load your organisation's "
-                    "directory with HELPLINE_SHELTERS_FILE or `helpline shelters import FILE` "
-                    "(docs/shelters.md).", int(examples))  # fmt: skip
+        log.warning(
+            "the shelter directory in use holds EXAMPLE data (%s entries marked example: true): "
+            "people are shown example services, not real ones. Load your organisation's "
+            "directory with HELPLINE_SHELTERS_FILE or `helpline shelters import FILE` "
+            "(docs/shelters.md).",
+            int(examples),
+        )
 
 
 # --------------------------------------------------------------------------- lookups
@@ -722,9 +789,17 @@ class Directory:
             self._generation, self._read_at = (current.decode() if current else None), now
         return self._generation
 
-    async def near(self, latitude: float, longitude: float, *, kinds: tuple[str, ...] = (),
-                   services: tuple[str, ...] = (), languages: tuple[str, ...] = (), limit: int = MAX_RESULTS,
-                   radii: tuple[float, ...] = RADII_KM) -> Nearby:  # fmt: skip
+    async def near(
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        kinds: tuple[str, ...] = (),
+        services: tuple[str, ...] = (),
+        languages: tuple[str, ...] = (),
+        limit: int = MAX_RESULTS,
+        radii: tuple[float, ...] = RADII_KM,
+    ) -> Nearby:
         """Up to `limit` entries nearest to the point, nearest first, within the
         smallest radius of `radii` that holds `limit` of them (else the largest).
         Filters: any of `kinds`, every one of `services`, any of `languages`."""
@@ -733,10 +808,21 @@ class Directory:
             if generation is None:
                 return Nearby((), float(radii[-1]))
             reply = await self._search(
-                keys=[keys.shelters_meta(generation), keys.shelters_tags(generation), keys.shelters_data(generation),
-                      *(keys.shelters_geo(generation, kind) for kind in (kinds or KINDS))],
-                args=[f"{longitude:.6f}", f"{latitude:.6f}", limit, " ".join(services), " ".join(languages), *radii],
-            )  # fmt: skip
+                keys=[
+                    keys.shelters_meta(generation),
+                    keys.shelters_tags(generation),
+                    keys.shelters_data(generation),
+                    *(keys.shelters_geo(generation, kind) for kind in (kinds or KINDS)),
+                ],
+                args=[
+                    f"{longitude:.6f}",
+                    f"{latitude:.6f}",
+                    limit,
+                    " ".join(services),
+                    " ".join(languages),
+                    *radii,
+                ],
+            )
             if reply[0] == b"gone":
                 continue  # an import replaced this generation meanwhile: read the new one
             found = tuple(
@@ -754,8 +840,16 @@ class Directory:
         raw = await self.redis.hget(keys.shelters_national(generation), country.upper())
         if not raw:
             return []
-        return [Shelter(**{**item, "languages": tuple(item["languages"]), "services": tuple(item["services"])})
-                for item in json.loads(raw)]  # fmt: skip
+        return [
+            Shelter(
+                **{
+                    **item,
+                    "languages": tuple(item["languages"]),
+                    "services": tuple(item["services"]),
+                }
+            )
+            for item in json.loads(raw)
+        ]
 
     async def get(self, ids: list[str]) -> list[Shelter]:
         """Entries by id, in that order; ids no longer in the directory are left out."""

@@ -54,8 +54,11 @@ async def run_chat(
     await runner.setup()
     user = f"{getpass.getuser()}-{language or 'auto'}"
     pipeline = app[SERVICES].pipeline
-    print(f"Talking to the flows as a {channel} user (language: {language or 'automatic'}). "
-          "Type a message; Ctrl-D to quit.", flush=True)  # fmt: skip
+    print(
+        f"Talking to the flows as a {channel} user (language: {language or 'automatic'}). "
+        "Type a message; Ctrl-D to quit.",
+        flush=True,
+    )
     try:
         terminal.replied.clear()
         await pipeline.accept(Inbound(terminal.name, user, kind="start", language_hint=language))
@@ -77,8 +80,13 @@ async def run_chat(
 def _inbound(terminal: TerminalChannel, user: str, line: str, language: str | None) -> Inbound:
     """With buttons (Telegram style), a number taps the matching button."""
     if terminal.capabilities.buttons and line.isdigit() and 1 <= int(line) <= len(terminal.options):
-        return Inbound(terminal.name, user, kind="button", payload=terminal.options[int(line) - 1][1],
-                       language_hint=language)  # fmt: skip
+        return Inbound(
+            terminal.name,
+            user,
+            kind="button",
+            payload=terminal.options[int(line) - 1][1],
+            language_hint=language,
+        )
     return Inbound(terminal.name, user, kind="text", text=line, language_hint=language)
 
 

@@ -151,8 +151,15 @@ class Console:
         response = web.json_response(
             {"csrf_token": session.csrf_token, "user": username, "role": role}
         )
-        response.set_cookie(COOKIE, self.privacy.sign(session.id), httponly=True, samesite="Strict",
-                            secure=self.secure_cookies, path="/console", max_age=SESSION_IDLE_S)  # fmt: skip
+        response.set_cookie(
+            COOKIE,
+            self.privacy.sign(session.id),
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure_cookies,
+            path="/console",
+            max_age=SESSION_IDLE_S,
+        )
         return response
 
     async def logout(self, request: web.Request, session: Session) -> web.Response:
@@ -179,8 +186,14 @@ class Console:
         online = set(await self.counsellors.online())
         rows = []
         for name in names:
-            rows.append({"user": name, "role": await self.counsellors.role(name), "online": name in online,
-                         "load": await self.counsellors.load(name)})  # fmt: skip
+            rows.append(
+                {
+                    "user": name,
+                    "role": await self.counsellors.role(name),
+                    "online": name in online,
+                    "load": await self.counsellors.load(name),
+                }
+            )
         return web.json_response(rows)
 
     async def overview(self, request: web.Request, session: Session) -> web.Response:
@@ -191,12 +204,14 @@ class Console:
             "waiting": queue_length,
             "assigned": len(entries) - len(waiting),
         }
-        return web.json_response({
-            "queue_length": queue_length,
-            "longest_wait_seconds": max((e.waiting_seconds for e in waiting), default=0),
-            "conversations_by_state": by_state,
-            "online": await self.counsellors.online(),
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "queue_length": queue_length,
+                "longest_wait_seconds": max((e.waiting_seconds for e in waiting), default=0),
+                "conversations_by_state": by_state,
+                "online": await self.counsellors.online(),
+            }
+        )
 
     # ------------------------------------------------------------------ one conversation
 
@@ -247,10 +262,16 @@ class Console:
             return problem
         status = record.get("status", "bot")
         body = {
-            "id": pid, "channel": record.get("channel"), "language": record.get("language"),
-            "state": status, "risk": record.get("category") or None, "priority": record.get("severity"),
-            "assigned_to": record.get("assigned_to") or None, "left": status == "left", "messages": [],
-        }  # fmt: skip
+            "id": pid,
+            "channel": record.get("channel"),
+            "language": record.get("language"),
+            "state": status,
+            "risk": record.get("category") or None,
+            "priority": record.get("severity"),
+            "assigned_to": record.get("assigned_to") or None,
+            "left": status == "left",
+            "messages": [],
+        }
         if status == "left":
             return web.json_response(body)
         caps = CAPABILITIES.get(body["channel"] or "")
@@ -338,8 +359,13 @@ class Console:
                 pid, session.user, text.strip(), session.is_supervisor
             )
         if code != 200:
-            return error(code, {403: "This conversation is with another counsellor.",
-                                404: "This conversation has ended."}.get(code, "The message was not sent."))  # fmt: skip
+            return error(
+                code,
+                {
+                    403: "This conversation is with another counsellor.",
+                    404: "This conversation has ended.",
+                }.get(code, "The message was not sent."),
+            )
         return web.json_response({"ok": True, "id": message_id})
 
     async def typing(self, request: web.Request, session: Session) -> web.Response:
@@ -421,9 +447,13 @@ class Console:
     # ------------------------------------------------------------------ live events
 
     async def events(self, request: web.Request, session: Session) -> web.StreamResponse:
-        response = web.StreamResponse(headers={
-            "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-        })  # fmt: skip
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
         await response.prepare(request)
         queue = self.hub.subscribe()
         try:

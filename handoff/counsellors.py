@@ -62,9 +62,14 @@ class Counsellors:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"The password must have at least {MIN_PASSWORD} characters.")
         new = not await self.redis.exists(keys.counsellor(username))
-        await self.redis.hset(keys.counsellor(username), mapping={
-            "password": _hasher.hash(password), "role": role, "created_at": str(time.time()),
-        })  # fmt: skip
+        await self.redis.hset(
+            keys.counsellor(username),
+            mapping={
+                "password": _hasher.hash(password),
+                "role": role,
+                "created_at": str(time.time()),
+            },
+        )
         await self.redis.sadd(keys.COUNSELLORS, username)
         return new
 
@@ -117,9 +122,15 @@ class Counsellors:
         session = Session(
             secrets.token_urlsafe(32), username, role, secrets.token_urlsafe(24), time.time()
         )
-        await self.redis.hset(keys.session(session.id), mapping={
-            "user": username, "role": role, "csrf": session.csrf_token, "created_at": str(session.created_at),
-        })  # fmt: skip
+        await self.redis.hset(
+            keys.session(session.id),
+            mapping={
+                "user": username,
+                "role": role,
+                "csrf": session.csrf_token,
+                "created_at": str(session.created_at),
+            },
+        )
         await self.redis.expire(keys.session(session.id), SESSION_IDLE_S)
         await self.touch_presence(username)
         return session

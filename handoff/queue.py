@@ -60,8 +60,17 @@ class HandoffQueue:
         risen = int(waited // self.aging_seconds) if self.aging_seconds else 0
         return LEVELS[max(0, LEVEL_INDEX[level] - risen)]
 
-    async def enqueue(self, pid: str, level: str, *, category: str | None, reason: str, channel: str,
-                      language: str, now: float | None = None) -> bool:  # fmt: skip
+    async def enqueue(
+        self,
+        pid: str,
+        level: str,
+        *,
+        category: str | None,
+        reason: str,
+        channel: str,
+        language: str,
+        now: float | None = None,
+    ) -> bool:
         """Queue `pid` at `level`; if it is queued already, only ever raise its urgency.
         True when it entered the queue now."""
         now = time.time() if now is None else now
@@ -88,8 +97,9 @@ class HandoffQueue:
         rank = await self.redis.zrank(keys.WAITING, pid)
         return None if rank is None else rank + 1
 
-    async def claim(self, pid: str, username: str, *, take_over: bool = False,
-                    now: float | None = None) -> tuple[int, str, float | None]:  # fmt: skip
+    async def claim(
+        self, pid: str, username: str, *, take_over: bool = False, now: float | None = None
+    ) -> tuple[int, str, float | None]:
         """(200, previous assignee, enqueued_at) | (404, '', None) | (409, current assignee, None)."""
         now = time.time() if now is None else now
         code, previous, enqueued_at = await self._claim(

@@ -52,10 +52,14 @@ class Handoff:
         level = ctx.risk.severity if ctx.risk else "asked"
         now = self.runtime.clock()
         new = await self.queue.enqueue(
-            ctx.pid, level, category=ctx.risk.category if ctx.risk else None,
+            ctx.pid,
+            level,
+            category=ctx.risk.category if ctx.risk else None,
             reason="risk" if ctx.risk else (ctx.call.arg("reason") or "asked"),
-            channel=ctx.inbound.channel, language=ctx.conversation.language, now=now,
-        )  # fmt: skip
+            channel=ctx.inbound.channel,
+            language=ctx.conversation.language,
+            now=now,
+        )
         if new and self.metrics:
             self.metrics.handoffs.labels(level).inc()
         ctx.conversation.mode = MODE_QUEUED
@@ -81,8 +85,15 @@ class Handoff:
             return None
         conv = ctx.conversation
         if ctx.risk is not None:
-            await self.queue.enqueue(ctx.pid, ctx.risk.severity, category=ctx.risk.category, reason="risk",
-                                     channel=ctx.inbound.channel, language=conv.language, now=self.runtime.clock())  # fmt: skip
+            await self.queue.enqueue(
+                ctx.pid,
+                ctx.risk.severity,
+                category=ctx.risk.category,
+                reason="risk",
+                channel=ctx.inbound.channel,
+                language=conv.language,
+                now=self.runtime.clock(),
+            )
         replies: list[str] = []
         engine = self.runtime.engine
         if ctx.risk is not None and ctx.risk.severity == "critical":
@@ -92,8 +103,13 @@ class Handoff:
             if now - float(conv.variables.get("position_told_at", 0)) >= POSITION_EVERY_S:
                 conv.variables["position_told_at"] = now
                 position = await self.queue.position(ctx.pid) or 1
-                replies.append(engine.render(engine.settings_message("queue_position"), conv,
-                                             {"queue_position": position}))  # fmt: skip
+                replies.append(
+                    engine.render(
+                        engine.settings_message("queue_position"),
+                        conv,
+                        {"queue_position": position},
+                    )
+                )
         return replies
 
     # ------------------------------------------------------------------ counsellor side
@@ -113,10 +129,23 @@ class Handoff:
         )
         entry = transcript_entry("counsellor", text, time.time(), message_id, by=username)
         code = await self._relay(
-            keys=[keys.handoff(pid), keys.transcript(pid), keys.outbox(pid), keys.delivery(pid), keys.send_stream(channel)],
-            args=[username, entry, json.dumps({**outbound.to_json(), "channel": channel}), message_id, pid,
-                  self.runtime.retention, "1" if supervisor else "0"],
-        )  # fmt: skip
+            keys=[
+                keys.handoff(pid),
+                keys.transcript(pid),
+                keys.outbox(pid),
+                keys.delivery(pid),
+                keys.send_stream(channel),
+            ],
+            args=[
+                username,
+                entry,
+                json.dumps({**outbound.to_json(), "channel": channel}),
+                message_id,
+                pid,
+                self.runtime.retention,
+                "1" if supervisor else "0",
+            ],
+        )
         if code == 200:
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
         return int(code), message_id
@@ -147,10 +176,25 @@ class Handoff:
             assigned = (await self.redis.hget(keys.handoff(pid), "assigned_to") or b"").decode()
             conv = await self.runtime.load(pid)
             commands: list[list] = [
-                ["HSET", keys.handoff(pid), "status", "closed", "outcome", outcome, "notes", notes,
-                 "closed_by", username, "closed_at", str(time.time()), "return_to_bot", "1" if return_to_bot else "0"],
-                ["ZREM", keys.QUEUE, pid], ["ZREM", keys.WAITING, pid],
-            ]  # fmt: skip
+                [
+                    "HSET",
+                    keys.handoff(pid),
+                    "status",
+                    "closed",
+                    "outcome",
+                    outcome,
+                    "notes",
+                    notes,
+                    "closed_by",
+                    username,
+                    "closed_at",
+                    str(time.time()),
+                    "return_to_bot",
+                    "1" if return_to_bot else "0",
+                ],
+                ["ZREM", keys.QUEUE, pid],
+                ["ZREM", keys.WAITING, pid],
+            ]
             if assigned:
                 commands.append(["SREM", keys.assigned(assigned), pid])
             channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()

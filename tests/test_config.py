@@ -56,9 +56,19 @@ def test_all_problems_are_reported_together():
 
 
 def test_cli_exits_2_without_a_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, capture_output=True, text=True,
-                            env={**BASE, "PATH": "/usr/bin:/bin", "HELPLINE_PORT": "not-a-port",
-                                 "REDIS_URL": "localhost"}, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **BASE,
+            "PATH": "/usr/bin:/bin",
+            "HELPLINE_PORT": "not-a-port",
+            "REDIS_URL": "localhost",
+        },
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "HELPLINE_PORT='not-a-port' is not a port number" in result.stderr
     assert "REDIS_URL='localhost' is malformed" in result.stderr

@@ -356,8 +356,11 @@ async def test_close_without_return_ends_the_conversation(make_client, team):
     csrf = await login(client, "ana")
     chat, pid = await queued_person(client, "")
     await client.post(f"/console/api/conversations/{pid}/claim", headers={"X-CSRF-Token": csrf})
-    closed = await client.post(f"/console/api/conversations/{pid}/close", json={"outcome": "referred", "notes": "n",
-                               "return_to_bot": False}, headers={"X-CSRF-Token": csrf})  # fmt: skip
+    closed = await client.post(
+        f"/console/api/conversations/{pid}/close",
+        json={"outcome": "referred", "notes": "n", "return_to_bot": False},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert closed.status == 200
     assert await chat.replies(expect_none=True) == []  # nothing is sent on close without return
     text = await chat.say("hello")
@@ -374,8 +377,11 @@ async def test_block_a_sender(make_client, team):
     client = await make_client()
     sue = await login(client, "sue")
     chat, pid = await queued_person(client, "")
-    await client.post(f"/console/api/conversations/{pid}/close", json={"outcome": "abuse", "return_to_bot": True},
-                      headers={"X-CSRF-Token": sue})  # fmt: skip
+    await client.post(
+        f"/console/api/conversations/{pid}/close",
+        json={"outcome": "abuse", "return_to_bot": True},
+        headers={"X-CSRF-Token": sue},
+    )
     await chat.replies()
     blocked = await client.post(
         f"/console/api/conversations/{pid}/block",
@@ -386,8 +392,13 @@ async def test_block_a_sender(make_client, team):
     assert await chat.say("1") == "Thank you for your message."
     ana = await make_client()
     ana_csrf = await login(ana, "ana")
-    assert (await ana.post(f"/console/api/conversations/{pid}/block", json={"minutes": 5},
-                           headers={"X-CSRF-Token": ana_csrf})).status == 403  # fmt: skip
+    assert (
+        await ana.post(
+            f"/console/api/conversations/{pid}/block",
+            json={"minutes": 5},
+            headers={"X-CSRF-Token": ana_csrf},
+        )
+    ).status == 403
 
 
 async def test_events_stream_announces_queue_changes(make_client, team):

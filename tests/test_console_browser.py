@@ -28,8 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "handoff" / "static"
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
 HAS_CHROMIUM = Path(CHROMIUM).exists()
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "a long password"
 # A risk phrase when the English lexicon is there (flows/risk/en.yaml), else the keyword.
 HAS_LEXICON = (ROOT / "flows" / "risk" / "en.yaml").exists()
@@ -86,8 +92,14 @@ class Tabs:
         page = await context.new_page()
         page.set_default_timeout(10_000)
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-        page.on("console", lambda message: self.problems.append(f"console: {message.text}")
-                if "Content Security Policy" in message.text else None)  # fmt: skip
+        page.on(
+            "console",
+            lambda message: (
+                self.problems.append(f"console: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         page.on("dialog", lambda dialog: self.problems.append(f"a dialog opened: {dialog.message}"))
         await page.goto(str(self.client.make_url(path)))
         return page
@@ -174,8 +186,13 @@ async def test_page_has_strict_csp_and_no_off_site_asset(app, tabs):
     response = await app.get("/console")
     assert response.status == 200
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
-                      "frame-ancestors 'none'"):  # fmt: skip
+    for directive in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     parsed = _Assets()
@@ -663,8 +680,12 @@ async def test_keyboard_only_with_visible_focus_and_readable_contrast(app, tabs,
     await page.keyboard.press("Enter")
     await expect(page.locator("#whoami")).to_contain_text("ana")
     queue = HandoffQueue(redis)
-    for name, level, category in (("a", "critical", "confinement"), ("b", "high", "self_harm"),
-                                  ("c", "medium", "sexual_violence"), ("d", "asked", None)):  # fmt: skip
+    for name, level, category in (
+        ("a", "critical", "confinement"),
+        ("b", "high", "self_harm"),
+        ("c", "medium", "sexual_violence"),
+        ("d", "asked", None),
+    ):
         await queue.enqueue(
             name * 20, level, category=category, reason="risk", channel="sms", language="en"
         )
@@ -709,18 +730,34 @@ async def test_screenshots(app, tabs, redis):
     now = time.time()
     # Example queue entries (nobody real behind them), to show every urgency.
     examples = (
-        ("b", "high", "trafficking_control", "sms", "bg", 170), ("c", "medium", "sexual_violence", "telegram", "ar", 200),
-        ("d", "asked", None, "sms", "uk", 620), ("e", "high", "confinement", "telegram", "ru", 900),
-    )  # fmt: skip
+        ("b", "high", "trafficking_control", "sms", "bg", 170),
+        ("c", "medium", "sexual_violence", "telegram", "ar", 200),
+        ("d", "asked", None, "sms", "uk", 620),
+        ("e", "high", "confinement", "telegram", "ru", 900),
+    )
     for name, level, category, channel, language, waited in examples:
-        await queue.enqueue(name * 20, level, category=category, reason="risk", channel=channel, language=language,
-                            now=now - waited)  # fmt: skip
+        await queue.enqueue(
+            name * 20,
+            level,
+            category=category,
+            reason="risk",
+            channel=channel,
+            language=language,
+            now=now - waited,
+        )
     await queue.claim("e" * 20, "bea")
     ana = await tabs.console("ana")
     await ana.set_viewport_size({"width": 1280, "height": 920})
     await expect(ana.locator(".queue-item")).to_have_count(len(examples))
-    await queue.enqueue("a" * 20, "critical", category="confinement", reason="risk", channel="telegram", language="ro",
-                        now=now - 40)  # fmt: skip
+    await queue.enqueue(
+        "a" * 20,
+        "critical",
+        category="confinement",
+        reason="risk",
+        channel="telegram",
+        language="ro",
+        now=now - 40,
+    )
     person = await tabs.person()
     await person_writes(person, RISK_TEXT)
     row = ana.locator(".queue-item").filter(has_text="Web chat")

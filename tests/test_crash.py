@@ -32,19 +32,28 @@ class App:
         self.port = port
         self.env = {
             **os.environ,
-            "HELPLINE_DATA_DIR": str(data_dir), "HELPLINE_PORT": str(port),
+            "HELPLINE_DATA_DIR": str(data_dir),
+            "HELPLINE_PORT": str(port),
             "HELPLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "HELPLINE_FLOWS_DIR": str(FLOWS), "HELPLINE_LOCALES_DIR": str(LOCALES),
+            "HELPLINE_FLOWS_DIR": str(FLOWS),
+            "HELPLINE_LOCALES_DIR": str(LOCALES),
             "HELPLINE_SECRET_KEY": "crash-test-secret-key-0123456789",
-            "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE_URL": twilio.base_url,
-        }  # fmt: skip
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": twilio.base_url,
+        }
         self.env.pop("REDIS_URL", None)
         self.process: subprocess.Popen | None = None
 
     async def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
                 try:
@@ -110,16 +119,24 @@ async def test_kill_9_loses_no_acknowledged_message(tmp_path):
     try:
         await app.start()
         async with aiohttp.ClientSession() as session:
-            first = await asyncio.gather(*(send_sms(session, app.port, phone, "hi", f"SMa{i:031d}")
-                                           for i, phone in enumerate(people)))  # fmt: skip
+            first = await asyncio.gather(
+                *(
+                    send_sms(session, app.port, phone, "hi", f"SMa{i:031d}")
+                    for i, phone in enumerate(people)
+                )
+            )
             assert first == [200] * len(people)
             for _ in range(200):  # replies are being tried (and failing) ...
                 if twilio.attempts >= 10:
                     break
                 await asyncio.sleep(0.05)
             assert twilio.attempts >= 10
-            second = await asyncio.gather(*(send_sms(session, app.port, phone, "1", f"SMb{i:031d}")
-                                            for i, phone in enumerate(people)))  # fmt: skip
+            second = await asyncio.gather(
+                *(
+                    send_sms(session, app.port, phone, "1", f"SMb{i:031d}")
+                    for i, phone in enumerate(people)
+                )
+            )
             assert second == [200] * len(people)
         redis_before = redis_pid(tmp_path / "data")
         app.kill9()  # ... and more were just acknowledged, unprocessed

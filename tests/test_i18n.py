@@ -59,17 +59,39 @@ def test_extractor_finds_every_string_with_line_and_comment():
 
 def test_pybabel_extract_uses_the_registered_extractor(tmp_path):
     (tmp_path / "babel.cfg").write_text("[helpline_flows: **.yaml]\n")
-    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(tmp_path / "babel.cfg"),
-                             "-o", str(tmp_path / "out.pot"), str(FLOWS / "welcome.yaml")],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(tmp_path / "babel.cfg"),
+            "-o",
+            str(tmp_path / "out.pot"),
+            str(FLOWS / "welcome.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert 'msgid "Is it safe for you to talk now?"' in (tmp_path / "out.pot").read_text()
 
 
 def run_check(locales) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "locales", "check"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HELPLINE_LOCALES_DIR": str(locales),
-                                                      "HELPLINE_FLOWS_DIR": str(FLOWS)})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "locales", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HELPLINE_LOCALES_DIR": str(locales),
+            "HELPLINE_FLOWS_DIR": str(FLOWS),
+        },
+    )
 
 
 def break_catalog(tmp_path, language: str, msgid: str, change):

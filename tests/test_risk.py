@@ -26,10 +26,17 @@ def matcher() -> RiskMatcher:
 def small() -> RiskMatcher:
     from bot.risk import Entry
 
-    en = Lexicon("en", phrases=[Entry("critical", "imminent_violence", "he will kill me", "en"),
-                                Entry("high", "trafficking_control", "took my passport", "en")],
-                 combinations=[(Entry("critical", "self_harm", "pills + tonight", "en"), ("pills", "tonight"))],
-                 exclusions=["this heat is killing me", "kill time"])  # fmt: skip
+    en = Lexicon(
+        "en",
+        phrases=[
+            Entry("critical", "imminent_violence", "he will kill me", "en"),
+            Entry("high", "trafficking_control", "took my passport", "en"),
+        ],
+        combinations=[
+            (Entry("critical", "self_harm", "pills + tonight", "en"), ("pills", "tonight"))
+        ],
+        exclusions=["this heat is killing me", "kill time"],
+    )
     ru = Lexicon("ru", phrases=[Entry("high", "trafficking_control", "забрали паспорт", "ru")])
     ar = Lexicon("ar", phrases=[Entry("high", "confinement", "حبسني", "ar")])
     zh = Lexicon(

@@ -26,8 +26,13 @@ def test_a_failing_scenario_shows_a_diff_and_exits_1(tmp_path):
     (flows / "tests" / "wrong.yaml").write_text(
         "- name: expects the wrong welcome\n  channel: sms\n  steps:\n    - send: hi\n      expect: [Welcome to the party]\n"
     )
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "flows", "test", str(flows)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "flows", "test", str(flows)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert (
         "wrong.yaml:4: 'expects the wrong welcome', step 1: the replies do not contain 'Welcome to the party'"

@@ -212,8 +212,10 @@ def test_other_problems_are_sentences_that_say_what_to_do():
 
 
 def test_a_stale_entry_is_a_warning_not_an_error():
-    entry = ("- id: old\n  name: Old\n  kind: helpline\n  country: IT\n  latitude: 41.9\n  longitude: 12.5\n"
-             "  phone: '+39 051 644 1111'\n  last_checked: 2024-01-01\n")  # fmt: skip
+    entry = (
+        "- id: old\n  name: Old\n  kind: helpline\n  country: IT\n  latitude: 41.9\n  longitude: 12.5\n"
+        "  phone: '+39 051 644 1111'\n  last_checked: 2024-01-01\n"
+    )
     shelters, problems = parse_directory(entry.encode(), "dir.yaml", today=TODAY)
     assert [s.id for s in shelters] == ["old"]
     assert [str(p) for p in problems] == [
@@ -223,8 +225,10 @@ def test_a_stale_entry_is_a_warning_not_an_error():
 
 
 def test_example_entries_must_not_carry_a_dialable_number():
-    entry = ("- id: ex\n  name: Example\n  kind: helpline\n  country: IT\n  latitude: 41.9\n  longitude: 12.5\n"
-             "  phone: '+39 051 644 1111'\n  last_checked: 2026-01-01\n  example: true\n")  # fmt: skip
+    entry = (
+        "- id: ex\n  name: Example\n  kind: helpline\n  country: IT\n  latitude: 41.9\n  longitude: 12.5\n"
+        "  phone: '+39 051 644 1111'\n  last_checked: 2026-01-01\n  example: true\n"
+    )
     assert problems_of(entry) == [
         "dir.yaml:7: phone '+39 051 644 1111' is a real, dialable number, but the entry is example data: use a "
         "fake number such as +39 000 000 0001, which cannot ring anyone (see docs/shelters.md)"
@@ -260,10 +264,27 @@ def test_the_example_directory():
             assert s.address.startswith("Example Street"), s.id
     cities = {s.city for s in shelters if s.kind != "helpline"}
     assert cities == {
-        "Frankfurt am Main", "Brno", "Nice", "Vilnius", "Vienna", "Győr", "Bologna", "Heerlen", "Łódź",
-        "Antwerp", "Kyiv", "Brussels", "Sofia", "Kristiansand", "Växjö", "Gdynia", "Riga", "Nicosia",
-        "Dublin", "Klaipėda",
-    }  # fmt: skip
+        "Frankfurt am Main",
+        "Brno",
+        "Nice",
+        "Vilnius",
+        "Vienna",
+        "Győr",
+        "Bologna",
+        "Heerlen",
+        "Łódź",
+        "Antwerp",
+        "Kyiv",
+        "Brussels",
+        "Sofia",
+        "Kristiansand",
+        "Växjö",
+        "Gdynia",
+        "Riga",
+        "Nicosia",
+        "Dublin",
+        "Klaipėda",
+    }
     for city in cities:
         kinds = [s.kind for s in shelters if s.city == city]
         assert 2 <= len(kinds) <= 3 and len(set(kinds)) == len(kinds), city
@@ -366,10 +387,15 @@ BOLOGNA = (44.4949, 11.3426)
 
 
 async def test_nearest_first_with_distances(redis):
-    await import_directory(redis, [
-        shelter("far", 44.60, 11.34), shelter("near", 44.495, 11.343), shelter("middle", 44.52, 11.36),
-        shelter("other-city", 45.46, 9.19),  # Milan, 200 km
-    ])  # fmt: skip
+    await import_directory(
+        redis,
+        [
+            shelter("far", 44.60, 11.34),
+            shelter("near", 44.495, 11.343),
+            shelter("middle", 44.52, 11.36),
+            shelter("other-city", 45.46, 9.19),  # Milan, 200 km
+        ],
+    )
     nearby = await Directory(redis).near(*BOLOGNA)
     assert [f.shelter.id for f in nearby.found] == ["near", "middle", "far"]
     assert [round(f.distance_km, 1) for f in nearby.found] == [0.0, 3.1, 11.7]
@@ -377,14 +403,23 @@ async def test_nearest_first_with_distances(redis):
 
 
 async def test_filters(redis):
-    await import_directory(redis, [
-        shelter("plain", 44.495, 11.343),
-        shelter("women", 44.496, 11.343, services=("women_only",), languages=("it", "ro")),
-        shelter("women-kids", 44.497, 11.343, services=("women_only", "children_accepted"), languages=("uk",)),
-        shelter("specialist", 44.498, 11.343, services=("trafficking_specialist", "open_24h")),
-        shelter("legal", 44.499, 11.343, kind="legal_aid", languages=("ro",)),
-        shelter("health", 44.500, 11.343, kind="health", services=("open_24h",)),
-    ])  # fmt: skip
+    await import_directory(
+        redis,
+        [
+            shelter("plain", 44.495, 11.343),
+            shelter("women", 44.496, 11.343, services=("women_only",), languages=("it", "ro")),
+            shelter(
+                "women-kids",
+                44.497,
+                11.343,
+                services=("women_only", "children_accepted"),
+                languages=("uk",),
+            ),
+            shelter("specialist", 44.498, 11.343, services=("trafficking_specialist", "open_24h")),
+            shelter("legal", 44.499, 11.343, kind="legal_aid", languages=("ro",)),
+            shelter("health", 44.500, 11.343, kind="health", services=("open_24h",)),
+        ],
+    )
     directory = Directory(redis)
 
     async def ids(**filters) -> list[str]:
@@ -418,11 +453,22 @@ async def test_the_radius_widens_when_nothing_is_near(redis):
 
 
 async def test_national_fallback_lists_the_countrys_helplines(redis):
-    await import_directory(redis, [
-        shelter("it-line", 41.9, 12.5, kind="helpline", city="", phone="+39 06 1234 5678", website=""),
-        shelter("it-line-2", 45.4, 9.2, kind="helpline", city=""),
-        shelter("de-line", 52.5, 13.4, kind="helpline", city="", country="DE"),
-    ])  # fmt: skip
+    await import_directory(
+        redis,
+        [
+            shelter(
+                "it-line",
+                41.9,
+                12.5,
+                kind="helpline",
+                city="",
+                phone="+39 06 1234 5678",
+                website="",
+            ),
+            shelter("it-line-2", 45.4, 9.2, kind="helpline", city=""),
+            shelter("de-line", 52.5, 13.4, kind="helpline", city="", country="DE"),
+        ],
+    )
     directory = Directory(redis)
     assert [s.id for s in await directory.national("IT")] == ["it-line", "it-line-2"]
     assert (await directory.national("IT"))[0].phone == "+39 06 1234 5678"
@@ -469,8 +515,10 @@ async def test_start_loads_the_file_once_and_warns_about_example_data(redis, cap
 async def test_start_with_a_broken_file_keeps_the_directory_in_use(redis, caplog, tmp_path):
     await import_directory(redis, [shelter("kept", 44.49, 11.34)], "x")
     broken = tmp_path / "broken.csv"
-    broken.write_text("id,name,kind,city,country,latitude,longitude,website,last_checked\n"
-                      "a,A,spa,Rome,IT,41.9,12.5,https://example.org,2026-01-01\n")  # fmt: skip
+    broken.write_text(
+        "id,name,kind,city,country,latitude,longitude,website,last_checked\n"
+        "a,A,spa,Rome,IT,41.9,12.5,https://example.org,2026-01-01\n"
+    )
     await load_at_start(redis, broken)
     assert f"{broken}:2: unknown kind 'spa'" in caplog.text
     assert "it was not loaded" in caplog.text
@@ -481,11 +529,22 @@ async def test_start_with_a_broken_file_keeps_the_directory_in_use(redis, caplog
 
 
 def run_cli(*args: str, redis_url: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REDIS_URL": redis_url, "HELPLINE_FLOWS_DIR": str(FLOWS), "HELPLINE_LOCALES_DIR": str(LOCALES),
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "HELPLINE_FLOWS_DIR": str(FLOWS),
+        "HELPLINE_LOCALES_DIR": str(LOCALES),
+        "PYTHONPATH": str(ROOT),
+    }
     env["HELPLINE_LOCALES_DIR"] = str(cwd)  # any readable directory
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 async def test_cli_import_prints_every_error_and_changes_nothing(redis, redis_url, tmp_path):
@@ -503,8 +562,10 @@ async def test_cli_import_prints_every_error_and_changes_nothing(redis, redis_ur
 
 async def test_cli_import_with_progress_and_summary(redis, redis_url, tmp_path):
     rows = ["id,name,kind,city,country,latitude,longitude,website,last_checked"]
-    rows += [f"s{i},Service {i},shelter,Rome,IT,{41 + i / 10000:.4f},12.5,https://example.org/{i},2026-01-01"
-             for i in range(2500)]  # fmt: skip
+    rows += [
+        f"s{i},Service {i},shelter,Rome,IT,{41 + i / 10000:.4f},12.5,https://example.org/{i},2026-01-01"
+        for i in range(2500)
+    ]
     big = tmp_path / "big.csv"
     big.write_text("\n".join(rows) + "\n")
     result = await asyncio.to_thread(
@@ -617,8 +678,10 @@ async def test_unknown_and_ambiguous_places(chat):
     await chat.say("1")
     assert "I could not find that place" in await chat.say("somewhere nice, I do not know")
     answer = await chat.say("Kristiansnd")
-    assert answer == ("I know several places with that name: Kristiansand, Norway; Kristiansund, Norway. "
-                      "Which one? Please write it as in this list, for example: Kristiansand, Norway")  # fmt: skip
+    assert answer == (
+        "I know several places with that name: Kristiansand, Norway; Kristiansund, Norway. "
+        "Which one? Please write it as in this list, for example: Kristiansand, Norway"
+    )
     assert (await chat.say("Kristiansand, Norway")).startswith("Nearest to Kristiansand, Norway:")
 
 
@@ -655,15 +718,19 @@ async def say(runner: ScenarioRunner, channel: str, *steps, hint: str | None = N
 
 async def test_sms_results_fit_in_few_segments_in_gsm7(runner):
     *_, answer = await say(runner, "sms", "hello", "1", "3", "4", "Łódź")
-    assert answer == ("Nearest to Lodz, Poland: (example)\n1. Example Women's Centre Lodz, 2 km: +48 000000002\n"
-                      "1 Send me an address\n2 Search another place\n3 Main menu")  # fmt: skip
+    assert answer == (
+        "Nearest to Lodz, Poland: (example)\n1. Example Women's Centre Lodz, 2 km: +48 000000002\n"
+        "1 Send me an address\n2 Search another place\n3 Main menu"
+    )
     assert segments(answer) == ("GSM-7", 1)
     *_, answer = await say(
         runner, "sms", "3", "3", "1", "Brussels"
     )  # main menu, a safe place, tonight
-    assert answer.startswith("Nearest to Brussels, Belgium: (example)\n1. Example Women's Shelter Brussels, 0.8 km: "
-                             "+32 00000004\n2. Example Women's Shelter Antwerp, 42 km: +32 00000001\n"
-                             "3. Example Women's Shelter Heerlen, 115 km: +31 00000001\n")  # fmt: skip
+    assert answer.startswith(
+        "Nearest to Brussels, Belgium: (example)\n1. Example Women's Shelter Brussels, 0.8 km: "
+        "+32 00000004\n2. Example Women's Shelter Antwerp, 42 km: +32 00000001\n"
+        "3. Example Women's Shelter Heerlen, 115 km: +31 00000001\n"
+    )
     assert segments(answer) == ("GSM-7", 2)  # three services and the menu: 2 SMS, not 5
 
 
@@ -677,8 +744,10 @@ async def test_a_telegram_location(runner):
 async def test_distances_in_her_language(redis, settings, tmp_path):
     po = tmp_path / "de" / "LC_MESSAGES" / "helpline.po"
     po.parent.mkdir(parents=True)
-    po.write_text('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
-                  'msgid "Nearest to {place}:"\nmsgstr "In der Nähe von {place}:"\n')  # fmt: skip
+    po.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Nearest to {place}:"\nmsgstr "In der Nähe von {place}:"\n'
+    )
     scenario = ScenarioRunner(Flows(FLOWS, tmp_path), redis, install_services, settings)
     await scenario.setup()
     *_, answer = await say(
@@ -715,8 +784,12 @@ async def all_of_redis(redis) -> str:
                 for x in (m, str(s).encode())
             ]
         elif kind == "stream":
-            value = [json.dumps({k.decode(): v.decode(errors="replace") for k, v in fields.items()}).encode()
-                     for _, fields in await redis.xrange(key)]  # fmt: skip
+            value = [
+                json.dumps(
+                    {k.decode(): v.decode(errors="replace") for k, v in fields.items()}
+                ).encode()
+                for _, fields in await redis.xrange(key)
+            ]
         else:
             value = []
         parts.extend(v.decode(errors="replace") for v in value)

@@ -149,9 +149,11 @@ class SmsChannel(Channel):
         for part in plan(outbound.text).parts:
             try:
                 message = await self.client.messages.create_async(
-                    to=address, from_=self.settings.twilio_from_number, body=part,
+                    to=address,
+                    from_=self.settings.twilio_from_number,
+                    body=part,
                     **({"status_callback": callback} if callback else {}),
-                )  # fmt: skip
+                )
             except TwilioRestException as exc:
                 if exc.status == 429 or exc.status >= 500:
                     raise RetryableSendError(f"Twilio {exc.status}") from None

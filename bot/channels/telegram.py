@@ -134,16 +134,24 @@ def inbound_of(update: Update) -> Inbound | None:
         message = query.message
         if message is None or message.chat.type != "private":
             return None
-        return Inbound("telegram", str(message.chat.id), kind="button", payload=query.data or "",
-                       language_hint=query.from_user.language_code, dedup_id=str(update.update_id))  # fmt: skip
+        return Inbound(
+            "telegram",
+            str(message.chat.id),
+            kind="button",
+            payload=query.data or "",
+            language_hint=query.from_user.language_code,
+            dedup_id=str(update.update_id),
+        )
     message = update.message or update.edited_message
     if message is None or message.chat.type != "private":
         return None
     common = {
-        "channel": "telegram", "user_id": str(message.chat.id), "message_id": str(message.message_id),
+        "channel": "telegram",
+        "user_id": str(message.chat.id),
+        "message_id": str(message.message_id),
         "language_hint": message.from_user.language_code if message.from_user else None,
         "dedup_id": str(update.update_id),
-    }  # fmt: skip
+    }
     if update.edited_message is not None:
         return Inbound(kind="unsupported", **common)
     if message.location is not None:
@@ -318,8 +326,9 @@ class TelegramChannel(Channel):
             elif outbound.request_location:
                 markup = ReplyKeyboardMarkup(
                     [[KeyboardButton(outbound.location_label or "📍", request_location=True)]],
-                    one_time_keyboard=True, resize_keyboard=True,
-                )  # fmt: skip
+                    one_time_keyboard=True,
+                    resize_keyboard=True,
+                )
             await self.pacer.wait(address)
             message = await self.bot.send_message(
                 chat_id, outbound.text[:MAX_TEXT], reply_markup=markup, protect_content=True
