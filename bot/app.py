@@ -145,7 +145,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     await hub.start()
     secure = bool(settings.public_url and settings.public_url.startswith("https://"))
     app[CONSOLE].bind(handoff, services.privacy, hub, secure)
-    password = await create_first_admin(handoff.counsellors)
+    # The terminal chat (its own channels) serves no console: it creates no account.
+    password = await create_first_admin(handoff.counsellors) if not app[REUSE_EMBEDDED] else None
     if password:
         print(
             f"helpline: created the first supervisor account: user `admin`, password `{password}`. "
