@@ -23,15 +23,22 @@ Ends with one `name=value` figure per line.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import argparse
 import asyncio
 import gc
 import heapq
 import math
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
