@@ -556,7 +556,7 @@ class Engine:
 # Words that turn a keyword around when they come right before it ("not ok",
 # "I can't talk", "nu pot", "не могу", "pas sûr"): the keyword then does not count.
 NEGATIONS = frozenset(
-    "not no never dont cant cannot nu ne не ни ні нет pas non nicht kein keine nie nem jo nuk mos "
+    "not no never dont cant cannot n nu ne не ни ні нет pas non nicht kein keine nie nem jo nuk mos "
     "لا ما لم مش غير ليس لست لن 不 没 没有 别".split()
 ) | {"don t", "can t", "isn t"}  # folded forms of don't, can't, isn't
 
