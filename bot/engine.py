@@ -562,7 +562,11 @@ NEGATIONS = frozenset(
 
 
 def _negated(padded: str, phrase: str) -> bool:
-    """True when every place `phrase` appears in the message follows a negation."""
+    """True when every place `phrase` appears in the message follows a negation.
+    A phrase that is itself a refusal ("not now", "не мога") is never turned around:
+    "no, not now" stays a no."""
+    if phrase.split()[0] in NEGATIONS or " ".join(phrase.split()[:2]) in NEGATIONS:
+        return False
     start = 0
     while (at := padded.find(phrase, start)) >= 0:
         before = padded[:at].split()

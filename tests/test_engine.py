@@ -239,3 +239,20 @@ def test_a_refusal_is_never_taken_for_yes(engine, answer, where):
         at(engine, "welcome", "safe_check"), Event("text", answer), Context("sms", NOW + 1)
     )
     assert result.conversation.state == where
+
+
+@pytest.mark.parametrize(
+    "answer, where",
+    [("not yet", "not_safe"), ("yes but not now", "not_safe"), ("no, not now", "not_safe"), ("ok", "menu")],
+)
+def test_the_follow_up_question_also_keeps_a_refusal(engine, answer, where):
+    result = engine.step(at(engine, "welcome", "not_safe"), Event("text", answer), Context("sms", NOW + 1))
+    assert result.conversation.state == where, answer
+
+
+def test_a_refusal_in_bulgarian_stays_a_refusal(engine):
+    if "bg" not in engine.translator.languages:
+        pytest.skip("no Bulgarian catalog")
+    conv = at(engine, "welcome", "safe_check", language="bg")
+    result = engine.step(conv, Event("text", "Не, не мога да говоря"), Context("sms", NOW + 1))
+    assert result.conversation.state == "not_safe"
