@@ -243,10 +243,17 @@ def test_a_refusal_is_never_taken_for_yes(engine, answer, where):
 
 @pytest.mark.parametrize(
     "answer, where",
-    [("not yet", "not_safe"), ("yes but not now", "not_safe"), ("no, not now", "not_safe"), ("ok", "menu")],
+    [
+        ("not yet", "not_safe"),
+        ("yes but not now", "not_safe"),
+        ("no, not now", "not_safe"),
+        ("ok", "menu"),
+    ],
 )
 def test_the_follow_up_question_also_keeps_a_refusal(engine, answer, where):
-    result = engine.step(at(engine, "welcome", "not_safe"), Event("text", answer), Context("sms", NOW + 1))
+    result = engine.step(
+        at(engine, "welcome", "not_safe"), Event("text", answer), Context("sms", NOW + 1)
+    )
     assert result.conversation.state == where, answer
 
 

@@ -614,7 +614,7 @@ async def test_find_a_place_to_sleep_tonight_end_to_end(chat):
         "Nearest to Bologna, Italy:\n\n1. Example Women's Shelter Bologna, 1 km\n"
     )
     assert (
-        "Shelter: women only, open day and night, children welcome, and specialised in exploitation"
+        "Shelter: women only, open day and night, children welcome, and helps people who were exploited"
         in answer
     )
     assert "Languages: Italian, English, Bulgarian, and Ukrainian" in answer
