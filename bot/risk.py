@@ -261,7 +261,9 @@ def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
         text = unicodedata.normalize("NFKC", text).casefold()
         text = _CYRILLIC_APOSTROPHE.sub("", _ARABIC_MARKS.sub("", text))
         text = _CJK.sub(" ", text)  # Chinese is matched as characters, not as words
-    words = _TOKEN.findall(text.translate(_NO_APOSTROPHES if join_apostrophes else _APOSTROPHES))
+    if _HAS_APOSTROPHE.search(text):
+        text = text.translate(_NO_APOSTROPHES if join_apostrophes else _APOSTROPHES)
+    words = _TOKEN.findall(text)
     if not _SLOW_PATH.search(text):
         return words  # the common case: no digit, "!" or "|": nothing more to do per word
     found = []
@@ -572,14 +574,15 @@ class RiskMatcher:
         present: set[str] = set()
         results: list[Match] = []
         if self._has_words:
-            variants = [tokens(text)]
-            if _HAS_APOSTROPHE.search(text):
-                variants.append(tokens(text, join_apostrophes=True))
-            cache, canonical = self._canonical, self.canonical
-            for words in variants:
-                if words:
-                    line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
-                    self._collect(self._words.iter(line), present, results)
+            cache, canonical, automaton = self._canonical, self.canonical, self._words
+            words = tokens(text)
+            if words:
+                line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
+                self._collect(automaton.iter(line), present, results)
+            if _HAS_APOSTROPHE.search(text):  # and the reading with apostrophes joining words
+                words = tokens(text, join_apostrophes=True)
+                line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
+                self._collect(automaton.iter(line), present, results)
         if self._has_cjk and not text.isascii():
             cjk = cjk_text(text)
             if cjk:
