@@ -10,6 +10,7 @@ Screenshots for the README: HELPLINE_SCREENSHOTS=docs python -m pytest tests/tes
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -788,3 +789,39 @@ async def test_screenshots(app, tabs, redis):
         await sue.get_by_role("link", name="Team").click()
         await expect(sue.locator("#open-rows tr")).to_have_count(len(examples) + 2)
         await sue.screenshot(path=str(out / "console-team.png"))
+
+
+# ---------------------------------------------------------------------- the person's web chat
+
+
+async def test_web_chat_quick_exit_leaves_no_way_back(app, tabs, redis):
+    person = await tabs.person()
+    await person.route(
+        re.compile(r"^https://"),
+        lambda route: route.fulfill(body="<h1>Weather</h1>", content_type="text/html"),
+    )
+    await person.get_by_role("button", name="Yes, I can talk").click()
+    await expect(person.locator("#messages")).to_contain_text("How can I help you?")
+    await person.get_by_role("button", name="Quick exit").click()
+    await person.wait_for_url(re.compile(r"^https://"))
+    assert "Weather" in await person.content()
+    await person.go_back()  # the chat was replaced, not pushed: Back does not return to it
+    assert not person.url.startswith(app.make_url("/").human_repr().rstrip("/"))
+    for _ in range(50):
+        if not await redis.keys("hl:c:*"):
+            break
+        await asyncio.sleep(0.05)
+    assert await redis.keys("hl:c:*") == []
+
+
+async def test_web_chat_shows_arabic_right_to_left(app, tabs):
+    page = await tabs.open("/")
+    await expect(page.locator("#messages")).to_contain_text("confidential")
+    await page.get_by_role("button", name="Yes, I can talk").click()
+    await page.locator("#text").fill("LANGUAGE")
+    await page.locator("#text").press("Enter")
+    await page.get_by_role("button", name="العربية").click()
+    arabic = page.locator("#messages li.bot").last
+    await expect(arabic).to_contain_text("؟")
+    direction = await arabic.evaluate("element => getComputedStyle(element).direction")
+    assert direction == "rtl"
