@@ -269,3 +269,19 @@ def test_welcome_and_main_menu_take_at_most_three_sms_segments(engine, catalogs)
             assert planned.segments <= 3, (language, name, planned.encoding, planned.segments)
     english, _ = sms_of(engine, "en")
     assert plan(english).segments == 1 and plan(english).encoding == "GSM-7"
+
+
+def test_an_edited_catalog_is_live_after_the_reload(tmp_path):
+    from bot.runtime import Flows
+
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES, locales)
+    flows = Flows(FLOWS, locales)
+    assert flows.catalogs.text("de", "Choose your language.") == "Wähle deine Sprache."
+    po = locales / "de" / "LC_MESSAGES" / "helpline.po"
+    po.write_text(
+        po.read_text().replace('msgstr "Wähle deine Sprache."', 'msgstr "Sprache wählen."')
+    )
+    assert flows.reload_if_changed()
+    assert flows.catalogs.text("de", "Choose your language.") == "Sprache wählen."
+    assert not flows.reload_if_changed()  # nothing changed since

@@ -235,3 +235,35 @@ async def test_long_polling_without_public_url(make_client, telegram):
     sent = await telegram.wait_for("sendMessage", 2)
     assert "confidential" in sent[0]["text"]
     assert telegram.called("deleteWebhook")
+
+
+async def test_typing_is_shown_while_a_counsellor_writes(make_client, telegram, redis):
+    from handoff.counsellors import Counsellors
+
+    # Plain http here: behind https the console's cookie is Secure and a test client would not send it.
+    tg_client = await make_client(
+        telegram_bot_token=telegram.token,
+        telegram_api_base_url=telegram.base_url,
+        telegram_webhook_secret=SECRET,
+        public_url="http://help.example.org",
+    )
+    await Counsellors(redis).add("ana", "a long enough password", "counsellor")
+    login = await tg_client.post(
+        "/console/api/login", json={"username": "ana", "password": "a long enough password"}
+    )
+    csrf = (await login.json())["csrf_token"]
+    await post(tg_client, message_update("COUNSELLOR"))
+    for _ in range(100):
+        queue = await (await tg_client.get("/console/api/queue")).json()
+        if queue:
+            break
+        await asyncio.sleep(0.05)
+    pid = queue[0]["id"]
+    headers = {"X-CSRF-Token": csrf}
+    assert (
+        await tg_client.post(f"/console/api/conversations/{pid}/claim", headers=headers)
+    ).status == 200
+    typing = await tg_client.post(f"/console/api/conversations/{pid}/typing", headers=headers)
+    assert (await typing.json())["shown"] is True
+    actions = await telegram.wait_for("sendChatAction", 1)
+    assert actions[0]["chat_id"] == CHAT and actions[0]["action"] == "typing"

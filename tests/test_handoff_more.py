@@ -1,0 +1,85 @@
+"""Opening hours, the first supervisor account, retention of everything about a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.testing import WebChat
+from handoff.hours import OpeningHours, OpeningHoursError
+from tests.conftest import FLOWS
+
+
+def at(day: int, hour: int, zone: str = "Europe/Rome") -> float:
+    """2026-11-23 is a Monday."""
+    return datetime(2026, 11, 23 + day, hour, 30, tzinfo=ZoneInfo(zone)).timestamp()
+
+
+def test_opening_hours():
+    hours = OpeningHours(
+        {
+            "timezone": "Europe/Rome",
+            "mon": "09:00-17:00",
+            "tue": "09:00-12:00, 19:00-22:00",
+            "sat": "closed",
+        }
+    )
+    assert hours.is_open(at(0, 10)) and not hours.is_open(at(0, 18))
+    assert hours.is_open(at(1, 20)) and not hours.is_open(at(1, 15))
+    assert not hours.is_open(at(5, 10)) and not hours.is_open(at(6, 10))
+    assert hours.describe("en").startswith("Mon 09:00-17:00; Tue 09:00-12:00, 19:00-22:00")
+    assert hours.describe("de").startswith("Mo. 09:00-17:00")
+    assert OpeningHours({}).is_open(at(6, 3))
+    with pytest.raises(OpeningHoursError):
+        OpeningHours({"mon": "nine to five"})
+    with pytest.raises(OpeningHoursError):
+        OpeningHours({"timezone": "Mars/Olympus"})
+
+
+async def test_outside_opening_hours_she_is_told_so_and_still_queued(make_client, tmp_path, redis):
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    settings = (
+        (flows / "settings.yaml")
+        .read_text()
+        .replace("opening_hours: {}", 'opening_hours: {timezone: UTC, sun: "00:00-00:01"}')
+    )
+    (flows / "settings.yaml").write_text(settings)
+    client = await make_client(flows_dir=flows)
+    chat = WebChat(client)
+    await chat.start()
+    text = await chat.say("COUNSELLOR")
+    assert (
+        "Our counsellors are not working now" in text
+        and "Opening hours: Sun 00:00-00:01 (UTC)" in text
+    )
+    assert "call 112" in text
+    assert await redis.zcard("hl:queue:waiting") == 1
+
+
+async def test_first_start_creates_one_supervisor_and_says_it_once(make_client, capsys, redis):
+    await make_client()
+    first = capsys.readouterr().out
+    assert "created the first supervisor account: user `admin`" in first
+    assert (await redis.hget("hl:counsellor:admin", "role")) == b"supervisor"
+    await make_client()
+    assert "created the first supervisor" not in capsys.readouterr().out
+
+
+async def test_everything_about_a_conversation_expires_after_the_retention_period(
+    make_client, redis
+):
+    client = await make_client(retention_days=3)
+    chat = WebChat(client)
+    await chat.start()
+    await chat.say("1")
+    await asyncio.sleep(0.2)
+    keys = await redis.keys("hl:c:*")
+    assert len(keys) >= 4  # state, address, transcript, delivery, web mailbox...
+    for key in keys:
+        ttl = await redis.ttl(key)
+        assert 3 * 86400 - 60 < ttl <= 3 * 86400, (key, ttl)
