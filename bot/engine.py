@@ -257,6 +257,13 @@ class Engine:
             conv.language_chosen = chosen
             result = StepResult(conv)
             self._enter(conv, self.settings.start, ctx, result, 0)
+            if keyword == "human" and result.pending is None:
+                # She asked for a person in her very first message: the welcome still
+                # says it is confidential and how to leave, then the handoff begins.
+                result.effects = [
+                    Reply(e.text) if isinstance(e, Reply) else e for e in result.effects
+                ]
+                self._enter(conv, self.settings.human, ctx, result, 0)
             return self._finish(result, ctx)
         conv = Conversation(
             conv.flow,

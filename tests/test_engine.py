@@ -263,3 +263,9 @@ def test_a_refusal_in_bulgarian_stays_a_refusal(engine):
     conv = at(engine, "welcome", "safe_check", language="bg")
     result = engine.step(conv, Event("text", "Не, не мога да говоря"), Context("sms", NOW + 1))
     assert result.conversation.state == "not_safe"
+
+
+def test_asking_for_a_person_in_the_first_message_hands_off_after_the_welcome(engine):
+    result = engine.step(None, Event("text", "counsellor"), Context("sms", NOW))
+    assert "confidential" in result.replies[0].text and not any(r.options for r in result.replies)
+    assert result.pending is not None and result.pending.name == "handoff"
