@@ -16,11 +16,11 @@ import time
 import uuid
 
 from bot import keys
-from bot.channels import CAPABILITIES
-from bot.channels.base import Outbound, render_text
+from bot.channels import CAPABILITIES, flow_channel
+from bot.channels.base import Outbound
 from bot.engine import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
 from bot.runtime import ActionContext, Runtime
-from bot.store import load_script, new_id, transcript_entry
+from bot.store import Commit, load_script, new_id, transcript_entry
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
 from handoff.queue import LUA, HandoffQueue
@@ -175,76 +175,41 @@ class Handoff:
                 return 404
             assigned = (await self.redis.hget(keys.handoff(pid), "assigned_to") or b"").decode()
             conv = await self.runtime.load(pid)
-            commands: list[list] = [
-                [
-                    "HSET",
-                    keys.handoff(pid),
-                    "status",
-                    "closed",
-                    "outcome",
-                    outcome,
-                    "notes",
-                    notes,
-                    "closed_by",
-                    username,
-                    "closed_at",
-                    str(time.time()),
-                    "return_to_bot",
-                    "1" if return_to_bot else "0",
-                ],
-                ["ZREM", keys.QUEUE, pid],
-                ["ZREM", keys.WAITING, pid],
-            ]
-            if assigned:
-                commands.append(["SREM", keys.assigned(assigned), pid])
             channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+            commit = Commit(pid, channel, self.runtime.retention)
+            commit.add(
+                "HSET",
+                keys.handoff(pid),
+                "status",
+                "closed",
+                "outcome",
+                outcome,
+                "notes",
+                notes,
+                "closed_by",
+                username,
+                "closed_at",
+                time.time(),
+                "return_to_bot",
+                int(return_to_bot),
+            )
+            commit.add("ZREM", keys.QUEUE, pid)
+            commit.add("ZREM", keys.WAITING, pid)
+            if assigned:
+                commit.add("SREM", keys.assigned(assigned), pid)
             if conv is not None:
-                if return_to_bot:
+                if return_to_bot:  # back at the main menu, rendered as every reply is
                     engine = self.runtime.engine
-                    result = engine.enter(
-                        conv,
-                        engine.settings.menu,
-                        Context(channel.removeprefix("terminal-"), time.time(), conv.language),
-                    )
+                    context = Context(flow_channel(channel), time.time(), conv.language)
+                    result = engine.enter(conv, engine.settings.menu, context)
                     conv = result.conversation
-                    caps = CAPABILITIES[channel]
-                    for reply in result.replies:
-                        message_id = new_id()
-                        text = (
-                            reply.text if caps.buttons else render_text(reply.text, reply.options)
-                        )
-                        outbound = Outbound(
-                            text=text, options=reply.options if caps.buttons else (), id=message_id
-                        )
-                        commands.append(
-                            [
-                                "RPUSH",
-                                keys.outbox(pid),
-                                json.dumps({**outbound.to_json(), "channel": channel}),
-                            ]
-                        )
-                        commands.append(
-                            [
-                                "RPUSH",
-                                keys.transcript(pid),
-                                transcript_entry(
-                                    "bot",
-                                    render_text(reply.text, reply.options),
-                                    message_id=message_id,
-                                ),
-                            ]
-                        )
-                        commands.append(["HSET", keys.delivery(pid), message_id, "pending"])
-                    commands.append(["XADD", keys.send_stream(channel), "*", "c", pid])
+                    self.runtime.say(commit, channel, conv, result.replies)
                 else:
                     conv.mode = MODE_ENDED
-                commands.append(
-                    ["SET", keys.state(pid), json.dumps(conv.to_dict(), ensure_ascii=False)]
-                )
-            for key in keys.conversation_keys(pid):
-                commands.append(["EXPIRE", key, str(self.runtime.retention)])
-            commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "queue"})])
-            commands.append(["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})])
+                commit.save_state(conv.to_dict())
+            commit.publish({"type": "queue"})
+            commit.publish({"type": "message", "id": pid})
+            commands = commit.finish()
             async with self.redis.pipeline(transaction=True) as pipe:
                 for command in commands:
                     pipe.execute_command(*command)
