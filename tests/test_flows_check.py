@@ -236,3 +236,27 @@ def test_graph_in_mermaid_and_dot():
         timeout=60,
     )
     assert unknown.returncode == 1 and "no flow 'nope'" in unknown.stderr
+
+
+def test_a_broken_edit_is_refused_and_the_last_good_flows_keep_running(tmp_path, caplog):
+    import shutil
+
+    from bot.runtime import Flows
+    from tests.conftest import LOCALES
+
+    flows_dir = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows_dir)
+    flows = Flows(flows_dir, LOCALES)
+    before = flows.engine
+    main = flows_dir / "main.yaml"
+    main.write_text(main.read_text().replace("go: rights", "go: nowhere"))
+    assert not flows.reload_if_changed()
+    assert flows.engine is before
+    assert "main.yaml" in caplog.text and "unknown target 'nowhere'" in caplog.text
+    main.write_text(
+        main.read_text()
+        .replace("go: nowhere", "go: rights")
+        .replace("How can I help you?", "How can I help?")
+    )
+    assert flows.reload_if_changed()
+    assert flows.engine is not before

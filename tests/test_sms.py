@@ -210,3 +210,9 @@ async def test_language_from_the_phone_numbers_country(sms_client, twilio):
     await post(sms_client, form("salut", sender="+40712345678"))  # Romania
     messages = await twilio.wait_for(1)
     assert "confidențial" in messages[0]["Body"] and "IEȘIRE" in messages[0]["Body"]
+
+
+async def test_a_picture_without_text_gets_a_polite_answer(sms_client, twilio):
+    await post(sms_client, form("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/x"))
+    messages = await twilio.wait_for(1)
+    assert "only read text" in messages[0]["Body"]
