@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +23,19 @@ from bot.testing import WebChat
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 LOCALES = ROOT / "locales"
+
+
+def helpline(*args: str, env=None, stdin: str | None = None, cwd=ROOT, timeout: int = 120):
+    """`helpline ARGS...` as an admin runs it, from this checkout (python -m bot.cli)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")

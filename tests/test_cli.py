@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, helpline
 
 
-def run(args: list[str], tmp_path, stdin: str, timeout: int = 90) -> subprocess.CompletedProcess:
+def run(args: list[str], tmp_path, stdin: str) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
         "HELPLINE_DATA_DIR": str(tmp_path / "data"),
@@ -16,15 +15,7 @@ def run(args: list[str], tmp_path, stdin: str, timeout: int = 90) -> subprocess.
         "HELPLINE_LOCALES_DIR": str(LOCALES),
         "HOME": str(tmp_path),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return helpline(*args, env=env, stdin=stdin)
 
 
 def test_chat_in_the_terminal_as_sms(tmp_path):

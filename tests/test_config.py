@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from bot.config import ConfigError, load_settings
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, helpline
 
 BASE = {"HELPLINE_FLOWS_DIR": str(FLOWS), "HELPLINE_LOCALES_DIR": str(LOCALES)}
 
@@ -56,18 +53,14 @@ def test_all_problems_are_reported_together():
 
 
 def test_cli_exits_2_without_a_traceback(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = helpline(
+        "run",
         env={
             **BASE,
             "PATH": "/usr/bin:/bin",
             "HELPLINE_PORT": "not-a-port",
             "REDIS_URL": "localhost",
         },
-        timeout=60,
     )
     assert result.returncode == 2
     assert "HELPLINE_PORT='not-a-port' is not a port number" in result.stderr

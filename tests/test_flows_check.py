@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.checks import check_all
 from bot.flows import load_flowset
-from tests.conftest import FLOWS, ROOT
+from tests.conftest import FLOWS, helpline
 
 SETTINGS = """\
 start: main
@@ -159,22 +157,10 @@ def test_lexicon_mistakes_are_checked_too(tmp_path):
 
 
 def test_cli_exit_codes_and_format(tmp_path):
-    good = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "flows", "check", str(FLOWS)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    good = helpline("flows", "check", str(FLOWS))
     assert good.returncode == 0, good.stdout + good.stderr
     bad_dir = flowset(tmp_path, GOOD.replace("go: info", "go: nowhere"))
-    bad = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "flows", "check", str(bad_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = helpline("flows", "check", str(bad_dir))
     assert bad.returncode == 1
     line = bad.stdout.strip().splitlines()[0]
     file, lineno, col, message = line.split(":", 3)
@@ -188,12 +174,8 @@ def test_run_refuses_invalid_flows(tmp_path):
         tmp_path / "flows" if (tmp_path / "flows").mkdir() is None else tmp_path,
         GOOD.replace("go: info", "go: nowhere"),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = helpline(
+        "run",
         env={
             "PATH": "/usr/bin:/bin",
             "HELPLINE_FLOWS_DIR": str(bad_dir),
@@ -205,36 +187,18 @@ def test_run_refuses_invalid_flows(tmp_path):
 
 
 def test_graph_in_mermaid_and_dot():
-    mermaid = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "flows", "graph", "welcome"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    mermaid = helpline("flows", "graph", "welcome")
     assert mermaid.returncode == 0
     assert (
         mermaid.stdout.startswith("stateDiagram-v2")
         and "safe_check --> to_main__menu: 1 Yes, I can talk" in mermaid.stdout
     )
-    dot = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "flows", "graph", "welcome", "--format", "dot"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    dot = helpline("flows", "graph", "welcome", "--format", "dot")
     assert (
         dot.stdout.startswith('digraph "welcome"')
         and '"hello" -> "hello_sms" [label="next (if)"]' in dot.stdout
     )
-    unknown = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "flows", "graph", "nope"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    unknown = helpline("flows", "graph", "nope")
     assert unknown.returncode == 1 and "no flow 'nope'" in unknown.stderr
 
 

@@ -16,7 +16,7 @@ from bot.flows import load_flowset
 from bot.i18n import RLM, Catalogs
 from bot.i18n_extract import extract_flows
 from bot.sms_segments import plan
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, ROOT, helpline
 
 FIXTURE = b"""\
 flow: demo
@@ -80,12 +80,9 @@ def test_pybabel_extract_uses_the_registered_extractor(tmp_path):
 
 
 def run_check(locales) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "locales", "check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return helpline(
+        "locales",
+        "check",
         env={
             "PATH": "/usr/bin:/bin",
             "HELPLINE_LOCALES_DIR": str(locales),

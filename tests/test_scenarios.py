@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 from bot.scenarios import run_scenarios
 from bot.services import install_services
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, helpline
 
 
 async def test_shipped_scenarios_pass_and_cover_every_flow():
@@ -26,13 +24,7 @@ def test_a_failing_scenario_shows_a_diff_and_exits_1(tmp_path):
     (flows / "tests" / "wrong.yaml").write_text(
         "- name: expects the wrong welcome\n  channel: sms\n  steps:\n    - send: hi\n      expect: [Welcome to the party]\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "flows", "test", str(flows)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = helpline("flows", "test", str(flows))
     assert result.returncode == 1
     assert (
         "wrong.yaml:4: 'expects the wrong welcome', step 1: the replies do not contain 'Welcome to the party'"

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -37,7 +36,7 @@ from bot.shelters import (
     read_directory,
 )
 from bot.sms_segments import segments
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, ROOT, helpline
 
 TODAY = date(2026, 11, 23)
 DOCS = ROOT / "docs" / "shelters.md"
@@ -537,14 +536,7 @@ def run_cli(*args: str, redis_url: str, cwd: Path) -> subprocess.CompletedProces
         "PYTHONPATH": str(ROOT),
     }
     env["HELPLINE_LOCALES_DIR"] = str(cwd)  # any readable directory
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
+    return helpline(*args, env=env, cwd=cwd)
 
 
 async def test_cli_import_prints_every_error_and_changes_nothing(redis, redis_url, tmp_path):
