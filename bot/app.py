@@ -153,8 +153,6 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             "It is shown only this once: sign in at /console and add real accounts.",
             flush=True,
         )
-    for hook in app.get(STARTUP_HOOKS, []):
-        await hook(services)
     await pipeline.start(workers=settings.workers, senders=2 * settings.workers)
     watcher = asyncio.create_task(_watch_flows(services.flows))
     try:
@@ -204,7 +202,6 @@ async def metrics_view(request: web.Request) -> web.Response:
     )
 
 
-STARTUP_HOOKS = web.AppKey("startup_hooks", list)
 CONSOLE = web.AppKey("console", object)
 REUSE_EMBEDDED = web.AppKey("reuse_embedded", bool)
 
@@ -221,7 +218,6 @@ def create_app(
     channels = channels if channels is not None else build_channels(settings)
     app = web.Application(client_max_size=64 * 1024)
     app[SERVICES] = Services(settings=settings, channels=channels, flows=flows)
-    app[STARTUP_HOOKS] = []
     app[REUSE_EMBEDDED] = reuse_embedded
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_core_ctx)

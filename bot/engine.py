@@ -28,8 +28,7 @@ from bot.textnorm import as_number, fold
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
 MODE_BOT = "bot"
-MODE_QUEUED = "queued"
-MODE_COUNSELLOR = "counsellor"
+MODE_QUEUED = "queued"  # waiting for or talking with a counsellor (the handoff record says which)
 MODE_ENDED = "ended"
 MAX_CHAIN = 25  # states entered in one step; a longer `next:` chain is a loop
 

@@ -21,6 +21,7 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -34,7 +35,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot import keys
-from bot.channels.base import Channel, Inbound, Outbound, PermanentSendError, RetryableSendError
+from bot.channels.base import (
+    Channel,
+    Inbound,
+    Outbound,
+    PermanentSendError,
+    RetryableSendError,
+    Sent,
+)
 from bot.privacy import Privacy
 from bot.store import load_script, transcript_entry
 
@@ -49,6 +57,45 @@ BACKOFF_MAX_S = 30.0
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def read_entries(
+    redis: Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    *,
+    claim_idle_ms: int | None,
+    block_ms: int = 1000,
+    count: int = 10,
+) -> list:
+    """Entries for this consumer: with `claim_idle_ms`, first those another consumer
+    took and left pending that long (it died), else new ones (waiting up to `block_ms`)."""
+    if claim_idle_ms is not None:
+        claimed = await redis.xautoclaim(
+            stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=2 * count
+        )
+        if claimed[1]:
+            return claimed[1]
+    response = await redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    return response[0][1] if response else []
+
+
+async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None:
+    """Acknowledge handled entries and drop them from the stream."""
+    if entry_ids:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.xack(stream, group, *entry_ids)
+            pipe.xdel(stream, *entry_ids)
+            await pipe.execute()
 
 
 class OrderedDrain:
@@ -75,14 +122,9 @@ class OrderedDrain:
         self.take = load_script(redis, "take")
         self.apply = load_script(redis, "apply")
         self.consumer = consumer_name()
-        self.active: set[str] = set()
 
     async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self.redis, self.stream, self.group)
 
     async def drain(self, pid: str) -> bool:
         """Process every item of `pid`'s list. False when another holder has the
@@ -94,7 +136,6 @@ class OrderedDrain:
         if taken[0] == 0:
             return False
         head = taken[1] if taken[0] == 2 else None
-        self.active.add(pid)
         try:
             while head is not None:
                 head = await self.handle(pid, head, token)
@@ -104,8 +145,6 @@ class OrderedDrain:
             # that another process (or our next start) takes it over at once.
             await asyncio.shield(self._hand_over(pid, lock, token))
             raise
-        finally:
-            self.active.discard(pid)
 
     async def commit(
         self, pid: str, token: str, commands: list[list], guard: str = ""
@@ -135,23 +174,17 @@ class OrderedDrain:
         last_claim = 0.0
         while not stop.is_set():
             try:
-                entries: list = []
-                if time.monotonic() - last_claim > 5:
+                claim = time.monotonic() - last_claim > 5
+                if claim:
                     last_claim = time.monotonic()
-                    claimed = await self.redis.xautoclaim(
-                        self.stream,
-                        self.group,
-                        self.consumer,
-                        min_idle_time=LOCK_TTL_MS,
-                        start_id="0-0",
-                        count=20,
-                    )
-                    entries = claimed[1]
-                if not entries:
-                    response = await self.redis.xreadgroup(
-                        self.group, self.consumer, {self.stream: ">"}, count=10, block=block_ms
-                    )
-                    entries = response[0][1] if response else []
+                entries = await read_entries(
+                    self.redis,
+                    self.stream,
+                    self.group,
+                    self.consumer,
+                    claim_idle_ms=LOCK_TTL_MS if claim else None,
+                    block_ms=block_ms,
+                )
                 # Different conversations of a batch are drained side by side (their
                 # sends wait on the network); a conversation's own items stay in order.
                 first: dict[str, list] = {}
@@ -166,11 +199,7 @@ class OrderedDrain:
                 for pid, ok in zip(pids, drained, strict=True):
                     if ok:
                         done.extend(first[pid])
-                if done:
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        pipe.xack(self.stream, self.group, *done)
-                        pipe.xdel(self.stream, *done)
-                        await pipe.execute()
+                await forget(self.redis, self.stream, self.group, done)
             except asyncio.CancelledError:
                 raise
             except RedisError as exc:
@@ -219,7 +248,7 @@ class Pipeline:
             keys.SENDERS_GROUP,
             keys.outbox,
             keys.send_lock,
-            self._send_head,
+            functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
         )
 
@@ -269,41 +298,20 @@ class Pipeline:
 
     # ------------------------------------------------------------------ outbound
 
-    async def _send_head(self, pid: str, raw: bytes, token: str) -> bytes | None:
+    async def _send_head(self, channel_name: str, pid: str, raw: bytes, token: str) -> bytes | None:
         item = json.loads(raw)
         outbound = Outbound.from_json(item)
         sealed = item.get("to") or (await self.redis.get(keys.address(pid)) or b"").decode()
         address = self.privacy.decrypt(sealed, pid) if sealed else None
-        channel_name = item.get("channel", "")
-        channel = self.channels.get(channel_name)
-        error: Exception | None = None
-        sent = None
-        if address is None or channel is None:
-            error = PermanentSendError("no address or channel for this conversation")
+        channel = self.channels[channel_name]
+        sent, error = None, None
+        if address is None:
+            error = PermanentSendError("no address for this conversation")
         else:
-            for attempt in range(self.max_attempts):
-                try:
-                    sent = await channel.send(address, outbound)
-                    error = None
-                    break
-                except RetryableSendError as exc:
-                    error = exc
-                    if attempt == self.max_attempts - 1:
-                        break
-                    delay = (
-                        exc.retry_after
-                        if exc.retry_after is not None
-                        else min(BACKOFF_MAX_S, self.backoff_base * 2**attempt)
-                        * random.uniform(0.8, 1.2)
-                    )
-                    await self._sleep_holding(keys.send_lock(pid), token, delay)
-                except PermanentSendError as exc:
-                    error = exc
-                    break
-                except Exception as exc:  # a bug in a channel must not stop the outbox
-                    log.exception("channel %s failed to send", channel_name)
-                    error = PermanentSendError(type(exc).__name__)
-                    break
+            lock = keys.send_lock(pid)
+            sent, error = await self.send_with_retries(
+                channel, address, outbound, lambda delay: self._sleep_holding(lock, token, delay)
+            )
         commands = [["LPOP", keys.outbox(pid)]]
         if outbound.kind == "text" and outbound.id:
             status = "failed" if error else "sent"
@@ -312,30 +320,52 @@ class Pipeline:
                 commands.append(
                     ["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})]
                 )
-        if sent and sent.message_ids and channel and channel.capabilities.delete_messages:
+        if sent and sent.message_ids and channel.capabilities.delete_messages:
             now = str(time.time())
             for message_id in sent.message_ids:
                 commands.append(["ZADD", keys.telegram_messages(pid), now, message_id])
-        if sent and channel:
+        if sent:
             commands.extend(channel.after_send(pid, outbound, sent))
         # Guarded by the outbox: if a safe exit erased the conversation while this
         # message was on its way, nothing is recorded, and the message is deleted too.
-        drain = self.senders.get(channel_name) or next(iter(self.senders.values()))
-        following, erased = await drain.commit(pid, token, commands, guard=keys.outbox(pid))
-        if (
-            erased
-            and sent
-            and sent.message_ids
-            and channel
-            and channel.capabilities.delete_messages
-        ):
+        following, erased = await self.senders[channel_name].commit(
+            pid, token, commands, guard=keys.outbox(pid)
+        )
+        if erased and sent and sent.message_ids and channel.capabilities.delete_messages:
             # The conversation was erased while this message was on its way: delete it too.
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
             await self.on_delivery(channel_name, outbound, pid, error)
         return following
 
-    async def _sleep_holding(self, lock: str, token: str, delay: float) -> None:  # noqa: D401
+    async def send_with_retries(
+        self,
+        channel: Channel,
+        address: str,
+        outbound: Outbound,
+        wait: Callable[[float], Awaitable[None]],
+    ) -> tuple[Sent | None, Exception | None]:
+        """Send, retrying with exponential backoff (or the provider's retry_after) on
+        retryable errors; (what was sent, None) or (None, the final error)."""
+        error: Exception | None = None
+        for attempt in range(self.max_attempts):
+            try:
+                return await channel.send(address, outbound), None
+            except RetryableSendError as exc:
+                error = exc
+                if attempt < self.max_attempts - 1:
+                    backoff = min(BACKOFF_MAX_S, self.backoff_base * 2**attempt) * random.uniform(
+                        0.8, 1.2
+                    )
+                    await wait(exc.retry_after if exc.retry_after is not None else backoff)
+            except PermanentSendError as exc:
+                return None, exc
+            except Exception as exc:  # a bug in a channel must not stop the outbox
+                log.exception("channel %s failed to send", channel.name)
+                return None, PermanentSendError(type(exc).__name__)
+        return None, error
+
+    async def _sleep_holding(self, lock: str, token: str, delay: float) -> None:
         """Wait before a retry, keeping the conversation's send lock alive (a crash
         meanwhile lets it expire within LOCK_TTL_MS)."""
         deadline = time.monotonic() + delay
@@ -345,7 +375,7 @@ class Pipeline:
             await asyncio.sleep(min(left, LOCK_TTL_MS / 3000))
 
     async def schedule_deletion(self, channel: str, address: str, message_ids: list[int]) -> None:
-        """Queue deletion of a chat's messages (after safe exit), done by `run_erasers`."""
+        """Queue deletion of a chat's messages (after safe exit), done by `_erase_loop`."""
         if not message_ids:
             return
         sealed = self.privacy.encrypt(address, "erase")
@@ -355,43 +385,26 @@ class Pipeline:
 
     async def _erase_loop(self, stop: asyncio.Event) -> None:
         group = "erasers"
-        try:
-            await self.redis.xgroup_create(keys.ERASE_STREAM, group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self.redis, keys.ERASE_STREAM, group)
         consumer = consumer_name()
         while not stop.is_set():
             try:
-                claimed = await self.redis.xautoclaim(
-                    keys.ERASE_STREAM, group, consumer, min_idle_time=60_000, count=10
+                entries = await read_entries(
+                    self.redis, keys.ERASE_STREAM, group, consumer, claim_idle_ms=60_000
                 )
-                entries = claimed[1]
-                if not entries:
-                    response = await self.redis.xreadgroup(
-                        group, consumer, {keys.ERASE_STREAM: ">"}, count=10, block=1000
+                for _, fields in entries:
+                    channel = self.channels.get(fields[b"channel"].decode()) if fields else None
+                    address = (
+                        self.privacy.decrypt(fields[b"to"].decode(), "erase") if fields else None
                     )
-                    entries = response[0][1] if response else []
-                for entry_id, fields in entries:
-                    if fields:
-                        channel = self.channels.get(fields[b"channel"].decode())
-                        address = self.privacy.decrypt(fields[b"to"].decode(), "erase")
-                        ids = json.loads(fields[b"ids"])
-                        if channel and address:
-                            for attempt in range(MAX_SEND_ATTEMPTS):
-                                try:
-                                    await channel.send(
-                                        address, Outbound(kind="delete", message_ids=tuple(ids))
-                                    )
-                                    break
-                                except RetryableSendError as exc:
-                                    await asyncio.sleep(
-                                        exc.retry_after or BACKOFF_BASE_S * 2**attempt
-                                    )
-                                except PermanentSendError:
-                                    break
-                    await self.redis.xack(keys.ERASE_STREAM, group, entry_id)
-                    await self.redis.xdel(keys.ERASE_STREAM, entry_id)
+                    if channel and address:
+                        deletion = Outbound(
+                            kind="delete", message_ids=tuple(json.loads(fields[b"ids"]))
+                        )
+                        await self.send_with_retries(channel, address, deletion, asyncio.sleep)
+                await forget(
+                    self.redis, keys.ERASE_STREAM, group, [entry_id for entry_id, _ in entries]
+                )
             except asyncio.CancelledError:
                 raise
             except RedisError:

@@ -20,7 +20,6 @@ from bot import keys
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Inbound, Outbound, render_text
 from bot.engine import (
-    MODE_COUNSELLOR,
     MODE_QUEUED,
     Context,
     Conversation,
@@ -58,7 +57,7 @@ class Flows:
         self.flows_dir = Path(flows_dir)
         self.locales_dir = Path(locales_dir)
         self._stamp: tuple = ()
-        self.engine: Engine = self._build(strict=True)
+        self.engine: Engine = self._build()
         self.listeners: list[Callable[[Engine], None]] = []
 
     def _fingerprint(self) -> tuple:
@@ -67,7 +66,7 @@ class Flows:
             sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
         )
 
-    def _build(self, strict: bool) -> Engine:
+    def _build(self) -> Engine:
         self._stamp = self._fingerprint()
         flowset, issues = load_flowset(self.flows_dir)
         if flowset is None:
@@ -81,7 +80,7 @@ class Flows:
         if self._fingerprint() == self._stamp:
             return False
         try:
-            self.engine = self._build(strict=False)
+            self.engine = self._build()
         except FlowsInvalid as exc:
             log.error("flows changed but have errors; still using the previous ones:\n%s", exc)
             return False
@@ -181,7 +180,7 @@ class Runtime:
         risk = self.risk.match(inbound.text) if (self.risk and inbound.text) else None
         self._log_user(commit, inbound, conv, risk)
 
-        if conv is not None and conv.mode in (MODE_QUEUED, MODE_COUNSELLOR) and self.queued_handler:
+        if conv is not None and conv.mode == MODE_QUEUED and self.queued_handler:
             # Waiting for or talking with a counsellor: to the transcript and the
             # console, not to the flows.
             action_ctx = ActionContext(self, pid, conv, inbound, commit, ActionCall("relay"), risk)
