@@ -21,7 +21,8 @@ from aiohttp import web
 
 from bot import keys
 from bot.channels import CAPABILITIES
-from bot.channels.web import read_json, serve_file
+from bot.channels.base import read_json
+from bot.channels.web import serve_file
 from bot.privacy import Privacy
 from handoff.counsellors import SESSION_IDLE_S, Counsellors, Session
 from handoff.events import EventHub

@@ -14,6 +14,7 @@ Adding a channel (WhatsApp, Signal...) is one new module and one line in
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -162,6 +163,41 @@ class Channel(ABC):
 
     async def disconnect(self) -> None:
         """Stop the channel and close its clients."""
+
+
+MAX_BODY = 64 * 1024  # no webhook or chat message needs more
+
+
+async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes | None:
+    """The request's body, or None when it is larger than `max_body` or cannot be read."""
+    if request.content_length is not None and request.content_length > max_body:
+        return None
+    try:
+        raw = await request.content.read(max_body + 1)
+    except (TimeoutError, ConnectionError):
+        return None
+    return raw if len(raw) <= max_body else None
+
+
+def bad_request(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_json(request: web.Request, max_body: int = MAX_BODY) -> dict | web.Response:
+    """The request's JSON object, or the 4xx response to give: too large, not
+    UTF-8, not JSON, not an object."""
+    raw = await read_body(request, max_body)
+    if raw is None:
+        return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return bad_request("the body is not valid UTF-8")
+    except json.JSONDecodeError:
+        return bad_request("the body is not valid JSON")
+    if not isinstance(data, dict):
+        return bad_request("the body must be a JSON object")
+    return data
 
 
 def render_text(text: str, options: tuple[tuple[str, str], ...]) -> str:

@@ -29,13 +29,13 @@ from bot.channels.base import (
     PermanentSendError,
     RetryableSendError,
     Sent,
+    read_body,
 )
 from bot.config import Settings
 from bot.sms_segments import plan
 
 log = logging.getLogger("helpline.sms")
 
-MAX_BODY = 64 * 1024
 MAX_TEXT = 4096
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 FAILED_STATUSES = {"failed", "undelivered"}
@@ -76,10 +76,8 @@ class SmsChannel(Channel):
 
     async def _signed_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The form's fields if the body is sane and Twilio signed it, else the 4xx to give."""
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _problem(413, "The body is larger than 64 KB.")
-        raw = await request.content.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
+        raw = await read_body(request)
+        if raw is None:
             return _problem(413, "The body is larger than 64 KB.")
         try:
             text = raw.decode("utf-8")

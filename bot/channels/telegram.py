@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import time
 import warnings
@@ -47,12 +46,12 @@ from bot.channels.base import (
     PermanentSendError,
     RetryableSendError,
     Sent,
+    read_json,
 )
 from bot.config import Settings
 
 log = logging.getLogger("helpline.telegram")
 
-MAX_BODY = 64 * 1024
 MAX_TEXT = 4096
 HANDLED_UPDATES = ["message", "edited_message", "callback_query"]
 GLOBAL_PER_SECOND = 25  # Telegram allows about 30 messages a second in all
@@ -248,22 +247,10 @@ class TelegramChannel(Channel):
         sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not self.secret or not hmac.compare_digest(sent.encode(), self.secret.encode()):
             return web.json_response({"error": "wrong or missing secret token"}, status=403)
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.json_response({"error": "body larger than 64 KB"}, status=413)
-        raw = await request.content.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
-            return web.json_response({"error": "body larger than 64 KB"}, status=413)
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            return web.json_response({"error": "body is not valid UTF-8"}, status=400)
-        except json.JSONDecodeError:
-            return web.json_response({"error": "body is not valid JSON"}, status=400)
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("update_id"), int)
-            or isinstance(data.get("update_id"), bool)
-        ):
+        data = await read_json(request)
+        if isinstance(data, web.Response):
+            return data  # too large, not UTF-8, not a JSON object
+        if not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
             return web.json_response(
                 {"error": "not a Telegram Update: an object with an integer update_id"}, status=400
             )

@@ -20,12 +20,11 @@ from redis.asyncio import Redis
 
 from bot import keys
 from bot.channels import CAPABILITIES
-from bot.channels.base import Channel, Inbound, Outbound, Sent
+from bot.channels.base import Channel, Inbound, Outbound, Sent, bad_request, read_json
 from bot.privacy import Privacy
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-MAX_BODY = 64 * 1024
 MAX_TEXT = 4096
 MAILBOX_KEEP = 500
 LONG_POLL_S = 20.0
@@ -34,32 +33,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-
-
-def bad_request(message: str, status: int = 400) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def read_json(request: web.Request, max_body: int = MAX_BODY) -> dict | web.Response:
-    """The request's JSON object, or the 4xx response to give: too large, not
-    UTF-8, not JSON, not an object."""
-    if request.content_length is not None and request.content_length > max_body:
-        return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
-    try:
-        raw = await request.content.read(max_body + 1)
-    except (TimeoutError, ConnectionError):
-        return bad_request("the body could not be read")
-    if len(raw) > max_body:
-        return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return bad_request("the body is not valid UTF-8")
-    except json.JSONDecodeError:
-        return bad_request("the body is not valid JSON")
-    if not isinstance(data, dict):
-        return bad_request("the body must be a JSON object")
-    return data
 
 
 def serve_file(path: Path, csp: str, cache_control: str = "no-store") -> web.StreamResponse:
