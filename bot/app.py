@@ -109,12 +109,12 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = services.runtime
     metrics = services.metrics
 
-    async def process(pid: str, inbound) -> list[list]:
+    async def process(pid: str, inbound, loaded: list) -> Commit:
         commit = Commit(pid, inbound.channel, settings.retention_seconds)
         commit.pop_inbox()
-        await runtime.handle(pid, inbound, commit)
+        await runtime.handle(pid, inbound, commit, loaded)
         metrics.processing_seconds.observe(max(0.0, time.time() - inbound.received_at))
-        return commit.finish()
+        return commit
 
     async def delivered(channel: str, outbound, pid: str, error) -> None:
         if outbound.kind != "text":
@@ -132,6 +132,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     pipeline.on_delivery = delivered
     pipeline.on_accept = accepted
     runtime.schedule_deletion = pipeline.schedule_deletion
+    runtime.wake_worker = pipeline.wake_worker
+    runtime.wake_sender = pipeline.wake_sender
     for channel in services.channels.values():
         pipeline.add_channel(channel)
         await channel.connect(pipeline)
@@ -153,7 +155,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             "It is shown only this once: sign in at /console and add real accounts.",
             flush=True,
         )
-    await pipeline.start(workers=settings.workers, senders=2 * settings.workers)
+    await pipeline.start()
     watcher = asyncio.create_task(_watch_flows(services.flows))
     try:
         yield

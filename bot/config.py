@@ -45,7 +45,6 @@ class Settings:
     twilio_from_number: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
     # Not in the environment: knobs for tests and benchmarks.
-    workers: int = 4  # worker tasks per process (senders: twice as many per channel)
     extra: dict = field(default_factory=dict)
 
     @property

@@ -95,18 +95,22 @@ def blocked(pid: str) -> str:
 
 # ---- pipeline (bot/pipeline.py)
 
-WORK_STREAM = f"{PREFIX}:work"  # nudges {c: pid}: "this conversation's inbox has news"
+WORK_PENDING = (
+    f"{PREFIX}:pending:work"  # sorted set pid -> time of last progress: inboxes with news
+)
 
 
-def send_stream(channel: str) -> str:
-    """Nudges {c: pid}: "this conversation's outbox has news"; one stream per channel,
-    so that only processes that have the channel configured deliver its messages."""
-    return f"{PREFIX}:send:{channel}"
+def send_pending(channel: str) -> str:
+    """Sorted set pid -> time of last progress: outboxes with news, one set per
+    channel, so that only processes that have the channel deliver its messages."""
+    return f"{PREFIX}:pending:send:{channel}"
 
 
-ERASE_STREAM = f"{PREFIX}:erase"  # Telegram deletions left to do after a safe exit
-WORKERS_GROUP = "workers"
-SENDERS_GROUP = "senders"
+def erase_stream(channel: str) -> str:
+    """Stream of deletions left to do after a safe exit (Telegram: the chat's messages)."""
+    return f"{PREFIX}:erase:{channel}"
+
+
 DEAD_LETTERS = f"{PREFIX}:dead"  # inbound messages whose processing raised, kept for operators
 
 

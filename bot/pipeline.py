@@ -1,8 +1,9 @@
 """The durable, ordered message pipeline.
 
-    webhook -> accept() -> inbox list + nudge (one Lua call) -> HTTP 200
-    worker  -> drains one conversation's inbox under its lock -> runtime -> one atomic commit
-    sender  -> drains one conversation's outbox under its lock -> channel.send, with retries
+    webhook -> accept() -> inbox list + pending mark (one Lua call) -> HTTP 200
+            -> this process drains the conversation's inbox at once, under its lock:
+               runtime -> one atomic commit (state, transcript, outbox)
+            -> and then its outbox, under another lock: channel.send, with retries
 
 Why this shape:
 - An inbound message is acknowledged only after Redis has it (append-only file
@@ -11,9 +12,16 @@ Why this shape:
   message or nothing.
 - Order: each conversation has its own inbox and outbox list, drained by one
   holder of its lock at a time, in any process. The lock is released by a script
-  that checks the list is empty, so a message pushed meanwhile is never stranded.
-- Nudges go through Redis Streams with consumer groups; a nudge taken by a
-  process that died stays pending and is claimed by another after LOCK_TTL.
+  that checks the list is empty, so a message pushed meanwhile is never stranded:
+  a message stored by one process while another drains the conversation is
+  handled by that other process.
+- No message waits for a nudge: the process that stored a message starts on it
+  at once. Sorted sets of conversations with pending work (pid -> time of last
+  progress) are swept every second by every process: a conversation whose holder
+  died (its lock expired after LOCK_TTL) or whose channel only another process
+  delivers is taken over from there.
+- Lua calls made in the same turn of the event loop go to Redis as one pipeline
+  (bot/scripts.py): under load, hundreds of conversations cost a few round trips.
 - Delivery is at least once: a crash between a provider accepting a message and
   our removing it from the outbox resends that one message.
 """
@@ -44,15 +52,20 @@ from bot.channels.base import (
     Sent,
 )
 from bot.privacy import Privacy
-from bot.store import load_script, transcript_entry
+from bot.scripts import ScriptRunner
+from bot.store import Commit, transcript_entry
 
 log = logging.getLogger("helpline.pipeline")
 
 LOCK_TTL_MS = 10_000  # a crashed holder's conversations are taken over after this
+SWEEP_EVERY_S = 1.0  # how often each process looks for conversations left pending
+STALE_AFTER_S = 2.0  # pending with no progress for this long: looked at by the sweep
+SWEEP_BATCH = 500
 DEDUP_TTL_S = 7 * 86400
 MAX_SEND_ATTEMPTS = 6
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
+ERASERS_GROUP = "erasers"
 
 
 def consumer_name() -> str:
@@ -73,18 +86,17 @@ async def read_entries(
     group: str,
     consumer: str,
     *,
-    claim_idle_ms: int | None,
+    claim_idle_ms: int,
     block_ms: int = 1000,
     count: int = 10,
 ) -> list:
-    """Entries for this consumer: with `claim_idle_ms`, first those another consumer
-    took and left pending that long (it died), else new ones (waiting up to `block_ms`)."""
-    if claim_idle_ms is not None:
-        claimed = await redis.xautoclaim(
-            stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=2 * count
-        )
-        if claimed[1]:
-            return claimed[1]
+    """Entries for this consumer: first those another consumer took and left
+    pending `claim_idle_ms` (it died), else new ones (waiting up to `block_ms`)."""
+    claimed = await redis.xautoclaim(
+        stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count
+    )
+    if claimed[1]:
+        return claimed[1]
     response = await redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
     return response[0][1] if response else []
 
@@ -98,138 +110,152 @@ async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None
             await pipe.execute()
 
 
+# handle(pid, item, values read along, lock token) -> (next item or None, its values)
+Handler = Callable[[str, bytes, list, str], Awaitable[tuple[bytes | None, list]]]
+
+
 class OrderedDrain:
     """Drain per-conversation lists in order, one holder per conversation across
-    all processes, woken by nudges on a stream."""
+    all processes. `wake(pid)` starts on a conversation now; `sweep()` takes over
+    those left pending (a holder died, or another process stored them)."""
 
     def __init__(
         self,
-        redis: Redis,
-        stream: str,
-        group: str,
+        scripts: ScriptRunner,
         list_key: Callable[[str], str],
         lock_key: Callable[[str], str],
-        handle: Callable[[str, bytes, str], Awaitable[None]],
+        pending: str,
+        read_along: Callable[[str], list[str]],
+        handle: Handler,
         name: str,
     ):
-        self.redis = redis
-        self.stream = stream
-        self.group = group
+        self.redis = scripts.redis
         self.list_key = list_key
         self.lock_key = lock_key
+        self.pending = pending
+        self.read_along = read_along
         self.handle = handle
         self.name = name
-        self.take = load_script(redis, "take")
-        self.apply = load_script(redis, "apply")
-        self.consumer = consumer_name()
+        self._take = scripts.load("take")
+        self._apply = scripts.load("apply")
+        self.tasks: dict[str, asyncio.Task] = {}
+        self._again: set[str] = set()
 
-    async def ensure_group(self) -> None:
-        await ensure_group(self.redis, self.stream, self.group)
+    def _keys(self, pid: str) -> list[str]:
+        return [self.lock_key(pid), self.list_key(pid), self.pending, *self.read_along(pid)]
 
-    async def drain(self, pid: str) -> bool:
-        """Process every item of `pid`'s list. False when another holder has the
-        conversation: the nudge then stays pending, and is looked at again after
-        LOCK_TTL_MS in case that holder died."""
+    def wake(self, pid: str) -> None:
+        """Drain `pid`'s list from this process (if another holds it, that one will)."""
+        if pid in self.tasks:
+            self._again.add(pid)  # our holder may be releasing: it looks once more
+            return
+        task = asyncio.create_task(self._run(pid))
+        self.tasks[pid] = task
+        task.add_done_callback(functools.partial(self._forget_task, pid))
+
+    def _forget_task(self, pid: str, task: asyncio.Task) -> None:
+        if self.tasks.get(pid) is task:  # cancelled before it started
+            del self.tasks[pid]
+
+    async def _run(self, pid: str) -> None:
+        try:
+            while True:
+                self._again.discard(pid)
+                await self.drain(pid)
+                if pid not in self._again:
+                    return
+        except RedisError as exc:  # still pending: the sweep comes back to it
+            log.warning("%s: Redis error (%s); will retry", self.name, type(exc).__name__)
+        except Exception:
+            log.exception("%s: unexpected error; will retry", self.name)
+        finally:
+            self.tasks.pop(pid, None)  # now, so that a wake from here on starts anew
+            self._again.discard(pid)
+
+    async def drain(self, pid: str) -> None:
+        """Process every item of `pid`'s list, unless another holder has it."""
         token = uuid.uuid4().hex
-        lock = self.lock_key(pid)
-        taken = await self.take(keys=[lock, self.list_key(pid)], args=[token, LOCK_TTL_MS])
-        if taken[0] == 0:
-            return False
-        head = taken[1] if taken[0] == 2 else None
+        taken = await self._take(
+            keys=self._keys(pid), args=[token, LOCK_TTL_MS, pid, f"{time.time():.3f}"]
+        )
+        if taken[0] != 2:
+            return
+        head, values = taken[1], taken[2:]
         try:
             while head is not None:
-                head = await self.handle(pid, head, token)
-            return True
+                head, values = await self.handle(pid, head, values, token)
         except asyncio.CancelledError:
-            # Shutting down mid-item: free the conversation and nudge it again so
-            # that another process (or our next start) takes it over at once.
-            await asyncio.shield(self._hand_over(pid, lock, token))
+            # Shutting down mid-item: free the conversation for another process now.
+            await asyncio.shield(self._hand_over(pid, token))
             raise
 
     async def commit(
         self, pid: str, token: str, commands: list[list], guard: str = ""
-    ) -> tuple[bytes | None, bool]:
+    ) -> tuple[bytes | None, bool, list]:
         """Apply the writes of the item just handled (only while we hold the lock,
-        and only while `guard` exists, if given). Returns (the next item, or None
-        when the list is empty or the lock was lost; whether the guard skipped the
-        writes)."""
-        result = await self.apply(
-            keys=[self.lock_key(pid), self.list_key(pid)],
-            args=[token, json.dumps(commands, ensure_ascii=False), LOCK_TTL_MS, guard],
+        and only while `guard` exists, if given). Returns the next item (None when
+        the list is empty or the lock was lost), whether the guard skipped the
+        writes, and the values read along with the next item."""
+        result = await self._apply(
+            keys=self._keys(pid),
+            args=[
+                token,
+                json.dumps(commands, ensure_ascii=False),
+                LOCK_TTL_MS,
+                guard,
+                pid,
+                f"{time.time():.3f}",
+            ],
         )
         if result[0] == 0:
-            return None, False
-        return (result[1] if result[0] == 2 else None), bool(result[2])
+            return None, False, []
+        return (result[1] if result[0] == 2 else None), bool(result[2]), result[3:]
 
-    async def _hand_over(self, pid: str, lock: str, token: str) -> None:
+    async def _hand_over(self, pid: str, token: str) -> None:
         try:
-            if await self.redis.get(lock) == token.encode():
-                await self.redis.delete(lock)
-            await self.redis.xadd(self.stream, {"c": pid})
+            if await self.redis.get(self.lock_key(pid)) == token.encode():
+                await self.redis.delete(self.lock_key(pid))
+            await self.redis.zadd(self.pending, {pid: 0}, xx=True)  # stale: swept at once
         except RedisError:
             pass
 
-    async def run(self, stop: asyncio.Event, block_ms: int = 1000) -> None:
-        await self.ensure_group()
-        last_claim = 0.0
-        while not stop.is_set():
-            try:
-                claim = time.monotonic() - last_claim > 5
-                if claim:
-                    last_claim = time.monotonic()
-                entries = await read_entries(
-                    self.redis,
-                    self.stream,
-                    self.group,
-                    self.consumer,
-                    claim_idle_ms=LOCK_TTL_MS if claim else None,
-                    block_ms=block_ms,
-                )
-                # Different conversations of a batch are drained side by side (their
-                # sends wait on the network); a conversation's own items stay in order.
-                first: dict[str, list] = {}
-                done = []
-                for entry_id, fields in entries:
-                    if not fields:  # a claimed entry that was deleted meanwhile
-                        done.append(entry_id)
-                    else:
-                        first.setdefault(fields[b"c"].decode(), []).append(entry_id)
-                pids = list(first)
-                drained = await asyncio.gather(*(self.drain(pid) for pid in pids))
-                for pid, ok in zip(pids, drained, strict=True):
-                    if ok:
-                        done.extend(first[pid])
-                await forget(self.redis, self.stream, self.group, done)
-            except asyncio.CancelledError:
-                raise
-            except RedisError as exc:
-                log.warning("%s: Redis error, retrying in 1 s: %s", self.name, type(exc).__name__)
-                await asyncio.sleep(1)
-            except Exception:
-                log.exception("%s: unexpected error; continuing", self.name)
-                await asyncio.sleep(0.2)
+    async def sweep(self) -> None:
+        """Wake the conversations pending with no progress for STALE_AFTER_S."""
+        stale = await self.redis.zrangebyscore(
+            self.pending, "-inf", time.time() - STALE_AFTER_S, start=0, num=SWEEP_BATCH
+        )
+        for pid in stale:
+            if pid.decode() not in self.tasks:
+                self.wake(pid.decode())
+
+    async def stop(self) -> None:
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Pipeline:
-    """Accepts inbound messages, runs workers and senders."""
+    """Accepts inbound messages; drains inboxes (processing) and outboxes (sending)."""
 
     def __init__(self, redis: Redis, privacy: Privacy, retention_seconds: int):
         self.redis = redis
         self.privacy = privacy
         self.retention = retention_seconds
         self.channels: dict[str, Channel] = {}
-        self.process: Callable[[str, Inbound], Awaitable[list[list]]] | None = None
+        self.process: Callable[[str, Inbound, list], Awaitable[Commit]] | None = None
         self.on_delivery: (
             Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None
         ) = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
-        self._accept = load_script(redis, "accept")
+        self.scripts = ScriptRunner(redis)
+        self._accept = self.scripts.load("accept")
         self.workers = OrderedDrain(
-            redis,
-            keys.WORK_STREAM,
-            keys.WORKERS_GROUP,
+            self.scripts,
             keys.inbox,
             keys.work_lock,
+            keys.WORK_PENDING,
+            lambda pid: [keys.state(pid), keys.blocked(pid)],
             self._process_head,
             "worker",
         )
@@ -243,14 +269,24 @@ class Pipeline:
         """Deliver `channel`'s outbound messages from this process."""
         self.channels[channel.name] = channel
         self.senders[channel.name] = OrderedDrain(
-            self.redis,
-            keys.send_stream(channel.name),
-            keys.SENDERS_GROUP,
+            self.scripts,
             keys.outbox,
             keys.send_lock,
+            keys.send_pending(channel.name),
+            lambda pid: [keys.address(pid)],
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
         )
+
+    def wake_worker(self, pid: str) -> None:
+        """Process `pid`'s inbox now (after a change made under its work lock)."""
+        self.workers.wake(pid)
+
+    def wake_sender(self, channel: str, pid: str) -> None:
+        """Deliver `pid`'s outbox now, if this process has `channel` (else the
+        sweep of a process that has it will)."""
+        if channel in self.senders:
+            self.senders[channel].wake(pid)
 
     # ------------------------------------------------------------------ inbound
 
@@ -262,19 +298,31 @@ class Pipeline:
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
         dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
         stored = await self._accept(
-            keys=[dedup, keys.inbox(pid), keys.WORK_STREAM],
-            args=[json.dumps(data, ensure_ascii=False), pid, DEDUP_TTL_S, self.retention],
+            keys=[dedup, keys.inbox(pid), keys.WORK_PENDING],
+            args=[
+                json.dumps(data, ensure_ascii=False),
+                pid,
+                DEDUP_TTL_S,
+                self.retention,
+                f"{time.time():.3f}",
+            ],
         )
         if self.on_accept:
             self.on_accept(inbound, stored == 1)
+        if stored == 1 and self.process is not None:
+            self.workers.wake(pid)
         return stored == 1
 
-    async def _process_head(self, pid: str, raw: bytes, token: str) -> bytes | None:
+    async def _process_head(
+        self, pid: str, raw: bytes, loaded: list, token: str
+    ) -> tuple[bytes | None, list]:
         data = json.loads(raw)
         data["user_id"] = self.privacy.decrypt(data["user_id"], pid) or ""
         inbound = Inbound.from_json(data)
+        sends = 0
         try:
-            commands = await self.process(pid, inbound)
+            commit = await self.process(pid, inbound, loaded)
+            commands, sends = commit.finish(), commit.sends
         except Exception:
             # Never lose it, never loop on it: keep it for operators, tell the counsellors.
             log.exception("processing a message failed; kept in %s", keys.DEAD_LETTERS)
@@ -293,15 +341,19 @@ class Pipeline:
                     ),
                 ],
             ]
-        following, _ = await self.workers.commit(pid, token, commands)
-        return following
+        following, _, loaded = await self.workers.commit(pid, token, commands)
+        if sends:
+            self.wake_sender(inbound.channel, pid)
+        return following, loaded
 
     # ------------------------------------------------------------------ outbound
 
-    async def _send_head(self, channel_name: str, pid: str, raw: bytes, token: str) -> bytes | None:
+    async def _send_head(
+        self, channel_name: str, pid: str, raw: bytes, loaded: list, token: str
+    ) -> tuple[bytes | None, list]:
         item = json.loads(raw)
         outbound = Outbound.from_json(item)
-        sealed = item.get("to") or (await self.redis.get(keys.address(pid)) or b"").decode()
+        sealed = item.get("to") or (loaded[0] or b"").decode()
         address = self.privacy.decrypt(sealed, pid) if sealed else None
         channel = self.channels[channel_name]
         sent, error = None, None
@@ -328,7 +380,7 @@ class Pipeline:
             commands.extend(channel.after_send(pid, outbound, sent))
         # Guarded by the outbox: if a safe exit erased the conversation while this
         # message was on its way, nothing is recorded, and the message is deleted too.
-        following, erased = await self.senders[channel_name].commit(
+        following, erased, loaded = await self.senders[channel_name].commit(
             pid, token, commands, guard=keys.outbox(pid)
         )
         if erased and sent and sent.message_ids and channel.capabilities.delete_messages:
@@ -336,7 +388,7 @@ class Pipeline:
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
             await self.on_delivery(channel_name, outbound, pid, error)
-        return following
+        return following, loaded
 
     async def send_with_retries(
         self,
@@ -380,30 +432,27 @@ class Pipeline:
             return
         sealed = self.privacy.encrypt(address, "erase")
         await self.redis.xadd(
-            keys.ERASE_STREAM, {"channel": channel, "to": sealed, "ids": json.dumps(message_ids)}
+            keys.erase_stream(channel), {"to": sealed, "ids": json.dumps(message_ids)}
         )
 
-    async def _erase_loop(self, stop: asyncio.Event) -> None:
-        group = "erasers"
-        await ensure_group(self.redis, keys.ERASE_STREAM, group)
-        consumer = consumer_name()
+    async def _erase_loop(self, channel: Channel, stop: asyncio.Event) -> None:
+        stream, consumer = keys.erase_stream(channel.name), consumer_name()
         while not stop.is_set():
             try:
                 entries = await read_entries(
-                    self.redis, keys.ERASE_STREAM, group, consumer, claim_idle_ms=60_000
+                    self.redis, stream, ERASERS_GROUP, consumer, claim_idle_ms=60_000
                 )
                 for _, fields in entries:
-                    channel = self.channels.get(fields[b"channel"].decode()) if fields else None
                     address = (
                         self.privacy.decrypt(fields[b"to"].decode(), "erase") if fields else None
                     )
-                    if channel and address:
+                    if address:
                         deletion = Outbound(
                             kind="delete", message_ids=tuple(json.loads(fields[b"ids"]))
                         )
                         await self.send_with_retries(channel, address, deletion, asyncio.sleep)
                 await forget(
-                    self.redis, keys.ERASE_STREAM, group, [entry_id for entry_id, _ in entries]
+                    self.redis, stream, ERASERS_GROUP, [entry_id for entry_id, _ in entries]
                 )
             except asyncio.CancelledError:
                 raise
@@ -415,16 +464,26 @@ class Pipeline:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, workers: int = 4, senders: int = 8) -> None:
+    async def _sweep_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                for drain in (self.workers, *self.senders.values()):
+                    await drain.sweep()
+            except asyncio.CancelledError:
+                raise
+            except RedisError as exc:
+                log.warning("sweep: Redis error (%s); retrying", type(exc).__name__)
+            except Exception:
+                log.exception("sweep: unexpected error; continuing")
+            await asyncio.sleep(SWEEP_EVERY_S)
+
+    async def start(self) -> None:
         self._stop.clear()
-        for drain, count in [
-            (self.workers, workers),
-            *((d, senders) for d in self.senders.values()),
-        ]:
-            await drain.ensure_group()
-            for _ in range(count):
-                self._tasks.append(asyncio.create_task(drain.run(self._stop)))
-        self._tasks.append(asyncio.create_task(self._erase_loop(self._stop)))
+        self._tasks.append(asyncio.create_task(self._sweep_loop(self._stop)))
+        for channel in self.channels.values():
+            if channel.capabilities.delete_messages:
+                await ensure_group(self.redis, keys.erase_stream(channel.name), ERASERS_GROUP)
+                self._tasks.append(asyncio.create_task(self._erase_loop(channel, self._stop)))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -432,3 +491,5 @@ class Pipeline:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for drain in (self.workers, *self.senders.values()):
+            await drain.stop()

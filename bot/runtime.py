@@ -129,6 +129,10 @@ class Runtime:
         self.risk: RiskDetector | None = None
         self.actions: dict[str, ActionHandler] = {"safe_exit": _safe_exit}
         self.schedule_deletion: Callable[[str, str, list[int]], Awaitable[None]] | None = None
+        # Start on a conversation's inbox / outbox now (the pipeline's; a sweep
+        # would find them anyway, seconds later).
+        self.wake_worker: Callable[[str], None] = lambda pid: None
+        self.wake_sender: Callable[[str, str], None] = lambda channel, pid: None
         self.on_processed: Callable[[Inbound, float], None] | None = None
         self.queued_handler: Callable[[ActionContext], Awaitable[list[str]]] | None = None
         self.clock: Callable[[], float] = time.time
@@ -151,11 +155,19 @@ class Runtime:
 
     # ------------------------------------------------------------------ one message
 
-    async def handle(self, pid: str, inbound: Inbound, commit: Commit) -> None:
-        """Everything one inbound message causes, gathered into `commit`."""
+    async def handle(
+        self, pid: str, inbound: Inbound, commit: Commit, loaded: list | None = None
+    ) -> None:
+        """Everything one inbound message causes, gathered into `commit`. `loaded`:
+        the conversation's state and block marker as the pipeline read them (raw),
+        else they are read here."""
         engine = self.engine
         now = self.clock()
-        conv, blocked = await self._load_with_block(pid)
+        if loaded is None:
+            conv, blocked = await self._load_with_block(pid)
+        else:
+            raw, blocked = loaded
+            conv = Conversation.from_dict(json.loads(raw)) if raw else None
         commit.set_address(self.privacy.encrypt(inbound.user_id, pid))
         caps = CAPABILITIES.get(inbound.channel)
         if inbound.message_id and caps and caps.delete_messages:
@@ -283,8 +295,8 @@ class Runtime:
     # ------------------------------------------------------------------ helpers
 
     def _language(self, inbound: Inbound, conv: Conversation | None) -> str:
-        if conv is not None and conv.language_chosen:
-            return conv.language
+        if conv is not None and (conv.language_chosen or not inbound.language_hint):
+            return conv.language  # chosen, or negotiated at first contact from the same facts
         phone = (
             inbound.user_id
             if flow_channel(inbound.channel) == "sms" and inbound.channel == "sms"

@@ -134,11 +134,12 @@ class ScenarioRunner:
         await self.redis.set(keys.work_lock(pid), "scenario")
         await self.runtime.handle(pid, inbound, commit)
         await self.apply(
-            keys=[keys.work_lock(pid), keys.inbox(pid)],
-            args=["scenario", json.dumps(commit.finish()), 10_000, ""],
+            keys=[keys.work_lock(pid), keys.inbox(pid), keys.WORK_PENDING],
+            args=["scenario", json.dumps(commit.finish()), 10_000, "", pid, 0],
         )
         sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
+        await self.redis.zrem(keys.send_pending(inbound.channel), pid)
         texts = [
             render_text(s["text"], tuple(s["options"])) for s in sent if s.get("kind") == "text"
         ]

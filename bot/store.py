@@ -14,12 +14,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot import keys
-
-LUA_DIR = Path(__file__).parent / "lua"
+from bot.scripts import LUA_DIR
 
 
 def load_script(redis: Redis, name: str, directory: Path = LUA_DIR):
-    """A registered Lua script from `directory/name.lua` (EVALSHA, loaded once)."""
+    """A registered Lua script from `directory/name.lua` (EVALSHA, loaded once).
+    The pipeline's hot path uses bot.scripts instead (calls coalesced)."""
     return redis.register_script((directory / f"{name}.lua").read_text())
 
 
@@ -108,11 +108,13 @@ class Commit:
 
     def finish(self) -> list[list[Any]]:
         """The commands, with every key of the conversation set to expire after
-        the retention period of inactivity, and the senders nudged."""
+        the retention period of inactivity, and the outbox marked pending."""
         commands = list(self.commands)
         if not self.erased:
             for key in keys.conversation_keys(self.pid):
                 commands.append(["EXPIRE", key, str(self.retention)])
         if self.sends:
-            commands.append(["XADD", keys.send_stream(self.channel), "*", "c", self.pid])
+            commands.append(
+                ["ZADD", keys.send_pending(self.channel), "NX", f"{time.time():.3f}", self.pid]
+            )
         return commands

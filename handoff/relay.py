@@ -134,7 +134,7 @@ class Handoff:
                 keys.transcript(pid),
                 keys.outbox(pid),
                 keys.delivery(pid),
-                keys.send_stream(channel),
+                keys.send_pending(channel),
             ],
             args=[
                 username,
@@ -144,9 +144,11 @@ class Handoff:
                 pid,
                 self.runtime.retention,
                 "1" if supervisor else "0",
+                f"{time.time():.3f}",
             ],
         )
         if code == 200:
+            self.runtime.wake_sender(channel, pid)
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
         return int(code), message_id
 
@@ -158,10 +160,14 @@ class Handoff:
             return False
         if not await self.redis.set(f"{keys.handoff(pid)}:typing", "1", nx=True, ex=4):
             return True  # shown less than 4 s ago: Telegram keeps it for 5 s
-        await self.redis.rpush(
-            keys.outbox(pid), json.dumps({**Outbound(kind="typing").to_json(), "channel": channel})
-        )
-        await self.redis.xadd(keys.send_stream(channel), {"c": pid})
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(
+                keys.outbox(pid),
+                json.dumps({**Outbound(kind="typing").to_json(), "channel": channel}),
+            )
+            pipe.zadd(keys.send_pending(channel), {pid: time.time()}, nx=True)
+            await pipe.execute()
+        self.runtime.wake_sender(channel, pid)
         return True
 
     async def close(
@@ -169,7 +175,7 @@ class Handoff:
     ) -> int:
         """Close the handoff; with `return_to_bot` she is back at the main menu (and
         is shown it), else the conversation ends and her next message starts anew."""
-        async with conversation_lock(self.redis, pid):
+        async with conversation_lock(self.redis, pid, self.runtime.wake_worker):
             status = (await self.redis.hget(keys.handoff(pid), "status") or b"").decode()
             if status not in ("waiting", "assigned"):
                 return 404
@@ -214,15 +220,17 @@ class Handoff:
                 for command in commands:
                     pipe.execute_command(*command)
                 await pipe.execute()
+        if commit.sends:
+            self.runtime.wake_sender(channel, pid)
         return 200
 
 
 class conversation_lock:
     """Hold a conversation's work lock (as a worker would) for a change made from
-    the console; afterwards, nudge the workers if she wrote meanwhile."""
+    the console; afterwards, `wake` the worker if she wrote meanwhile."""
 
-    def __init__(self, redis, pid: str, wait_s: float = 5.0):
-        self.redis, self.pid, self.wait_s = redis, pid, wait_s
+    def __init__(self, redis, pid: str, wake=None, wait_s: float = 5.0):
+        self.redis, self.pid, self.wake, self.wait_s = redis, pid, wake, wait_s
         self.token = uuid.uuid4().hex
 
     async def __aenter__(self):
@@ -236,8 +244,8 @@ class conversation_lock:
     async def __aexit__(self, *exc):
         if await self.redis.get(keys.work_lock(self.pid)) == self.token.encode():
             await self.redis.delete(keys.work_lock(self.pid))
-        if await self.redis.llen(keys.inbox(self.pid)):
-            await self.redis.xadd(keys.WORK_STREAM, {"c": self.pid})
+        if self.wake is not None and await self.redis.llen(keys.inbox(self.pid)):
+            self.wake(self.pid)  # else the sweep of some process takes it within seconds
 
 
 __all__ = ["Handoff", "Conversation", "conversation_lock"]

@@ -69,7 +69,6 @@ def settings(redis_url, tmp_path) -> Settings:
         flows_dir=FLOWS,
         locales_dir=LOCALES,
         secret_key=b"test-secret-key-0123456789abcdef",
-        workers=2,
     )
 
 

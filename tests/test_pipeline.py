@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+
+from redis.exceptions import ResponseError
 
 from bot import keys
+from bot.app import SERVICES
+from bot.channels.base import Inbound
 from bot.testing import WebChat
 
 
@@ -12,7 +17,7 @@ async def test_messages_of_one_conversation_are_handled_in_order_by_two_app_inst
     first, second = (
         await make_client(),
         await make_client(),
-    )  # two apps, one Redis, two workers each
+    )  # two apps, one Redis
     person_a, person_b = WebChat(first), WebChat(second)
     person_b.session = person_a.session  # the same person, her messages landing on either instance
     await person_a.start()
@@ -32,10 +37,10 @@ async def test_a_message_whose_processing_fails_is_kept_and_shown(make_client, r
 
     original = Runtime.handle
 
-    async def broken(self, pid, inbound, commit):
+    async def broken(self, pid, inbound, commit, loaded=None):
         if inbound.text == "boom":
             raise RuntimeError("a bug")
-        return await original(self, pid, inbound, commit)
+        return await original(self, pid, inbound, commit, loaded)
 
     monkeypatch.setattr(Runtime, "handle", broken)
     await chat.send("boom")
@@ -67,3 +72,76 @@ async def test_healthz_is_503_when_redis_is_down(make_client, tmp_path):
     await asyncio.sleep(0.1)
     response = await client.get("/healthz")
     assert response.status == 503 and (await response.json())["status"] == "unavailable"
+
+
+async def test_a_conversation_left_by_a_dead_process_is_taken_over(make_client, redis):
+    """A process stored her message, took the conversation and died: its lock
+    expires, and the sweep of a live process handles the message."""
+    client = await make_client()
+    chat = WebChat(client)
+    await chat.start()
+    await asyncio.sleep(0.3)
+    # What the dead process left: her message in the inbox, the conversation
+    # pending since long ago, and its lock (expiring in 1.5 s).
+    app_services = client.server.app[SERVICES]
+    pid = app_services.privacy.pid("web", chat.session)
+    pipeline = app_services.pipeline
+    await redis.set(keys.work_lock(pid), "dead-process-token", px=1500)
+    message = Inbound("web", chat.session, text="MENU")
+    data = message.to_json()
+    data["user_id"] = app_services.privacy.encrypt(chat.session, pid)
+    await redis.rpush(keys.inbox(pid), json.dumps(data))
+    await redis.zadd(keys.WORK_PENDING, {pid: 1.0})
+    pipeline.workers.wake(pid)  # busy: the dead holder's lock
+    assert await chat.replies(timeout=1.0, expect_none=True) == []
+    assert await chat.replies(timeout=6) == ["How can I help you?"]
+    assert await redis.llen(keys.inbox(pid)) == 0
+    assert await redis.zscore(keys.WORK_PENDING, pid) is None
+
+
+async def test_replies_go_out_from_a_process_that_has_the_channel(make_client, settings, redis):
+    """A process without the web channel (as the terminal chat is) stores and
+    processes her message; a process that has the channel delivers the reply."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import create_app
+
+    web_app = await make_client()
+    chat = WebChat(web_app)
+    await chat.start()
+    elsewhere = TestClient(TestServer(create_app(settings, channels={})))
+    await elsewhere.start_server()
+    try:
+        services = elsewhere.server.app[SERVICES]
+        assert "web" not in services.pipeline.senders
+        await services.pipeline.accept(Inbound("web", chat.session, text="MENU"))
+        assert await chat.replies(timeout=8) == ["How can I help you?"]
+        pid = services.privacy.pid("web", chat.session)
+        assert await redis.zscore(keys.send_pending("web"), pid) is None
+    finally:
+        await elsewhere.close()
+
+
+async def test_scripts_are_loaded_again_after_redis_forgets_them(client, chat, redis):
+    await chat.start()
+    await redis.script_flush()  # as after a Redis restart
+    assert await chat.say("MENU") == "How can I help you?"
+
+
+async def test_coalesced_script_calls_fail_alone(redis):
+    """Calls batched in one pipeline: an error reaches only its own caller."""
+    from bot.scripts import ScriptRunner
+
+    runner = ScriptRunner(redis)
+    push = runner.load("accept")
+    await redis.set("not-a-list", "x")
+    results = await asyncio.gather(
+        *(
+            push(keys=["", key, "hl:test:pending"], args=["m", "p", 60, 60, "1"])
+            for key in ["hl:test:a", "not-a-list", "hl:test:b"]
+        ),
+        return_exceptions=True,
+    )
+    assert results[0] == 1 and results[2] == 1
+    assert isinstance(results[1], ResponseError) and "WRONGTYPE" in str(results[1])
+    assert await redis.lrange("hl:test:a", 0, -1) == [b"m"]

@@ -1,8 +1,9 @@
 -- A counsellor's message to the person: only while the conversation is open
 -- and assigned to the sender (never after a safe exit or a close).
--- KEYS[1] handoff hash, KEYS[2] transcript, KEYS[3] outbox, KEYS[4] delivery hash, KEYS[5] send stream
+-- KEYS[1] handoff hash, KEYS[2] transcript, KEYS[3] outbox, KEYS[4] delivery hash,
+-- KEYS[5] the channel's set of outboxes pending
 -- ARGV[1] username, ARGV[2] transcript entry JSON, ARGV[3] outbound JSON, ARGV[4] message id,
--- ARGV[5] pid, ARGV[6] retention s, ARGV[7] '1' if the sender is a supervisor
+-- ARGV[5] pid, ARGV[6] retention s, ARGV[7] '1' if the sender is a supervisor, ARGV[8] now (s)
 -- Returns 200 sent, 404 no open conversation, 403 not assigned to the sender, 409 not claimed yet
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'waiting' and status ~= 'assigned' then
@@ -19,5 +20,5 @@ redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('HSET', KEYS[4], ARGV[4], 'pending')
 for i = 2, 4 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
-redis.call('XADD', KEYS[5], '*', 'c', ARGV[5])
+redis.call('ZADD', KEYS[5], 'NX', ARGV[8], ARGV[5])
 return 200
