@@ -1,13 +1,19 @@
 """End-to-end throughput of the SMS pipeline against a running app, side by side
 with a bare baseline, in one run.
 
-- app: `python -m bot.cli run` (its own process, embedded Redis), Twilio replaced
-  by a fake REST server on loopback; signed webhooks are sent at increasing
-  rates, and we measure how many replies per second reach the fake Twilio
-  (inbound accepted -> processed -> reply delivered) and the webhook's
-  acknowledgement latency;
-- baseline: a minimal aiohttp endpoint (its own process) that parses the same
-  form and does one Redis write, driven as hard as it goes.
+- app: `python -m bot.cli run` (its own process, embedded Redis with its
+  append-only file), Twilio replaced by a fake REST server on loopback; signed
+  webhooks are sent at increasing rates (open loop), and we measure how many
+  replies per second reach the fake Twilio (inbound accepted -> processed ->
+  reply delivered), whether every reply arrived within the run, and the
+  webhook's acknowledgement latency;
+- baseline: a minimal aiohttp endpoint (its own process, the same embedded
+  Redis with its append-only file) that parses the same form and does one Redis
+  write, driven as hard as it goes by the same load generator.
+
+Both sides are also charged the CPU they used (their process and its Redis,
+from /proc), per message: a figure that does not depend on how busy the
+machine's other core was.
 
     python benchmarks/pipeline.py [--quick]
 """
@@ -18,11 +24,11 @@ import os
 import sys
 
 # benchmarks/queue.py is named like the standard library's queue: keep this folder off the path.
-sys.path[:] = [
-    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
-]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 import asyncio
+import itertools
 import signal
 import socket
 import subprocess
@@ -30,19 +36,20 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(HERE).parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.loopback import LeanFakeTwilio, LoadGenerator  # noqa: E402
 from bot.redis_server import EmbeddedRedis  # noqa: E402
-from tests.fakes import FakeTwilio  # noqa: E402
 
 TOKEN = "bench-auth-token"
+ACCOUNT = "AC" + "b" * 32
 PEOPLE = 500  # distinct phone numbers: each message belongs to one of these conversations
+RATES = [100, 200, 400, 600, 800, 1000, 1200, 1400, 1700, 2000, 2400, 2800, 3200, 3600]
 
 BASELINE_APP = textwrap.dedent("""
     import sys
@@ -60,6 +67,7 @@ BASELINE_APP = textwrap.dedent("""
 
     app = web.Application()
     app.router.add_post("/sms/twilio", inbound)
+    app.router.add_get("/healthz", lambda request: web.Response(text="ok"))
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """)
 
@@ -73,6 +81,19 @@ def free_port() -> int:
 def percentile(values: list[float], share: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(share * len(values)))] if values else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of process `pid` and its children still running (its Redis)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return total + sum(cpu_seconds(child) for child in children)
 
 
 async def wait_healthy(url: str, timeout: float = 30) -> None:
@@ -89,78 +110,32 @@ async def wait_healthy(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-class Sender:
-    """Sends signed Twilio webhooks, open-loop at a fixed rate."""
+class Requests:
+    """Signed inbound SMS webhooks, built ahead of the timed window (Twilio signs
+    them on its own machines)."""
 
-    def __init__(self, base: str, sign: bool):
-        self.url = f"{base}/sms/twilio"
-        self.sign = sign
+    def __init__(self, generator: LoadGenerator, url: str):
+        self.generator = generator
+        self.url = url
         self.validator = RequestValidator(TOKEN)
         self.counter = 0
-        self.latencies: list[float] = []
-        self.errors = 0
 
-    def request(self) -> tuple[str, dict]:
-        self.counter += 1
-        fields = {
-            "From": f"+4071{self.counter % PEOPLE:07d}",
-            "To": "+15005550006",
-            "Body": "MENU",
-            "MessageSid": f"SM{os.getpid():08d}{self.counter:024d}",
-        }
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if self.sign:
-            headers["X-Twilio-Signature"] = self.validator.compute_signature(self.url, fields)
-        return urlencode(fields), headers
-
-    async def one(self, session: aiohttp.ClientSession) -> None:
-        body, headers = self.request()
-        started = time.perf_counter()
-        try:
-            async with session.post(self.url, data=body, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    self.errors += 1
-        except aiohttp.ClientError:
-            self.errors += 1
-            return
-        self.latencies.append(time.perf_counter() - started)
-
-    async def at_rate(self, rate: float, seconds: float) -> int:
-        """Open loop: one request every 1/rate s, whatever the answers' pace."""
-        connector = aiohttp.TCPConnector(limit=256)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            tasks = []
-            start = time.perf_counter()
-            sent = 0
-            while (elapsed := time.perf_counter() - start) < seconds:
-                due = int(elapsed * rate) + 1
-                while sent < due:
-                    tasks.append(asyncio.create_task(self.one(session)))
-                    sent += 1
-                await asyncio.sleep(0.002)
-            await asyncio.gather(*tasks)
-            return sent
-
-    async def flat_out(self, seconds: float, concurrency: int = 64) -> float:
-        """Closed loop, as fast as the server answers: requests per second."""
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        done = 0
-        async with aiohttp.ClientSession(connector=connector) as session:
-            deadline = time.perf_counter() + seconds
-
-            async def worker():
-                nonlocal done
-                while time.perf_counter() < deadline:
-                    await self.one(session)
-                    done += 1
-
-            start = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return done / (time.perf_counter() - start)
+    def batch(self, count: int) -> list[bytes]:
+        built = []
+        for _ in range(count):
+            self.counter += 1
+            fields = {
+                "From": f"+4071{self.counter % PEOPLE:07d}",
+                "To": "+15005550006",
+                "Body": "MENU",
+                "MessageSid": f"SM{os.getpid():08d}{self.counter:024d}",
+            }
+            signature = self.validator.compute_signature(self.url, fields)
+            built.append(self.generator.build(fields, {"X-Twilio-Signature": signature}))
+        return built
 
 
-async def baseline_rps(seconds: float) -> float:
+async def baseline_run(seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         redis = EmbeddedRedis(Path(tmp) / "redis", appendonly=True)
         url = redis.start()
@@ -168,19 +143,28 @@ async def baseline_rps(seconds: float) -> float:
         script = Path(tmp) / "baseline.py"
         script.write_text(BASELINE_APP)
         process = subprocess.Popen([sys.executable, str(script), str(port), url])
+        generator = LoadGenerator(f"http://127.0.0.1:{port}/sms/twilio")
+        requests = Requests(generator, generator.path)
         try:
-            await wait_healthy(f"http://127.0.0.1:{port}/")
-            sender = Sender(f"http://127.0.0.1:{port}", sign=False)
-            await sender.flat_out(1.0)  # warm up
-            return await sender.flat_out(seconds)
+            await wait_healthy(f"http://127.0.0.1:{port}/healthz")
+            # The baseline keeps no dedup marker: the same requests may come round again.
+            pool = itertools.cycle(requests.batch(20_000))
+            await generator.flat_out(pool, 1.0)  # warm up
+            server_cpu, redis_cpu = cpu_seconds(process.pid), cpu_seconds(redis.process.pid)
+            started = time.perf_counter()
+            rps = await generator.flat_out(pool, seconds)
+            answered = rps * (time.perf_counter() - started)
+            cpu = cpu_seconds(process.pid) - server_cpu + cpu_seconds(redis.process.pid) - redis_cpu
+            return {"rps": rps, "cpu_us": cpu / answered * 1e6, "errors": generator.errors}
         finally:
+            generator.close()
             process.send_signal(signal.SIGINT)
             process.wait(10)
             redis.stop()
 
 
-async def app_run(rates: list[int], seconds: float) -> list[dict]:
-    twilio = await FakeTwilio(auth_token=TOKEN).start()
+async def app_run(seconds: float) -> list[dict]:
+    twilio = await LeanFakeTwilio(ACCOUNT, TOKEN).start()
     port = free_port()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,7 +176,7 @@ async def app_run(rates: list[int], seconds: float) -> list[dict]:
             "HELPLINE_FLOWS_DIR": str(ROOT / "flows"),
             "HELPLINE_LOCALES_DIR": str(ROOT / "locales"),
             "HELPLINE_SECRET_KEY": "benchmark-secret-key-0123456789",
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_ACCOUNT_SID": ACCOUNT,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "TWILIO_FROM_NUMBER": "+15005550006",
             "TWILIO_API_BASE_URL": twilio.base_url,
@@ -205,41 +189,55 @@ async def app_run(rates: list[int], seconds: float) -> list[dict]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        url = f"http://127.0.0.1:{port}/sms/twilio"
+        generator = LoadGenerator(url)
+        requests = Requests(generator, url)
         try:
             await wait_healthy(f"http://127.0.0.1:{port}/healthz")
-            sender = Sender(f"http://127.0.0.1:{port}", sign=True)
-            await sender.at_rate(50, 1.0)  # warm up: every conversation past its welcome
-            await drain(twilio, sender.counter)
-            for rate in rates:
-                sender.latencies = []
-                before, started = len(twilio.messages), time.perf_counter()
-                sent = await sender.at_rate(rate, seconds)
+            # Warm up: every conversation past its welcome.
+            await generator.at_rate(iter(requests.batch(PEOPLE)), PEOPLE / 2, 2.0)
+            await wait_for(twilio, PEOPLE, timeout=30)
+            failures = 0
+            for rate in RATES:
+                pool = iter(requests.batch(int(rate * seconds) + 1))
+                generator.latencies, generator.errors = [], 0
+                before, cpu_before = twilio.messages, cpu_seconds(process.pid)
+                started = time.perf_counter()
+                sent = await generator.at_rate(pool, rate, seconds)
                 window = time.perf_counter() - started
-                in_window = len(twilio.messages) - before
-                caught_up = await drain(twilio, before + sent, timeout=20)
+                in_window = twilio.messages - before
+                caught_up = await wait_for(twilio, before + sent, timeout=20)
                 total = time.perf_counter() - started
+                cpu = cpu_seconds(process.pid) - cpu_before
+                kept_up = caught_up and generator.errors == 0 and total < seconds + 1.0
                 results.append(
                     {
                         "rate": rate,
                         "sent": sent,
-                        "ack_p50_ms": percentile(sender.latencies, 0.5) * 1e3,
-                        "ack_p99_ms": percentile(sender.latencies, 0.99) * 1e3,
-                        "errors": sender.errors,
+                        "ack_p50_ms": percentile(generator.latencies, 0.5) * 1e3,
+                        "ack_p99_ms": percentile(generator.latencies, 0.99) * 1e3,
+                        "errors": generator.errors,
                         "delivered_per_s": in_window / window,
-                        "all_delivered_after_s": total if caught_up else None,
-                        "kept_up": caught_up and total < seconds + 1.0,
+                        "kept_up": kept_up,
+                        "cpu_us": cpu / max(1, twilio.messages - before) * 1e6,
                     }
                 )
+                failures = 0 if kept_up else failures + 1
+                if failures == 2:
+                    break
+            if twilio.refused:
+                raise RuntimeError(f"the fake Twilio refused {twilio.refused} requests")
         finally:
+            generator.close()
             process.send_signal(signal.SIGINT)
             process.wait(15)
             await twilio.close()
     return results
 
 
-async def drain(twilio: FakeTwilio, count: int, timeout: float = 30) -> bool:
+async def wait_for(twilio: LeanFakeTwilio, count: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while len(twilio.messages) < count:
+    while twilio.messages < count:
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.01)
@@ -247,29 +245,35 @@ async def drain(twilio: FakeTwilio, count: int, timeout: float = 30) -> bool:
 
 
 async def main(quick: bool) -> None:
-    seconds = 3.0 if quick else 6.0
-    baseline = await baseline_rps(seconds)
-    print(f"baseline (parse the form, one Redis write): {baseline:.0f} requests/s")
-    rates = [25, 50, 100, 150, 200, 300, 400, 600]
-    results = await app_run(rates, seconds)
+    seconds = 3.0 if quick else 5.0
+    baseline = await baseline_run(seconds)
     print(
-        f"{'offered/s':>10}{'delivered/s':>13}{'kept up':>9}{'ack p50':>10}{'ack p99':>10}{'errors':>8}"
+        f"baseline (parse the form, one Redis write): {baseline['rps']:.0f} requests/s, "
+        f"{baseline['cpu_us']:.0f} us CPU per request (server + Redis), errors {baseline['errors']}"
+    )
+    results = await app_run(seconds)
+    print(
+        f"{'offered/s':>10}{'delivered/s':>13}{'kept up':>9}{'ack p50':>10}{'ack p99':>10}"
+        f"{'errors':>8}{'CPU/msg':>10}"
     )
     for r in results:
         print(
             f"{r['rate']:>10}{r['delivered_per_s']:>13.0f}{'yes' if r['kept_up'] else 'no':>9}"
             f"{r['ack_p50_ms']:>8.1f}ms{r['ack_p99_ms']:>8.1f}ms{r['errors']:>8}"
+            f"{r['cpu_us']:>8.0f}us"
         )
-    sustained = max((r["rate"] for r in results if r["kept_up"]), default=0)
+    kept = [r for r in results if r["kept_up"]]
+    sustained = max((r["rate"] for r in kept), default=0)
     half = [r for r in results if r["rate"] <= sustained / 2] or results[:1]
-    p99_half = half[-1]["ack_p99_ms"]
+    at_sustained = next((r for r in kept if r["rate"] == sustained), results[0])
     print(
         f"sustained end-to-end throughput (every reply delivered within the run): {sustained} messages/s"
     )
-    print(f"throughput_vs_baseline={sustained / baseline:.2f}")
+    print(f"throughput_vs_baseline={sustained / baseline['rps']:.2f}")
     print(f"sustained_msgs_per_s={sustained}")
-    print(f"baseline_rps={baseline:.0f}")
-    print(f"ack_p99_ms_at_half_rate={p99_half:.1f}")
+    print(f"baseline_rps={baseline['rps']:.0f}")
+    print(f"ack_p99_ms_at_half_rate={half[-1]['ack_p99_ms']:.1f}")
+    print(f"cpu_per_msg_vs_baseline_request={at_sustained['cpu_us'] / baseline['cpu_us']:.2f}")
 
 
 if __name__ == "__main__":

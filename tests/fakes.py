@@ -5,6 +5,7 @@ call, and can be told to fail (429 with retry_after, 500) a number of times."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -176,9 +177,11 @@ class FakeTwilio:
 
     async def create_message(self, request: web.Request) -> web.Response:
         self.attempts += 1
-        if request.match_info["sid"] != self.account_sid or not request.headers.get(
-            "Authorization", ""
-        ).startswith("Basic "):
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if (
+            request.match_info["sid"] != self.account_sid
+            or request.headers.get("Authorization") != f"Basic {credentials}"
+        ):
             return web.json_response(
                 {"code": 20003, "message": "Authenticate", "status": 401}, status=401
             )

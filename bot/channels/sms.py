@@ -4,18 +4,23 @@ Twilio signs each webhook with X-Twilio-Signature over the exact public URL it
 called; behind a TLS-terminating proxy the app sees http://, so the signature is
 checked against HELPLINE_PUBLIC_URL + the request's path and query. The webhook
 answers an empty TwiML <Response/> once the message is stored; replies go out
-through the REST API (AsyncTwilioHttpClient), planned into as few segments as
-the characters allow.
+through the REST API, planned into as few segments as the characters allow.
+
+Replies are POSTed to the Messages resource through the twilio library's
+AsyncTwilioHttpClient (aiohttp, one pooled session), with the headers the
+library's Client would add, computed once: its resource layer (Client ->
+Domain -> Version -> MessageInstance) cost about 80 us of CPU per message, a
+third of a reply's sending cost, for a sid we read from the JSON ourselves.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from urllib.parse import parse_qsl
 
 from aiohttp import ClientError, web
-from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -53,16 +58,22 @@ class SmsChannel(Channel):
         super().__init__()
         self.settings = settings
         self.validator = RequestValidator(settings.twilio_auth_token)
-        self.client: Client | None = None
         self.http: AsyncTwilioHttpClient | None = None
+        sid = settings.twilio_account_sid
+        self.messages_url = f"{(settings.twilio_api_base_url or '').rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
+        self.headers: dict[str, str] = {}
 
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
         self.http = AsyncTwilioHttpClient(timeout=15)
-        self.client = Client(
-            self.settings.twilio_account_sid, self.settings.twilio_auth_token, http_client=self.http
-        )
-        self.client.api.base_url = self.settings.twilio_api_base_url
+        client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+        self.headers = {
+            **client.get_headers("POST", {}),
+            "Authorization": "Basic "
+            + base64.b64encode(
+                f"{self.settings.twilio_account_sid}:{self.settings.twilio_auth_token}".encode()
+            ).decode(),
+        }
 
     async def disconnect(self) -> None:
         if self.http is not None:
@@ -143,22 +154,27 @@ class SmsChannel(Channel):
         callback = (
             f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
         )
+        form = {"To": address, "From": self.settings.twilio_from_number}
+        if callback:
+            form["StatusCallback"] = callback
         sids = []
         for part in plan(outbound.text).parts:
             try:
-                message = await self.client.messages.create_async(
-                    to=address,
-                    from_=self.settings.twilio_from_number,
-                    body=part,
-                    **({"status_callback": callback} if callback else {}),
+                response = await self.http.request(
+                    "POST", self.messages_url, data={**form, "Body": part}, headers=self.headers
                 )
-            except TwilioRestException as exc:
-                if exc.status == 429 or exc.status >= 500:
-                    raise RetryableSendError(f"Twilio {exc.status}") from None
-                raise PermanentSendError(f"Twilio {exc.status} code {exc.code}") from None
             except (ClientError, OSError, TimeoutError) as exc:
                 raise RetryableSendError(type(exc).__name__) from None
-            sids.append(message.sid)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableSendError(f"Twilio {response.status_code}")
+            try:
+                body = json.loads(response.text)
+            except ValueError:
+                body = {}
+            if response.status_code >= 300 or not isinstance(body, dict) or "sid" not in body:
+                code = body.get("code") if isinstance(body, dict) else None
+                raise PermanentSendError(f"Twilio {response.status_code} code {code}")
+            sids.append(body["sid"])
         return Sent(tuple(sids))
 
     def after_send(self, pid: str, outbound: Outbound, sent: Sent) -> list[list]:
