@@ -52,20 +52,33 @@ PEOPLE = 500  # distinct phone numbers: each message belongs to one of these con
 RATES = [100, 200, 400, 600, 800, 1000, 1200, 1400, 1700, 2000, 2400, 2800, 3200, 3600]
 
 BASELINE_APP = textwrap.dedent("""
-    import sys
+    import base64, sys
+    import aiohttp
     from aiohttp import web
     from redis.asyncio import Redis
 
     redis = Redis.from_url(sys.argv[2])
+    twilio = sys.argv[3] if len(sys.argv) > 3 else None  # the floor: also send a reply
 
     async def inbound(request):
         form = await request.post()
         if not form.get("From") or "Body" not in form:
             return web.Response(status=400)
         await redis.rpush("baseline:" + form["From"], form["Body"])
+        if twilio:
+            reply = {"To": form["From"], "From": form["To"], "Body": "How can I help you?"}
+            async with request.app["client"].post(twilio, data=reply, headers=AUTH) as response:
+                await response.read()
         return web.Response(text='<?xml version="1.0" encoding="UTF-8"?><Response/>', content_type="text/xml")
 
+    async def client(app):
+        app["client"] = aiohttp.ClientSession()
+        yield
+        await app["client"].close()
+
+    AUTH = {"Authorization": "Basic " + base64.b64encode(sys.argv[4].encode()).decode()} if twilio else {}
     app = web.Application()
+    app.cleanup_ctx.append(client)
     app.router.add_post("/sms/twilio", inbound)
     app.router.add_get("/healthz", lambda request: web.Response(text="ok"))
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
@@ -135,14 +148,22 @@ class Requests:
         return built
 
 
-async def baseline_run(seconds: float) -> dict:
+async def baseline_run(seconds: float, with_reply: bool = False) -> dict:
+    """The bare endpoint, flat out; `with_reply`: the floor, which also POSTs one
+    reply to the fake Twilio before answering (no processing, no outbox)."""
+    twilio = await LeanFakeTwilio(ACCOUNT, TOKEN).start() if with_reply else None
     with tempfile.TemporaryDirectory() as tmp:
         redis = EmbeddedRedis(Path(tmp) / "redis", appendonly=True)
         url = redis.start()
         port = free_port()
         script = Path(tmp) / "baseline.py"
         script.write_text(BASELINE_APP)
-        process = subprocess.Popen([sys.executable, str(script), str(port), url])
+        reply_args = (
+            [f"{twilio.base_url}/2010-04-01/Accounts/{ACCOUNT}/Messages.json", f"{ACCOUNT}:{TOKEN}"]
+            if twilio
+            else []
+        )
+        process = subprocess.Popen([sys.executable, str(script), str(port), url, *reply_args])
         generator = LoadGenerator(f"http://127.0.0.1:{port}/sms/twilio")
         requests = Requests(generator, generator.path)
         try:
@@ -155,12 +176,16 @@ async def baseline_run(seconds: float) -> dict:
             rps = await generator.flat_out(pool, seconds)
             answered = rps * (time.perf_counter() - started)
             cpu = cpu_seconds(process.pid) - server_cpu + cpu_seconds(redis.process.pid) - redis_cpu
+            if twilio and twilio.refused:
+                raise RuntimeError(f"the fake Twilio refused {twilio.refused} replies")
             return {"rps": rps, "cpu_us": cpu / answered * 1e6, "errors": generator.errors}
         finally:
             generator.close()
             process.send_signal(signal.SIGINT)
             process.wait(10)
             redis.stop()
+            if twilio:
+                await twilio.close()
 
 
 async def app_run(seconds: float) -> list[dict]:
@@ -251,6 +276,11 @@ async def main(quick: bool) -> None:
         f"baseline (parse the form, one Redis write): {baseline['rps']:.0f} requests/s, "
         f"{baseline['cpu_us']:.0f} us CPU per request (server + Redis), errors {baseline['errors']}"
     )
+    floor = await baseline_run(seconds, with_reply=True)
+    print(
+        f"floor (the same, plus one reply POSTed to Twilio): {floor['rps']:.0f} requests/s, "
+        f"{floor['cpu_us']:.0f} us CPU per request, errors {floor['errors']}"
+    )
     results = await app_run(seconds)
     print(
         f"{'offered/s':>10}{'delivered/s':>13}{'kept up':>9}{'ack p50':>10}{'ack p99':>10}"
@@ -273,6 +303,8 @@ async def main(quick: bool) -> None:
     print(f"sustained_msgs_per_s={sustained}")
     print(f"baseline_rps={baseline['rps']:.0f}")
     print(f"ack_p99_ms_at_half_rate={half[-1]['ack_p99_ms']:.1f}")
+    print(f"floor_vs_baseline={floor['rps'] / baseline['rps']:.2f}")
+    print(f"throughput_vs_floor={sustained / floor['rps']:.2f}")
     print(f"cpu_per_msg_vs_baseline_request={at_sustained['cpu_us'] / baseline['cpu_us']:.2f}")
 
 

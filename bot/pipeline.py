@@ -52,7 +52,7 @@ from bot.channels.base import (
     Sent,
 )
 from bot.privacy import Privacy
-from bot.scripts import ScriptRunner
+from bot.scripts import Script, ScriptRunner
 from bot.store import Commit, transcript_entry
 
 log = logging.getLogger("helpline.pipeline")
@@ -114,14 +114,19 @@ async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None
 Handler = Callable[[str, bytes, list, str], Awaitable[tuple[bytes | None, list]]]
 
 
+def _now() -> str:
+    return f"{time.time():.3f}"
+
+
 class OrderedDrain:
     """Drain per-conversation lists in order, one holder per conversation across
-    all processes. `wake(pid)` starts on a conversation now; `sweep()` takes over
-    those left pending (a holder died, or another process stored them)."""
+    all processes (bot/lua/drain.lua). `start` drains a list whose lock we just
+    took, `wake` tries to take one now, `sweep` takes over those left pending
+    (their holder died, or another process stored them)."""
 
     def __init__(
         self,
-        scripts: ScriptRunner,
+        script: Script,
         list_key: Callable[[str], str],
         lock_key: Callable[[str], str],
         pending: str,
@@ -129,26 +134,40 @@ class OrderedDrain:
         handle: Handler,
         name: str,
     ):
-        self.redis = scripts.redis
+        self.script = script
+        self.redis = script.runner.redis
         self.list_key = list_key
         self.lock_key = lock_key
         self.pending = pending
         self.read_along = read_along
         self.handle = handle
         self.name = name
-        self._take = scripts.load("take")
-        self._apply = scripts.load("apply")
         self.tasks: dict[str, asyncio.Task] = {}
         self._again: set[str] = set()
+        self._given: dict[str, tuple[str, bytes, list]] = {}
 
-    def _keys(self, pid: str) -> list[str]:
+    def keys(self, pid: str) -> list[str]:
+        """The script's keys for `pid`: lock, list, pending set, keys read along."""
         return [self.lock_key(pid), self.list_key(pid), self.pending, *self.read_along(pid)]
+
+    def args(self, step: str, pid: str, token: str) -> list:
+        """The script's first arguments for `step`."""
+        return [step, pid, _now(), LOCK_TTL_MS, len(self.read_along(pid)), token]
+
+    def start(self, pid: str, token: str, head: bytes, values: list) -> None:
+        """Drain `pid`'s list, whose lock we took with `token`, from `head`."""
+        self._given[pid] = (token, head, values)
+        if pid not in self.tasks:
+            self._spawn(pid)
 
     def wake(self, pid: str) -> None:
         """Drain `pid`'s list from this process (if another holds it, that one will)."""
         if pid in self.tasks:
             self._again.add(pid)  # our holder may be releasing: it looks once more
             return
+        self._spawn(pid)
+
+    def _spawn(self, pid: str) -> None:
         task = asyncio.create_task(self._run(pid))
         self.tasks[pid] = task
         task.add_done_callback(functools.partial(self._forget_task, pid))
@@ -161,8 +180,12 @@ class OrderedDrain:
         try:
             while True:
                 self._again.discard(pid)
-                await self.drain(pid)
-                if pid not in self._again:
+                given = self._given.pop(pid, None)
+                if given is not None:
+                    await self._drain_from(pid, *given)
+                else:
+                    await self.drain(pid)
+                if pid not in self._again and pid not in self._given:
                     return
         except RedisError as exc:  # still pending: the sweep comes back to it
             log.warning("%s: Redis error (%s); will retry", self.name, type(exc).__name__)
@@ -171,16 +194,16 @@ class OrderedDrain:
         finally:
             self.tasks.pop(pid, None)  # now, so that a wake from here on starts anew
             self._again.discard(pid)
+            self._given.pop(pid, None)  # its lock expires; the sweep takes it over
 
     async def drain(self, pid: str) -> None:
         """Process every item of `pid`'s list, unless another holder has it."""
         token = uuid.uuid4().hex
-        taken = await self._take(
-            keys=self._keys(pid), args=[token, LOCK_TTL_MS, pid, f"{time.time():.3f}"]
-        )
-        if taken[0] != 2:
-            return
-        head, values = taken[1], taken[2:]
+        taken = await self.script(keys=self.keys(pid), args=self.args("take", pid, token))
+        if taken[0] == 2:
+            await self._drain_from(pid, token, taken[1], taken[2])
+
+    async def _drain_from(self, pid: str, token: str, head: bytes | None, values: list) -> None:
         try:
             while head is not None:
                 head, values = await self.handle(pid, head, values, token)
@@ -190,26 +213,39 @@ class OrderedDrain:
             raise
 
     async def commit(
-        self, pid: str, token: str, commands: list[list], guard: str = ""
+        self,
+        pid: str,
+        token: str,
+        commands: list[list],
+        guard: str = "",
+        then: OrderedDrain | None = None,
     ) -> tuple[bytes | None, bool, list]:
         """Apply the writes of the item just handled (only while we hold the lock,
-        and only while `guard` exists, if given). Returns the next item (None when
-        the list is empty or the lock was lost), whether the guard skipped the
-        writes, and the values read along with the next item."""
-        result = await self._apply(
-            keys=self._keys(pid),
+        and only while `guard` exists, if given); with `then`, also take that
+        drain's list of `pid` (the outbox the writes filled) and start draining it.
+        Returns the next item (None when the list is empty or the lock was lost),
+        whether the guard skipped the writes, and the values read along with the
+        next item."""
+        keys, then_token, then_reads = self.keys(pid), "", 0
+        if then is not None:
+            keys += then.keys(pid)
+            then_token, then_reads = uuid.uuid4().hex, len(then.read_along(pid))
+        result = await self.script(
+            keys=keys,
             args=[
-                token,
+                *self.args("apply", pid, token),
                 json.dumps(commands, ensure_ascii=False),
-                LOCK_TTL_MS,
                 guard,
-                pid,
-                f"{time.time():.3f}",
+                then_reads,
+                then_token,
             ],
         )
         if result[0] == 0:
             return None, False, []
-        return (result[1] if result[0] == 2 else None), bool(result[2]), result[3:]
+        other = result[4]
+        if then is not None and other[0] == 2:
+            then.start(pid, then_token, other[1], other[2])
+        return (result[1] if result[0] == 2 else None), bool(result[3]), result[2]
 
     async def _hand_over(self, pid: str, token: str) -> None:
         try:
@@ -249,9 +285,9 @@ class Pipeline:
         ) = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
         self.scripts = ScriptRunner(redis)
-        self._accept = self.scripts.load("accept")
+        self._drain = self.scripts.load("drain")
         self.workers = OrderedDrain(
-            self.scripts,
+            self._drain,
             keys.inbox,
             keys.work_lock,
             keys.WORK_PENDING,
@@ -269,7 +305,7 @@ class Pipeline:
         """Deliver `channel`'s outbound messages from this process."""
         self.channels[channel.name] = channel
         self.senders[channel.name] = OrderedDrain(
-            self.scripts,
+            self._drain,
             keys.outbox,
             keys.send_lock,
             keys.send_pending(channel.name),
@@ -297,21 +333,28 @@ class Pipeline:
         data = inbound.to_json()
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
         dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
-        stored = await self._accept(
-            keys=[dedup, keys.inbox(pid), keys.WORK_PENDING],
+        workers = self.workers
+        # Take the conversation at once, unless no one processes here, or our own
+        # holder has it (it is told to look again instead).
+        ours = pid in workers.tasks
+        token = "" if self.process is None or ours else uuid.uuid4().hex
+        result = await self._drain(
+            keys=[*workers.keys(pid), dedup],
             args=[
+                *workers.args("accept", pid, token),
                 json.dumps(data, ensure_ascii=False),
-                pid,
                 DEDUP_TTL_S,
                 self.retention,
-                f"{time.time():.3f}",
             ],
         )
+        stored = result[0] != 0
         if self.on_accept:
-            self.on_accept(inbound, stored == 1)
-        if stored == 1 and self.process is not None:
-            self.workers.wake(pid)
-        return stored == 1
+            self.on_accept(inbound, stored)
+        if result[0] == 2:
+            workers.start(pid, token, result[1], result[2])
+        elif stored and ours:
+            workers.wake(pid)
+        return stored
 
     async def _process_head(
         self, pid: str, raw: bytes, loaded: list, token: str
@@ -341,9 +384,14 @@ class Pipeline:
                     ),
                 ],
             ]
-        following, _, loaded = await self.workers.commit(pid, token, commands)
-        if sends:
-            self.wake_sender(inbound.channel, pid)
+        # Replies go out from here at once: the commit takes the outbox too, unless
+        # our own sender has it (told to look again) or the channel is delivered
+        # by other processes (their sweep).
+        sender = self.senders.get(inbound.channel) if sends else None
+        then = sender if sender is not None and pid not in sender.tasks else None
+        following, _, loaded = await self.workers.commit(pid, token, commands, then=then)
+        if sender is not None and then is None:
+            sender.wake(pid)
         return following, loaded
 
     # ------------------------------------------------------------------ outbound

@@ -118,8 +118,8 @@ class ScenarioRunner:
         self.runtime.clock = self.clock
         self.install_services = install_services
         self.settings = settings
-        self.apply = redis.register_script(
-            (Path(__file__).parent / "lua" / "apply.lua").read_text()
+        self.drain = redis.register_script(
+            (Path(__file__).parent / "lua" / "drain.lua").read_text()
         )
 
     async def setup(self) -> None:
@@ -133,9 +133,9 @@ class ScenarioRunner:
         commit = Commit(pid, inbound.channel, 86400)
         await self.redis.set(keys.work_lock(pid), "scenario")
         await self.runtime.handle(pid, inbound, commit)
-        await self.apply(
+        await self.drain(  # as the pipeline applies a processed message
             keys=[keys.work_lock(pid), keys.inbox(pid), keys.WORK_PENDING],
-            args=["scenario", json.dumps(commit.finish()), 10_000, "", pid, 0],
+            args=["apply", pid, 0, 10_000, 0, "scenario", json.dumps(commit.finish()), "", 0, ""],
         )
         sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))

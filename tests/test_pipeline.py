@@ -133,15 +133,18 @@ async def test_coalesced_script_calls_fail_alone(redis):
     from bot.scripts import ScriptRunner
 
     runner = ScriptRunner(redis)
-    push = runner.load("accept")
+    accept = runner.load("drain")
     await redis.set("not-a-list", "x")
     results = await asyncio.gather(
         *(
-            push(keys=["", key, "hl:test:pending"], args=["m", "p", 60, 60, "1"])
+            accept(
+                keys=["hl:test:lock", key, "hl:test:pending", ""],
+                args=["accept", "p", "1", 10_000, 0, "", "m", 60, 60],
+            )
             for key in ["hl:test:a", "not-a-list", "hl:test:b"]
         ),
         return_exceptions=True,
     )
-    assert results[0] == 1 and results[2] == 1
+    assert results[0] == [1] and results[2] == [1]
     assert isinstance(results[1], ResponseError) and "WRONGTYPE" in str(results[1])
     assert await redis.lrange("hl:test:a", 0, -1) == [b"m"]
