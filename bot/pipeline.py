@@ -58,6 +58,7 @@ from bot.store import Commit, transcript_entry
 log = logging.getLogger("helpline.pipeline")
 
 LOCK_TTL_MS = 10_000  # a crashed holder's conversations are taken over after this
+RENEW_EVERY_S = LOCK_TTL_MS / 3000  # live holders renew their locks this often
 SWEEP_EVERY_S = 1.0  # how often each process looks for conversations left pending
 STALE_AFTER_S = 2.0  # pending with no progress for this long: looked at by the sweep
 SWEEP_BATCH = 500
@@ -145,6 +146,7 @@ class OrderedDrain:
         self.tasks: dict[str, asyncio.Task] = {}
         self._again: set[str] = set()
         self._given: dict[str, tuple[str, bytes, list]] = {}
+        self.held: dict[str, str] = {}  # pid -> token of the locks we hold, renewed
 
     def keys(self, pid: str) -> list[str]:
         """The script's keys for `pid`: lock, list, pending set, keys read along."""
@@ -204,6 +206,7 @@ class OrderedDrain:
             await self._drain_from(pid, token, taken[1], taken[2])
 
     async def _drain_from(self, pid: str, token: str, head: bytes | None, values: list) -> None:
+        self.held[pid] = token
         try:
             while head is not None:
                 head, values = await self.handle(pid, head, values, token)
@@ -211,6 +214,21 @@ class OrderedDrain:
             # Shutting down mid-item: free the conversation for another process now.
             await asyncio.shield(self._hand_over(pid, token))
             raise
+        finally:
+            self.held.pop(pid, None)
+
+    async def renew(self) -> None:
+        """Keep the locks of the lists we are draining: however slow a step (a
+        provider's timeout, a first search), only a dead holder's work is taken over."""
+        held = list(self.held.items())
+        await asyncio.gather(
+            *(
+                self.script(
+                    keys=[self.lock_key(pid)], args=["renew", pid, "0", LOCK_TTL_MS, 0, token]
+                )
+                for pid, token in held
+            )
+        )
 
     async def commit(
         self,
@@ -408,10 +426,7 @@ class Pipeline:
         if address is None:
             error = PermanentSendError("no address for this conversation")
         else:
-            lock = keys.send_lock(pid)
-            sent, error = await self.send_with_retries(
-                channel, address, outbound, lambda delay: self._sleep_holding(lock, token, delay)
-            )
+            sent, error = await self.send_with_retries(channel, address, outbound)
         commands = [["LPOP", keys.outbox(pid)]]
         if outbound.kind == "text" and outbound.id:
             status = "failed" if error else "sent"
@@ -443,7 +458,6 @@ class Pipeline:
         channel: Channel,
         address: str,
         outbound: Outbound,
-        wait: Callable[[float], Awaitable[None]],
     ) -> tuple[Sent | None, Exception | None]:
         """Send, retrying with exponential backoff (or the provider's retry_after) on
         retryable errors; (what was sent, None) or (None, the final error)."""
@@ -457,22 +471,13 @@ class Pipeline:
                     backoff = min(BACKOFF_MAX_S, self.backoff_base * 2**attempt) * random.uniform(
                         0.8, 1.2
                     )
-                    await wait(exc.retry_after if exc.retry_after is not None else backoff)
+                    await asyncio.sleep(exc.retry_after if exc.retry_after is not None else backoff)
             except PermanentSendError as exc:
                 return None, exc
             except Exception as exc:  # a bug in a channel must not stop the outbox
                 log.exception("channel %s failed to send", channel.name)
                 return None, PermanentSendError(type(exc).__name__)
         return None, error
-
-    async def _sleep_holding(self, lock: str, token: str, delay: float) -> None:
-        """Wait before a retry, keeping the conversation's send lock alive (a crash
-        meanwhile lets it expire within LOCK_TTL_MS)."""
-        deadline = time.monotonic() + delay
-        while (left := deadline - time.monotonic()) > 0:
-            if await self.redis.get(lock) == token.encode():
-                await self.redis.pexpire(lock, LOCK_TTL_MS)
-            await asyncio.sleep(min(left, LOCK_TTL_MS / 3000))
 
     async def schedule_deletion(self, channel: str, address: str, message_ids: list[int]) -> None:
         """Queue deletion of a chat's messages (after safe exit), done by `_erase_loop`."""
@@ -498,7 +503,7 @@ class Pipeline:
                         deletion = Outbound(
                             kind="delete", message_ids=tuple(json.loads(fields[b"ids"]))
                         )
-                        await self.send_with_retries(channel, address, deletion, asyncio.sleep)
+                        await self.send_with_retries(channel, address, deletion)
                 await forget(
                     self.redis, stream, ERASERS_GROUP, [entry_id for entry_id, _ in entries]
                 )
@@ -525,9 +530,21 @@ class Pipeline:
                 log.exception("sweep: unexpected error; continuing")
             await asyncio.sleep(SWEEP_EVERY_S)
 
+    async def _renew_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(RENEW_EVERY_S)
+            try:
+                for drain in (self.workers, *self.senders.values()):
+                    await drain.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a lock not renewed expires: another process takes over
+                log.warning("renewing locks failed (%s); retrying", type(exc).__name__)
+
     async def start(self) -> None:
         self._stop.clear()
         self._tasks.append(asyncio.create_task(self._sweep_loop(self._stop)))
+        self._tasks.append(asyncio.create_task(self._renew_loop(self._stop)))
         for channel in self.channels.values():
             if channel.capabilities.delete_messages:
                 await ensure_group(self.redis, keys.erase_stream(channel.name), ERASERS_GROUP)

@@ -148,3 +148,34 @@ async def test_coalesced_script_calls_fail_alone(redis):
     assert results[0] == [1] and results[2] == [1]
     assert isinstance(results[1], ResponseError) and "WRONGTYPE" in str(results[1])
     assert await redis.lrange("hl:test:a", 0, -1) == [b"m"]
+
+
+async def test_a_slow_step_keeps_its_conversation(make_client, redis, monkeypatch):
+    """A step slower than the lock's lifetime (a provider's timeout, a first
+    search): its holder renews the lock, so no other process takes the
+    conversation over and handles the message a second time."""
+    from bot import pipeline
+    from bot.runtime import Runtime
+
+    monkeypatch.setattr(pipeline, "LOCK_TTL_MS", 600)
+    monkeypatch.setattr(pipeline, "RENEW_EVERY_S", 0.2)
+    monkeypatch.setattr(pipeline, "STALE_AFTER_S", 0.3)
+    monkeypatch.setattr(pipeline, "SWEEP_EVERY_S", 0.2)
+    first = await make_client()
+    await make_client()  # a second process, whose sweep would take the conversation over
+    handled = []
+    original = Runtime.handle
+
+    async def slow(self, pid, inbound, commit, loaded=None):
+        if inbound.text == "slow":
+            handled.append(inbound.received_at)
+            await asyncio.sleep(2.5)  # four lock lifetimes
+        return await original(self, pid, inbound, commit, loaded)
+
+    monkeypatch.setattr(Runtime, "handle", slow)
+    chat = WebChat(first)
+    await chat.start()
+    await chat.send("slow")
+    replies = await chat.replies(timeout=8, settle=1.5)
+    assert len(handled) == 1
+    assert len(replies) == 1

@@ -4,7 +4,7 @@
 --
 -- KEYS[1] lock, KEYS[2] list, KEYS[3] pending set (pid -> time of last progress),
 -- KEYS[4 .. 3+n] keys read along with an item (GET: the conversation's state...)
--- ARGV[1] step ('accept', 'take' or 'apply'), ARGV[2] pid, ARGV[3] now (s),
+-- ARGV[1] step ('accept', 'take', 'apply' or 'renew'), ARGV[2] pid, ARGV[3] now (s),
 -- ARGV[4] lock TTL ms, ARGV[5] n, ARGV[6] our lock token ('' to take nothing)
 --
 -- accept: store an inbound message once, and take the conversation if it is free.
@@ -13,6 +13,8 @@
 --   stored and taken (head: the oldest item, ours or one stored before).
 -- take: Returns {0} busy, {1} nothing to do (the conversation is no longer
 --   pending), {2, head, {values}} taken.
+-- renew: a live holder's lease: the lock lives another TTL if it is still ours.
+--   Returns {1} renewed, {0} not ours any more.
 -- apply: apply the writes of the item just handled, only while we still hold the
 --   lock (fencing: a holder whose lock expired writes nothing), and only while the
 --   guard key exists (else the conversation was erased meanwhile: skipped); then
@@ -54,6 +56,14 @@ local n = tonumber(ARGV[5])
 
 if step == 'take' then
   return take(1, n, ARGV[6])
+end
+
+if step == 'renew' then
+  if redis.call('GET', KEYS[1]) == ARGV[6] then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    return {1}
+  end
+  return {0}
 end
 
 if step == 'accept' then
