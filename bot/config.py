@@ -44,6 +44,8 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    processes: int = 1  # HELPLINE_PROCESSES: `helpline run` serves from this many processes
+    process_index: int = 0  # which of them this is (set by the first process for the others)
     # Not in the environment: knobs for tests and benchmarks.
     extra: dict = field(default_factory=dict)
 
@@ -196,6 +198,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             problems.append(
                 f"HELPLINE_RETENTION_DAYS={v!r} must be a whole number of days, 1 or more."
             )
+    if (v := get("HELPLINE_PROCESSES")) is not None:
+        if not v.isdigit() or not 1 <= int(v) <= 64:
+            problems.append(
+                f"HELPLINE_PROCESSES={v!r} must be a whole number from 1 to 64: "
+                "how many processes serve (one per CPU core is a good start)."
+            )
+        else:
+            kwargs["processes"] = int(v)
+    if (v := get("HELPLINE_PROCESS_INDEX")) is not None and v.isdigit():
+        kwargs["process_index"] = int(v)
     if (v := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _redis_url(v, problems)
     for name, key in (

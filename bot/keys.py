@@ -132,6 +132,9 @@ QUEUE = (
 WAITING = f"{PREFIX}:queue:waiting"  # the same scores, only for those no counsellor has claimed yet
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
+FIRST_ADMIN = (
+    f"{PREFIX}:first-admin"  # claimed by the one process that creates `admin` on first start
+)
 PRESENCE = f"{PREFIX}:presence"  # sorted set username -> last heartbeat (unix time)
 
 

@@ -500,6 +500,9 @@ async def create_first_admin(counsellors: Counsellors) -> str | None:
 
     if await counsellors.count():
         return None
+    # Several processes may start together on a new Redis: one of them creates it.
+    if not await counsellors.redis.set(keys.FIRST_ADMIN, "1", nx=True, ex=60):
+        return None
     password = secrets.token_urlsafe(12)
     await counsellors.add("admin", password, "supervisor")
     return password

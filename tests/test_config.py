@@ -31,6 +31,8 @@ def test_defaults_match_the_spec(tmp_path):
         ({"REDIS_URL": "redis-host:6380"}, "REDIS_URL='redis-host:6380' is malformed"),
         ({"REDIS_URL": "redis://:bad:port"}, "is malformed"),
         ({"HELPLINE_RETENTION_DAYS": "0"}, "HELPLINE_RETENTION_DAYS='0' must be a whole number"),
+        ({"HELPLINE_PROCESSES": "0"}, "HELPLINE_PROCESSES='0' must be a whole number from 1 to 64"),
+        ({"HELPLINE_PROCESSES": "two"}, "HELPLINE_PROCESSES='two' must be a whole number"),
         (
             {"HELPLINE_PUBLIC_URL": "help.example.org"},
             "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL",

@@ -489,6 +489,10 @@ async def test_counsellor_transfers_to_a_named_colleague(app, tabs):
         "pass you to a colleague"
     )
     await ana.get_by_role("button", name="Transfer…").click()
+    # The list is fetched when the dialog opens: wait for it before reading it.
+    await expect(ana.locator("#transfer-to option", has_text="bea")).to_contain_text(
+        "bea — online, 0 open conversations"
+    )
     options = await ana.locator("#transfer-to option").all_text_contents()
     assert not any(o.startswith("ana") for o in options)  # not to herself
     assert any(o.startswith("bea — online, 0 open conversations") for o in options), options

@@ -54,6 +54,9 @@ class App:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        await self.healthy()
+
+    async def healthy(self) -> None:
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
                 try:
@@ -175,6 +178,63 @@ async def test_ctrl_c_stops_redis_and_leaves_no_socket(tmp_path):
         assert not alive(pid)
         assert not (tmp_path / "data" / "redis.sock").exists()
         await app.start()  # and it starts again on the same data dir
+    finally:
+        app.stop()
+        await twilio.close()
+
+
+def app_children(pid: int) -> list[int]:
+    """The `helpline run` processes started by process `pid` (not its Redis)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"bot.cli" in Path(f"/proc/{child}/cmdline").read_bytes() and alive(int(child))
+    ]
+
+
+async def test_several_processes_serve_one_port_and_one_that_dies_is_replaced(tmp_path):
+    twilio = await FakeTwilio().start()
+    app = App(tmp_path / "data", free_port(), twilio)
+    app.env["HELPLINE_PROCESSES"] = "2"
+    people = [f"+4477008{i:05d}" for i in range(20)]
+    try:
+        await app.start()
+        workers = app_children(app.process.pid)
+        assert len(workers) == 2
+        async with aiohttp.ClientSession() as session:
+            statuses = await asyncio.gather(
+                *(
+                    send_sms(session, app.port, phone, "hi", f"SMc{i:031d}")
+                    for i, phone in enumerate(people)
+                )
+            )
+            assert statuses == [200] * len(people)
+            await twilio.wait_for(len(people), timeout=30)
+            os.kill(workers[0], signal.SIGKILL)
+            for _ in range(100):  # started again
+                replaced = app_children(app.process.pid)
+                if len(replaced) == 2 and workers[0] not in replaced:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(replaced) == 2 and workers[0] not in replaced
+            await app.healthy()
+            for i, phone in enumerate(people):
+                for _ in range(50):  # as Twilio retries a webhook whose connection broke
+                    try:
+                        if await send_sms(session, app.port, phone, "1", f"SMd{i:031d}") == 200:
+                            break
+                    except aiohttp.ClientError:
+                        await asyncio.sleep(0.1)
+        await twilio.wait_for(2 * len(people), timeout=30)
+        await asyncio.sleep(0.5)
+        for phone in people:
+            replies = twilio.to(phone)
+            assert len(replies) == 2 and replies[1].startswith("How can I help you?"), replies
+        redis = redis_pid(tmp_path / "data")
+        app.stop()
+        assert app.process.returncode == 0
+        assert not any(alive(pid) for pid in [*replaced, redis])
     finally:
         app.stop()
         await twilio.close()

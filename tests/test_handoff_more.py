@@ -70,6 +70,18 @@ async def test_first_start_creates_one_supervisor_and_says_it_once(make_client, 
     assert "created the first supervisor" not in capsys.readouterr().out
 
 
+async def test_processes_starting_together_create_one_first_supervisor(redis):
+    """Several app processes started at once on a new Redis: one admin, one
+    password printed, and that password is the one that works."""
+    from handoff.console import create_first_admin
+    from handoff.counsellors import Counsellors
+
+    passwords = await asyncio.gather(*(create_first_admin(Counsellors(redis)) for _ in range(5)))
+    created = [p for p in passwords if p]
+    assert len(created) == 1
+    assert await Counsellors(redis).verify("admin", created[0])
+
+
 async def test_everything_about_a_conversation_expires_after_the_retention_period(
     make_client, redis
 ):

@@ -237,6 +237,27 @@ async def test_long_polling_without_public_url(make_client, telegram):
     assert telegram.called("deleteWebhook")
 
 
+async def test_only_the_first_of_several_processes_polls(make_client, telegram):
+    """Telegram serves getUpdates to one client at a time (409 Conflict otherwise)."""
+    telegram.updates.append(message_update("/start", update_id=5001))
+    for index in (1, 2):
+        await make_client(
+            telegram_bot_token=telegram.token,
+            telegram_api_base_url=telegram.base_url,
+            processes=3,
+            process_index=index,
+        )
+    await asyncio.sleep(0.5)
+    assert telegram.called("getUpdates") == [] and telegram.called("sendMessage") == []
+    await make_client(
+        telegram_bot_token=telegram.token,
+        telegram_api_base_url=telegram.base_url,
+        processes=3,
+        process_index=0,
+    )
+    assert "confidential" in (await telegram.wait_for("sendMessage", 1))[0]["text"]
+
+
 async def test_typing_is_shown_while_a_counsellor_writes(make_client, telegram, redis):
     from handoff.counsellors import Counsellors
 

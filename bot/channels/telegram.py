@@ -203,7 +203,7 @@ class TelegramChannel(Channel):
                 drop_pending_updates=False,
             )
             log.info("Telegram webhook registered")
-        else:
+        elif self.settings.process_index == 0:  # one poller: Telegram allows no more
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._polling = asyncio.create_task(self._poll())
             log.info("Telegram long polling started")
