@@ -13,8 +13,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+from redis.asyncio import Redis
 from twilio.request_validator import RequestValidator
 
+from bot import keys
 from tests.conftest import FLOWS, LOCALES, ROOT
 from tests.fakes import FakeTwilio
 
@@ -211,6 +213,18 @@ async def test_several_processes_serve_one_port_and_one_that_dies_is_replaced(tm
             )
             assert statuses == [200] * len(people)
             await twilio.wait_for(len(people), timeout=30)
+            # Killed while idle: a reply sent but not yet recorded would go out twice
+            # (delivery is at least once; the test above covers a kill mid-work).
+            redis = Redis(unix_socket_path=str(tmp_path / "data" / "redis.sock"))
+            for _ in range(100):
+                if not await redis.zcard(keys.WORK_PENDING) and not await redis.zcard(
+                    keys.send_pending("sms")
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the replies were never all recorded as sent")
+            await redis.aclose()
             os.kill(workers[0], signal.SIGKILL)
             for _ in range(100):  # started again
                 replaced = app_children(app.process.pid)
@@ -231,10 +245,10 @@ async def test_several_processes_serve_one_port_and_one_that_dies_is_replaced(tm
         for phone in people:
             replies = twilio.to(phone)
             assert len(replies) == 2 and replies[1].startswith("How can I help you?"), replies
-        redis = redis_pid(tmp_path / "data")
+        redis_server = redis_pid(tmp_path / "data")
         app.stop()
         assert app.process.returncode == 0
-        assert not any(alive(pid) for pid in [*replaced, redis])
+        assert not any(alive(pid) for pid in [*replaced, redis_server])
     finally:
         app.stop()
         await twilio.close()
