@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 
 import pytest
 
@@ -288,3 +289,17 @@ async def test_typing_is_shown_while_a_counsellor_writes(make_client, telegram, 
     assert (await typing.json())["shown"] is True
     actions = await telegram.wait_for("sendChatAction", 1)
     assert actions[0]["chat_id"] == CHAT and actions[0]["action"] == "typing"
+
+
+async def test_sends_are_paced_globally_and_per_chat():
+    from bot.channels.telegram import Pacer
+
+    pacer = Pacer(per_second=10)  # e.g. 25 a second shared by processes
+    started = time.monotonic()
+    for i in range(25):  # 25 chats: 10 now, 10 a second later, 5 after that
+        await pacer.wait(f"chat{i}")
+    assert 1.9 <= time.monotonic() - started < 3.5
+    started = time.monotonic()
+    for _ in range(4):  # one chat: a burst of 3, then about one a second
+        await pacer.wait("one chat")
+    assert 2.9 <= time.monotonic() - started < 4.5

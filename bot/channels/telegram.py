@@ -68,9 +68,11 @@ def _seconds(error: RetryAfter) -> float:
 
 class Pacer:
     """Our own send pacing: a global rate and a per-chat one (PTB's rate limiter
-    has no per-chat limit for private chats)."""
+    has no per-chat limit for private chats). `per_second`: this process's share
+    of the bot's global rate."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_second: float = GLOBAL_PER_SECOND) -> None:
+        self.per_second = max(1, int(per_second))
         self.recent: deque[float] = deque()
         self.per_chat: dict[str, deque[float]] = {}
 
@@ -81,7 +83,7 @@ class Pacer:
                 self.recent.popleft()
             chat_times = self.per_chat.setdefault(chat, deque(maxlen=CHAT_BURST))
             delay = 0.0
-            if len(self.recent) >= GLOBAL_PER_SECOND:
+            if len(self.recent) >= self.per_second:
                 delay = 1 - (now - self.recent[0])
             if len(chat_times) == CHAT_BURST and now - chat_times[0] < CHAT_BURST * CHAT_INTERVAL_S:
                 delay = max(delay, CHAT_BURST * CHAT_INTERVAL_S - (now - chat_times[0]))
@@ -184,7 +186,8 @@ class TelegramChannel(Channel):
             ),
             get_updates_request=HTTPXRequest(read_timeout=40, connect_timeout=10),
         )
-        self.pacer = Pacer()
+        # The bot's global rate is shared by the processes of `helpline run`.
+        self.pacer = Pacer(GLOBAL_PER_SECOND / settings.processes)
         self.secret: str | None = settings.telegram_webhook_secret
         self._polling: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
