@@ -204,6 +204,21 @@ async def metrics_view(request: web.Request) -> web.Response:
     )
 
 
+@web.middleware
+async def storage_unavailable(request: web.Request, handler) -> web.StreamResponse:
+    """Redis down: a clear 503 (Telegram and the web page retry; nothing was
+    acknowledged, so nothing is lost), never a 500 with a traceback."""
+    try:
+        return await handler(request)
+    except RedisError as exc:
+        log.warning("Redis unavailable (%s): answered 503", type(exc).__name__)
+        return web.json_response(
+            {"error": "storage is unavailable for a moment; retry shortly"},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+
+
 CONSOLE = web.AppKey("console", object)
 REUSE_EMBEDDED = web.AppKey("reuse_embedded", bool)
 
@@ -218,7 +233,7 @@ def create_app(
     """The whole app for `settings`. With `flows` given (already validated), they are
     used as is; with `channels` given, only those (the terminal chat)."""
     channels = channels if channels is not None else build_channels(settings)
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[storage_unavailable])
     app[SERVICES] = Services(settings=settings, channels=channels, flows=flows)
     app[REUSE_EMBEDDED] = reuse_embedded
     app.cleanup_ctx.append(_redis_ctx)

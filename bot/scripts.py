@@ -59,13 +59,15 @@ class ScriptRunner:
         batch, self._batch = self._batch, []
         try:
             results = await self._execute(batch)
-        except BaseException as exc:  # the connection failed: every caller hears it
+        except Exception as exc:  # the connection failed: every caller hears it
             for *_, future in batch:
                 if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
-            if not isinstance(exc, Exception):
-                raise
+                    future.set_exception(exc)
             return
+        except BaseException:  # shutting down
+            for *_, future in batch:
+                future.cancel()
+            raise
         for (*_, future), result in zip(batch, results, strict=True):
             if future.done():  # the caller was cancelled
                 continue

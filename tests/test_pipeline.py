@@ -72,6 +72,10 @@ async def test_healthz_is_503_when_redis_is_down(make_client, tmp_path):
     await asyncio.sleep(0.1)
     response = await client.get("/healthz")
     assert response.status == 503 and (await response.json())["status"] == "unavailable"
+    # A message arriving meanwhile is refused clearly (not acknowledged: sent again later).
+    chat = WebChat(client)
+    response = await client.post("/chat/api/messages", json={"session": chat.session, "text": "hi"})
+    assert response.status == 503 and "retry" in (await response.json())["error"]
 
 
 async def test_a_conversation_left_by_a_dead_process_is_taken_over(make_client, redis):
