@@ -114,6 +114,11 @@ def erase_stream(channel: str) -> str:
 DEAD_LETTERS = f"{PREFIX}:dead"  # inbound messages whose processing raised, kept for operators
 
 
+def telegram_rate(window: int) -> str:
+    """Counter of Telegram sends in one quarter-second window, shared by every process."""
+    return f"{PREFIX}:telegram:rate:{window}"
+
+
 def seen(channel: str, message_id: str) -> str:
     """Dedup marker of a delivered webhook (Telegram update_id, Twilio MessageSid)."""
     return f"{PREFIX}:seen:{channel}:{message_id}"

@@ -19,6 +19,7 @@ import warnings
 from collections import deque
 
 from aiohttp import web
+from redis.exceptions import RedisError
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -38,6 +39,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot import keys
 from bot.channels import CAPABILITIES
 from bot.channels.base import (
     Channel,
@@ -49,6 +51,7 @@ from bot.channels.base import (
     read_json,
 )
 from bot.config import Settings
+from bot.scripts import Script
 
 log = logging.getLogger("helpline.telegram")
 
@@ -67,33 +70,48 @@ def _seconds(error: RetryAfter) -> float:
 
 
 class Pacer:
-    """Our own send pacing: a global rate and a per-chat one (PTB's rate limiter
-    has no per-chat limit for private chats). `per_second`: this process's share
-    of the bot's global rate."""
+    """Our own send pacing (PTB's rate limiter has no per-chat limit for private
+    chats): the bot's global rate, shared through Redis by every process once
+    `share` is called (else counted here), in quarter-second windows of 6: any
+    second overlaps at most five of them, 30 sends (Telegram's limit); and a
+    per-chat burst, counted here (a conversation's sends come from the one
+    process holding its outbox)."""
+
+    WINDOW_S = 0.25
 
     def __init__(self, per_second: float = GLOBAL_PER_SECOND) -> None:
-        self.per_second = max(1, int(per_second))
-        self.recent: deque[float] = deque()
+        self.per_window = max(1, int(per_second * self.WINDOW_S))
         self.per_chat: dict[str, deque[float]] = {}
+        self.counted: dict[int, int] = {}  # window -> sends, while not shared
+        self.rate: Script | None = None
+
+    def share(self, rate: Script) -> None:
+        """Count the global rate in Redis with `rate` (bot/lua/rate.lua)."""
+        self.rate = rate
+
+    async def _count(self, window: int) -> int:
+        if self.rate is not None:
+            try:
+                return await self.rate(keys=[keys.telegram_rate(window)], args=[2000])
+            except RedisError:
+                pass  # pace by ourselves until Redis is back
+        self.counted = {w: n for w, n in self.counted.items() if w >= window}
+        self.counted[window] = self.counted.get(window, 0) + 1
+        return self.counted[window]
 
     async def wait(self, chat: str) -> None:
+        chat_times = self.per_chat.setdefault(chat, deque(maxlen=CHAT_BURST))
+        now = time.monotonic()
+        if len(chat_times) == CHAT_BURST and now - chat_times[0] < CHAT_BURST * CHAT_INTERVAL_S:
+            await asyncio.sleep(CHAT_BURST * CHAT_INTERVAL_S - (now - chat_times[0]))
         while True:
-            now = time.monotonic()
-            while self.recent and now - self.recent[0] > 1:
-                self.recent.popleft()
-            chat_times = self.per_chat.setdefault(chat, deque(maxlen=CHAT_BURST))
-            delay = 0.0
-            if len(self.recent) >= self.per_second:
-                delay = 1 - (now - self.recent[0])
-            if len(chat_times) == CHAT_BURST and now - chat_times[0] < CHAT_BURST * CHAT_INTERVAL_S:
-                delay = max(delay, CHAT_BURST * CHAT_INTERVAL_S - (now - chat_times[0]))
-            if delay <= 0:
-                self.recent.append(now)
-                chat_times.append(now)
-                if len(self.per_chat) > 10_000:
-                    self.per_chat.clear()
-                return
-            await asyncio.sleep(delay)
+            window = int(time.time() / self.WINDOW_S)
+            if await self._count(window) <= self.per_window:
+                break
+            await asyncio.sleep(max(0.0, (window + 1) * self.WINDOW_S - time.time()))
+        chat_times.append(time.monotonic())
+        if len(self.per_chat) > 10_000:
+            self.per_chat.clear()
 
 
 def _missing_fields(data: dict) -> str | None:
@@ -186,8 +204,7 @@ class TelegramChannel(Channel):
             ),
             get_updates_request=HTTPXRequest(read_timeout=40, connect_timeout=10),
         )
-        # The bot's global rate is shared by the processes of `helpline run`.
-        self.pacer = Pacer(GLOBAL_PER_SECOND / settings.processes)
+        self.pacer = Pacer()
         self.secret: str | None = settings.telegram_webhook_secret
         self._polling: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
@@ -196,6 +213,7 @@ class TelegramChannel(Channel):
 
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
+        self.pacer.share(pipeline.scripts.load("rate"))  # one global rate for every process
         self.secret = self.settings.telegram_webhook_secret or pipeline.privacy.telegram_secret
         await self.bot.initialize()  # getMe: fails early on a wrong token
         if self.settings.public_url:
