@@ -29,6 +29,7 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -52,7 +53,7 @@ from bot.channels.base import (
     Sent,
 )
 from bot.privacy import Privacy
-from bot.scripts import Script, ScriptRunner
+from bot.scripts import Script, load_script
 from bot.store import Commit, transcript_entry
 
 log = logging.getLogger("helpline.pipeline")
@@ -131,7 +132,7 @@ class OrderedDrain:
         list_key: Callable[[str], str],
         lock_key: Callable[[str], str],
         pending: str,
-        read_along: Callable[[str], list[str]],
+        read_along: tuple[Callable[[str], str], ...],
         handle: Handler,
         name: str,
     ):
@@ -140,7 +141,7 @@ class OrderedDrain:
         self.list_key = list_key
         self.lock_key = lock_key
         self.pending = pending
-        self.read_along = read_along
+        self.read_along = read_along  # keys whose values come with each item
         self.handle = handle
         self.name = name
         self.tasks: dict[str, asyncio.Task] = {}
@@ -148,13 +149,14 @@ class OrderedDrain:
         self._given: dict[str, tuple[str, bytes, list]] = {}
         self.held: dict[str, str] = {}  # pid -> token of the locks we hold, renewed
 
-    def keys(self, pid: str) -> list[str]:
+    def keys(self, pid: str, read_along: bool = True) -> list[str]:
         """The script's keys for `pid`: lock, list, pending set, keys read along."""
-        return [self.lock_key(pid), self.list_key(pid), self.pending, *self.read_along(pid)]
+        reads = [key(pid) for key in self.read_along] if read_along else []
+        return [self.lock_key(pid), self.list_key(pid), self.pending, *reads]
 
-    def args(self, step: str, pid: str, token: str) -> list:
+    def args(self, step: str, pid: str, token: str, read_along: bool = True) -> list:
         """The script's first arguments for `step`."""
-        return [step, pid, _now(), LOCK_TTL_MS, len(self.read_along(pid)), token]
+        return [step, pid, _now(), LOCK_TTL_MS, len(self.read_along) if read_along else 0, token]
 
     def start(self, pid: str, token: str, head: bytes, values: list) -> None:
         """Drain `pid`'s list, whose lock we took with `token`, from `head`."""
@@ -220,15 +222,11 @@ class OrderedDrain:
     async def renew(self) -> None:
         """Keep the locks of the lists we are draining: however slow a step (a
         provider's timeout, a first search), only a dead holder's work is taken over."""
-        held = list(self.held.items())
-        await asyncio.gather(
-            *(
-                self.script(
-                    keys=[self.lock_key(pid)], args=["renew", pid, "0", LOCK_TTL_MS, 0, token]
-                )
-                for pid, token in held
-            )
-        )
+        await asyncio.gather(*(self._step("renew", pid, token) for pid, token in self.held.items()))
+
+    def _step(self, step: str, pid: str, token: str):
+        """A step on our lock alone (renew, release): no keys read along."""
+        return self.script(keys=self.keys(pid, False), args=self.args(step, pid, token, False))
 
     async def commit(
         self,
@@ -247,7 +245,7 @@ class OrderedDrain:
         keys, then_token, then_reads = self.keys(pid), "", 0
         if then is not None:
             keys += then.keys(pid)
-            then_token, then_reads = uuid.uuid4().hex, len(then.read_along(pid))
+            then_token, then_reads = uuid.uuid4().hex, len(then.read_along)
         result = await self.script(
             keys=keys,
             args=[
@@ -266,12 +264,8 @@ class OrderedDrain:
         return (result[1] if result[0] == 2 else None), bool(result[3]), result[2]
 
     async def _hand_over(self, pid: str, token: str) -> None:
-        try:
-            if await self.redis.get(self.lock_key(pid)) == token.encode():
-                await self.redis.delete(self.lock_key(pid))
-            await self.redis.zadd(self.pending, {pid: 0}, xx=True)  # stale: swept at once
-        except RedisError:
-            pass
+        with contextlib.suppress(RedisError):  # else the lock expires: swept then
+            await self._step("release", pid, token)
 
     async def sweep(self) -> None:
         """Wake the conversations pending with no progress for STALE_AFTER_S."""
@@ -302,14 +296,13 @@ class Pipeline:
             Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None
         ) = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
-        self.scripts = ScriptRunner(redis)
-        self._drain = self.scripts.load("drain")
+        self._drain = load_script(redis, "drain")
         self.workers = OrderedDrain(
             self._drain,
             keys.inbox,
             keys.work_lock,
             keys.WORK_PENDING,
-            lambda pid: [keys.state(pid), keys.blocked(pid)],
+            (keys.state, keys.blocked),
             self._process_head,
             "worker",
         )
@@ -327,7 +320,7 @@ class Pipeline:
             keys.outbox,
             keys.send_lock,
             keys.send_pending(channel.name),
-            lambda pid: [keys.address(pid)],
+            (keys.address,),
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
         )
@@ -352,10 +345,10 @@ class Pipeline:
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
         dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
         workers = self.workers
-        # Take the conversation at once, unless no one processes here, or our own
-        # holder has it (it is told to look again instead).
+        # Take the conversation at once, unless our own holder has it (it is told
+        # to look again instead).
         ours = pid in workers.tasks
-        token = "" if self.process is None or ours else uuid.uuid4().hex
+        token = "" if ours else uuid.uuid4().hex
         result = await self._drain(
             keys=[*workers.keys(pid), dedup],
             args=[

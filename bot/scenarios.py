@@ -38,6 +38,7 @@ from bot.channels.base import Inbound, render_text
 from bot.privacy import Privacy
 from bot.redis_server import EmbeddedRedis
 from bot.runtime import Flows, Runtime
+from bot.scripts import load_script
 from bot.store import Commit
 from bot.yamlsrc import Issue, Source, YamlError, load
 
@@ -118,9 +119,7 @@ class ScenarioRunner:
         self.runtime.clock = self.clock
         self.install_services = install_services
         self.settings = settings
-        self.drain = redis.register_script(
-            (Path(__file__).parent / "lua" / "drain.lua").read_text()
-        )
+        self.drain = load_script(redis, "drain")
 
     async def setup(self) -> None:
         if self.install_services:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,15 @@ class ScriptRunner:
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     results[i] = exc
         return results
+
+
+_runners: weakref.WeakKeyDictionary[Redis, ScriptRunner] = weakref.WeakKeyDictionary()
+
+
+def load_script(redis: Redis, name: str, directory: Path = LUA_DIR) -> Script:
+    """The script `directory/name.lua`, called through `redis`'s one ScriptRunner,
+    so that every script of a process shares its batches."""
+    runner = _runners.get(redis)
+    if runner is None:
+        runner = _runners[redis] = ScriptRunner(redis)
+    return runner.load(name, directory)

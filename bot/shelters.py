@@ -39,7 +39,7 @@ from babel import Locale
 from redis.asyncio import Redis
 
 from bot import keys
-from bot.store import load_script
+from bot.scripts import load_script
 
 log = logging.getLogger("helpline.shelters")
 

@@ -8,19 +8,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot import keys
-from bot.scripts import LUA_DIR
-
-
-def load_script(redis: Redis, name: str, directory: Path = LUA_DIR):
-    """A registered Lua script from `directory/name.lua` (EVALSHA, loaded once).
-    The pipeline's hot path uses bot.scripts instead (calls coalesced)."""
-    return redis.register_script((directory / f"{name}.lua").read_text())
 
 
 def new_id() -> str:

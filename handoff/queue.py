@@ -20,7 +20,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot import keys
-from bot.store import load_script
+from bot.scripts import load_script
 
 LUA = Path(__file__).parent / "lua"
 LEVELS = ("critical", "high", "medium", "asked")

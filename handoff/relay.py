@@ -20,7 +20,8 @@ from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
 from bot.engine import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
 from bot.runtime import ActionContext, Runtime
-from bot.store import Commit, load_script, new_id, transcript_entry
+from bot.scripts import load_script
+from bot.store import Commit, new_id, transcript_entry
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
 from handoff.queue import LUA, HandoffQueue
@@ -242,10 +243,14 @@ class conversation_lock:
         return self
 
     async def __aexit__(self, *exc):
-        if await self.redis.get(keys.work_lock(self.pid)) == self.token.encode():
-            await self.redis.delete(keys.work_lock(self.pid))
-        if self.wake is not None and await self.redis.llen(keys.inbox(self.pid)):
-            self.wake(self.pid)  # else the sweep of some process takes it within seconds
+        # As a worker lets go (bot/lua/drain.lua): a message she sent meanwhile is
+        # swept by some process within a second, or by ours at once.
+        await load_script(self.redis, "drain")(
+            keys=[keys.work_lock(self.pid), keys.inbox(self.pid), keys.WORK_PENDING],
+            args=["release", self.pid, "0", 0, 0, self.token],
+        )
+        if self.wake is not None:
+            self.wake(self.pid)
 
 
 __all__ = ["Handoff", "Conversation", "conversation_lock"]

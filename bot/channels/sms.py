@@ -60,7 +60,9 @@ class SmsChannel(Channel):
         self.validator = RequestValidator(settings.twilio_auth_token)
         self.http: AsyncTwilioHttpClient | None = None
         sid = settings.twilio_account_sid
-        self.messages_url = f"{(settings.twilio_api_base_url or '').rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
+        self.messages_url = (
+            f"{settings.twilio_api_base_url.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
+        )
         self.headers: dict[str, str] = {}
 
     async def connect(self, pipeline) -> None:

@@ -51,7 +51,7 @@ from bot.channels.base import (
     read_json,
 )
 from bot.config import Settings
-from bot.scripts import Script
+from bot.scripts import Script, load_script
 
 log = logging.getLogger("helpline.telegram")
 
@@ -213,7 +213,7 @@ class TelegramChannel(Channel):
 
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
-        self.pacer.share(pipeline.scripts.load("rate"))  # one global rate for every process
+        self.pacer.share(load_script(pipeline.redis, "rate"))  # one global rate for every process
         self.secret = self.settings.telegram_webhook_secret or pipeline.privacy.telegram_secret
         await self.bot.initialize()  # getMe: fails early on a wrong token
         if self.settings.public_url:

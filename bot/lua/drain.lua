@@ -4,7 +4,7 @@
 --
 -- KEYS[1] lock, KEYS[2] list, KEYS[3] pending set (pid -> time of last progress),
 -- KEYS[4 .. 3+n] keys read along with an item (GET: the conversation's state...)
--- ARGV[1] step ('accept', 'take', 'apply' or 'renew'), ARGV[2] pid, ARGV[3] now (s),
+-- ARGV[1] step ('accept', 'take', 'apply', 'renew' or 'release'), ARGV[2] pid, ARGV[3] now (s),
 -- ARGV[4] lock TTL ms, ARGV[5] n, ARGV[6] our lock token ('' to take nothing)
 --
 -- accept: store an inbound message once, and take the conversation if it is free.
@@ -15,6 +15,10 @@
 --   pending), {2, head, {values}} taken.
 -- renew: a live holder's lease: the lock lives another TTL if it is still ours.
 --   Returns {1} renewed, {0} not ours any more.
+-- release: a holder stopping before the list is empty (shutting down, or a console
+--   change made under the lock): the lock goes if it is still ours, and the
+--   conversation, if pending, is marked stale so that the next sweep takes it.
+--   Returns {1} released, {0} not ours.
 -- apply: apply the writes of the item just handled, only while we still hold the
 --   lock (fencing: a holder whose lock expired writes nothing), and only while the
 --   guard key exists (else the conversation was erased meanwhile: skipped); then
@@ -37,6 +41,12 @@ local function read_along(first, count)
   return values
 end
 
+-- The list whose lock is KEYS[at] is empty: free its lock, it is no longer pending.
+local function done(at)
+  redis.call('DEL', KEYS[at])
+  redis.call('ZREM', KEYS[at + 2], pid)
+end
+
 -- Take the list whose lock is KEYS[at] (its list, pending set and reads follow).
 local function take(at, count, token)
   if token == '' or not redis.call('SET', KEYS[at], token, 'NX', 'PX', ttl) then
@@ -44,8 +54,7 @@ local function take(at, count, token)
   end
   local head = redis.call('LINDEX', KEYS[at + 1], 0)
   if not head then
-    redis.call('DEL', KEYS[at])
-    redis.call('ZREM', KEYS[at + 2], pid)
+    done(at)
     return {1}
   end
   redis.call('ZADD', KEYS[at + 2], now, pid)
@@ -58,12 +67,17 @@ if step == 'take' then
   return take(1, n, ARGV[6])
 end
 
-if step == 'renew' then
-  if redis.call('GET', KEYS[1]) == ARGV[6] then
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    return {1}
+if step == 'renew' or step == 'release' then
+  if redis.call('GET', KEYS[1]) ~= ARGV[6] then
+    return {0}
   end
-  return {0}
+  if step == 'renew' then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  else
+    redis.call('DEL', KEYS[1])
+    redis.call('ZADD', KEYS[3], 'XX', 0, pid)
+  end
+  return {1}
 end
 
 if step == 'accept' then
@@ -100,8 +114,7 @@ if ARGV[10] ~= '' then
 end
 local head = redis.call('LINDEX', KEYS[2], 0)
 if not head then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[3], pid)
+  done(1)
   return {1, false, {}, skipped, other}
 end
 -- Still ours (a safe exit's commands may have deleted the lock: nobody else
