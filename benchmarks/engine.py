@@ -32,10 +32,10 @@ from transitions import Machine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.engine import Context, Conversation, Engine, Event  # noqa: E402
-from bot.flows import load_flowset  # noqa: E402
-from bot.i18n import Catalogs  # noqa: E402
-from bot.redis_server import EmbeddedRedis  # noqa: E402
+from bot.conversation.engine import Context, Conversation, Engine, Event  # noqa: E402
+from bot.flows.loader import load_flowset  # noqa: E402
+from bot.i18n.catalogs import Catalogs  # noqa: E402
+from bot.store.embedded import EmbeddedRedis  # noqa: E402
 
 NOW = 1_767_225_600.0
 # A walk through the main menu and the rights flow: each (state, answer) is one message.

@@ -1,7 +1,7 @@
 """End-to-end throughput of the SMS pipeline against a running app, side by side
 with a bare baseline, in one run.
 
-- app: `python -m bot.cli run` (its own process, embedded Redis with its
+- app: `python -m helpline.cli.main run` (its own process, embedded Redis with its
   append-only file), Twilio replaced by a fake REST server on loopback; signed
   webhooks are sent at increasing rates (open loop), and we measure how many
   replies per second reach the fake Twilio (inbound accepted -> processed ->
@@ -44,7 +44,7 @@ ROOT = Path(HERE).parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.loopback import LeanFakeTwilio, LoadGenerator  # noqa: E402
-from bot.redis_server import EmbeddedRedis  # noqa: E402
+from bot.store.embedded import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-auth-token"
 ACCOUNT = "AC" + "b" * 32
@@ -209,7 +209,7 @@ async def app_run(seconds: float, processes: int = 1) -> list[dict]:
         }
         env.pop("REDIS_URL", None)
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
+            [sys.executable, "-m", "helpline.cli.main", "run"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -28,7 +28,7 @@ from redis.asyncio import Redis  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.redis_server import EmbeddedRedis  # noqa: E402
+from bot.store.embedded import EmbeddedRedis  # noqa: E402
 from handoff.queue import LEVELS, HandoffQueue  # noqa: E402
 
 QUEUED = 10_000

@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.risk import load_matcher  # noqa: E402
+from bot.risk.matcher import load_matcher  # noqa: E402
 
 
 def messages() -> list[str]:

@@ -45,9 +45,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.gazetteer import Gazetteer
-from bot.redis_server import EmbeddedRedis
-from bot.shelters import KINDS, RADII_KM, SERVICES, Directory, Shelter, import_directory
+from bot.shelters.directory import KINDS, RADII_KM, SERVICES, Directory, Shelter, import_directory
+from bot.shelters.gazetteer import Gazetteer
+from bot.store.embedded import EmbeddedRedis
 
 LANGUAGES = ("en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de")
 LOCAL_KINDS = ("shelter", "counselling", "legal_aid", "health")
@@ -268,7 +268,7 @@ async def run(args) -> dict[str, float]:
             from rapidfuzz import process
             from rapidfuzz.distance import OSA
 
-            from bot.textnorm import fold
+            from bot.text.normalise import fold
 
             for typed in places[: args.queries // 10]:
                 t0 = time.perf_counter()

@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.channels.base import render_text  # noqa: E402
-from bot.engine import Context, Engine, Event  # noqa: E402
-from bot.flows import load_flowset  # noqa: E402
-from bot.i18n import Catalogs  # noqa: E402
-from bot.sms_segments import plan  # noqa: E402
+from bot.conversation.engine import Context, Engine, Event  # noqa: E402
+from bot.flows.loader import load_flowset  # noqa: E402
+from bot.i18n.catalogs import Catalogs  # noqa: E402
+from bot.text.segments import plan  # noqa: E402
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-EXAMPLE_SHELTERS_FILE = PACKAGE_DIR / "data" / "shelters.example.yaml"
+EXAMPLE_SHELTERS_FILE = (
+    Path(__file__).resolve().parent / "shelters" / "data" / "shelters.example.yaml"
+)
 
 
 class ConfigError(Exception):

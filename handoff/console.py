@@ -19,11 +19,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot import keys
 from bot.channels import CAPABILITIES
 from bot.channels.base import read_json
 from bot.channels.web import serve_file
-from bot.privacy import Privacy
+from bot.store import keys
+from bot.store.privacy import Privacy
 from handoff.counsellors import SESSION_IDLE_S, Counsellors, Session
 from handoff.events import EventHub
 from handoff.relay import Handoff

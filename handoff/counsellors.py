@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from redis.asyncio import Redis
 
-from bot import keys
+from bot.store import keys
 
 ROLES = ("counsellor", "supervisor")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")

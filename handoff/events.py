@@ -15,7 +15,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot import keys
+from bot.store import keys
 
 log = logging.getLogger("helpline.events")
 

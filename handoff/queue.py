@@ -19,8 +19,8 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.scripts import load_script
+from bot.store import keys
+from bot.store.scripts import load_script
 
 LUA = Path(__file__).parent / "lua"
 LEVELS = ("critical", "high", "medium", "asked")
@@ -50,8 +50,8 @@ class HandoffQueue:
         self.redis = redis
         self.aging_seconds = aging_minutes * 60
         self.retention = retention_seconds
-        self._enqueue = load_script(redis, "enqueue", LUA)
-        self._claim = load_script(redis, "claim", LUA)
+        self._enqueue = load_script(redis, LUA / "enqueue.lua")
+        self._claim = load_script(redis, LUA / "claim.lua")
 
     def score(self, level: str, enqueued_at: float) -> float:
         return enqueued_at + LEVEL_INDEX[level] * self.aging_seconds

@@ -15,13 +15,14 @@ import json
 import time
 import uuid
 
-from bot import keys
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
-from bot.engine import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
-from bot.runtime import ActionContext, Runtime
-from bot.scripts import load_script
-from bot.store import Commit, new_id, transcript_entry
+from bot.conversation.engine import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
+from bot.pipeline.pipeline import DRAIN_LUA
+from bot.runtime.runtime import ActionContext, Runtime
+from bot.store import keys
+from bot.store.commit import Commit, new_id, transcript_entry
+from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
 from handoff.queue import LUA, HandoffQueue
@@ -37,7 +38,7 @@ class Handoff:
         self.queue = HandoffQueue(self.redis, settings.queue_aging_minutes, runtime.retention)
         self.counsellors = Counsellors(self.redis)
         self.metrics = metrics
-        self._relay = load_script(self.redis, "relay", LUA)
+        self._relay = load_script(self.redis, LUA / "relay.lua")
 
     def install(self) -> None:
         self.runtime.actions["handoff"] = self.handoff_action
@@ -245,7 +246,7 @@ class conversation_lock:
     async def __aexit__(self, *exc):
         # As a worker lets go (bot/lua/drain.lua): a message she sent meanwhile is
         # swept by some process within a second, or by ours at once.
-        await load_script(self.redis, "drain")(
+        await load_script(self.redis, DRAIN_LUA)(
             keys=[keys.work_lock(self.pid), keys.inbox(self.pid), keys.WORK_PENDING],
             args=["release", self.pid, "0", 0, 0, self.token],
         )

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.redis_server import EmbeddedRedis
-from bot.testing import WebChat
+from bot.store.embedded import EmbeddedRedis
+from bot.testing.webchat import WebChat
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -26,9 +26,9 @@ LOCALES = ROOT / "locales"
 
 
 def helpline(*args: str, env=None, stdin: str | None = None, cwd=ROOT, timeout: int = 120):
-    """`helpline ARGS...` as an admin runs it, from this checkout (python -m bot.cli)."""
+    """`helpline ARGS...` as an admin runs it, from this checkout (python -m helpline.cli.main)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "helpline.cli.main", *args],
         cwd=cwd,
         env=env,
         input=stdin,
@@ -78,7 +78,7 @@ async def make_client(settings, redis):
     clients: list[TestClient] = []
 
     async def build(**overrides) -> TestClient:
-        from bot.app import create_app
+        from helpline.app import create_app
 
         app = create_app(replace(settings, **overrides))
         client = TestClient(TestServer(app))

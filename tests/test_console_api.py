@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import WebChat
+from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
 
 PASSWORD = "correct horse battery"

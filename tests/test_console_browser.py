@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from bot import keys
-from bot.testing import WebChat
+from bot.store import keys
+from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
 from handoff.queue import HandoffQueue
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import MODE_ENDED, Context, Conversation, Engine, Event
-from bot.flows import ACTIONS, load_flowset
-from bot.i18n import Catalogs
+from bot.conversation.engine import MODE_ENDED, Context, Conversation, Engine, Event
+from bot.flows.loader import ACTIONS, load_flowset
+from bot.i18n.catalogs import Catalogs
 from tests.conftest import FLOWS, LOCALES
 
 NOW = 1_767_225_600.0
@@ -215,7 +215,7 @@ def test_one_machine_per_flow_shared_by_conversations(engine):
 
 
 def test_the_engine_module_does_no_io():
-    source = (Path(__file__).parent.parent / "bot" / "engine.py").read_text()
+    source = (Path(__file__).parent.parent / "bot" / "conversation" / "engine.py").read_text()
     for forbidden in ("redis", "aiohttp", "open(", "import socket", "time.time"):
         assert forbidden not in source, forbidden
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_all
-from bot.flows import load_flowset
+from bot.flows.loader import load_flowset
+from helpline.checks import check_all
 from tests.conftest import FLOWS, helpline
 
 SETTINGS = """\
@@ -205,7 +205,7 @@ def test_graph_in_mermaid_and_dot():
 def test_a_broken_edit_is_refused_and_the_last_good_flows_keep_running(tmp_path, caplog):
     import shutil
 
-    from bot.runtime import Flows
+    from bot.runtime.runtime import Flows
     from tests.conftest import LOCALES
 
     flows_dir = tmp_path / "flows"

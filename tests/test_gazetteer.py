@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.gazetteer import Gazetteer, country_name
+from bot.shelters.gazetteer import Gazetteer, country_name
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.testing import WebChat
+from bot.testing.webchat import WebChat
 from handoff.hours import OpeningHours, OpeningHoursError
 from tests.conftest import FLOWS
 

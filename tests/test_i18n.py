@@ -11,11 +11,11 @@ import sys
 import pytest
 
 from bot.channels.base import render_text
-from bot.engine import Context, Conversation, Engine, Event
-from bot.flows import load_flowset
-from bot.i18n import RLM, Catalogs
-from bot.i18n_extract import extract_flows
-from bot.sms_segments import plan
+from bot.conversation.engine import Context, Conversation, Engine, Event
+from bot.flows.loader import load_flowset
+from bot.i18n.catalogs import RLM, Catalogs
+from bot.i18n.extract import extract_flows
+from bot.text.segments import plan
 from tests.conftest import FLOWS, LOCALES, ROOT, helpline
 
 FIXTURE = b"""\
@@ -241,7 +241,7 @@ def test_arabic_reaches_sms_and_telegram_with_direction_marks(catalogs):
 
 
 def test_arabic_conversation_on_the_web_is_shown_right_to_left():
-    js = (ROOT / "bot" / "static" / "chat.js").read_text()
+    js = (ROOT / "bot" / "channels" / "static" / "chat.js").read_text()
     assert 'item.dir = "auto"' in js  # each message takes the direction of its own text
 
 
@@ -269,7 +269,7 @@ def test_welcome_and_main_menu_take_at_most_three_sms_segments(engine, catalogs)
 
 
 def test_an_edited_catalog_is_live_after_the_reload(tmp_path):
-    from bot.runtime import Flows
+    from bot.runtime.runtime import Flows
 
     locales = tmp_path / "locales"
     shutil.copytree(LOCALES, locales)

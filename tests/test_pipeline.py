@@ -7,10 +7,11 @@ import json
 
 from redis.exceptions import ResponseError
 
-from bot import keys
-from bot.app import SERVICES
 from bot.channels.base import Inbound
-from bot.testing import WebChat
+from bot.pipeline.pipeline import DRAIN_LUA
+from bot.store import keys
+from bot.testing.webchat import WebChat
+from helpline.app import SERVICES
 
 
 async def test_messages_of_one_conversation_are_handled_in_order_by_two_app_instances(make_client):
@@ -33,7 +34,7 @@ async def test_a_message_whose_processing_fails_is_kept_and_shown(make_client, r
     client = await make_client()
     chat = WebChat(client)
     await chat.start()
-    from bot.runtime import Runtime
+    from bot.runtime.runtime import Runtime
 
     original = Runtime.handle
 
@@ -62,7 +63,7 @@ async def test_healthz_and_metrics(client, chat):
 
 
 async def test_healthz_is_503_when_redis_is_down(make_client, tmp_path):
-    from bot.redis_server import EmbeddedRedis
+    from bot.store.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "r", appendonly=False)
     url = server.start()
@@ -108,7 +109,7 @@ async def test_replies_go_out_from_a_process_that_has_the_channel(make_client, s
     processes her message; a process that has the channel delivers the reply."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.app import create_app
+    from helpline.app import create_app
 
     web_app = await make_client()
     chat = WebChat(web_app)
@@ -134,10 +135,10 @@ async def test_scripts_are_loaded_again_after_redis_forgets_them(client, chat, r
 
 async def test_coalesced_script_calls_fail_alone(redis):
     """Calls batched in one pipeline: an error reaches only its own caller."""
-    from bot.scripts import ScriptRunner
+    from bot.store.scripts import ScriptRunner
 
     runner = ScriptRunner(redis)
-    accept = runner.load("drain")
+    accept = runner.load(DRAIN_LUA)
     await redis.set("not-a-list", "x")
     results = await asyncio.gather(
         *(
@@ -158,8 +159,8 @@ async def test_a_slow_step_keeps_its_conversation(make_client, redis, monkeypatc
     """A step slower than the lock's lifetime (a provider's timeout, a first
     search): its holder renews the lock, so no other process takes the
     conversation over and handles the message a second time."""
-    from bot import pipeline
-    from bot.runtime import Runtime
+    from bot.pipeline import pipeline
+    from bot.runtime.runtime import Runtime
 
     # Short enough for a test, long enough that a loaded machine's pauses (a
     # gazetteer built in a thread at start holds the GIL) do not expire it.

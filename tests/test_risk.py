@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.risk import Lexicon, RiskMatcher, load_lexicons, load_matcher
-from bot.risk_eval import evaluate
-from bot.testing import WebChat
+from bot.risk.evaluate import evaluate
+from bot.risk.matcher import Lexicon, RiskMatcher, load_lexicons, load_matcher
+from bot.testing.webchat import WebChat
 from tests.conftest import FLOWS, ROOT
 
 LABELLED = ROOT / "tests" / "data" / "risk"
@@ -24,7 +24,7 @@ def matcher() -> RiskMatcher:
 
 
 def small() -> RiskMatcher:
-    from bot.risk import Entry
+    from bot.risk.matcher import Entry
 
     en = Lexicon(
         "en",
@@ -146,7 +146,7 @@ async def test_a_first_message_with_a_risk_still_gets_the_discreet_welcome(make_
 def test_lexicons_reload_with_the_flows(tmp_path):
     import shutil
 
-    from bot.runtime import Flows
+    from bot.runtime.runtime import Flows
 
     flows_dir = tmp_path / "flows"
     shutil.copytree(FLOWS, flows_dir)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from bot.scenarios import run_scenarios
-from bot.services import install_services
+from bot.testing.scenarios import run_scenarios
+from helpline.services import install_services
 from tests.conftest import FLOWS, LOCALES, helpline
 
 

@@ -19,14 +19,10 @@ import phonenumbers
 import pytest
 import yaml
 
-from bot import keys
 from bot.channels.base import Inbound
 from bot.config import EXAMPLE_SHELTERS_FILE
-from bot.gazetteer import Gazetteer
-from bot.runtime import TRANSIENT_ANSWER, Flows
-from bot.scenarios import ScenarioRunner
-from bot.services import install_services
-from bot.shelters import (
+from bot.runtime.runtime import TRANSIENT_ANSWER, Flows
+from bot.shelters.directory import (
     KINDS,
     Directory,
     Shelter,
@@ -35,7 +31,11 @@ from bot.shelters import (
     parse_directory,
     read_directory,
 )
-from bot.sms_segments import segments
+from bot.shelters.gazetteer import Gazetteer
+from bot.store import keys
+from bot.testing.scenarios import ScenarioRunner
+from bot.text.segments import segments
+from helpline.services import install_services
 from tests.conftest import FLOWS, LOCALES, ROOT, helpline
 
 TODAY = date(2026, 11, 23)
@@ -813,7 +813,7 @@ async def test_nothing_about_her_place_stays_in_redis(chat, redis):
 
 
 def chat_pid(chat) -> str:
-    from bot.app import SERVICES
+    from helpline.app import SERVICES
 
     return chat.client.app[SERVICES].privacy.pid("web", chat.session)
 
@@ -849,8 +849,8 @@ async def test_a_failing_search_tells_her_and_logs_no_place(runner, caplog, monk
 
 
 def test_every_kind_and_service_has_a_message():
-    from bot.flows import SETTINGS_MESSAGES
-    from bot.shelters import SERVICES
+    from bot.flows.loader import SETTINGS_MESSAGES
+    from bot.shelters.directory import SERVICES
 
     for kind in KINDS:
         assert f"shelter_kind_{kind}" in SETTINGS_MESSAGES

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot import keys
-from bot.sms_segments import plan, segments
+from bot.store import keys
+from bot.text.segments import plan, segments
 from tests.fakes import FakeTwilio
 
 PUBLIC = "https://help.example.org"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import keys
-from bot.testing import WebChat
+from bot.store import keys
+from bot.testing.webchat import WebChat
 
 
 async def test_page_is_served_with_a_strict_csp(client):

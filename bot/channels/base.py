@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from bot.pipeline import Pipeline
+    from bot.pipeline.pipeline import Pipeline
 
 
 @dataclass(frozen=True)

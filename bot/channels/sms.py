@@ -25,7 +25,6 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot import keys
 from bot.channels import CAPABILITIES
 from bot.channels.base import (
     Channel,
@@ -37,7 +36,8 @@ from bot.channels.base import (
     read_body,
 )
 from bot.config import Settings
-from bot.sms_segments import plan
+from bot.store import keys
+from bot.text.segments import plan
 
 log = logging.getLogger("helpline.sms")
 

@@ -17,6 +17,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from pathlib import Path
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -39,7 +40,6 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import keys
 from bot.channels import CAPABILITIES
 from bot.channels.base import (
     Channel,
@@ -51,7 +51,8 @@ from bot.channels.base import (
     read_json,
 )
 from bot.config import Settings
-from bot.scripts import Script, load_script
+from bot.store import keys
+from bot.store.scripts import Script, load_script
 
 log = logging.getLogger("helpline.telegram")
 
@@ -213,7 +214,9 @@ class TelegramChannel(Channel):
 
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
-        self.pacer.share(load_script(pipeline.redis, "rate"))  # one global rate for every process
+        self.pacer.share(
+            load_script(pipeline.redis, Path(__file__).parent / "rate.lua")
+        )  # one global rate for every process
         self.secret = self.settings.telegram_webhook_secret or pipeline.privacy.telegram_secret
         await self.bot.initialize()  # getMe: fails early on a wrong token
         if self.settings.public_url:

@@ -18,12 +18,12 @@ from pathlib import Path
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot import keys
 from bot.channels import CAPABILITIES
 from bot.channels.base import Channel, Inbound, Outbound, Sent, bad_request, read_json
-from bot.privacy import Privacy
+from bot.store import keys
+from bot.store.privacy import Privacy
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_TEXT = 4096
 MAILBOX_KEEP = 500

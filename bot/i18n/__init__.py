@@ -1,0 +1,1 @@
+"""Translations: gettext catalogs, language negotiation, and the babel commands behind `helpline locales`."""

@@ -1,0 +1,1 @@
+"""The durable, ordered message pipeline between channels and the runtime."""

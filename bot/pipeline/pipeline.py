@@ -1,0 +1,555 @@
+"""The durable, ordered message pipeline.
+
+    webhook -> accept() -> inbox list + pending mark (one Lua call) -> HTTP 200
+            -> this process drains the conversation's inbox at once, under its lock:
+               runtime -> one atomic commit (state, transcript, outbox)
+            -> and then its outbox, under another lock: channel.send, with retries
+
+Why this shape:
+- An inbound message is acknowledged only after Redis has it (append-only file
+  on), and it leaves the inbox in the same atomic step that applies its effects
+  (state, transcript, outbox): a crash at any moment either redoes the whole
+  message or nothing.
+- Order: each conversation has its own inbox and outbox list, drained by one
+  holder of its lock at a time, in any process. The lock is released by a script
+  that checks the list is empty, so a message pushed meanwhile is never stranded:
+  a message stored by one process while another drains the conversation is
+  handled by that other process.
+- No message waits for a nudge: the process that stored a message starts on it
+  at once. Sorted sets of conversations with pending work (pid -> time of last
+  progress) are swept every second by every process: a conversation whose holder
+  died (its lock expired after LOCK_TTL) or whose channel only another process
+  delivers is taken over from there.
+- Lua calls made in the same turn of the event loop go to Redis as one pipeline
+  (bot/scripts.py): under load, hundreds of conversations cost a few round trips.
+- Delivery is at least once: a crash between a provider accepting a message and
+  our removing it from the outbox resends that one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.channels.base import (
+    Channel,
+    Inbound,
+    Outbound,
+    PermanentSendError,
+    RetryableSendError,
+    Sent,
+)
+from bot.store import keys
+from bot.store.commit import Commit, transcript_entry
+from bot.store.privacy import Privacy
+from bot.store.scripts import Script, load_script
+
+log = logging.getLogger("helpline.pipeline")
+
+DRAIN_LUA = Path(__file__).parent / "drain.lua"
+LOCK_TTL_MS = 10_000  # a crashed holder's conversations are taken over after this
+RENEW_EVERY_S = LOCK_TTL_MS / 3000  # live holders renew their locks this often
+SWEEP_EVERY_S = 1.0  # how often each process looks for conversations left pending
+STALE_AFTER_S = 2.0  # pending with no progress for this long: looked at by the sweep
+SWEEP_BATCH = 500
+DEDUP_TTL_S = 7 * 86400
+MAX_SEND_ATTEMPTS = 6
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+ERASERS_GROUP = "erasers"
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def read_entries(
+    redis: Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    *,
+    claim_idle_ms: int,
+    block_ms: int = 1000,
+    count: int = 10,
+) -> list:
+    """Entries for this consumer: first those another consumer took and left
+    pending `claim_idle_ms` (it died), else new ones (waiting up to `block_ms`)."""
+    claimed = await redis.xautoclaim(
+        stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count
+    )
+    if claimed[1]:
+        return claimed[1]
+    response = await redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    return response[0][1] if response else []
+
+
+async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None:
+    """Acknowledge handled entries and drop them from the stream."""
+    if entry_ids:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.xack(stream, group, *entry_ids)
+            pipe.xdel(stream, *entry_ids)
+            await pipe.execute()
+
+
+# handle(pid, item, values read along, lock token) -> (next item or None, its values)
+Handler = Callable[[str, bytes, list, str], Awaitable[tuple[bytes | None, list]]]
+
+
+def _now() -> str:
+    return f"{time.time():.3f}"
+
+
+class OrderedDrain:
+    """Drain per-conversation lists in order, one holder per conversation across
+    all processes (bot/lua/drain.lua). `start` drains a list whose lock we just
+    took, `wake` tries to take one now, `sweep` takes over those left pending
+    (their holder died, or another process stored them)."""
+
+    def __init__(
+        self,
+        script: Script,
+        list_key: Callable[[str], str],
+        lock_key: Callable[[str], str],
+        pending: str,
+        read_along: tuple[Callable[[str], str], ...],
+        handle: Handler,
+        name: str,
+    ):
+        self.script = script
+        self.redis = script.runner.redis
+        self.list_key = list_key
+        self.lock_key = lock_key
+        self.pending = pending
+        self.read_along = read_along  # keys whose values come with each item
+        self.handle = handle
+        self.name = name
+        self.tasks: dict[str, asyncio.Task] = {}
+        self._again: set[str] = set()
+        self._given: dict[str, tuple[str, bytes, list]] = {}
+        self.held: dict[str, str] = {}  # pid -> token of the locks we hold, renewed
+
+    def keys(self, pid: str, read_along: bool = True) -> list[str]:
+        """The script's keys for `pid`: lock, list, pending set, keys read along."""
+        reads = [key(pid) for key in self.read_along] if read_along else []
+        return [self.lock_key(pid), self.list_key(pid), self.pending, *reads]
+
+    def args(self, step: str, pid: str, token: str, read_along: bool = True) -> list:
+        """The script's first arguments for `step`."""
+        return [step, pid, _now(), LOCK_TTL_MS, len(self.read_along) if read_along else 0, token]
+
+    def start(self, pid: str, token: str, head: bytes, values: list) -> None:
+        """Drain `pid`'s list, whose lock we took with `token`, from `head`."""
+        self._given[pid] = (token, head, values)
+        if pid not in self.tasks:
+            self._spawn(pid)
+
+    def wake(self, pid: str) -> None:
+        """Drain `pid`'s list from this process (if another holds it, that one will)."""
+        if pid in self.tasks:
+            self._again.add(pid)  # our holder may be releasing: it looks once more
+            return
+        self._spawn(pid)
+
+    def _spawn(self, pid: str) -> None:
+        task = asyncio.create_task(self._run(pid))
+        self.tasks[pid] = task
+        task.add_done_callback(functools.partial(self._forget_task, pid))
+
+    def _forget_task(self, pid: str, task: asyncio.Task) -> None:
+        if self.tasks.get(pid) is task:  # cancelled before it started
+            del self.tasks[pid]
+
+    async def _run(self, pid: str) -> None:
+        try:
+            while True:
+                self._again.discard(pid)
+                given = self._given.pop(pid, None)
+                if given is not None:
+                    await self._drain_from(pid, *given)
+                else:
+                    await self.drain(pid)
+                if pid not in self._again and pid not in self._given:
+                    return
+        except RedisError as exc:  # still pending: the sweep comes back to it
+            log.warning("%s: Redis error (%s); will retry", self.name, type(exc).__name__)
+        except Exception:
+            log.exception("%s: unexpected error; will retry", self.name)
+        finally:
+            self.tasks.pop(pid, None)  # now, so that a wake from here on starts anew
+            self._again.discard(pid)
+            self._given.pop(pid, None)  # its lock expires; the sweep takes it over
+
+    async def drain(self, pid: str) -> None:
+        """Process every item of `pid`'s list, unless another holder has it."""
+        token = uuid.uuid4().hex
+        taken = await self.script(keys=self.keys(pid), args=self.args("take", pid, token))
+        if taken[0] == 2:
+            await self._drain_from(pid, token, taken[1], taken[2])
+
+    async def _drain_from(self, pid: str, token: str, head: bytes | None, values: list) -> None:
+        self.held[pid] = token
+        try:
+            while head is not None:
+                head, values = await self.handle(pid, head, values, token)
+        except asyncio.CancelledError:
+            # Shutting down mid-item: free the conversation for another process now.
+            await asyncio.shield(self._hand_over(pid, token))
+            raise
+        finally:
+            self.held.pop(pid, None)
+
+    async def renew(self) -> None:
+        """Keep the locks of the lists we are draining: however slow a step (a
+        provider's timeout, a first search), only a dead holder's work is taken over."""
+        await asyncio.gather(*(self._step("renew", pid, token) for pid, token in self.held.items()))
+
+    def _step(self, step: str, pid: str, token: str):
+        """A step on our lock alone (renew, release): no keys read along."""
+        return self.script(keys=self.keys(pid, False), args=self.args(step, pid, token, False))
+
+    async def commit(
+        self,
+        pid: str,
+        token: str,
+        commands: list[list],
+        guard: str = "",
+        then: OrderedDrain | None = None,
+    ) -> tuple[bytes | None, bool, list]:
+        """Apply the writes of the item just handled (only while we hold the lock,
+        and only while `guard` exists, if given); with `then`, also take that
+        drain's list of `pid` (the outbox the writes filled) and start draining it.
+        Returns the next item (None when the list is empty or the lock was lost),
+        whether the guard skipped the writes, and the values read along with the
+        next item."""
+        keys, then_token, then_reads = self.keys(pid), "", 0
+        if then is not None:
+            keys += then.keys(pid)
+            then_token, then_reads = uuid.uuid4().hex, len(then.read_along)
+        result = await self.script(
+            keys=keys,
+            args=[
+                *self.args("apply", pid, token),
+                json.dumps(commands, ensure_ascii=False),
+                guard,
+                then_reads,
+                then_token,
+            ],
+        )
+        if result[0] == 0:
+            return None, False, []
+        other = result[4]
+        if then is not None and other[0] == 2:
+            then.start(pid, then_token, other[1], other[2])
+        return (result[1] if result[0] == 2 else None), bool(result[3]), result[2]
+
+    async def _hand_over(self, pid: str, token: str) -> None:
+        with contextlib.suppress(RedisError):  # else the lock expires: swept then
+            await self._step("release", pid, token)
+
+    async def sweep(self) -> None:
+        """Wake the conversations pending with no progress for STALE_AFTER_S."""
+        stale = await self.redis.zrangebyscore(
+            self.pending, "-inf", time.time() - STALE_AFTER_S, start=0, num=SWEEP_BATCH
+        )
+        for pid in stale:
+            if pid.decode() not in self.tasks:
+                self.wake(pid.decode())
+
+    async def stop(self) -> None:
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Pipeline:
+    """Accepts inbound messages; drains inboxes (processing) and outboxes (sending)."""
+
+    def __init__(self, redis: Redis, privacy: Privacy, retention_seconds: int):
+        self.redis = redis
+        self.privacy = privacy
+        self.retention = retention_seconds
+        self.channels: dict[str, Channel] = {}
+        self.process: Callable[[str, Inbound, list], Awaitable[Commit]] | None = None
+        self.on_delivery: (
+            Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None
+        ) = None
+        self.on_accept: Callable[[Inbound, bool], None] | None = None
+        self._drain = load_script(redis, DRAIN_LUA)
+        self.workers = OrderedDrain(
+            self._drain,
+            keys.inbox,
+            keys.work_lock,
+            keys.WORK_PENDING,
+            (keys.state, keys.blocked),
+            self._process_head,
+            "worker",
+        )
+        self.senders: dict[str, OrderedDrain] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._stop = asyncio.Event()
+        self.max_attempts = MAX_SEND_ATTEMPTS
+        self.backoff_base = BACKOFF_BASE_S
+
+    def add_channel(self, channel: Channel) -> None:
+        """Deliver `channel`'s outbound messages from this process."""
+        self.channels[channel.name] = channel
+        self.senders[channel.name] = OrderedDrain(
+            self._drain,
+            keys.outbox,
+            keys.send_lock,
+            keys.send_pending(channel.name),
+            (keys.address,),
+            functools.partial(self._send_head, channel.name),
+            f"sender:{channel.name}",
+        )
+
+    def wake_worker(self, pid: str) -> None:
+        """Process `pid`'s inbox now (after a change made under its work lock)."""
+        self.workers.wake(pid)
+
+    def wake_sender(self, channel: str, pid: str) -> None:
+        """Deliver `pid`'s outbox now, if this process has `channel` (else the
+        sweep of a process that has it will)."""
+        if channel in self.senders:
+            self.senders[channel].wake(pid)
+
+    # ------------------------------------------------------------------ inbound
+
+    async def accept(self, inbound: Inbound) -> bool:
+        """Store `inbound` durably, once. True if stored, False for a duplicate delivery.
+        Return only after Redis has it: the caller may then acknowledge."""
+        pid = self.privacy.pid(inbound.channel, inbound.user_id)
+        data = inbound.to_json()
+        data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
+        dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
+        workers = self.workers
+        # Take the conversation at once, unless our own holder has it (it is told
+        # to look again instead).
+        ours = pid in workers.tasks
+        token = "" if ours else uuid.uuid4().hex
+        result = await self._drain(
+            keys=[*workers.keys(pid), dedup],
+            args=[
+                *workers.args("accept", pid, token),
+                json.dumps(data, ensure_ascii=False),
+                DEDUP_TTL_S,
+                self.retention,
+            ],
+        )
+        stored = result[0] != 0
+        if self.on_accept:
+            self.on_accept(inbound, stored)
+        if result[0] == 2:
+            workers.start(pid, token, result[1], result[2])
+        elif stored and ours:
+            workers.wake(pid)
+        return stored
+
+    async def _process_head(
+        self, pid: str, raw: bytes, loaded: list, token: str
+    ) -> tuple[bytes | None, list]:
+        data = json.loads(raw)
+        data["user_id"] = self.privacy.decrypt(data["user_id"], pid) or ""
+        inbound = Inbound.from_json(data)
+        sends = 0
+        try:
+            commit = await self.process(pid, inbound, loaded)
+            commands, sends = commit.finish(), commit.sends
+        except Exception:
+            # Never lose it, never loop on it: keep it for operators, tell the counsellors.
+            log.exception("processing a message failed; kept in %s", keys.DEAD_LETTERS)
+            commands = [
+                ["LPOP", keys.inbox(pid)],
+                [
+                    "RPUSH",
+                    keys.DEAD_LETTERS,
+                    json.dumps({"pid": pid, "message": raw.decode(), "at": time.time()}),
+                ],
+                [
+                    "RPUSH",
+                    keys.transcript(pid),
+                    transcript_entry(
+                        "user", inbound.text, inbound.received_at, status="unprocessed"
+                    ),
+                ],
+            ]
+        # Replies go out from here at once: the commit takes the outbox too, unless
+        # our own sender has it (told to look again) or the channel is delivered
+        # by other processes (their sweep).
+        sender = self.senders.get(inbound.channel) if sends else None
+        then = sender if sender is not None and pid not in sender.tasks else None
+        following, _, loaded = await self.workers.commit(pid, token, commands, then=then)
+        if sender is not None and then is None:
+            sender.wake(pid)
+        return following, loaded
+
+    # ------------------------------------------------------------------ outbound
+
+    async def _send_head(
+        self, channel_name: str, pid: str, raw: bytes, loaded: list, token: str
+    ) -> tuple[bytes | None, list]:
+        item = json.loads(raw)
+        outbound = Outbound.from_json(item)
+        sealed = item.get("to") or (loaded[0] or b"").decode()
+        address = self.privacy.decrypt(sealed, pid) if sealed else None
+        channel = self.channels[channel_name]
+        sent, error = None, None
+        if address is None:
+            error = PermanentSendError("no address for this conversation")
+        else:
+            sent, error = await self.send_with_retries(channel, address, outbound)
+        commands = [["LPOP", keys.outbox(pid)]]
+        if outbound.kind == "text" and outbound.id:
+            status = "failed" if error else "sent"
+            commands.append(["HSET", keys.delivery(pid), outbound.id, status])
+            if error:
+                commands.append(
+                    ["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})]
+                )
+        if sent and sent.message_ids and channel.capabilities.delete_messages:
+            now = str(time.time())
+            for message_id in sent.message_ids:
+                commands.append(["ZADD", keys.telegram_messages(pid), now, message_id])
+        if sent:
+            commands.extend(channel.after_send(pid, outbound, sent))
+        # Guarded by the outbox: if a safe exit erased the conversation while this
+        # message was on its way, nothing is recorded, and the message is deleted too.
+        following, erased, loaded = await self.senders[channel_name].commit(
+            pid, token, commands, guard=keys.outbox(pid)
+        )
+        if erased and sent and sent.message_ids and channel.capabilities.delete_messages:
+            # The conversation was erased while this message was on its way: delete it too.
+            await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
+        if self.on_delivery:
+            await self.on_delivery(channel_name, outbound, pid, error)
+        return following, loaded
+
+    async def send_with_retries(
+        self,
+        channel: Channel,
+        address: str,
+        outbound: Outbound,
+    ) -> tuple[Sent | None, Exception | None]:
+        """Send, retrying with exponential backoff (or the provider's retry_after) on
+        retryable errors; (what was sent, None) or (None, the final error)."""
+        error: Exception | None = None
+        for attempt in range(self.max_attempts):
+            try:
+                return await channel.send(address, outbound), None
+            except RetryableSendError as exc:
+                error = exc
+                if attempt < self.max_attempts - 1:
+                    backoff = min(BACKOFF_MAX_S, self.backoff_base * 2**attempt) * random.uniform(
+                        0.8, 1.2
+                    )
+                    await asyncio.sleep(exc.retry_after if exc.retry_after is not None else backoff)
+            except PermanentSendError as exc:
+                return None, exc
+            except Exception as exc:  # a bug in a channel must not stop the outbox
+                log.exception("channel %s failed to send", channel.name)
+                return None, PermanentSendError(type(exc).__name__)
+        return None, error
+
+    async def schedule_deletion(self, channel: str, address: str, message_ids: list[int]) -> None:
+        """Queue deletion of a chat's messages (after safe exit), done by `_erase_loop`."""
+        if not message_ids:
+            return
+        sealed = self.privacy.encrypt(address, "erase")
+        await self.redis.xadd(
+            keys.erase_stream(channel), {"to": sealed, "ids": json.dumps(message_ids)}
+        )
+
+    async def _erase_loop(self, channel: Channel, stop: asyncio.Event) -> None:
+        stream, consumer = keys.erase_stream(channel.name), consumer_name()
+        while not stop.is_set():
+            try:
+                entries = await read_entries(
+                    self.redis, stream, ERASERS_GROUP, consumer, claim_idle_ms=60_000
+                )
+                for _, fields in entries:
+                    address = (
+                        self.privacy.decrypt(fields[b"to"].decode(), "erase") if fields else None
+                    )
+                    if address:
+                        deletion = Outbound(
+                            kind="delete", message_ids=tuple(json.loads(fields[b"ids"]))
+                        )
+                        await self.send_with_retries(channel, address, deletion)
+                await forget(
+                    self.redis, stream, ERASERS_GROUP, [entry_id for entry_id, _ in entries]
+                )
+            except asyncio.CancelledError:
+                raise
+            except RedisError:
+                await asyncio.sleep(1)
+            except Exception:
+                log.exception("eraser: unexpected error; continuing")
+                await asyncio.sleep(0.5)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def _sweep_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                for drain in (self.workers, *self.senders.values()):
+                    await drain.sweep()
+            except asyncio.CancelledError:
+                raise
+            except RedisError as exc:
+                log.warning("sweep: Redis error (%s); retrying", type(exc).__name__)
+            except Exception:
+                log.exception("sweep: unexpected error; continuing")
+            await asyncio.sleep(SWEEP_EVERY_S)
+
+    async def _renew_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(RENEW_EVERY_S)
+            try:
+                for drain in (self.workers, *self.senders.values()):
+                    await drain.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a lock not renewed expires: another process takes over
+                log.warning("renewing locks failed (%s); retrying", type(exc).__name__)
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._tasks.append(asyncio.create_task(self._sweep_loop(self._stop)))
+        self._tasks.append(asyncio.create_task(self._renew_loop(self._stop)))
+        for channel in self.channels.values():
+            if channel.capabilities.delete_messages:
+                await ensure_group(self.redis, keys.erase_stream(channel.name), ERASERS_GROUP)
+                self._tasks.append(asyncio.create_task(self._erase_loop(channel, self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for drain in (self.workers, *self.senders.values()):
+            await drain.stop()

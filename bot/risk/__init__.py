@@ -1,0 +1,1 @@
+"""Risk detection: lexicons by language, one-pass matching, evaluation on labelled messages."""

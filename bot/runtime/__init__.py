@@ -1,0 +1,1 @@
+"""The runtime around the pure engine: state in Redis, risk, actions, one atomic commit a message."""

@@ -1,0 +1,1 @@
+"""Redis: key names, the Lua script runner, atomic commits, encryption of what is stored, the embedded server."""

@@ -1,0 +1,110 @@
+"""Writes to a conversation, gathered while a message is processed and applied
+in one atomic step (bot/lua/apply.lua) only if the worker still holds the
+conversation's lock. Everything a message changes lands together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from bot.store import keys
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def transcript_entry(
+    sender: str, text: str, at: float | None = None, message_id: str | None = None, **extra: Any
+) -> str:
+    """One transcript line; `sender` is user, bot or counsellor (the console's "from")."""
+    entry = {
+        "id": message_id or new_id(),
+        "from": sender,
+        "text": text,
+        "at": round(at or time.time(), 3),
+    }
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return json.dumps(entry, ensure_ascii=False)
+
+
+class Commit:
+    """The writes of one processed message for conversation `pid`."""
+
+    def __init__(self, pid: str, channel: str, retention_seconds: int):
+        self.pid = pid
+        self.channel = channel
+        self.retention = retention_seconds
+        self.commands: list[list[Any]] = []
+        self.sends = 0
+        self.erased = False
+        self.sealed_address: str | None = None
+
+    def add(self, *command: Any) -> None:
+        self.commands.append([str(part) if not isinstance(part, str) else part for part in command])
+
+    def pop_inbox(self) -> None:
+        self.add("LPOP", keys.inbox(self.pid))
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        self.add(
+            "SET",
+            keys.state(self.pid),
+            json.dumps(state, ensure_ascii=False, separators=(",", ":")),
+        )
+
+    def set_address(self, sealed: str) -> None:
+        self.add("SET", keys.address(self.pid), sealed)
+        self.sealed_address = sealed
+
+    def log(
+        self,
+        sender: str,
+        text: str,
+        at: float | None = None,
+        message_id: str | None = None,
+        **extra: Any,
+    ) -> str:
+        entry = transcript_entry(sender, text, at, message_id, **extra)
+        self.add("RPUSH", keys.transcript(self.pid), entry)
+        return entry
+
+    def send(self, outbound_json: dict[str, Any]) -> None:
+        """Queue one outbound message; senders deliver the outbox in order."""
+        outbound_json = {**outbound_json, "channel": self.channel}
+        if self.sealed_address:
+            outbound_json["to"] = self.sealed_address  # the sender needs no extra read
+        self.add("RPUSH", keys.outbox(self.pid), json.dumps(outbound_json, ensure_ascii=False))
+        if outbound_json.get("id") and outbound_json.get("kind") == "text":
+            self.add("HSET", keys.delivery(self.pid), outbound_json["id"], "pending")
+        self.sends += 1
+
+    def remember_telegram_message(self, message_id: str, at: float) -> None:
+        self.add("ZADD", keys.telegram_messages(self.pid), at, message_id)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.add("PUBLISH", keys.EVENTS, json.dumps(event))
+
+    def erase(self) -> None:
+        """Safe exit: everything of the conversation goes, except unprocessed messages
+        she sent after leaving (they start a new conversation)."""
+        self.add("DEL", *keys.conversation_keys(self.pid))
+        self.add("ZREM", keys.QUEUE, self.pid)
+        self.add("ZREM", keys.WAITING, self.pid)
+        self.erased = True
+
+    def finish(self) -> list[list[Any]]:
+        """The commands, with every key of the conversation set to expire after
+        the retention period of inactivity, and the outbox marked pending."""
+        commands = list(self.commands)
+        if not self.erased:
+            for key in keys.conversation_keys(self.pid):
+                commands.append(["EXPIRE", key, str(self.retention)])
+        if self.sends:
+            commands.append(
+                ["ZADD", keys.send_pending(self.channel), "NX", f"{time.time():.3f}", self.pid]
+            )
+        return commands

@@ -1,0 +1,347 @@
+"""`helpline flows test`: admins' scenario files, run against the real runtime.
+
+A scenario file (flows/tests/*.yaml) is a list of conversations: a person's
+inputs, each with what must be said back and where the conversation must be.
+It runs on a throwaway Redis with a fixed clock, the same way for everyone:
+
+    - name: SMS welcome and the main menu
+      channel: sms               # sms, telegram or web (default web)
+      language: en               # a Telegram language_code; or phone: "+40..." for SMS
+      steps:
+        - send: hello
+          expect: [confidential, "send EXIT"]   # texts that the replies contain, in order
+          state: welcome.safe_check
+        - send: "1"
+          state: main.menu
+        - button: 2              # taps option 2 of the last menu (Telegram, web)
+        - location: [44.49, 11.34]
+        - wait: 45               # minutes pass (idle timeout)
+        - send: EXIT
+          expect_nothing: true
+          erased: true
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.channels import CAPABILITIES
+from bot.channels.base import Inbound, render_text
+from bot.pipeline.pipeline import DRAIN_LUA
+from bot.runtime.runtime import Flows, Runtime
+from bot.sources import Issue, Source, YamlError, load
+from bot.store import keys
+from bot.store.commit import Commit
+from bot.store.embedded import EmbeddedRedis
+from bot.store.privacy import Privacy
+from bot.store.scripts import load_script
+
+STEP_KEYS = {
+    "send",
+    "button",
+    "location",
+    "wait",
+    "expect",
+    "expect_not",
+    "expect_nothing",
+    "reply",
+    "state",
+    "mode",
+    "erased",
+    "language",
+}
+CASE_KEYS = {"name", "channel", "language", "phone", "steps", "counsellors_online"}
+START_TIME = 1_767_225_600.0  # 2026-01-01 00:00 UTC: a fixed clock for every run
+
+
+@dataclass
+class Failure:
+    file: str
+    line: int
+    case: str
+    step: int
+    message: str
+    expected: list[str] = field(default_factory=list)
+    actual: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        head = f"{self.file}:{self.line}: {self.case!r}, step {self.step}: {self.message}"
+        if not self.expected and not self.actual:
+            return head
+        diff = difflib.unified_diff(self.expected, self.actual, "expected", "replies", lineterm="")
+        return head + "\n" + "\n".join("    " + line for line in diff)
+
+
+@dataclass
+class Report:
+    cases: int = 0
+    steps: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    visited: set[str] = field(default_factory=set)
+    all_states: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.issues
+
+    def coverage(self) -> float:
+        return len(self.visited & self.all_states) / max(1, len(self.all_states))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START_TIME
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def scenario_files(flows_dir: Path) -> list[Path]:
+    return sorted((Path(flows_dir) / "tests").glob("*.y*ml"))
+
+
+class ScenarioRunner:
+    """Runs scenarios through Runtime.handle on a private Redis."""
+
+    def __init__(self, flows: Flows, redis: Redis, install_services=None, settings=None):
+        self.flows = flows
+        self.redis = redis
+        self.clock = Clock()
+        self.privacy = Privacy(b"scenario-tests-fixed-key-0123456789")
+        self.runtime = Runtime(redis, self.privacy, flows, 86400)
+        self.runtime.clock = self.clock
+        self.install_services = install_services
+        self.settings = settings
+        self.drain = load_script(redis, DRAIN_LUA)
+
+    async def setup(self) -> None:
+        if self.install_services:
+            await self.install_services(self.runtime, self.settings)
+
+    async def send(self, inbound: Inbound) -> tuple[list[str], list[str] | None]:
+        """Process one inbound message as a worker would; return the replies' texts
+        and the payloads of the last menu among them (None if none had one)."""
+        pid = self.privacy.pid(inbound.channel, inbound.user_id)
+        commit = Commit(pid, inbound.channel, 86400)
+        await self.redis.set(keys.work_lock(pid), "scenario")
+        await self.runtime.handle(pid, inbound, commit)
+        await self.drain(  # as the pipeline applies a processed message
+            keys=[keys.work_lock(pid), keys.inbox(pid), keys.WORK_PENDING],
+            args=["apply", pid, 0, 10_000, 0, "scenario", json.dumps(commit.finish()), "", 0, ""],
+        )
+        sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
+        await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
+        await self.redis.zrem(keys.send_pending(inbound.channel), pid)
+        texts = [
+            render_text(s["text"], tuple(s["options"])) for s in sent if s.get("kind") == "text"
+        ]
+        menus = [[payload for _, payload in s["options"]] for s in sent if s.get("options")]
+        return texts, (menus[-1] if menus else None)
+
+    async def run_file(self, path: Path, report: Report, display: str | None = None) -> None:
+        try:
+            src = load(path, display or str(path))
+        except YamlError as exc:
+            report.issues.append(exc.issue)
+            return
+        cases = src.data if isinstance(src.data, list) else None
+        if cases is None:
+            report.issues.append(
+                src.issue((), "a scenario file is a list of cases (- name: ..., steps: [...])")
+            )
+            return
+        for index, case in enumerate(cases):
+            await self.run_case(src, index, case, report)
+
+    async def run_case(self, src: Source, index: int, case: Any, report: Report) -> None:
+        path = (index,)
+        if not isinstance(case, dict) or not isinstance(case.get("steps"), list):
+            report.issues.append(src.issue(path, "each case needs `name:` and a list of `steps:`"))
+            return
+        for key in case:
+            if key not in CASE_KEYS:
+                report.issues.append(
+                    src.issue(
+                        (*path, key, "<key>"),
+                        f"unknown key {key!r} in a case; allowed: {', '.join(sorted(CASE_KEYS))}",
+                    )
+                )
+        name = str(case.get("name", f"case {index + 1}"))
+        channel = case.get("channel", "web")
+        if channel not in ("web", "sms", "telegram"):
+            report.issues.append(
+                src.issue((*path, "channel"), "channel must be web, sms or telegram")
+            )
+            return
+        await self.redis.flushdb()
+        await self.setup()
+        self.clock.now = START_TIME
+        report.cases += 1
+        user = case.get("phone") or f"scenario-{index:04d}-user-id"
+        hint = case.get("language")
+        online = int(case.get("counsellors_online", 0))
+        if online:
+            for i in range(online):
+                await self.redis.zadd(keys.PRESENCE, {f"counsellor{i}": 4_000_000_000})
+        pid = self.privacy.pid(channel, str(user))
+        last_options: list[str] = []
+        for number, step in enumerate(case["steps"], start=1):
+            spath = (*path, "steps", number - 1)
+            line = src.where(spath)[0]
+            if not isinstance(step, dict):
+                report.issues.append(
+                    src.issue(spath, "a step is a mapping: send:, button:, location: or wait:")
+                )
+                return
+            unknown = [k for k in step if k not in STEP_KEYS]
+            if unknown:
+                report.issues.append(
+                    src.issue(
+                        (*spath, unknown[0], "<key>"),
+                        f"unknown key {unknown[0]!r} in a step; allowed: {', '.join(sorted(STEP_KEYS))}",
+                    )
+                )
+                return
+            report.steps += 1
+            if "wait" in step:
+                self.clock.now += float(step["wait"]) * 60
+                if len(step) == 1:
+                    continue
+            self.clock.now += 1
+            inbound = self._inbound(step, channel, str(user), hint, last_options)
+            if isinstance(inbound, str):
+                report.failures.append(Failure(src.file, line, name, number, inbound))
+                return
+            replies, options = await self.send(inbound)
+            if options is not None:
+                last_options = options
+            failure = await self._check(step, replies, pid)
+            conv = await self.runtime.load(pid)
+            if conv is not None:
+                report.visited.add(f"{conv.flow}.{conv.state}")
+            if failure:
+                report.failures.append(Failure(src.file, line, name, number, *failure))
+                return
+
+    def _inbound(
+        self, step: dict, channel: str, user: str, hint, last_options: list[str]
+    ) -> Inbound | str:
+        common = {
+            "channel": channel,
+            "user_id": user,
+            "language_hint": hint if channel == "telegram" else None,
+            "received_at": self.clock.now,
+        }
+        if channel == "web" and hint:
+            common["language_hint"] = hint
+        if "send" in step:
+            return Inbound(kind="text", text=str(step["send"]), **common)
+        if "button" in step:
+            if not CAPABILITIES[channel].buttons:
+                return f"channel {channel} has no buttons: use send: with the option's number"
+            choice = int(step["button"])
+            if not 1 <= choice <= len(last_options):
+                return f"button {choice}: the last menu has {len(last_options)} options"
+            return Inbound(kind="button", payload=last_options[choice - 1], **common)
+        if "location" in step:
+            lat, lon = step["location"]
+            return Inbound(kind="location", location=(float(lat), float(lon)), **common)
+        return "a step needs send:, button:, location: or wait:"
+
+    async def _check(self, step: dict, replies: list[str], pid: str) -> tuple | None:
+        joined = "\n".join(replies)
+        expected = step.get("expect", [])
+        expected = [expected] if isinstance(expected, str) else [str(e) for e in expected]
+        position = 0
+        for text in expected:
+            found = joined.find(text, position)
+            if found < 0:
+                return (
+                    f"the replies do not contain {text!r}"
+                    + (" after the texts before it" if text in joined else ""),
+                    expected,
+                    replies,
+                )
+            position = found + len(text)
+        for text in (
+            [step["expect_not"]]
+            if isinstance(step.get("expect_not"), str)
+            else step.get("expect_not", [])
+        ):
+            if str(text) in joined:
+                return (f"the replies contain {text!r}", [f"(not) {text}"], replies)
+        if "reply" in step and joined.strip() != str(step["reply"]).strip():
+            return (
+                "the replies differ",
+                str(step["reply"]).strip().splitlines(),
+                joined.strip().splitlines(),
+            )
+        if step.get("expect_nothing") and replies:
+            return ("something was sent back, but nothing should be", [], replies)
+        conv = await self.runtime.load(pid)
+        if "state" in step:
+            where = f"{conv.flow}.{conv.state}" if conv else "(no conversation)"
+            if where != step["state"]:
+                return (f"the conversation is in {where}, not in {step['state']}", [], replies)
+        if "mode" in step:
+            mode = conv.mode if conv else "(no conversation)"
+            if mode != step["mode"]:
+                return (f"the conversation's mode is {mode}, not {step['mode']}", [], replies)
+        if "language" in step:
+            language = conv.language if conv else "(no conversation)"
+            if language != step["language"]:
+                return (
+                    f"the conversation's language is {language}, not {step['language']}",
+                    [],
+                    replies,
+                )
+        if step.get("erased") is True:
+            left = [k for k in keys.conversation_keys(pid) if await self.redis.exists(k)]
+            if left:
+                return (f"safe exit left {len(left)} keys of the conversation in Redis", [], left)
+        return None
+
+
+async def run_scenarios(
+    flows_dir: Path,
+    locales_dir: Path,
+    install_services=None,
+    files: list[Path] | None = None,
+    settings=None,
+) -> Report:
+    """Run every scenario of `flows_dir/tests` on a throwaway embedded Redis."""
+    flows = Flows(flows_dir, locales_dir)
+    report = Report()
+    # States a conversation rests in (passed-through ones, with next: or an action, do not count).
+    report.all_states = {
+        f"{f.name}.{s.name}"
+        for f in flows.flowset.flows.values()
+        for s in f.states.values()
+        if not s.next
+        and not any(a.name in ("handoff", "find_shelters", "send_address") for a in s.actions)
+    }
+    with tempfile.TemporaryDirectory(prefix="helpline-scenarios-") as tmp:
+        server = EmbeddedRedis(Path(tmp), appendonly=False)
+        server.start()
+        redis = Redis.from_url(server.url)
+        try:
+            from bot.config import Settings
+
+            settings = settings or Settings(
+                flows_dir=Path(flows_dir), locales_dir=Path(locales_dir)
+            )
+            runner = ScenarioRunner(flows, redis, install_services, settings)
+            for path in files if files is not None else scenario_files(flows_dir):
+                await runner.run_file(path, report)
+        finally:
+            await redis.aclose()
+            server.stop()
+    return report
