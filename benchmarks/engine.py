@@ -32,8 +32,9 @@ from transitions import Machine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.conversation.engine import Context, Conversation, Engine, Event  # noqa: E402
-from bot.flows.loader import load_flowset  # noqa: E402
+from bot.conversation.engine import Engine  # noqa: E402
+from bot.conversation.model import Context, Conversation, Event  # noqa: E402
+from bot.flows.load import load_flowset  # noqa: E402
 from bot.i18n.catalogs import Catalogs  # noqa: E402
 from bot.store.embedded import EmbeddedRedis  # noqa: E402
 

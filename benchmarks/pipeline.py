@@ -1,7 +1,7 @@
 """End-to-end throughput of the SMS pipeline against a running app, side by side
 with a bare baseline, in one run.
 
-- app: `python -m helpline.cli.main run` (its own process, embedded Redis with its
+- app: `python -m helpline.cli run` (its own process, embedded Redis with its
   append-only file), Twilio replaced by a fake REST server on loopback; signed
   webhooks are sent at increasing rates (open loop), and we measure how many
   replies per second reach the fake Twilio (inbound accepted -> processed ->
@@ -209,7 +209,7 @@ async def app_run(seconds: float, processes: int = 1) -> list[dict]:
         }
         env.pop("REDIS_URL", None)
         process = subprocess.Popen(
-            [sys.executable, "-m", "helpline.cli.main", "run"],
+            [sys.executable, "-m", "helpline.cli", "run"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

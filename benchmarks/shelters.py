@@ -45,8 +45,10 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.shelters.directory import KINDS, RADII_KM, SERVICES, Directory, Shelter, import_directory
+from bot.shelters.directory import KINDS, RADII_KM, SERVICES, Shelter
 from bot.shelters.gazetteer import Gazetteer
+from bot.shelters.importer import import_directory
+from bot.shelters.search import Directory
 from bot.store.embedded import EmbeddedRedis
 
 LANGUAGES = ("en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de")

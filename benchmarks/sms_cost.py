@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.channels.base import render_text  # noqa: E402
-from bot.conversation.engine import Context, Engine, Event  # noqa: E402
-from bot.flows.loader import load_flowset  # noqa: E402
+from bot.conversation.engine import Engine  # noqa: E402
+from bot.conversation.model import Context, Event  # noqa: E402
+from bot.flows.load import load_flowset  # noqa: E402
 from bot.i18n.catalogs import Catalogs  # noqa: E402
 from bot.text.segments import plan  # noqa: E402
 

@@ -17,8 +17,8 @@ import uuid
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
-from bot.conversation.engine import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
-from bot.pipeline.pipeline import DRAIN_LUA
+from bot.conversation.model import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
+from bot.pipeline.drain import DRAIN_LUA
 from bot.runtime.runtime import ActionContext, Runtime
 from bot.store import keys
 from bot.store.commit import Commit, new_id, transcript_entry

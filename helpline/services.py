@@ -58,8 +58,9 @@ async def install_shelters(runtime: Runtime, settings: Settings) -> None:
     import asyncio
 
     from bot.shelters.actions import ShelterActions
-    from bot.shelters.directory import Directory, load_at_start
     from bot.shelters.gazetteer import Gazetteer
+    from bot.shelters.importer import load_at_start
+    from bot.shelters.search import Directory
 
     await load_at_start(runtime.redis, settings.shelters_file)
     ShelterActions(runtime, Directory(runtime.redis)).install()

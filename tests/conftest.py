@@ -26,9 +26,9 @@ LOCALES = ROOT / "locales"
 
 
 def helpline(*args: str, env=None, stdin: str | None = None, cwd=ROOT, timeout: int = 120):
-    """`helpline ARGS...` as an admin runs it, from this checkout (python -m helpline.cli.main)."""
+    """`helpline ARGS...` as an admin runs it, from this checkout (python -m helpline.cli)."""
     return subprocess.run(
-        [sys.executable, "-m", "helpline.cli.main", *args],
+        [sys.executable, "-m", "helpline.cli", *args],
         cwd=cwd,
         env=env,
         input=stdin,

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class App:
-    """`python -m helpline.cli.main run` as a child process."""
+    """`python -m helpline.cli run` as a child process."""
 
     def __init__(self, data_dir: Path, port: int, twilio: FakeTwilio):
         self.port = port
@@ -50,7 +50,7 @@ class App:
 
     async def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "helpline.cli.main", "run"],
+            [sys.executable, "-m", "helpline.cli", "run"],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -191,7 +191,7 @@ def app_children(pid: int) -> list[int]:
     return [
         int(child)
         for child in children
-        if b"helpline.cli.main" in Path(f"/proc/{child}/cmdline").read_bytes() and alive(int(child))
+        if b"helpline.cli" in Path(f"/proc/{child}/cmdline").read_bytes() and alive(int(child))
     ]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.loader import load_flowset
-from helpline.checks import check_all
+from bot.flows.load import load_flowset
+from helpline.cli.flows import check_all
 from tests.conftest import FLOWS, helpline
 
 SETTINGS = """\

@@ -11,8 +11,9 @@ import sys
 import pytest
 
 from bot.channels.base import render_text
-from bot.conversation.engine import Context, Conversation, Engine, Event
-from bot.flows.loader import load_flowset
+from bot.conversation.engine import Engine
+from bot.conversation.model import Context, Conversation, Event
+from bot.flows.load import load_flowset
 from bot.i18n.catalogs import RLM, Catalogs
 from bot.i18n.extract import extract_flows
 from bot.text.segments import plan

@@ -8,7 +8,7 @@ import json
 from redis.exceptions import ResponseError
 
 from bot.channels.base import Inbound
-from bot.pipeline.pipeline import DRAIN_LUA
+from bot.pipeline.drain import DRAIN_LUA
 from bot.store import keys
 from bot.testing.webchat import WebChat
 from helpline.app import SERVICES
@@ -159,15 +159,15 @@ async def test_a_slow_step_keeps_its_conversation(make_client, redis, monkeypatc
     """A step slower than the lock's lifetime (a provider's timeout, a first
     search): its holder renews the lock, so no other process takes the
     conversation over and handles the message a second time."""
-    from bot.pipeline import pipeline
+    from bot.pipeline import drain
     from bot.runtime.runtime import Runtime
 
     # Short enough for a test, long enough that a loaded machine's pauses (a
     # gazetteer built in a thread at start holds the GIL) do not expire it.
-    monkeypatch.setattr(pipeline, "LOCK_TTL_MS", 1500)
-    monkeypatch.setattr(pipeline, "RENEW_EVERY_S", 0.3)
-    monkeypatch.setattr(pipeline, "STALE_AFTER_S", 0.3)
-    monkeypatch.setattr(pipeline, "SWEEP_EVERY_S", 0.2)
+    monkeypatch.setattr(drain, "LOCK_TTL_MS", 1500)
+    monkeypatch.setattr(drain, "RENEW_EVERY_S", 0.3)
+    monkeypatch.setattr(drain, "STALE_AFTER_S", 0.3)
+    monkeypatch.setattr(drain, "SWEEP_EVERY_S", 0.2)
     first = await make_client()
     await make_client()  # a second process, whose sweep would take the conversation over
     handled = []

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.risk.evaluate import evaluate
-from bot.risk.matcher import Lexicon, RiskMatcher, load_lexicons, load_matcher
+from bot.risk.lexicons import Lexicon, load_lexicons
+from bot.risk.matcher import RiskMatcher, load_matcher
 from bot.testing.webchat import WebChat
 from tests.conftest import FLOWS, ROOT
 
@@ -24,7 +25,7 @@ def matcher() -> RiskMatcher:
 
 
 def small() -> RiskMatcher:
-    from bot.risk.matcher import Entry
+    from bot.risk.lexicons import Entry
 
     en = Lexicon(
         "en",

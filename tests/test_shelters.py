@@ -22,16 +22,10 @@ import yaml
 from bot.channels.base import Inbound
 from bot.config import EXAMPLE_SHELTERS_FILE
 from bot.runtime.runtime import TRANSIENT_ANSWER, Flows
-from bot.shelters.directory import (
-    KINDS,
-    Directory,
-    Shelter,
-    import_directory,
-    load_at_start,
-    parse_directory,
-    read_directory,
-)
+from bot.shelters.directory import KINDS, Shelter, parse_directory, read_directory
 from bot.shelters.gazetteer import Gazetteer
+from bot.shelters.importer import import_directory, load_at_start
+from bot.shelters.search import Directory
 from bot.store import keys
 from bot.testing.scenarios import ScenarioRunner
 from bot.text.segments import segments
@@ -849,7 +843,7 @@ async def test_a_failing_search_tells_her_and_logs_no_place(runner, caplog, monk
 
 
 def test_every_kind_and_service_has_a_message():
-    from bot.flows.loader import SETTINGS_MESSAGES
+    from bot.flows.schema import SETTINGS_MESSAGES
     from bot.shelters.directory import SERVICES
 
     for kind in KINDS:

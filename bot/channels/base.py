@@ -18,12 +18,12 @@ import json
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
+from redis.asyncio import Redis
 
-if TYPE_CHECKING:
-    from bot.pipeline.pipeline import Pipeline
+from bot.store.privacy import Privacy
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,19 @@ class PermanentSendError(Exception):
     """The send will never work (blocked bot, invalid number): record it, do not retry."""
 
 
+class Inlet(Protocol):
+    """What a channel hands its inbound messages to (the pipeline), and the
+    storage it may read for its own bookkeeping."""
+
+    redis: Redis
+    privacy: Privacy
+    retention: int
+
+    async def accept(self, inbound: Inbound) -> bool:
+        """Store `inbound` durably (True when new, False for a duplicate)."""
+        ...
+
+
 class Channel(ABC):
     """A way a person reaches the helpline."""
 
@@ -143,9 +156,9 @@ class Channel(ABC):
     capabilities: Capabilities = Capabilities()
 
     def __init__(self) -> None:
-        self.pipeline: Pipeline | None = None
+        self.pipeline: Inlet | None = None
 
-    async def connect(self, pipeline: Pipeline) -> None:
+    async def connect(self, pipeline: Inlet) -> None:
         """Start the channel; inbound messages go to `pipeline.accept`."""
         self.pipeline = pipeline
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.conversation.engine import Engine
-from bot.flows.loader import Flow
+from bot.flows.schema import Flow
 
 
 def edges(flow: Flow) -> list[tuple[str, str, str]]:

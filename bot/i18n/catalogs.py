@@ -20,7 +20,7 @@ from babel.languages import get_official_languages
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from bot.conversation.engine import Translator
+from bot.conversation.model import Translator
 
 log = logging.getLogger("helpline.i18n")
 

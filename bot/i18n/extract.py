@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from bot.flows.loader import _strings_of
+from bot.flows.schema import strings_of
 from bot.sources import YamlError, parse
 
 
@@ -26,7 +26,7 @@ def extract_flows(
         source = parse(text, str(name))
     except YamlError:
         return  # `helpline flows check` reports it with its line
-    for message, src, path in _strings_of(source):
+    for message, src, path in strings_of(source):
         line, _ = src.where(path)
         comments = [c for c in [src.comment_above(path), _context_comment(path)] if c]
         yield line, None, message, comments

@@ -22,7 +22,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.flows.loader import TWILIO_OPT_OUT, _placeholders, split_words
+from bot.flows.schema import TWILIO_OPT_OUT, placeholders, split_words
 from bot.i18n.catalogs import DOMAIN
 from bot.text.normalise import fold
 
@@ -150,10 +150,10 @@ def check(locales_dir: Path) -> list[Coverage]:
                 continue
             coverage.translated += 1
             source, translation = message.id, found.string
-            if _placeholders(source) != _placeholders(translation):
+            if placeholders(source) != placeholders(translation):
                 coverage.problems.append(
-                    f"{where}: placeholders differ: {sorted(_placeholders(source))} in the English, "
-                    f"{sorted(_placeholders(translation))} in the translation of {source[:40]!r}"
+                    f"{where}: placeholders differ: {sorted(placeholders(source))} in the English, "
+                    f"{sorted(placeholders(translation))} in the translation of {source[:40]!r}"
                 )
             if _numbers(source) != _numbers(translation):
                 coverage.problems.append(

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.risk.matcher import SEVERITY_RANK, RiskMatcher, load_matcher
+from bot.risk.lexicons import SEVERITY_RANK
+from bot.risk.matcher import RiskMatcher, load_matcher
 
 
 @dataclass

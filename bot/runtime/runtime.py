@@ -18,16 +18,10 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Inbound, Outbound, render_text
-from bot.conversation.engine import (
-    MODE_QUEUED,
-    Context,
-    Conversation,
-    Engine,
-    Event,
-    Reply,
-    StepResult,
-)
-from bot.flows.loader import ActionCall, FlowSet, load_flowset
+from bot.conversation.engine import Engine
+from bot.conversation.model import MODE_QUEUED, Context, Conversation, Event, Reply, StepResult
+from bot.flows.load import load_flowset
+from bot.flows.schema import ActionCall, FlowSet
 from bot.i18n.catalogs import Catalogs
 from bot.sources import Issue
 from bot.store import keys

@@ -28,10 +28,11 @@ from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
 
 from bot.channels import CAPABILITIES
-from bot.conversation.engine import Conversation
+from bot.conversation.model import Conversation
 from bot.runtime.runtime import ActionContext, Runtime
-from bot.shelters.directory import Directory, Shelter
+from bot.shelters.directory import Shelter
 from bot.shelters.gazetteer import Gazetteer, Place, country_name
+from bot.shelters.search import Directory
 from bot.text.normalise import strip_marks
 from bot.text.segments import is_gsm, plainer
 

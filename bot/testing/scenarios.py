@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import Inbound, render_text
-from bot.pipeline.pipeline import DRAIN_LUA
+from bot.pipeline.drain import DRAIN_LUA
 from bot.runtime.runtime import Flows, Runtime
 from bot.sources import Issue, Source, YamlError, load
 from bot.store import keys

@@ -1,0 +1,478 @@
+"""Reading flow and settings YAML into the schema, with file:line:col for every issue."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.flows.schema import (
+    ACTION_MESSAGES,
+    ACTIONS,
+    GLOBAL_KEYWORDS,
+    SETTINGS_MESSAGES,
+    ActionCall,
+    Branch,
+    Condition,
+    Flow,
+    FlowSettings,
+    Input,
+    Option,
+    State,
+    Target,
+    split_words,
+)
+from bot.sources import Issue, Source, YamlError, load
+
+_FLOW_KEYS = {"flow", "start", "states", "description"}
+_STATE_KEYS = {
+    "say",
+    "menu",
+    "input",
+    "do",
+    "on",
+    "next",
+    "languages",
+    "reprompt",
+    "final",
+    "description",
+}
+_OPTION_KEYS = {"label", "keywords", "go", "do", "set"}
+_INPUT_KEYS = {"save_as", "go", "accepts"}
+_SETTINGS_KEYS = {
+    "start",
+    "menu",
+    "language",
+    "human",
+    "idle_timeout_minutes",
+    "emergency_number",
+    "keywords",
+    "queue",
+    "opening_hours",
+    "messages",
+    "canned",
+    "description",
+}
+# Texts the runtime says outside any flow state; settings.yaml must give each.
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_VAR = re.compile(r"^_?[a-z][a-z0-9_]*$")
+
+
+def _unknown_keys(
+    src: Source, mapping: dict, allowed: set[str], path: tuple, what: str
+) -> list[Issue]:
+    issues = []
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = (
+                f" (did you mean {close[0]!r}?)"
+                if close
+                else f"; allowed: {', '.join(sorted(allowed))}"
+            )
+            issues.append(src.issue((*path, key, "<key>"), f"unknown key {key!r} in {what}{hint}"))
+    return issues
+
+
+class FlowParser:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.issues: list[Issue] = []
+        self.sources: dict[str, Source] = {}
+
+    def display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    # ---- targets and branches
+
+    def parse_target(self, src: Source, value: Any, path: tuple, flow: str) -> Target | None:
+        if not isinstance(value, str) or not value.strip():
+            self.issues.append(
+                src.issue(path, "a target must be a state name, a flow name or flow.state")
+            )
+            return None
+        value = value.strip()
+        if "." in value:
+            f, s = value.split(".", 1)
+            return Target(f, s)
+        return Target(flow, value, bare=True)  # a state of this flow, else a flow: see _resolve
+
+    def parse_branches(self, src: Source, value: Any, path: tuple, flow: str) -> tuple[Branch, ...]:
+        if isinstance(value, list):
+            branches = []
+            for i, item in enumerate(value):
+                p = (*path, i)
+                if not isinstance(item, dict) or "go" not in item:
+                    self.issues.append(
+                        src.issue(p, "each branch needs `go:` (and optionally `if:`)")
+                    )
+                    continue
+                self.issues.extend(_unknown_keys(src, item, {"if", "go"}, p, "a branch"))
+                cond = (
+                    self.parse_condition(src, item.get("if"), (*p, "if")) if "if" in item else None
+                )
+                branches.append(Branch(self.parse_target(src, item["go"], (*p, "go"), flow), cond))
+            if branches and branches[-1].condition is not None:
+                self.issues.append(
+                    src.issue(
+                        path,
+                        "the last branch must have no `if:` so that some branch always applies",
+                    )
+                )
+            return tuple(branches)
+        return (Branch(self.parse_target(src, value, path, flow)),)
+
+    def parse_condition(self, src: Source, value: Any, path: tuple) -> Condition | None:
+        if not isinstance(value, dict) or not value:
+            self.issues.append(src.issue(path, "`if:` takes a mapping such as {channel: sms}"))
+            return None
+        checks = []
+        for key, accepted in value.items():
+            if key not in ("channel", "language") and not (
+                key.startswith("var.") and _VAR.match(key[4:])
+            ):
+                self.issues.append(
+                    src.issue(
+                        (*path, key, "<key>"),
+                        f"unknown condition {key!r}: use channel, language or var.NAME",
+                    )
+                )
+                continue
+            values = accepted if isinstance(accepted, list) else [accepted]
+            checks.append((key, frozenset("" if v is None else str(v) for v in values)))
+        return Condition(tuple(checks))
+
+    def parse_actions(self, src: Source, value: Any, path: tuple) -> tuple[ActionCall, ...]:
+        items = value if isinstance(value, list) else [value]
+        calls = []
+        for i, item in enumerate(items):
+            p = (*path, i) if isinstance(value, list) else path
+            if isinstance(item, str):
+                name, args = item, {}
+            elif isinstance(item, dict) and isinstance(item.get("action"), str):
+                name, args = item["action"], {k: v for k, v in item.items() if k != "action"}
+            else:
+                self.issues.append(
+                    src.issue(p, "`do:` takes an action name, or {action: NAME, ARG: value}")
+                )
+                continue
+            spec = ACTIONS.get(name)
+            if spec is None:
+                close = difflib.get_close_matches(name, sorted(ACTIONS), n=1)
+                hint = (
+                    f" (did you mean {close[0]!r}?)"
+                    if close
+                    else f"; known: {', '.join(sorted(ACTIONS))}"
+                )
+                self.issues.append(src.issue(p, f"unknown action {name!r}{hint}"))
+                continue
+            for arg in args:
+                if arg not in spec.args:
+                    self.issues.append(
+                        src.issue((*p, arg, "<key>"), f"action {name!r} takes no argument {arg!r}")
+                    )
+            calls.append(ActionCall(name, tuple((k, str(v)) for k, v in sorted(args.items()))))
+        return tuple(calls)
+
+    # ---- files
+
+    def load_source(self, path: Path) -> Source | None:
+        try:
+            src = load(path, self.display(path))
+        except YamlError as exc:
+            self.issues.append(exc.issue)
+            return None
+        self.sources[src.file] = src
+        return src
+
+    def load_flow(self, path: Path) -> Flow | None:
+        src = self.load_source(path)
+        if src is None:
+            return None
+        data = src.data
+        if not isinstance(data, dict):
+            self.issues.append(src.issue((), "a flow file is a mapping with `flow:` and `states:`"))
+            return None
+        self.issues.extend(_unknown_keys(src, data, _FLOW_KEYS, (), "a flow"))
+        name = data.get("flow")
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.issues.append(
+                src.issue(
+                    ("flow",), "`flow:` must name the flow in lower case, e.g. `flow: rights`"
+                )
+            )
+            return None
+        states_data = data.get("states")
+        if not isinstance(states_data, dict) or not states_data:
+            self.issues.append(src.issue(("states",), f"flow {name!r} has no states"))
+            return None
+        states: dict[str, State] = {}
+        for state_name, body in states_data.items():
+            p = ("states", state_name)
+            if not _NAME.match(state_name):
+                self.issues.append(
+                    src.issue(
+                        (*p, "<key>"), f"state name {state_name!r}: use lower case, digits and _"
+                    )
+                )
+            if not isinstance(body, dict):
+                self.issues.append(
+                    src.issue(p, f"state {state_name!r} must be a mapping (say:, menu:, ...)")
+                )
+                continue
+            states[state_name] = self.load_state(src, name, state_name, body, p)
+        start = data.get("start", next(iter(states_data)))
+        if start not in states_data:
+            self.issues.append(
+                src.issue(("start",), f"start state {start!r} is not a state of flow {name!r}")
+            )
+        return Flow(name, src.file, start, states)
+
+    def load_state(self, src: Source, flow: str, name: str, body: dict, p: tuple) -> State:
+        self.issues.extend(_unknown_keys(src, body, _STATE_KEYS, p, f"state {name!r}"))
+        state = State(flow, name)
+        say = body.get("say")
+        if say is not None:
+            says = say if isinstance(say, list) else [say]
+            if not all(isinstance(s, str) and s.strip() for s in says):
+                self.issues.append(src.issue((*p, "say"), "`say:` takes a text or a list of texts"))
+            state.say = tuple(s.strip() for s in says if isinstance(s, str) and s.strip())
+        if "menu" in body:
+            state.options = self.load_menu(src, flow, body["menu"], (*p, "menu"))
+        if "input" in body:
+            state.input = self.load_input(src, flow, body["input"], (*p, "input"))
+        if "do" in body:
+            state.actions = self.parse_actions(src, body["do"], (*p, "do"))
+        if "on" in body:
+            on = body["on"]
+            if not isinstance(on, dict) or not on:
+                self.issues.append(
+                    src.issue((*p, "on"), "`on:` maps each outcome of the action to a target")
+                )
+            else:
+                state.on = {
+                    k: self.parse_branches(src, v, (*p, "on", k), flow) for k, v in on.items()
+                }
+        if "next" in body:
+            state.next = self.parse_branches(src, body["next"], (*p, "next"), flow)
+        if "languages" in body:
+            state.languages = self.parse_branches(src, body["languages"], (*p, "languages"), flow)
+        if "reprompt" in body:
+            if not isinstance(body["reprompt"], str):
+                self.issues.append(src.issue((*p, "reprompt"), "`reprompt:` takes a text"))
+            else:
+                state.reprompt = body["reprompt"].strip()
+        if "final" in body:
+            if not isinstance(body["final"], bool):
+                self.issues.append(src.issue((*p, "final"), "`final:` takes true or false"))
+            state.final = body["final"] is True
+        return state
+
+    def load_menu(self, src: Source, flow: str, menu: Any, p: tuple) -> tuple[Option, ...]:
+        if not isinstance(menu, list) or not menu:
+            self.issues.append(
+                src.issue(p, "menu without options: list at least one option with a label")
+            )
+            return ()
+        options = []
+        for i, item in enumerate(menu):
+            op = (*p, i)
+            if not isinstance(item, dict):
+                self.issues.append(
+                    src.issue(op, "a menu option is a mapping with `label:` and `go:` or `do:`")
+                )
+                continue
+            self.issues.extend(_unknown_keys(src, item, _OPTION_KEYS, op, "a menu option"))
+            label = item.get("label")
+            if not isinstance(label, str) or not label.strip():
+                self.issues.append(src.issue(op, "a menu option needs a `label:` text"))
+                label = "?"
+            keywords = item.get("keywords")
+            if isinstance(keywords, list):
+                keywords = ", ".join(str(k) for k in keywords)
+            if keywords is not None and not isinstance(keywords, str):
+                self.issues.append(
+                    src.issue((*op, "keywords"), "`keywords:` takes words separated by commas")
+                )
+                keywords = None
+            if "go" not in item and "do" not in item:
+                self.issues.append(
+                    src.issue(op, f"option {label!r} needs `go:` (where to) or `do:` (an action)")
+                )
+            branches = (
+                self.parse_branches(src, item["go"], (*op, "go"), flow) if "go" in item else ()
+            )
+            actions = self.parse_actions(src, item["do"], (*op, "do")) if "do" in item else ()
+            for action in actions:
+                if ACTIONS[action.name].outcomes:
+                    self.issues.append(
+                        src.issue(
+                            (*op, "do"),
+                            f"action {action.name!r} has outcomes: put it in a state's `do:` with `on:`, and `go:` to that state",
+                        )
+                    )
+            sets = item.get("set") or {}
+            if not isinstance(sets, dict) or not all(
+                isinstance(k, str) and _VAR.match(k) for k in sets
+            ):
+                self.issues.append(
+                    src.issue(
+                        (*op, "set"), "`set:` takes variable names and values, e.g. {need: shelter}"
+                    )
+                )
+                sets = {}
+            options.append(
+                Option(
+                    i + 1,
+                    label.strip(),
+                    keywords,
+                    branches,
+                    actions,
+                    tuple((k, str(v)) for k, v in sets.items()),
+                )
+            )
+        return tuple(options)
+
+    def load_input(self, src: Source, flow: str, spec: Any, p: tuple) -> Input | None:
+        if not isinstance(spec, dict) or "go" not in spec:
+            self.issues.append(
+                src.issue(p, "`input:` needs `go:` (and optionally save_as:, accepts:)")
+            )
+            return None
+        self.issues.extend(_unknown_keys(src, spec, _INPUT_KEYS, p, "input"))
+        save_as = spec.get("save_as")
+        if save_as is not None and (not isinstance(save_as, str) or not _VAR.match(save_as)):
+            self.issues.append(
+                src.issue((*p, "save_as"), "`save_as:` takes a variable name such as _place")
+            )
+            save_as = None
+        accepts = spec.get("accepts", ["text"])
+        accepts = accepts if isinstance(accepts, list) else [accepts]
+        for kind in accepts:
+            if kind not in ("text", "location"):
+                self.issues.append(
+                    src.issue((*p, "accepts"), f"unknown input kind {kind!r}: use text or location")
+                )
+        branches = self.parse_branches(src, spec["go"], (*p, "go"), flow)
+        return Input(save_as, branches, "text" in accepts, "location" in accepts)
+
+    def load_settings(self, path: Path) -> FlowSettings | None:
+        src = self.load_source(path)
+        if src is None:
+            return None
+        data = src.data
+        if not isinstance(data, dict):
+            self.issues.append(
+                src.issue((), "settings.yaml is a mapping (start:, menu:, keywords:, ...)")
+            )
+            return None
+        self.issues.extend(_unknown_keys(src, data, _SETTINGS_KEYS, (), "settings"))
+        targets = {}
+        for key in ("start", "menu", "language", "human"):
+            if key not in data:
+                self.issues.append(
+                    src.issue((), f"settings.yaml needs `{key}:` (a flow name or flow.state)")
+                )
+                targets[key] = Target("?", "?")
+            else:
+                targets[key] = self.parse_target(src, data[key], (key,), "") or Target("?", "?")
+        keywords = data.get("keywords")
+        kw: dict[str, str] = {}
+        if not isinstance(keywords, dict):
+            self.issues.append(
+                src.issue(
+                    ("keywords",),
+                    "settings.yaml needs `keywords:` for exit, human, language and menu",
+                )
+            )
+        else:
+            self.issues.extend(
+                _unknown_keys(src, keywords, set(GLOBAL_KEYWORDS), ("keywords",), "keywords")
+            )
+            for kind in GLOBAL_KEYWORDS:
+                words = keywords.get(kind)
+                if isinstance(words, list):
+                    words = ", ".join(str(w) for w in words)
+                if not isinstance(words, str) or not split_words(words):
+                    self.issues.append(
+                        src.issue(("keywords", kind), f"keywords.{kind} needs at least one word")
+                    )
+                    continue
+                kw[kind] = words
+        idle = data.get("idle_timeout_minutes", 30)
+        if not isinstance(idle, int | float) or isinstance(idle, bool) or idle <= 0:
+            self.issues.append(
+                src.issue(
+                    ("idle_timeout_minutes",),
+                    "idle_timeout_minutes takes a number of minutes above 0",
+                )
+            )
+            idle = 30
+        emergency = str(data.get("emergency_number", "112"))
+        queue = data.get("queue") or {}
+        aging = queue.get("aging_minutes", 5) if isinstance(queue, dict) else 5
+        if not isinstance(aging, int | float) or isinstance(aging, bool) or aging <= 0:
+            self.issues.append(
+                src.issue(
+                    ("queue", "aging_minutes"),
+                    "queue.aging_minutes takes a number of minutes above 0",
+                )
+            )
+            aging = 5
+        hours = data.get("opening_hours") or {}
+        if not isinstance(hours, dict):
+            self.issues.append(
+                src.issue(("opening_hours",), "opening_hours is a mapping (see flows/README.md)")
+            )
+            hours = {}
+        messages_data = data.get("messages")
+        messages: dict[str, str] = {}
+        if not isinstance(messages_data, dict):
+            self.issues.append(
+                src.issue(
+                    ("messages",),
+                    f"settings.yaml needs `messages:` with {', '.join(SETTINGS_MESSAGES)}",
+                )
+            )
+        else:
+            self.issues.extend(
+                _unknown_keys(src, messages_data, set(SETTINGS_MESSAGES), ("messages",), "messages")
+            )
+            for key, meaning in SETTINGS_MESSAGES.items():
+                text = messages_data.get(key)
+                if key.startswith(tuple(ACTION_MESSAGES)) and key not in messages_data:
+                    continue  # required only with their actions: _Checker.check_action_messages
+                if not isinstance(text, str) or not text.strip():
+                    self.issues.append(
+                        src.issue(
+                            ("messages",),
+                            f"messages.{key} is missing: the text said when {meaning}",
+                        )
+                    )
+                else:
+                    messages[key] = text.strip()
+        canned = data.get("canned") or {}
+        if not isinstance(canned, dict) or not all(
+            isinstance(v, str) and v.strip() for v in canned.values()
+        ):
+            self.issues.append(
+                src.issue(("canned",), "canned: maps a name to a text counsellors can send")
+            )
+            canned = {}
+        return FlowSettings(
+            canned={k: v.strip() for k, v in canned.items()},
+            start=targets["start"],
+            menu=targets["menu"],
+            language=targets["language"],
+            human=targets["human"],
+            idle_timeout_seconds=int(idle * 60),
+            emergency_number=emergency,
+            keywords=kw,
+            queue_aging_minutes=float(aging),
+            opening_hours=hours,
+            messages=messages,
+        )
