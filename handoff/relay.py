@@ -18,7 +18,7 @@ import uuid
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
 from bot.conversation.model import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
-from bot.pipeline.drain import DRAIN_LUA
+from bot.pipeline.drain import DrainScript
 from bot.runtime.runtime import ActionContext, Runtime
 from bot.store import keys
 from bot.store.commit import Commit, new_id, transcript_entry
@@ -234,22 +234,20 @@ class conversation_lock:
     def __init__(self, redis, pid: str, wake=None, wait_s: float = 5.0):
         self.redis, self.pid, self.wake, self.wait_s = redis, pid, wake, wait_s
         self.token = uuid.uuid4().hex
+        self.inboxes = DrainScript(redis, keys.inbox, keys.work_lock, keys.WORK_PENDING)
 
     async def __aenter__(self):
         deadline = time.monotonic() + self.wait_s
-        while not await self.redis.set(keys.work_lock(self.pid), self.token, nx=True, px=10_000):
+        while not await self.inboxes.hold(self.pid, self.token):
             if time.monotonic() > deadline:
                 raise TimeoutError("the conversation is busy; try again")
             await asyncio.sleep(0.02)
         return self
 
     async def __aexit__(self, *exc):
-        # As a worker lets go (bot/lua/drain.lua): a message she sent meanwhile is
-        # swept by some process within a second, or by ours at once.
-        await load_script(self.redis, DRAIN_LUA)(
-            keys=[keys.work_lock(self.pid), keys.inbox(self.pid), keys.WORK_PENDING],
-            args=["release", self.pid, "0", 0, 0, self.token],
-        )
+        # As a worker lets go: a message she sent meanwhile is swept by some
+        # process within a second, or by ours at once.
+        await self.inboxes.release(self.pid, self.token)
         if self.wake is not None:
             self.wake(self.pid)
 

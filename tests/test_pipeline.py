@@ -8,7 +8,7 @@ import json
 from redis.exceptions import ResponseError
 
 from bot.channels.base import Inbound
-from bot.pipeline.drain import DRAIN_LUA
+from bot.pipeline.drain import DrainScript
 from bot.store import keys
 from bot.testing.webchat import WebChat
 from helpline.app import SERVICES
@@ -135,22 +135,16 @@ async def test_scripts_are_loaded_again_after_redis_forgets_them(client, chat, r
 
 async def test_coalesced_script_calls_fail_alone(redis):
     """Calls batched in one pipeline: an error reaches only its own caller."""
-    from bot.store.scripts import ScriptRunner
-
-    runner = ScriptRunner(redis)
-    accept = runner.load(DRAIN_LUA)
     await redis.set("not-a-list", "x")
+    lists = {
+        key: DrainScript(redis, lambda pid, key=key: key, lambda pid: "hl:test:lock", "hl:test:p")
+        for key in ["hl:test:a", "not-a-list", "hl:test:b"]
+    }
     results = await asyncio.gather(
-        *(
-            accept(
-                keys=["hl:test:lock", key, "hl:test:pending", ""],
-                args=["accept", "p", "1", 10_000, 0, "", "m", 60, 60],
-            )
-            for key in ["hl:test:a", "not-a-list", "hl:test:b"]
-        ),
+        *(steps.accept("p", "m", "", "", 60, 60) for steps in lists.values()),
         return_exceptions=True,
     )
-    assert results[0] == [1] and results[2] == [1]
+    assert results[0] == (True, None) and results[2] == (True, None)
     assert isinstance(results[1], ResponseError) and "WRONGTYPE" in str(results[1])
     assert await redis.lrange("hl:test:a", 0, -1) == [b"m"]
 

@@ -12,11 +12,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.store.scripts import Script
+from bot.store.scripts import load_script
 
 log = logging.getLogger("helpline.pipeline")
 
@@ -28,55 +30,154 @@ STALE_AFTER_S = 2.0  # pending with no progress for this long: looked at by the 
 SWEEP_BATCH = 500
 
 
-# handle(pid, item, values read along, lock token) -> (next item or None, its values)
-Handler = Callable[[str, bytes, list, str], Awaitable[tuple[bytes | None, list]]]
+@dataclass(frozen=True)
+class Head:
+    """The oldest item of a list we hold, with the values read along with it."""
+
+    item: bytes
+    values: list
 
 
-def _now() -> str:
-    return f"{time.time():.3f}"
+@dataclass(frozen=True)
+class Applied:
+    """What `apply` did: `kept` is False when our lock was lost (nothing written);
+    `skipped` when the guard key was gone (the writes were skipped); `next` is the
+    following item (None: the list is empty and released); `then` is the other
+    list taken along, if asked and free."""
+
+    kept: bool
+    skipped: bool = False
+    next: Head | None = None
+    then: Head | None = None
+
+
+class DrainScript:
+    """The one Python interface to drain.lua for one kind of list (the inboxes,
+    or one channel's outboxes): its steps accept, take, apply, renew and release,
+    each atomic in Redis. Every lock taken here lives LOCK_TTL_MS."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        list_key: Callable[[str], str],
+        lock_key: Callable[[str], str],
+        pending: str,
+        read_along: tuple[Callable[[str], str], ...] = (),
+    ):
+        self.script = load_script(redis, DRAIN_LUA)
+        self.redis = redis
+        self.list_key = list_key
+        self.lock_key = lock_key
+        self.pending = pending  # sorted set: pid -> time of last progress
+        self.read_along = read_along  # keys whose values come with each item
+
+    def _keys(self, pid: str, read_along: bool = True) -> list[str]:
+        reads = [key(pid) for key in self.read_along] if read_along else []
+        return [self.lock_key(pid), self.list_key(pid), self.pending, *reads]
+
+    def _args(self, step: str, pid: str, token: str, read_along: bool = True) -> list:
+        reads = len(self.read_along) if read_along else 0
+        return [step, pid, f"{time.time():.3f}", LOCK_TTL_MS, reads, token]
+
+    async def accept(
+        self, pid: str, item: str, token: str, dedup_key: str, dedup_ttl_s: int, ttl_s: int
+    ) -> tuple[bool, Head | None]:
+        """Append `item` to `pid`'s list once (a second item with the same
+        `dedup_key` within `dedup_ttl_s` is a duplicate; '' for no check) and, with
+        a `token`, take the list if it is free. Returns (stored, the head taken)."""
+        result = await self.script(
+            keys=[*self._keys(pid), dedup_key],
+            args=[*self._args("accept", pid, token), item, dedup_ttl_s, ttl_s],
+        )
+        return result[0] != 0, (Head(result[1], result[2]) if result[0] == 2 else None)
+
+    async def take(self, pid: str, token: str) -> Head | None:
+        """Take `pid`'s list with `token` if it is free and not empty."""
+        result = await self.script(keys=self._keys(pid), args=self._args("take", pid, token))
+        return Head(result[1], result[2]) if result[0] == 2 else None
+
+    async def apply(
+        self,
+        pid: str,
+        token: str,
+        commands: list[list],
+        guard: str = "",
+        then: tuple[DrainScript, str] | None = None,
+    ) -> Applied:
+        """Apply `commands` (the writes of the item just handled: the first pops it)
+        only while we hold the lock and `guard` exists (if given), then hand back
+        the next item or release. With `then` = (other lists, token), also take
+        that other list of `pid` (the outbox the writes filled)."""
+        keys, then_token, then_reads = self._keys(pid), "", 0
+        if then is not None:
+            other, then_token = then
+            keys += other._keys(pid)
+            then_reads = len(other.read_along)
+        result = await self.script(
+            keys=keys,
+            args=[
+                *self._args("apply", pid, token),
+                json.dumps(commands, ensure_ascii=False),
+                guard,
+                then_reads,
+                then_token,
+            ],
+        )
+        if result[0] == 0:
+            return Applied(kept=False)
+        other_taken = result[4]
+        return Applied(
+            kept=True,
+            skipped=bool(result[3]),
+            next=Head(result[1], result[2]) if result[0] == 2 else None,
+            then=Head(other_taken[1], other_taken[2]) if other_taken[0] == 2 else None,
+        )
+
+    async def renew(self, pid: str, token: str) -> bool:
+        """Extend our lock on `pid`'s list by LOCK_TTL_MS; False if it is not ours."""
+        result = await self.script(
+            keys=self._keys(pid, False), args=self._args("renew", pid, token, False)
+        )
+        return result[0] == 1
+
+    async def release(self, pid: str, token: str) -> bool:
+        """Let go of our lock before the list is empty; the conversation, if
+        pending, is marked stale so that the next sweep takes it. False if not ours."""
+        result = await self.script(
+            keys=self._keys(pid, False), args=self._args("release", pid, token, False)
+        )
+        return result[0] == 1
+
+    async def hold(self, pid: str, token: str) -> bool:
+        """Take the lock alone, whatever the list holds (a console change made as a
+        worker would): True if it was free."""
+        return bool(await self.redis.set(self.lock_key(pid), token, nx=True, px=LOCK_TTL_MS))
+
+
+# handle(pid, head, lock token) -> the next head (None: the list is done, or the lock lost)
+Handler = Callable[[str, Head, str], Awaitable[Head | None]]
 
 
 class OrderedDrain:
     """Drain per-conversation lists in order, one holder per conversation across
-    all processes (bot/lua/drain.lua). `start` drains a list whose lock we just
+    all processes (drain.lua, through DrainScript). `start` drains a list whose lock we just
     took, `wake` tries to take one now, `sweep` takes over those left pending
     (their holder died, or another process stored them)."""
 
-    def __init__(
-        self,
-        script: Script,
-        list_key: Callable[[str], str],
-        lock_key: Callable[[str], str],
-        pending: str,
-        read_along: tuple[Callable[[str], str], ...],
-        handle: Handler,
-        name: str,
-    ):
-        self.script = script
-        self.redis = script.runner.redis
-        self.list_key = list_key
-        self.lock_key = lock_key
-        self.pending = pending
-        self.read_along = read_along  # keys whose values come with each item
+    def __init__(self, steps: DrainScript, handle: Handler, name: str):
+        self.steps = steps
+        self.redis = steps.redis
+        self.pending = steps.pending
         self.handle = handle
         self.name = name
         self.tasks: dict[str, asyncio.Task] = {}
         self._again: set[str] = set()
-        self._given: dict[str, tuple[str, bytes, list]] = {}
+        self._given: dict[str, tuple[str, Head]] = {}
         self.held: dict[str, str] = {}  # pid -> token of the locks we hold, renewed
 
-    def keys(self, pid: str, read_along: bool = True) -> list[str]:
-        """The script's keys for `pid`: lock, list, pending set, keys read along."""
-        reads = [key(pid) for key in self.read_along] if read_along else []
-        return [self.lock_key(pid), self.list_key(pid), self.pending, *reads]
-
-    def args(self, step: str, pid: str, token: str, read_along: bool = True) -> list:
-        """The script's first arguments for `step`."""
-        return [step, pid, _now(), LOCK_TTL_MS, len(self.read_along) if read_along else 0, token]
-
-    def start(self, pid: str, token: str, head: bytes, values: list) -> None:
+    def start(self, pid: str, token: str, head: Head) -> None:
         """Drain `pid`'s list, whose lock we took with `token`, from `head`."""
-        self._given[pid] = (token, head, values)
+        self._given[pid] = (token, head)
         if pid not in self.tasks:
             self._spawn(pid)
 
@@ -119,15 +220,15 @@ class OrderedDrain:
     async def drain(self, pid: str) -> None:
         """Process every item of `pid`'s list, unless another holder has it."""
         token = uuid.uuid4().hex
-        taken = await self.script(keys=self.keys(pid), args=self.args("take", pid, token))
-        if taken[0] == 2:
-            await self._drain_from(pid, token, taken[1], taken[2])
+        head = await self.steps.take(pid, token)
+        if head is not None:
+            await self._drain_from(pid, token, head)
 
-    async def _drain_from(self, pid: str, token: str, head: bytes | None, values: list) -> None:
+    async def _drain_from(self, pid: str, token: str, head: Head | None) -> None:
         self.held[pid] = token
         try:
             while head is not None:
-                head, values = await self.handle(pid, head, values, token)
+                head = await self.handle(pid, head, token)
         except asyncio.CancelledError:
             # Shutting down mid-item: free the conversation for another process now.
             await asyncio.shield(self._hand_over(pid, token))
@@ -138,11 +239,7 @@ class OrderedDrain:
     async def renew(self) -> None:
         """Keep the locks of the lists we are draining: however slow a step (a
         provider's timeout, a first search), only a dead holder's work is taken over."""
-        await asyncio.gather(*(self._step("renew", pid, token) for pid, token in self.held.items()))
-
-    def _step(self, step: str, pid: str, token: str):
-        """A step on our lock alone (renew, release): no keys read along."""
-        return self.script(keys=self.keys(pid, False), args=self.args(step, pid, token, False))
+        await asyncio.gather(*(self.steps.renew(pid, token) for pid, token in self.held.items()))
 
     async def commit(
         self,
@@ -151,37 +248,21 @@ class OrderedDrain:
         commands: list[list],
         guard: str = "",
         then: OrderedDrain | None = None,
-    ) -> tuple[bytes | None, bool, list]:
-        """Apply the writes of the item just handled (only while we hold the lock,
-        and only while `guard` exists, if given); with `then`, also take that
-        drain's list of `pid` (the outbox the writes filled) and start draining it.
-        Returns the next item (None when the list is empty or the lock was lost),
-        whether the guard skipped the writes, and the values read along with the
-        next item."""
-        keys, then_token, then_reads = self.keys(pid), "", 0
-        if then is not None:
-            keys += then.keys(pid)
-            then_token, then_reads = uuid.uuid4().hex, len(then.read_along)
-        result = await self.script(
-            keys=keys,
-            args=[
-                *self.args("apply", pid, token),
-                json.dumps(commands, ensure_ascii=False),
-                guard,
-                then_reads,
-                then_token,
-            ],
+    ) -> Applied:
+        """Apply the writes of the item just handled (see DrainScript.apply); with
+        `then`, also take that drain's list of `pid` (the outbox the writes
+        filled) and start draining it."""
+        then_token = uuid.uuid4().hex if then is not None else ""
+        applied = await self.steps.apply(
+            pid, token, commands, guard, (then.steps, then_token) if then is not None else None
         )
-        if result[0] == 0:
-            return None, False, []
-        other = result[4]
-        if then is not None and other[0] == 2:
-            then.start(pid, then_token, other[1], other[2])
-        return (result[1] if result[0] == 2 else None), bool(result[3]), result[2]
+        if then is not None and applied.then is not None:
+            then.start(pid, then_token, applied.then)
+        return applied
 
     async def _hand_over(self, pid: str, token: str) -> None:
         with contextlib.suppress(RedisError):  # else the lock expires: swept then
-            await self._step("release", pid, token)
+            await self.steps.release(pid, token)
 
     async def sweep(self) -> None:
         """Wake the conversations pending with no progress for STALE_AFTER_S."""

@@ -51,14 +51,14 @@ from bot.channels.base import (
 )
 from bot.pipeline import drain as timing
 from bot.pipeline.drain import (
-    DRAIN_LUA,
+    DrainScript,
+    Head,
     OrderedDrain,
     log,
 )
 from bot.store import keys
 from bot.store.commit import Commit, transcript_entry
 from bot.store.privacy import Privacy
-from bot.store.scripts import load_script
 
 DEDUP_TTL_S = 7 * 86400
 MAX_SEND_ATTEMPTS = 6
@@ -122,13 +122,10 @@ class Pipeline:
             Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None
         ) = None
         self.on_accept: Callable[[Inbound, bool], None] | None = None
-        self._drain = load_script(redis, DRAIN_LUA)
         self.workers = OrderedDrain(
-            self._drain,
-            keys.inbox,
-            keys.work_lock,
-            keys.WORK_PENDING,
-            (keys.state, keys.blocked),
+            DrainScript(
+                redis, keys.inbox, keys.work_lock, keys.WORK_PENDING, (keys.state, keys.blocked)
+            ),
             self._process_head,
             "worker",
         )
@@ -142,11 +139,13 @@ class Pipeline:
         """Deliver `channel`'s outbound messages from this process."""
         self.channels[channel.name] = channel
         self.senders[channel.name] = OrderedDrain(
-            self._drain,
-            keys.outbox,
-            keys.send_lock,
-            keys.send_pending(channel.name),
-            (keys.address,),
+            DrainScript(
+                self.redis,
+                keys.outbox,
+                keys.send_lock,
+                keys.send_pending(channel.name),
+                (keys.address,),
+            ),
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
         )
@@ -175,27 +174,19 @@ class Pipeline:
         # to look again instead).
         ours = pid in workers.tasks
         token = "" if ours else uuid.uuid4().hex
-        result = await self._drain(
-            keys=[*workers.keys(pid), dedup],
-            args=[
-                *workers.args("accept", pid, token),
-                json.dumps(data, ensure_ascii=False),
-                DEDUP_TTL_S,
-                self.retention,
-            ],
+        stored, head = await workers.steps.accept(
+            pid, json.dumps(data, ensure_ascii=False), token, dedup, DEDUP_TTL_S, self.retention
         )
-        stored = result[0] != 0
         if self.on_accept:
             self.on_accept(inbound, stored)
-        if result[0] == 2:
-            workers.start(pid, token, result[1], result[2])
+        if head is not None:
+            workers.start(pid, token, head)
         elif stored and ours:
             workers.wake(pid)
         return stored
 
-    async def _process_head(
-        self, pid: str, raw: bytes, loaded: list, token: str
-    ) -> tuple[bytes | None, list]:
+    async def _process_head(self, pid: str, head: Head, token: str) -> Head | None:
+        raw, loaded = head.item, head.values
         data = json.loads(raw)
         data["user_id"] = self.privacy.decrypt(data["user_id"], pid) or ""
         inbound = Inbound.from_json(data)
@@ -226,16 +217,15 @@ class Pipeline:
         # by other processes (their sweep).
         sender = self.senders.get(inbound.channel) if sends else None
         then = sender if sender is not None and pid not in sender.tasks else None
-        following, _, loaded = await self.workers.commit(pid, token, commands, then=then)
+        applied = await self.workers.commit(pid, token, commands, then=then)
         if sender is not None and then is None:
             sender.wake(pid)
-        return following, loaded
+        return applied.next
 
     # ------------------------------------------------------------------ outbound
 
-    async def _send_head(
-        self, channel_name: str, pid: str, raw: bytes, loaded: list, token: str
-    ) -> tuple[bytes | None, list]:
+    async def _send_head(self, channel_name: str, pid: str, head: Head, token: str) -> Head | None:
+        raw, loaded = head.item, head.values
         item = json.loads(raw)
         outbound = Outbound.from_json(item)
         sealed = item.get("to") or (loaded[0] or b"").decode()
@@ -262,15 +252,15 @@ class Pipeline:
             commands.extend(channel.after_send(pid, outbound, sent))
         # Guarded by the outbox: if a safe exit erased the conversation while this
         # message was on its way, nothing is recorded, and the message is deleted too.
-        following, erased, loaded = await self.senders[channel_name].commit(
+        applied = await self.senders[channel_name].commit(
             pid, token, commands, guard=keys.outbox(pid)
         )
-        if erased and sent and sent.message_ids and channel.capabilities.delete_messages:
+        if applied.skipped and sent and sent.message_ids and channel.capabilities.delete_messages:
             # The conversation was erased while this message was on its way: delete it too.
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
             await self.on_delivery(channel_name, outbound, pid, error)
-        return following, loaded
+        return applied.next
 
     async def send_with_retries(
         self,

@@ -13,6 +13,7 @@ for a lone EVALSHA, 25 us per call in a batch of 100.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import weakref
 from pathlib import Path
@@ -42,7 +43,7 @@ class ScriptRunner:
 
     def load(self, path: Path) -> Script:
         """The script in the file `path`."""
-        return Script(self, path.read_text())
+        return Script(self, _source(path))
 
     def call(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
@@ -91,6 +92,11 @@ class ScriptRunner:
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     results[i] = exc
         return results
+
+
+@functools.cache
+def _source(path: Path) -> str:
+    return path.read_text()
 
 
 _runners: weakref.WeakKeyDictionary[Redis, ScriptRunner] = weakref.WeakKeyDictionary()

@@ -34,14 +34,13 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import Inbound, render_text
-from bot.pipeline.drain import DRAIN_LUA
+from bot.pipeline.drain import DrainScript
 from bot.runtime.runtime import Flows, Runtime
 from bot.sources import Issue, Source, YamlError, load
 from bot.store import keys
 from bot.store.commit import Commit
 from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
-from bot.store.scripts import load_script
 
 STEP_KEYS = {
     "send",
@@ -120,7 +119,7 @@ class ScenarioRunner:
         self.runtime.clock = self.clock
         self.install_services = install_services
         self.settings = settings
-        self.drain = load_script(redis, DRAIN_LUA)
+        self.inboxes = DrainScript(redis, keys.inbox, keys.work_lock, keys.WORK_PENDING)
 
     async def setup(self) -> None:
         if self.install_services:
@@ -131,12 +130,9 @@ class ScenarioRunner:
         and the payloads of the last menu among them (None if none had one)."""
         pid = self.privacy.pid(inbound.channel, inbound.user_id)
         commit = Commit(pid, inbound.channel, 86400)
-        await self.redis.set(keys.work_lock(pid), "scenario")
+        await self.inboxes.hold(pid, "scenario")
         await self.runtime.handle(pid, inbound, commit)
-        await self.drain(  # as the pipeline applies a processed message
-            keys=[keys.work_lock(pid), keys.inbox(pid), keys.WORK_PENDING],
-            args=["apply", pid, 0, 10_000, 0, "scenario", json.dumps(commit.finish()), "", 0, ""],
-        )
+        await self.inboxes.apply(pid, "scenario", commit.finish())  # as the pipeline does
         sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
         await self.redis.zrem(keys.send_pending(inbound.channel), pid)

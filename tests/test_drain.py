@@ -1,0 +1,117 @@
+"""Each step of drain.lua through its one Python interface (DrainScript),
+against the real Redis server: what the pipeline's order and crash safety rest on."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.pipeline.drain import LOCK_TTL_MS, DrainScript, Head
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def lists(redis):
+    """A fresh kind of list (its own keys), with one key read along."""
+    n = next(_names)
+    return DrainScript(
+        redis,
+        lambda pid: f"hl:test{n}:list:{pid}",
+        lambda pid: f"hl:test{n}:lock:{pid}",
+        f"hl:test{n}:pending",
+        (lambda pid: f"hl:test{n}:state:{pid}",),
+    )
+
+
+async def test_accept_stores_once_and_takes_a_free_list(lists, redis):
+    await redis.set(lists.read_along[0]("p"), "state")
+    assert await lists.accept("p", "m1", "A", "hl:test:seen:1", 60, 60) == (
+        True,
+        Head(b"m1", [b"state"]),
+    )
+    assert await lists.accept("p", "m1", "B", "hl:test:seen:1", 60, 60) == (False, None)
+    # held by A: stored, not taken
+    assert await lists.accept("p", "m2", "B", "hl:test:seen:2", 60, 60) == (True, None)
+    assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1", b"m2"]
+    assert await redis.get(lists.lock_key("p")) == b"A"
+
+
+async def test_apply_hands_back_the_next_item_then_releases(lists, redis):
+    await lists.accept("p", "m1", "", "", 60, 60)
+    await lists.accept("p", "m2", "", "", 60, 60)
+    head = await lists.take("p", "A")
+    assert head is not None and head.item == b"m1"
+    assert await lists.take("p", "B") is None  # busy
+    applied = await lists.apply("p", "A", [["LPOP", lists.list_key("p")]])
+    assert applied.kept and applied.next is not None and applied.next.item == b"m2"
+    applied = await lists.apply("p", "A", [["LPOP", lists.list_key("p")]])
+    assert applied.kept and applied.next is None
+    assert await redis.get(lists.lock_key("p")) is None
+    assert await redis.zscore(lists.pending, "p") is None  # nothing left to do
+
+
+async def test_a_lost_lock_writes_nothing(lists, redis):
+    await lists.accept("p", "m1", "A", "", 60, 60)
+    await redis.set(lists.lock_key("p"), "B")  # A's lock expired; B took the list
+    applied = await lists.apply("p", "A", [["LPOP", lists.list_key("p")], ["SET", "hl:test:w", 1]])
+    assert not applied.kept
+    assert await redis.exists("hl:test:w") == 0
+    assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1"]
+    assert await redis.get(lists.lock_key("p")) == b"B"
+
+
+async def test_a_missing_guard_skips_the_writes(lists, redis):
+    await lists.accept("p", "m1", "A", "", 60, 60)
+    applied = await lists.apply(
+        "p", "A", [["SET", "hl:test:guarded", 1]], guard="hl:test:erased-meanwhile"
+    )
+    assert applied.kept and applied.skipped
+    assert await redis.exists("hl:test:guarded") == 0
+    await redis.set("hl:test:guard", 1)
+    applied = await lists.apply("p", "A", [["SET", "hl:test:guarded", 1]], guard="hl:test:guard")
+    assert applied.kept and not applied.skipped
+    assert await redis.exists("hl:test:guarded") == 1
+
+
+async def test_apply_takes_the_other_list_along(lists, redis):
+    outboxes = DrainScript(
+        redis, lambda pid: f"hl:test:out:{pid}", lambda pid: f"hl:test:outlock:{pid}", "hl:test:op"
+    )
+    await lists.accept("p", "m1", "A", "", 60, 60)
+    applied = await lists.apply(
+        "p",
+        "A",
+        [["LPOP", lists.list_key("p")], ["RPUSH", outboxes.list_key("p"), "reply"]],
+        then=(outboxes, "S"),
+    )
+    assert applied.then == Head(b"reply", [])
+    assert await redis.get(outboxes.lock_key("p")) == b"S"
+
+
+async def test_release_marks_the_conversation_stale(lists, redis):
+    await lists.accept("p", "m1", "", "", 60, 60)
+    assert await redis.zscore(lists.pending, "p") > 0
+    assert await lists.take("p", "A") is not None
+    assert not await lists.release("p", "B")  # not B's to release
+    assert await redis.get(lists.lock_key("p")) == b"A"
+    assert await lists.release("p", "A")
+    assert await redis.get(lists.lock_key("p")) is None
+    assert await redis.zscore(lists.pending, "p") == 0  # the next sweep takes it at once
+    assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1"]  # nothing lost
+
+
+async def test_renew_extends_only_the_callers_lock(lists, redis):
+    await lists.accept("p", "m1", "A", "", 60, 60)
+    await redis.pexpire(lists.lock_key("p"), 1000)
+    assert not await lists.renew("p", "B")
+    assert await redis.pttl(lists.lock_key("p")) <= 1000
+    assert await lists.renew("p", "A")
+    assert 1000 < await redis.pttl(lists.lock_key("p")) <= LOCK_TTL_MS
+
+
+async def test_hold_takes_the_lock_alone_for_its_lifetime(lists, redis):
+    assert await lists.hold("p", "console")
+    assert not await lists.hold("p", "worker")
+    assert 0 < await redis.pttl(lists.lock_key("p")) <= LOCK_TTL_MS
