@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,8 +47,10 @@ class Settings:
     twilio_api_base_url: str = "https://api.twilio.com"
     processes: int = 1  # HELPLINE_PROCESSES: `helpline run` serves from this many processes
     process_index: int = 0  # which of them this is (set by the first process for the others)
-    # Not in the environment: knobs for tests and benchmarks.
-    extra: dict = field(default_factory=dict)
+    # Not in the environment: a send's tries and the first pause between them
+    # (doubling), shortened by tests.
+    send_attempts: int = 6
+    send_backoff_s: float = 0.5
 
     @property
     def retention_seconds(self) -> int:

@@ -39,17 +39,25 @@ CSP = (
     "media-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
-Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
+SessionHandler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 
 
 def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-class Console:
-    """Routes are known when the app is built; `bind` gives them the services at start."""
+def _text(raw: bytes | str) -> str:
+    """A Redis reply as text. redis-py types replies as bytes | str (str with
+    decode_responses); this app's clients answer bytes."""
+    return raw.decode() if isinstance(raw, bytes) else raw
 
-    def bind(self, handoff: Handoff, privacy: Privacy, hub: EventHub, secure_cookies: bool) -> None:
+
+class Console:
+    """The console's pages and JSON API over the handoff; `hub` carries live events."""
+
+    def __init__(
+        self, handoff: Handoff, privacy: Privacy, hub: EventHub, secure_cookies: bool
+    ) -> None:
         self.handoff = handoff
         self.redis = handoff.redis
         self.counsellors: Counsellors = handoff.counsellors
@@ -83,7 +91,7 @@ class Console:
         ]
 
     def auth(
-        self, handler: Handler, supervisor: bool = False
+        self, handler: SessionHandler, supervisor: bool = False
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -183,7 +191,7 @@ class Console:
 
     async def team(self, request: web.Request, session: Session) -> web.Response:
         """Counsellors (for transfer), who is online, and each one's load."""
-        names = sorted(u.decode() for u in await self.redis.smembers(keys.COUNSELLORS))
+        names = sorted(_text(u) for u in await self.redis.smembers(keys.COUNSELLORS))
         online = set(await self.counsellors.online())
         rows = []
         for name in names:
@@ -224,6 +232,7 @@ class Console:
         record, problem = await self._access(pid, session)
         if problem:
             return problem
+        assert record is not None  # _access gives a record whenever it gives no error
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
@@ -234,7 +243,7 @@ class Console:
         if not pid or len(pid) > 64:
             return None, error(404, "No such conversation.")
         raw = await self.redis.hgetall(keys.handoff(pid))
-        record = {k.decode(): v.decode() for k, v in raw.items()}
+        record = {_text(k): _text(v) for k, v in raw.items()}
         if not record:
             left_with = await self.redis.get(keys.left(pid))
             if left_with is None:
@@ -245,7 +254,7 @@ class Console:
             else:
                 record = {
                     "status": "left",
-                    "assigned_to": "" if left_with == b"-" else left_with.decode(),
+                    "assigned_to": "" if left_with == b"-" else _text(left_with),
                 }
         assigned = record.get("assigned_to") or ""
         if assigned and assigned != session.user and not session.is_supervisor:
@@ -261,6 +270,7 @@ class Console:
         record, problem = await self._access(pid, session)
         if problem:
             return problem
+        assert record is not None  # _access gives a record whenever it gives no error
         status = record.get("status", "bot")
         body = {
             "id": pid,
@@ -278,12 +288,12 @@ class Console:
         caps = CAPABILITIES.get(body["channel"] or "")
         if caps is not None:
             body["max_text"] = caps.max_text  # a longer reply would be cut: the page says so first
-        conv = await self.handoff.runtime.load(pid)
+        conv = await self.handoff.conversations.load(pid)
         if conv is not None:
             body["language"] = body["language"] or conv.language
             body["flow_state"] = f"{conv.flow}.{conv.state}"
         language = body["language"] or "en"
-        catalogs = self.handoff.runtime.flows.catalogs
+        catalogs = self.handoff.conversations.catalogs
         body["language_name"] = catalogs.language_name(language)
         body["direction"] = "rtl" if catalogs.is_rtl(language) else "ltr"
         if "enqueued_at" in record:
@@ -293,15 +303,14 @@ class Console:
                 body[key] = record[key]
         raw = await self.redis.lrange(keys.transcript(pid), 0, -1)
         delivery = {
-            k.decode(): v.decode()
-            for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()
+            _text(k): _text(v) for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()
         }
         for item in raw:
             message = json.loads(item)
             if message.get("id") in delivery:
                 message["status"] = delivery[message["id"]]
             body["messages"].append(message)
-        engine = self.handoff.runtime.engine
+        engine = self.handoff.conversations.engine
         if conv is not None:
             body["canned"] = [
                 {"id": key, "text": engine.render(text, conv)}
@@ -374,6 +383,7 @@ class Console:
         record, problem = await self._access(pid, session)
         if problem:
             return problem
+        assert record is not None  # _access gives a record whenever it gives no error
         shown = record.get("status") == "assigned" and await self.handoff.typing(pid)
         return web.json_response({"ok": True, "shown": bool(shown)})
 
@@ -486,8 +496,8 @@ class Console:
         assigned = await self.redis.hget(keys.handoff(event["id"]), "assigned_to")
         if assigned is None:
             left = await self.redis.get(keys.left(event["id"]))
-            return left is not None and left.decode() in ("-", session.user)
-        return assigned.decode() in ("", session.user)
+            return left is not None and _text(left) in ("-", session.user)
+        return _text(assigned) in ("", session.user)
 
     async def _publish(self, *events: dict) -> None:
         for event in events:

@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -81,7 +82,7 @@ class Counsellors:
 
     async def role(self, username: str) -> str | None:
         role = await self.redis.hget(keys.counsellor(username), "role")
-        return role.decode() if role else None
+        return _text(role) if role else None
 
     async def verify(self, username: str, password: str) -> str | None:
         """The account's role when the password is right, else None (same cost either way)."""
@@ -94,7 +95,7 @@ class Counsellors:
             if stored is None:
                 _hasher.verify(_DUMMY_HASH, password)
                 return None
-            _hasher.verify(stored.decode(), password)
+            _hasher.verify(_text(stored), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         return await self.role(username)
@@ -136,10 +137,10 @@ class Counsellors:
         return session
 
     async def get_session(self, session_id: str) -> Session | None:
-        data = await self.redis.hgetall(keys.session(session_id))
-        if not data:
+        raw = await self.redis.hgetall(keys.session(session_id))
+        if not raw:
             return None
-        data = {k.decode(): v.decode() for k, v in data.items()}
+        data = {_text(k): _text(v) for k, v in raw.items()}
         created = float(data["created_at"])
         if time.time() - created > SESSION_MAX_S:
             await self.redis.delete(keys.session(session_id))
@@ -165,13 +166,20 @@ class Counsellors:
 
     async def online(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
-        return [
-            u.decode()
-            for u in await self.redis.zrangebyscore(keys.PRESENCE, now - PRESENCE_S, "+inf")
-        ]
+        # Without withscores, ZRANGEBYSCORE answers the members only.
+        members = cast(
+            list[bytes], await self.redis.zrangebyscore(keys.PRESENCE, now - PRESENCE_S, "+inf")
+        )
+        return [u.decode() for u in members]
 
     async def load(self, username: str) -> int:
         return await self.redis.scard(keys.assigned(username))
+
+
+def _text(raw: bytes | str) -> str:
+    """A Redis reply as text. redis-py types replies as bytes | str (str with
+    decode_responses); this app's clients answer bytes."""
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

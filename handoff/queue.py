@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -94,7 +95,8 @@ class HandoffQueue:
 
     async def position(self, pid: str) -> int | None:
         """1 for the next to be served among those waiting; None when not waiting."""
-        rank = await self.redis.zrank(keys.WAITING, pid)
+        # Without withscore, ZRANK answers the rank alone.
+        rank = cast(int | None, await self.redis.zrank(keys.WAITING, pid))
         return None if rank is None else rank + 1
 
     async def claim(
@@ -116,8 +118,10 @@ class HandoffQueue:
         """Open handoffs: the `limit` most urgent waiting ones, most urgent first;
         then every assigned one (a handful per counsellor)."""
         now = time.time() if now is None else now
-        waiting_ids = [p.decode() for p in await self.redis.zrange(keys.WAITING, 0, limit - 1)]
-        names = [u.decode() for u in await self.redis.smembers(keys.COUNSELLORS)]
+        # Without withscores, ZRANGE answers the members only.
+        members = cast(list[bytes], await self.redis.zrange(keys.WAITING, 0, limit - 1))
+        waiting_ids = [p.decode() for p in members]
+        names = [_text(u) for u in await self.redis.smembers(keys.COUNSELLORS)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.smembers(keys.assigned(name))
@@ -132,7 +136,9 @@ class HandoffQueue:
             for pid in pids:
                 pipe.hgetall(keys.handoff(pid))
             rows = await pipe.execute()
-        waiting, assigned, stale = [], [], []
+        waiting: list[tuple[float, QueueEntry]] = []
+        assigned: list[tuple[float, QueueEntry]] = []
+        stale: list[str] = []
         for pid, row in zip(pids, rows, strict=True):
             data = {k.decode(): v.decode() for k, v in row.items()}
             if data.get("status") not in ("waiting", "assigned"):
@@ -165,3 +171,9 @@ class HandoffQueue:
 
     async def waiting_count(self) -> int:
         return await self.redis.zcard(keys.WAITING)
+
+
+def _text(raw: bytes | str) -> str:
+    """A Redis reply as text. redis-py types replies as bytes | str (str with
+    decode_responses); this app's clients answer bytes."""
+    return raw.decode() if isinstance(raw, bytes) else raw

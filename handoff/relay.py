@@ -14,12 +14,14 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Protocol
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
 from bot.conversation.model import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
 from bot.pipeline.drain import DrainScript
-from bot.runtime.runtime import ActionContext, Runtime
+from bot.runtime.conversations import Conversations
+from bot.runtime.runtime import ActionContext
 from bot.store import keys
 from bot.store.commit import Commit, new_id, transcript_entry
 from bot.store.scripts import load_script
@@ -30,29 +32,48 @@ from handoff.queue import LUA, HandoffQueue
 POSITION_EVERY_S = 120  # tell her place in line at most this often
 
 
+class Wake(Protocol):
+    """Start on a conversation now, in this process (the pipeline; a sweep would
+    find the work anyway, a second or two later)."""
+
+    def wake_worker(self, pid: str) -> None: ...
+
+    def wake_sender(self, channel: str, pid: str) -> None: ...
+
+
+class NoWake:
+    """For a runtime without a pipeline (the scenario runner)."""
+
+    def wake_worker(self, pid: str) -> None:
+        pass
+
+    def wake_sender(self, channel: str, pid: str) -> None:
+        pass
+
+
 class Handoff:
-    def __init__(self, runtime: Runtime, metrics=None):
-        self.runtime = runtime
-        self.redis = runtime.redis
-        settings = runtime.engine.settings
-        self.queue = HandoffQueue(self.redis, settings.queue_aging_minutes, runtime.retention)
+    """The flows' `handoff` action and the relay of her messages while queued
+    (give both to the Runtime), and the counsellor's side for the console."""
+
+    def __init__(self, conversations: Conversations, wake: Wake, metrics=None):
+        self.conversations = conversations
+        self.redis = conversations.redis
+        self.wake = wake
+        settings = conversations.engine.settings
+        self.queue = HandoffQueue(self.redis, settings.queue_aging_minutes, conversations.retention)
         self.counsellors = Counsellors(self.redis)
         self.metrics = metrics
         self._relay = load_script(self.redis, LUA / "relay.lua")
 
-    def install(self) -> None:
-        self.runtime.actions["handoff"] = self.handoff_action
-        self.runtime.queued_handler = self.while_queued
-
     @property
     def hours(self) -> OpeningHours:
-        return OpeningHours(self.runtime.engine.settings.opening_hours)
+        return OpeningHours(self.conversations.engine.settings.opening_hours)
 
     # ------------------------------------------------------------------ person side
 
     async def handoff_action(self, ctx: ActionContext) -> tuple[str, dict]:
         level = ctx.risk.severity if ctx.risk else "asked"
-        now = self.runtime.clock()
+        now = self.conversations.clock()
         new = await self.queue.enqueue(
             ctx.pid,
             level,
@@ -94,14 +115,14 @@ class Handoff:
                 reason="risk",
                 channel=ctx.inbound.channel,
                 language=conv.language,
-                now=self.runtime.clock(),
+                now=self.conversations.clock(),
             )
         replies: list[str] = []
-        engine = self.runtime.engine
+        engine = self.conversations.engine
         if ctx.risk is not None and ctx.risk.severity == "critical":
             replies.append(engine.render(engine.settings_message("emergency"), conv))
         if status == b"waiting":
-            now = self.runtime.clock()
+            now = self.conversations.clock()
             if now - float(conv.variables.get("position_told_at", 0)) >= POSITION_EVERY_S:
                 conv.variables["position_told_at"] = now
                 position = await self.queue.position(ctx.pid) or 1
@@ -144,13 +165,13 @@ class Handoff:
                 json.dumps({**outbound.to_json(), "channel": channel}),
                 message_id,
                 pid,
-                self.runtime.retention,
+                self.conversations.retention,
                 "1" if supervisor else "0",
                 f"{time.time():.3f}",
             ],
         )
         if code == 200:
-            self.runtime.wake_sender(channel, pid)
+            self.wake.wake_sender(channel, pid)
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
         return int(code), message_id
 
@@ -169,7 +190,7 @@ class Handoff:
             )
             pipe.zadd(keys.send_pending(channel), {pid: time.time()}, nx=True)
             await pipe.execute()
-        self.runtime.wake_sender(channel, pid)
+        self.wake.wake_sender(channel, pid)
         return True
 
     async def close(
@@ -177,14 +198,14 @@ class Handoff:
     ) -> int:
         """Close the handoff; with `return_to_bot` she is back at the main menu (and
         is shown it), else the conversation ends and her next message starts anew."""
-        async with conversation_lock(self.redis, pid, self.runtime.wake_worker):
+        async with conversation_lock(self.redis, pid, self.wake.wake_worker):
             status = (await self.redis.hget(keys.handoff(pid), "status") or b"").decode()
             if status not in ("waiting", "assigned"):
                 return 404
             assigned = (await self.redis.hget(keys.handoff(pid), "assigned_to") or b"").decode()
-            conv = await self.runtime.load(pid)
+            conv = await self.conversations.load(pid)
             channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
-            commit = Commit(pid, channel, self.runtime.retention)
+            commit = Commit(pid, channel, self.conversations.retention)
             commit.add(
                 "HSET",
                 keys.handoff(pid),
@@ -207,11 +228,11 @@ class Handoff:
                 commit.add("SREM", keys.assigned(assigned), pid)
             if conv is not None:
                 if return_to_bot:  # back at the main menu, rendered as every reply is
-                    engine = self.runtime.engine
+                    engine = self.conversations.engine
                     context = Context(flow_channel(channel), time.time(), conv.language)
                     result = engine.enter(conv, engine.settings.menu, context)
                     conv = result.conversation
-                    self.runtime.say(commit, channel, conv, result.replies)
+                    self.conversations.say(commit, channel, conv, result.replies)
                 else:
                     conv.mode = MODE_ENDED
                 commit.save_state(conv.to_dict())
@@ -223,7 +244,7 @@ class Handoff:
                     pipe.execute_command(*command)
                 await pipe.execute()
         if commit.sends:
-            self.runtime.wake_sender(channel, pid)
+            self.wake.wake_sender(channel, pid)
         return 200
 
 

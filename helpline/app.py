@@ -1,6 +1,7 @@
-"""The aiohttp application: one `create_app(settings)` factory; every resource
-(Redis, the pipeline, channels, background tasks) is owned by a cleanup context,
-so that start and stop are symmetrical and tests build the whole app in-process.
+"""The aiohttp application: `create_app(settings)` builds every part and passes
+each its collaborators (the one place that sees both bot/ and handoff/); small
+cleanup contexts start and stop what runs, in order, so that start and stop are
+symmetrical and tests build the whole app in-process.
 """
 
 from __future__ import annotations
@@ -10,46 +11,46 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Inbound
 from bot.channels.web import WebChannel
 from bot.config import Settings
 from bot.pipeline.pipeline import Pipeline
-from bot.runtime.runtime import Flows, Runtime
+from bot.runtime.conversations import Conversations
+from bot.runtime.live import Flows
+from bot.runtime.runtime import Runtime
 from bot.store import keys
 from bot.store.commit import Commit
 from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
+from handoff.console import Console, create_first_admin
+from handoff.events import EventHub
+from handoff.relay import Handoff
 from helpline.metrics import Metrics
+from helpline.services import build_services, start_shelters
 
 log = logging.getLogger("helpline.app")
 
 FLOW_RELOAD_INTERVAL_S = 2.0
 
-
-@dataclass
-class Services:
-    """Everything the app shares, reachable from handlers as request.app[SERVICES]."""
-
-    settings: Settings
-    channels: dict[str, Channel]
-    metrics: Metrics = field(default_factory=Metrics)
-    redis: Redis | None = None
-    privacy: Privacy | None = None
-    flows: Flows | None = None
-    runtime: Runtime | None = None
-    pipeline: Pipeline | None = None
-    embedded: EmbeddedRedis | None = None
-    extras: dict = field(default_factory=dict)
-
-
-SERVICES = web.AppKey("services", Services)
+# One typed key per resource the handlers and cleanup contexts share.
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+EMBEDDED = web.AppKey("embedded", EmbeddedRedis)  # absent with REDIS_URL
+PRIVACY = web.AppKey("privacy", Privacy)
+FLOWS = web.AppKey("flows", Flows)
+METRICS = web.AppKey("metrics", Metrics)
+CHANNELS = web.AppKey("channels", dict[str, Channel])
+PIPELINE = web.AppKey("pipeline", Pipeline)
+RUNTIME = web.AppKey("runtime", Runtime)
+HANDOFF = web.AppKey("handoff", Handoff)
+EVENTS = web.AppKey("events", EventHub)
+CREATES_FIRST_ADMIN = web.AppKey("creates_first_admin", bool)
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -73,133 +74,195 @@ def open_redis(url: str, blocking: bool = False) -> Redis:
     return Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
 
 
-async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    services = app[SERVICES]
-    settings = services.settings
+def create_app(
+    settings: Settings,
+    *,
+    flows: Flows | None = None,
+    channels: dict[str, Channel] | None = None,
+    reuse_embedded: bool = False,
+) -> web.Application:
+    """The whole app for `settings`. With `flows` given (already validated), they are
+    used as is; with `channels` given, only those (the terminal chat, which also
+    reuses a running app's embedded Redis and creates no account)."""
+    settings = settings.with_secret()
+    app = web.Application(client_max_size=64 * 1024, middlewares=[storage_unavailable])
     url = settings.redis_url
     if url is None:
-        services.embedded = EmbeddedRedis(settings.data_dir, reuse_running=app[REUSE_EMBEDDED])
-        url = services.embedded.start()
-        log.info("embedded Redis started on %s", services.embedded.socket_path)
-    services.redis = open_redis(url)
-    services.extras["redis_url"] = url
-    try:
-        yield
-    finally:
-        await services.redis.aclose()
-        if services.embedded is not None:
-            services.embedded.stop()
-            log.info("embedded Redis stopped")
+        embedded = EmbeddedRedis(settings.data_dir, reuse_running=reuse_embedded)
+        app[EMBEDDED] = embedded
+        url = embedded.url
+    redis = open_redis(url)  # connects on first use, once the cleanup contexts start Redis
+    privacy = Privacy(settings.secret_key)
+    flows = flows or Flows(settings.flows_dir, settings.locales_dir)
+    channels = channels if channels is not None else build_channels(settings)
+    metrics = Metrics()
+    conversations = Conversations(redis, privacy, flows, settings.retention_seconds)
 
-
-async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
-    services = app[SERVICES]
-    settings = services.settings.with_secret()
-    services.settings = settings
-    services.privacy = Privacy(settings.secret_key)
-    if services.flows is None:
-        services.flows = Flows(settings.flows_dir, settings.locales_dir)
-    services.runtime = Runtime(
-        services.redis, services.privacy, services.flows, settings.retention_seconds
-    )
-    pipeline = Pipeline(services.redis, services.privacy, settings.retention_seconds)
-    pipeline.backoff_base = settings.extra.get("backoff_base", pipeline.backoff_base)
-    pipeline.max_attempts = settings.extra.get("max_attempts", pipeline.max_attempts)
-    services.pipeline = pipeline
-    runtime = services.runtime
-    metrics = services.metrics
-
-    async def process(pid: str, inbound, loaded: list) -> Commit:
+    # The pipeline hands each message to the runtime, and the handoff wakes the
+    # pipeline after a console change: `runtime` is assigned below, before any
+    # message can arrive (the cleanup contexts start the pipeline).
+    async def process(pid: str, inbound: Inbound, loaded: list) -> Commit:
         commit = Commit(pid, inbound.channel, settings.retention_seconds)
         commit.pop_inbox()
         await runtime.handle(pid, inbound, commit, loaded)
         metrics.processing_seconds.observe(max(0.0, time.time() - inbound.received_at))
         return commit
 
-    async def delivered(channel: str, outbound, pid: str, error) -> None:
-        if outbound.kind != "text":
-            return
-        if error is None:
-            metrics.messages_out.labels(channel).inc()
-        else:
-            metrics.send_failures.labels(channel).inc()
-            log.warning("a message to a %s conversation finally failed: %s", channel, error)
-
-    def accepted(inbound, new: bool) -> None:
-        (metrics.messages_in if new else metrics.duplicates).labels(inbound.channel).inc()
-
-    pipeline.process = process
-    pipeline.on_delivery = delivered
-    pipeline.on_accept = accepted
-    runtime.schedule_deletion = pipeline.schedule_deletion
-    runtime.wake_worker = pipeline.wake_worker
-    runtime.wake_sender = pipeline.wake_sender
-    for channel in services.channels.values():
+    pipeline = Pipeline(
+        redis,
+        privacy,
+        settings.retention_seconds,
+        process=process,
+        on_accept=metrics.count_accepted,
+        on_delivery=metrics.count_delivered,
+        max_attempts=settings.send_attempts,
+        backoff_base=settings.send_backoff_s,
+    )
+    for channel in channels.values():
         pipeline.add_channel(channel)
-        await channel.connect(pipeline)
-    from handoff.console import create_first_admin
-    from handoff.events import EventHub
-    from helpline.services import install_services
-
-    services.extras.update(await install_services(runtime, settings, metrics))
-    handoff = services.extras["handoff"]
-    hub = EventHub(open_redis(services.extras["redis_url"], blocking=True))
-    await hub.start()
+    services = build_services(conversations, settings, wake=pipeline, metrics=metrics)
+    runtime = services.runtime
+    hub = EventHub(open_redis(url, blocking=True))
     secure = bool(settings.public_url and settings.public_url.startswith("https://"))
-    app[CONSOLE].bind(handoff, services.privacy, hub, secure)
-    # The terminal chat (its own channels) serves no console: it creates no account.
-    password = await create_first_admin(handoff.counsellors) if not app[REUSE_EMBEDDED] else None
-    if password:
-        print(
-            f"helpline: created the first supervisor account: user `admin`, password `{password}`. "
-            "It is shown only this once: sign in at /console and add real accounts.",
-            flush=True,
-        )
-    await pipeline.start()
-    watcher = asyncio.create_task(_watch_flows(services.flows))
+    console = Console(services.handoff, privacy, hub, secure)
+
+    app[SETTINGS] = settings
+    app[REDIS] = redis
+    app[PRIVACY] = privacy
+    app[FLOWS] = flows
+    app[METRICS] = metrics
+    app[CHANNELS] = channels
+    app[PIPELINE] = pipeline
+    app[RUNTIME] = runtime
+    app[HANDOFF] = services.handoff
+    app[EVENTS] = hub
+    app[CREATES_FIRST_ADMIN] = not reuse_embedded
+    app.cleanup_ctx.extend(
+        [redis_ctx, shelters_ctx, events_ctx, first_admin_ctx, channels_ctx, pipeline_ctx]
+    )
+    app.cleanup_ctx.append(flows_watch_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    for channel in channels.values():
+        app.router.add_routes(channel.listen())
+    app.router.add_routes(console.routes())
+    return app
+
+
+# ---------------------------------------------------------------------- start and stop
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The embedded Redis (unless REDIS_URL is set) and the app's client."""
+    embedded = app.get(EMBEDDED)
+    if embedded is not None:
+        embedded.start()
+        log.info("embedded Redis started on %s", embedded.socket_path)
+    try:
+        yield
+    finally:
+        await app[REDIS].aclose()
+        if embedded is not None:
+            embedded.stop()
+            log.info("embedded Redis stopped")
+
+
+async def shelters_ctx(app: web.Application) -> AsyncIterator[None]:
+    await start_shelters(app[RUNTIME].conversations, app[SETTINGS])
+    yield
+
+
+async def events_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Live events for the consoles (Redis pub/sub, its own client)."""
+    hub = app[EVENTS]
+    await hub.start()
+    try:
+        yield
+    finally:
+        await hub.stop()
+        await hub.redis.aclose()
+
+
+async def first_admin_ctx(app: web.Application) -> AsyncIterator[None]:
+    """With no counsellor accounts at all, a supervisor `admin` and its password, printed once."""
+    if app[CREATES_FIRST_ADMIN]:
+        password = await create_first_admin(app[HANDOFF].counsellors)
+        if password:
+            print(
+                f"helpline: created the first supervisor account: user `admin`, password "
+                f"`{password}`. It is shown only this once: sign in at /console and add real "
+                "accounts.",
+                flush=True,
+            )
+    yield
+
+
+async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
+    channels = app[CHANNELS].values()
+    for channel in channels:
+        await channel.connect(app[PIPELINE])
+    try:
+        yield
+    finally:
+        for channel in channels:
+            await channel.disconnect()
+
+
+async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The workers, senders, sweeps and erasers of this process."""
+    await app[PIPELINE].start()
+    try:
+        yield
+    finally:
+        await app[PIPELINE].stop()
+
+
+async def flows_watch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Flows and catalogs edited on disk are live within seconds (an edit with
+    errors is refused, and the last good set keeps running)."""
+    flows = app[FLOWS]
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(FLOW_RELOAD_INTERVAL_S)
+            try:
+                await asyncio.to_thread(flows.reload_if_changed)
+            except Exception:
+                log.exception("reloading the flows failed")
+
+    watcher = asyncio.create_task(watch())
     try:
         yield
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-        await hub.stop()
-        await hub.redis.aclose()
-        await pipeline.stop()
-        for channel in services.channels.values():
-            await channel.disconnect()
 
 
-async def _watch_flows(flows: Flows) -> None:
-    while True:
-        await asyncio.sleep(FLOW_RELOAD_INTERVAL_S)
-        try:
-            await asyncio.to_thread(flows.reload_if_changed)
-        except Exception:
-            log.exception("reloading the flows failed")
+# ---------------------------------------------------------------------- operators' routes
 
 
 async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+    app = request.app
     try:
-        await asyncio.wait_for(services.redis.ping(), 2)
+        await asyncio.wait_for(app[REDIS].ping(), 2)
     except (TimeoutError, RedisError, OSError) as exc:
         return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
     body = {
         "status": "ok",
         "redis": "ok",
-        "flows": services.flows.flowset.version,
-        "channels": sorted(services.channels),
+        "flows": app[FLOWS].flowset.version,
+        "channels": sorted(app[CHANNELS]),
     }
     return web.json_response(body)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+    metrics = request.app[METRICS]
     with contextlib.suppress(RedisError, OSError):
-        services.metrics.queue_length.set(await services.redis.zcard(keys.WAITING))
+        metrics.queue_length.set(await request.app[REDIS].zcard(keys.WAITING))
     return web.Response(
-        body=generate_latest(services.metrics.registry),
+        body=generate_latest(metrics.registry),
         headers={"Content-Type": CONTENT_TYPE_LATEST},
     )
 
@@ -217,33 +280,3 @@ async def storage_unavailable(request: web.Request, handler) -> web.StreamRespon
             status=503,
             headers={"Retry-After": "5"},
         )
-
-
-CONSOLE = web.AppKey("console", object)
-REUSE_EMBEDDED = web.AppKey("reuse_embedded", bool)
-
-
-def create_app(
-    settings: Settings,
-    *,
-    flows: Flows | None = None,
-    channels: dict[str, Channel] | None = None,
-    reuse_embedded: bool = False,
-) -> web.Application:
-    """The whole app for `settings`. With `flows` given (already validated), they are
-    used as is; with `channels` given, only those (the terminal chat)."""
-    channels = channels if channels is not None else build_channels(settings)
-    app = web.Application(client_max_size=64 * 1024, middlewares=[storage_unavailable])
-    app[SERVICES] = Services(settings=settings, channels=channels, flows=flows)
-    app[REUSE_EMBEDDED] = reuse_embedded
-    app.cleanup_ctx.append(_redis_ctx)
-    app.cleanup_ctx.append(_core_ctx)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_view)
-    for channel in channels.values():
-        app.router.add_routes(channel.listen())
-    from handoff.console import Console
-
-    app[CONSOLE] = Console()
-    app.router.add_routes(app[CONSOLE].routes())
-    return app

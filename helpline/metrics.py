@@ -3,7 +3,13 @@ personal data: only channel names, severities and outcomes."""
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from bot.channels.base import Inbound, Outbound
+
+log = logging.getLogger("helpline.app")
 
 
 class Metrics:
@@ -46,3 +52,19 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+
+    def count_accepted(self, inbound: Inbound, new: bool) -> None:
+        """An inbound message stored (new) or a duplicate delivery seen again."""
+        (self.messages_in if new else self.duplicates).labels(inbound.channel).inc()
+
+    async def count_delivered(
+        self, channel: str, outbound: Outbound, pid: str, error: Exception | None
+    ) -> None:
+        """A text delivered, or finally failed (logged without any personal data)."""
+        if outbound.kind != "text":
+            return
+        if error is None:
+            self.messages_out.labels(channel).inc()
+        else:
+            self.send_failures.labels(channel).inc()
+            log.warning("a message to a %s conversation finally failed: %s", channel, error)

@@ -1,79 +1,67 @@
-"""The runtime's services: the implementations behind the flows' actions, the
-risk detector and the handoff, installed the same way by the app, the terminal
-chat and `helpline flows test`."""
+"""The runtime and the services behind the flows' actions (risk, shelters, the
+handoff), wired the same way by the app, the terminal chat and `helpline flows test`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.risk.matcher import LiveRisk
+from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import Runtime
+from bot.shelters.actions import ShelterActions
+from bot.shelters.gazetteer import Gazetteer
+from bot.shelters.importer import load_at_start
+from bot.shelters.search import Directory
+from handoff.relay import Handoff, NoWake, Wake
 
 log = logging.getLogger("helpline.services")
 
 
-async def install_services(
-    runtime: Runtime, settings: Settings, metrics: Any = None
-) -> dict[str, Any]:
-    """Register every action implementation and detector on `runtime`; return them by name."""
-    from handoff.relay import Handoff
-
-    installed: dict[str, Any] = {}
-    install_risk(runtime, settings)
-    await install_shelters(runtime, settings)
-    handoff = Handoff(runtime, metrics)
-    handoff.install()
-    installed["handoff"] = handoff
-    return installed
+@dataclass(frozen=True)
+class Services:
+    runtime: Runtime
+    handoff: Handoff
+    risk: LiveRisk
 
 
-def install_risk(runtime: Runtime, settings: Settings) -> None:
-    """The risk matcher over every lexicon in flows/risk, rebuilt when the flows reload."""
-    from bot.risk.matcher import load_matcher
-
-    risk_dir = settings.flows_dir / "risk"
-
-    def rebuild(_engine=None) -> None:
-        if not risk_dir.is_dir():
-            runtime.risk = None
-            return
-        matcher, issues = load_matcher(risk_dir)
-        if matcher is None:
-            log.error(
-                "risk lexicons have errors; keeping the previous ones:\n%s",
-                "\n".join(map(str, issues)),
-            )
-            return
-        runtime.risk = matcher
-
-    rebuild()
-    runtime.flows.listeners.append(rebuild)
+def build_services(
+    conversations: Conversations, settings: Settings, wake: Wake | None = None, metrics: Any = None
+) -> Services:
+    """The runtime with every action and the risk detector. The risk lexicons in
+    flows/risk are read again whenever the flows reload."""
+    handoff = Handoff(conversations, wake or NoWake(), metrics)
+    shelters = ShelterActions(conversations, Directory(conversations.redis))
+    risk = LiveRisk(settings.flows_dir / "risk")
+    conversations.flows.listeners.append(lambda _engine: risk.reload())
+    runtime = Runtime(
+        conversations,
+        risk=risk,
+        actions={"handoff": handoff.handoff_action, **shelters.actions()},
+        relay=handoff.while_queued,
+    )
+    return Services(runtime, handoff, risk)
 
 
-async def install_shelters(runtime: Runtime, settings: Settings) -> None:
-    """The shelter search: load HELPLINE_SHELTERS_FILE if it changed (warning
-    while example data is in use), register find_shelters and send_address, and
-    start building the gazetteer in a thread so that the first search is fast."""
-    import asyncio
-
-    from bot.shelters.actions import ShelterActions
-    from bot.shelters.gazetteer import Gazetteer
-    from bot.shelters.importer import load_at_start
-    from bot.shelters.search import Directory
-
-    await load_at_start(runtime.redis, settings.shelters_file)
-    ShelterActions(runtime, Directory(runtime.redis)).install()
+async def start_shelters(conversations: Conversations, settings: Settings) -> None:
+    """Load HELPLINE_SHELTERS_FILE if it changed (warning while example data is in
+    use), and start building the gazetteer in a thread so that the first search is fast."""
+    await load_at_start(conversations.redis, settings.shelters_file)
     if not Gazetteer.is_loaded():
         asyncio.get_running_loop().run_in_executor(None, _build_gazetteer)
 
 
+async def scenario_runtime(conversations: Conversations, settings: Settings) -> Runtime:
+    """The runtime `helpline flows test` runs scenarios on (no pipeline to wake)."""
+    services = build_services(conversations, settings)
+    await start_shelters(conversations, settings)
+    return services.runtime
+
+
 def _build_gazetteer() -> None:
-    import logging
-
-    from bot.shelters.gazetteer import Gazetteer
-
-    log = logging.getLogger("helpline.shelters")
     try:
         gazetteer = Gazetteer.shared()
     except Exception as exc:  # searches will say they cannot search now

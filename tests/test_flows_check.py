@@ -205,7 +205,7 @@ def test_graph_in_mermaid_and_dot():
 def test_a_broken_edit_is_refused_and_the_last_good_flows_keep_running(tmp_path, caplog):
     import shutil
 
-    from bot.runtime.runtime import Flows
+    from bot.runtime.live import Flows
     from tests.conftest import LOCALES
 
     flows_dir = tmp_path / "flows"

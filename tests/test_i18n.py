@@ -270,7 +270,7 @@ def test_welcome_and_main_menu_take_at_most_three_sms_segments(engine, catalogs)
 
 
 def test_an_edited_catalog_is_live_after_the_reload(tmp_path):
-    from bot.runtime.runtime import Flows
+    from bot.runtime.live import Flows
 
     locales = tmp_path / "locales"
     shutil.copytree(LOCALES, locales)

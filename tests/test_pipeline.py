@@ -11,7 +11,7 @@ from bot.channels.base import Inbound
 from bot.pipeline.drain import DrainScript
 from bot.store import keys
 from bot.testing.webchat import WebChat
-from helpline.app import SERVICES
+from helpline.app import PIPELINE, PRIVACY
 
 
 async def test_messages_of_one_conversation_are_handled_in_order_by_two_app_instances(make_client):
@@ -88,13 +88,13 @@ async def test_a_conversation_left_by_a_dead_process_is_taken_over(make_client, 
     await asyncio.sleep(0.3)
     # What the dead process left: her message in the inbox, the conversation
     # pending since long ago, and its lock (expiring in 1.5 s).
-    app_services = client.server.app[SERVICES]
-    pid = app_services.privacy.pid("web", chat.session)
-    pipeline = app_services.pipeline
+    app = client.server.app
+    pid = app[PRIVACY].pid("web", chat.session)
+    pipeline = app[PIPELINE]
     await redis.set(keys.work_lock(pid), "dead-process-token", px=1500)
     message = Inbound("web", chat.session, text="MENU")
     data = message.to_json()
-    data["user_id"] = app_services.privacy.encrypt(chat.session, pid)
+    data["user_id"] = app[PRIVACY].encrypt(chat.session, pid)
     await redis.rpush(keys.inbox(pid), json.dumps(data))
     await redis.zadd(keys.WORK_PENDING, {pid: 1.0})
     pipeline.workers.wake(pid)  # busy: the dead holder's lock
@@ -117,11 +117,11 @@ async def test_replies_go_out_from_a_process_that_has_the_channel(make_client, s
     elsewhere = TestClient(TestServer(create_app(settings, channels={})))
     await elsewhere.start_server()
     try:
-        services = elsewhere.server.app[SERVICES]
-        assert "web" not in services.pipeline.senders
-        await services.pipeline.accept(Inbound("web", chat.session, text="MENU"))
+        app = elsewhere.server.app
+        assert "web" not in app[PIPELINE].senders
+        await app[PIPELINE].accept(Inbound("web", chat.session, text="MENU"))
         assert await chat.replies(timeout=8) == ["How can I help you?"]
-        pid = services.privacy.pid("web", chat.session)
+        pid = app[PRIVACY].pid("web", chat.session)
         assert await redis.zscore(keys.send_pending("web"), pid) is None
     finally:
         await elsewhere.close()

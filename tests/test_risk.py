@@ -147,7 +147,7 @@ async def test_a_first_message_with_a_risk_still_gets_the_discreet_welcome(make_
 def test_lexicons_reload_with_the_flows(tmp_path):
     import shutil
 
-    from bot.runtime.runtime import Flows
+    from bot.runtime.live import Flows
 
     flows_dir = tmp_path / "flows"
     shutil.copytree(FLOWS, flows_dir)

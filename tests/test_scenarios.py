@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 
 from bot.testing.scenarios import run_scenarios
-from helpline.services import install_services
+from helpline.services import scenario_runtime
 from tests.conftest import FLOWS, LOCALES, helpline
 
 
 async def test_shipped_scenarios_pass_and_cover_every_flow():
-    report = await run_scenarios(FLOWS, LOCALES, install_services)
+    report = await run_scenarios(FLOWS, LOCALES, scenario_runtime)
     assert report.ok, "\n".join(map(str, report.failures + report.issues))
     assert report.cases >= 10
     flows_visited = {state.split(".")[0] for state in report.visited}

@@ -21,7 +21,8 @@ import yaml
 
 from bot.channels.base import Inbound
 from bot.config import EXAMPLE_SHELTERS_FILE
-from bot.runtime.runtime import TRANSIENT_ANSWER, Flows
+from bot.runtime.conversations import TRANSIENT_ANSWER
+from bot.runtime.live import Flows
 from bot.shelters.directory import KINDS, Shelter, parse_directory, read_directory
 from bot.shelters.gazetteer import Gazetteer
 from bot.shelters.importer import import_directory, load_at_start
@@ -29,7 +30,7 @@ from bot.shelters.search import Directory
 from bot.store import keys
 from bot.testing.scenarios import ScenarioRunner
 from bot.text.segments import segments
-from helpline.services import install_services
+from helpline.services import scenario_runtime
 from tests.conftest import FLOWS, LOCALES, ROOT, helpline
 
 TODAY = date(2026, 11, 23)
@@ -677,7 +678,7 @@ async def test_unknown_and_ambiguous_places(chat):
 @pytest.fixture
 async def runner(redis, redis_url, settings):
     flows = Flows(FLOWS, LOCALES)
-    scenario = ScenarioRunner(flows, redis, install_services, settings)
+    scenario = ScenarioRunner(flows, redis, scenario_runtime, settings)
     await scenario.setup()
     return scenario
 
@@ -734,7 +735,7 @@ async def test_distances_in_her_language(redis, settings, tmp_path):
         'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
         'msgid "Nearest to {place}:"\nmsgstr "In der Nähe von {place}:"\n'
     )
-    scenario = ScenarioRunner(Flows(FLOWS, tmp_path), redis, install_services, settings)
+    scenario = ScenarioRunner(Flows(FLOWS, tmp_path), redis, scenario_runtime, settings)
     await scenario.setup()
     *_, answer = await say(
         scenario, "telegram", "hallo", "1", "3", "1", (50.8440, 4.3600), hint="de"
@@ -807,9 +808,9 @@ async def test_nothing_about_her_place_stays_in_redis(chat, redis):
 
 
 def chat_pid(chat) -> str:
-    from helpline.app import SERVICES
+    from helpline.app import PRIVACY
 
-    return chat.client.app[SERVICES].privacy.pid("web", chat.session)
+    return chat.client.app[PRIVACY].pid("web", chat.session)
 
 
 async def test_nothing_about_her_location_stays_in_redis(runner, redis):

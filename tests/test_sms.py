@@ -34,7 +34,8 @@ async def sms_client(make_client, twilio):
         twilio_from_number="+15005550006",
         twilio_api_base_url=twilio.base_url,
         public_url=PUBLIC,
-        extra={"backoff_base": 0.02, "max_attempts": 4},
+        send_backoff_s=0.02,
+        send_attempts=4,
     )
 
 

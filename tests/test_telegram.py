@@ -71,7 +71,8 @@ async def tg_client(make_client, telegram):
         telegram_api_base_url=telegram.base_url,
         telegram_webhook_secret=SECRET,
         public_url="https://help.example.org",
-        extra={"backoff_base": 0.02, "max_attempts": 4},
+        send_backoff_s=0.02,
+        send_attempts=4,
     )
 
 

@@ -99,6 +99,9 @@ class Engine:
         for state in flow.states.values():
             for trigger, branches in self.trigger_names(state):
                 for branch in branches:
+                    # A loaded flow set has no branch without a target: FlowChecker
+                    # drops those, with an error that keeps the flow set from loading.
+                    assert branch.target is not None
                     dest = name_of(branch.target)
                     if dest.startswith("@"):
                         external.add(dest)
@@ -160,7 +163,9 @@ class Engine:
         )
         if fresh:
             chosen = conv is not None and conv.language_chosen
-            conv = self.new_conversation(ctx, conv.language if chosen else None)
+            conv = self.new_conversation(
+                ctx, conv.language if conv is not None and chosen else None
+            )
             conv.language_chosen = chosen
             result = StepResult(conv)
             self._enter(conv, self.settings.start, ctx, result, 0)
@@ -172,6 +177,7 @@ class Engine:
                 ]
                 self._enter(conv, self.settings.human, ctx, result, 0)
             return self._finish(result, ctx)
+        assert conv is not None  # a first contact (None) is `fresh`, handled above
         conv = Conversation(
             conv.flow,
             conv.state,
@@ -314,6 +320,9 @@ class Engine:
             )
         state = self.flowset.state(target.flow, target.state)
         conv.flow, conv.state = target.flow, target.state
+        # Every target entered is a resolved one (the settings' targets, the Machine's
+        # destinations), checked by FlowChecker when the flow set loaded.
+        assert state is not None
         for text in state.say:
             result.effects.append(Reply(self.render(text, conv)))
         for action in state.actions:

@@ -88,8 +88,8 @@ class Condition:
             elif key == "language":
                 value = language
             else:
-                value = variables.get(key[4:])
-                value = "" if value is None else str(value)
+                found = variables.get(key[4:])
+                value = "" if found is None else str(found)
             if value not in accepted:
                 return False
         return True

@@ -85,6 +85,7 @@ class Catalogs(Translator):
                 and message.string
                 and not message.fuzzy
                 and isinstance(message.id, str)
+                and isinstance(message.string, str)  # always, for a message that is not plural
             }
 
     def text(self, language: str, msgid: str) -> str:
@@ -101,9 +102,12 @@ class Catalogs(Translator):
         English name."""
         aliases = {language}
         try:
-            aliases.add(Locale.parse(language).get_display_name("en"))
+            english_name = Locale.parse(language).get_display_name("en")
         except (UnknownLocaleError, ValueError):
             pass
+        else:
+            if english_name is not None:
+                aliases.add(english_name)
         return aliases
 
     def negotiate(self, language_hint: str | None = None, phone: str | None = None) -> str:

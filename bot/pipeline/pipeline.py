@@ -109,19 +109,39 @@ async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None
             await pipe.execute()
 
 
+# process(pid, inbound, [raw state, blocked] as read along) -> the message's writes
+Process = Callable[[str, Inbound, list], Awaitable[Commit]]
+OnAccept = Callable[[Inbound, bool], None]  # (inbound, new: not a duplicate)
+# (channel, outbound, pid, the final error or None)
+OnDelivery = Callable[[str, Outbound, str, Exception | None], Awaitable[None]]
+
+
 class Pipeline:
     """Accepts inbound messages; drains inboxes (processing) and outboxes (sending)."""
 
-    def __init__(self, redis: Redis, privacy: Privacy, retention_seconds: int):
+    def __init__(
+        self,
+        redis: Redis,
+        privacy: Privacy,
+        retention_seconds: int,
+        *,
+        process: Process,
+        on_accept: OnAccept | None = None,
+        on_delivery: OnDelivery | None = None,
+        max_attempts: int = MAX_SEND_ATTEMPTS,
+        backoff_base: float = BACKOFF_BASE_S,
+    ):
+        """`process` turns one inbound message into a Commit (the runtime);
+        `on_accept` and `on_delivery` are told of each message in and out (metrics)."""
         self.redis = redis
         self.privacy = privacy
         self.retention = retention_seconds
+        self.process = process
+        self.on_accept = on_accept
+        self.on_delivery = on_delivery
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
         self.channels: dict[str, Channel] = {}
-        self.process: Callable[[str, Inbound, list], Awaitable[Commit]] | None = None
-        self.on_delivery: (
-            Callable[[str, Outbound, str, Exception | None], Awaitable[None]] | None
-        ) = None
-        self.on_accept: Callable[[Inbound, bool], None] | None = None
         self.workers = OrderedDrain(
             DrainScript(
                 redis, keys.inbox, keys.work_lock, keys.WORK_PENDING, (keys.state, keys.blocked)
@@ -132,8 +152,6 @@ class Pipeline:
         self.senders: dict[str, OrderedDrain] = {}
         self._tasks: list[asyncio.Task] = []
         self._stop = asyncio.Event()
-        self.max_attempts = MAX_SEND_ATTEMPTS
-        self.backoff_base = BACKOFF_BASE_S
 
     def add_channel(self, channel: Channel) -> None:
         """Deliver `channel`'s outbound messages from this process."""

@@ -20,6 +20,7 @@ skeleton before an Aho-Corasick pass over the words:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -48,6 +49,8 @@ from bot.risk.normalise import (
     tokens,
 )
 from bot.sources import Issue
+
+log = logging.getLogger("helpline.risk")
 
 
 class RiskMatcher:
@@ -111,8 +114,8 @@ class RiskMatcher:
         self._canonical: dict[str, str] = {}
         self._combinations_by_part: dict[str, set[int]] = {}
         self._combination_keys = [frozenset(keys) for _, keys in self._combinations]
-        for i, keys in enumerate(self._combination_keys):
-            for key in keys:
+        for i, part_keys in enumerate(self._combination_keys):
+            for key in part_keys:
                 self._combinations_by_part.setdefault(key, set()).add(i)
 
     def canonical(self, raw: str) -> str:
@@ -241,3 +244,29 @@ def load_matcher(directory: Path) -> tuple[RiskMatcher | None, list[Issue]]:
     if any(i.severity == "error" for i in issues):
         return None, issues
     return RiskMatcher(lexicons), issues
+
+
+class LiveRisk:
+    """The matcher over every lexicon of `directory`, built again by `reload`
+    (when the flows reload); an edit with errors keeps the previous matcher."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.matcher: RiskMatcher | None = None
+        self.reload()
+
+    def reload(self) -> None:
+        if not self.directory.is_dir():
+            self.matcher = None
+            return
+        matcher, issues = load_matcher(self.directory)
+        if matcher is None:
+            log.error(
+                "risk lexicons have errors; keeping the previous ones:\n%s",
+                "\n".join(map(str, issues)),
+            )
+            return
+        self.matcher = matcher
+
+    def match(self, text: str) -> Match | None:
+        return self.matcher.match(text) if self.matcher is not None else None

@@ -223,7 +223,7 @@ def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
     words = _TOKEN.findall(text)
     if not _SLOW_PATH.search(text):
         return words  # the common case: no digit, "!" or "|": nothing more to do per word
-    found = []
+    found: list[str] = []
     for raw in words:
         token = raw.strip("!|")
         if not token:

@@ -1,112 +1,45 @@
-"""The runtime around the pure engine: it loads a conversation's state from
-Redis, watches every message for risk, routes messages of people waiting for or
-talking with a counsellor, performs the flows' actions, and gathers every write
-into one atomic Commit.
+"""The runtime around the pure engine: for one inbound message it loads the
+conversation, watches the text for risk, routes the messages of people waiting
+for or talking with a counsellor, performs the flows' actions, and gathers every
+write into one atomic Commit.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
-
 from bot.channels import CAPABILITIES, flow_channel
-from bot.channels.base import Inbound, Outbound, render_text
+from bot.channels.base import Inbound
 from bot.conversation.engine import Engine
 from bot.conversation.model import MODE_QUEUED, Context, Conversation, Event, Reply, StepResult
-from bot.flows.load import load_flowset
-from bot.flows.schema import ActionCall, FlowSet
-from bot.i18n.catalogs import Catalogs
-from bot.sources import Issue
+from bot.flows.schema import ActionCall
+from bot.risk.lexicons import Match
+from bot.runtime.conversations import TRANSIENT_ANSWER, Conversations
 from bot.store import keys
-from bot.store.commit import Commit, new_id
-from bot.store.privacy import Privacy
+from bot.store.commit import Commit
 
 log = logging.getLogger("helpline.runtime")
 
-# What the transcript keeps instead of what is never stored (conversations'
-# `_` variables: the place she is in, the services near it).
-TRANSIENT_ANSWER = "(an answer used for this step only, not kept)"
-TRANSIENT_REPLY = "(a reply with her search results, sent but not kept)"
-
-
-class FlowsInvalid(Exception):
-    def __init__(self, issues: list[Issue]):
-        super().__init__("\n".join(map(str, issues)))
-        self.issues = issues
-
-
-class Flows:
-    """The current Engine, rebuilt when the flows or the catalogs change on disk.
-    An edit with errors is refused (logged with file:line) and the last good set
-    keeps running."""
-
-    def __init__(self, flows_dir: Path, locales_dir: Path):
-        self.flows_dir = Path(flows_dir)
-        self.locales_dir = Path(locales_dir)
-        self._stamp: tuple = ()
-        self.engine: Engine = self._build()
-        self.listeners: list[Callable[[Engine], None]] = []
-
-    def _fingerprint(self) -> tuple:
-        files = [*self.flows_dir.rglob("*.y*ml"), *self.locales_dir.rglob("*.po")]
-        return tuple(
-            sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
-        )
-
-    def _build(self) -> Engine:
-        self._stamp = self._fingerprint()
-        flowset, issues = load_flowset(self.flows_dir)
-        if flowset is None:
-            raise FlowsInvalid([i for i in issues if i.severity == "error"])
-        self.catalogs = Catalogs(self.locales_dir)
-        self.flowset: FlowSet = flowset
-        return Engine(flowset, self.catalogs)
-
-    def reload_if_changed(self) -> bool:
-        """Rebuild when a file changed; True when a new engine is in use."""
-        if self._fingerprint() == self._stamp:
-            return False
-        try:
-            self.engine = self._build()
-        except FlowsInvalid as exc:
-            log.error("flows changed but have errors; still using the previous ones:\n%s", exc)
-            return False
-        log.info("flows reloaded (version %s)", self.flowset.version)
-        for listener in self.listeners:
-            listener(self.engine)
-        return True
-
-
-@dataclass(frozen=True)
-class RiskMatch:
-    severity: str  # critical, high, medium
-    category: str
-    phrase: str
-    language: str
-
 
 class RiskDetector(Protocol):
-    def match(self, text: str) -> RiskMatch | None: ...
+    def match(self, text: str) -> Match | None: ...
 
 
 @dataclass
 class ActionContext:
     """What an action implementation receives."""
 
-    runtime: Runtime
+    conversations: Conversations
     pid: str
     conversation: Conversation
     inbound: Inbound
     commit: Commit
     call: ActionCall
-    risk: RiskMatch | None = None
+    risk: Match | None = None
 
 
 # An action returns its outcome (None when it has none) and variables for the
@@ -114,38 +47,30 @@ class ActionContext:
 ActionHandler = Callable[[ActionContext], Awaitable[tuple[str | None, dict[str, Any]]]]
 
 
+# What she writes while waiting for or talking with a counsellor goes here, not
+# to the flows: the texts to answer her with, or None to let the flows answer.
+Relay = Callable[[ActionContext], Awaitable[list[str] | None]]
+
+
 class Runtime:
-    def __init__(self, redis: Redis, privacy: Privacy, flows: Flows, retention_seconds: int):
-        self.redis = redis
-        self.privacy = privacy
-        self.flows = flows
-        self.retention = retention_seconds
-        self.risk: RiskDetector | None = None
-        self.actions: dict[str, ActionHandler] = {"safe_exit": _safe_exit}
-        self.schedule_deletion: Callable[[str, str, list[int]], Awaitable[None]] | None = None
-        # Start on a conversation's inbox / outbox now (the pipeline's; a sweep
-        # would find them anyway, seconds later).
-        self.wake_worker: Callable[[str], None] = lambda pid: None
-        self.wake_sender: Callable[[str, str], None] = lambda channel, pid: None
-        self.on_processed: Callable[[Inbound, float], None] | None = None
-        self.queued_handler: Callable[[ActionContext], Awaitable[list[str]]] | None = None
-        self.clock: Callable[[], float] = time.time
+    """Everything one inbound message causes, gathered into a Commit."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        *,
+        risk: RiskDetector | None = None,
+        actions: Mapping[str, ActionHandler] | None = None,
+        relay: Relay | None = None,
+    ):
+        self.conversations = conversations
+        self.risk = risk
+        self.actions: dict[str, ActionHandler] = {"safe_exit": _safe_exit, **(actions or {})}
+        self.relay = relay
 
     @property
     def engine(self) -> Engine:
-        return self.flows.engine
-
-    async def load(self, pid: str) -> Conversation | None:
-        raw = await self.redis.get(keys.state(pid))
-        return Conversation.from_dict(json.loads(raw)) if raw else None
-
-    async def _load_with_block(self, pid: str) -> tuple[Conversation | None, bool]:
-        """The conversation and whether a supervisor blocked the sender, in one round trip."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys.state(pid))
-            pipe.exists(keys.blocked(pid))
-            raw, blocked = await pipe.execute()
-        return (Conversation.from_dict(json.loads(raw)) if raw else None), bool(blocked)
+        return self.conversations.engine
 
     # ------------------------------------------------------------------ one message
 
@@ -156,13 +81,14 @@ class Runtime:
         the conversation's state and block marker as the pipeline read them (raw),
         else they are read here."""
         engine = self.engine
-        now = self.clock()
+        conversations = self.conversations
+        now = conversations.clock()
         if loaded is None:
-            conv, blocked = await self._load_with_block(pid)
+            conv, blocked = await conversations.load_with_block(pid)
         else:
             raw, blocked = loaded
             conv = Conversation.from_dict(json.loads(raw)) if raw else None
-        commit.set_address(self.privacy.encrypt(inbound.user_id, pid))
+        commit.set_address(conversations.privacy.encrypt(inbound.user_id, pid))
         caps = CAPABILITIES.get(inbound.channel)
         if inbound.message_id and caps and caps.delete_messages:
             commit.remember_telegram_message(inbound.message_id, now)
@@ -172,7 +98,7 @@ class Runtime:
         ):
             if conv is not None or inbound.kind == "exit":
                 ctx = ActionContext(
-                    self,
+                    conversations,
                     pid,
                     conv or engine.new_conversation(self._context(inbound, conv, now)),
                     inbound,
@@ -186,14 +112,16 @@ class Runtime:
         risk = self.risk.match(inbound.text) if (self.risk and inbound.text) else None
         self._log_user(commit, inbound, conv, risk)
 
-        if conv is not None and conv.mode == MODE_QUEUED and self.queued_handler:
+        if conv is not None and conv.mode == MODE_QUEUED and self.relay:
             # Waiting for or talking with a counsellor: to the transcript and the
             # console, not to the flows.
-            action_ctx = ActionContext(self, pid, conv, inbound, commit, ActionCall("relay"), risk)
-            texts = await self.queued_handler(action_ctx)
+            action_ctx = ActionContext(
+                conversations, pid, conv, inbound, commit, ActionCall("relay"), risk
+            )
+            texts = await self.relay(action_ctx)
             if texts is not None:
                 conv.updated_at = now
-                self.say(commit, inbound.channel, conv, [Reply(text) for text in texts])
+                conversations.say(commit, inbound.channel, conv, [Reply(text) for text in texts])
                 commit.save_state(conv.to_dict())
                 commit.publish({"type": "message", "id": pid})
                 return
@@ -203,7 +131,7 @@ class Runtime:
             # word, and the conversation stays where it was.
             conv = conv or engine.new_conversation(ctx)
             message = inbound.kind if inbound.kind in ("unsupported", "too_long") else "blocked"
-            self.say(
+            conversations.say(
                 commit,
                 inbound.channel,
                 conv,
@@ -221,11 +149,11 @@ class Runtime:
             result = await self._run(pid, result, ctx, inbound, commit)
         if result is None:
             return
-        self.say(commit, inbound.channel, result.conversation, result.replies)
+        conversations.say(commit, inbound.channel, result.conversation, result.replies)
         commit.save_state(result.conversation.to_dict())
 
     async def _risk_handoff(
-        self, pid, conv, event, ctx, inbound, commit, risk: RiskMatch
+        self, pid, conv, event, ctx, inbound, commit, risk: Match
     ) -> StepResult | None:
         """A risk match in any state: queue her at once with that priority; a
         critical one also gives the emergency number first."""
@@ -252,7 +180,7 @@ class Runtime:
         ctx: Context,
         inbound: Inbound,
         commit: Commit,
-        risk: RiskMatch | None = None,
+        risk: Match | None = None,
     ) -> StepResult | None:
         """Perform the step's actions; resume the engine after each action with outcomes."""
         engine = self.engine
@@ -284,7 +212,9 @@ class Runtime:
         if handler is None:
             log.error("no implementation for action %r", call.name)
             return None, {}
-        return await handler(ActionContext(self, pid, conv, inbound, commit, call, risk))
+        return await handler(
+            ActionContext(self.conversations, pid, conv, inbound, commit, call, risk)
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -296,7 +226,7 @@ class Runtime:
             if flow_channel(inbound.channel) == "sms" and inbound.channel == "sms"
             else None
         )
-        return self.flows.catalogs.negotiate(inbound.language_hint, phone)
+        return self.conversations.catalogs.negotiate(inbound.language_hint, phone)
 
     def _context(self, inbound: Inbound, conv: Conversation | None, now: float) -> Context:
         return Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
@@ -306,7 +236,7 @@ class Runtime:
         commit: Commit,
         inbound: Inbound,
         conv: Conversation | None,
-        risk: RiskMatch | None = None,
+        risk: Match | None = None,
     ) -> None:
         if inbound.kind == "location":
             text = "(shared a location)"  # used for the search, never stored
@@ -341,54 +271,11 @@ class Runtime:
         if state is None:
             return None
         if choice.startswith("lang:"):
-            return self.flows.catalogs.language_name(choice[5:])
+            return self.conversations.catalogs.language_name(choice[5:])
         if choice.isdigit() and 1 <= int(choice) <= len(state.options):
             label = state.options[int(choice) - 1].label
             return self.engine.translator.text(conv.language if conv else "en", label)
         return None
-
-    def say(self, commit: Commit, channel: str, conv: Conversation, replies: list[Reply]) -> None:
-        """Queue replies for `channel`, rendered to what it can show: buttons, or
-        numbered lines; for SMS, one message per step (fewest segments)."""
-        caps = CAPABILITIES[channel]
-        replies = [r for r in replies if r.text or r.options]
-        if not replies:
-            return
-        if caps.sms_segments:
-            text = "\n".join(render_text(r.text, r.options) for r in replies)
-            replies = [Reply(text)]
-        catalogs = self.flows.catalogs
-        # Values of `_` variables (a place, search results) are sent but never
-        # stored: a reply that shows one goes to the transcript as a note.
-        transient = [
-            v
-            for k, v in conv.variables.items()
-            if k.startswith("_") and isinstance(v, str) and len(v) >= 3
-        ]
-        for reply in replies:
-            wants_location = reply.request_location and caps.location
-            text = reply.text if caps.buttons else render_text(reply.text, reply.options)
-            outbound = Outbound(
-                text=catalogs.directional(text, conv.language),
-                options=tuple(
-                    (catalogs.directional(label, conv.language), payload)
-                    for label, payload in reply.options
-                )
-                if caps.buttons
-                else (),
-                request_location=wants_location,
-                location_label=self.engine.render(
-                    self.engine.settings_message("send_location"), conv
-                )
-                if wants_location
-                else "",
-                id=new_id(),
-            )
-            commit.send(outbound.to_json())
-            shown = render_text(reply.text, reply.options)
-            if any(value in reply.text for value in transient):
-                shown = TRANSIENT_REPLY
-            commit.log("bot", shown, message_id=outbound.id)
 
 
 def _event_of(inbound: Inbound) -> Event:
@@ -405,16 +292,20 @@ async def _safe_exit(ctx: ActionContext) -> tuple[None, dict]:
     """Erase the conversation at once; on Telegram delete every message the bot
     still can; tell a counsellor who had her that she left for safety. Nothing is
     sent to her."""
-    runtime, pid = ctx.runtime, ctx.pid
+    conversations, pid = ctx.conversations, ctx.pid
+    redis = conversations.redis
     caps = CAPABILITIES.get(ctx.inbound.channel)
-    if caps and caps.delete_messages and runtime.schedule_deletion:
-        cutoff = time.time() - 47.5 * 3600  # Telegram deletes only messages under 48 h old
-        ids = await runtime.redis.zrangebyscore(keys.telegram_messages(pid), cutoff, "+inf")
-        ids = [int(i) for i in ids]
+    if caps and caps.delete_messages:
+        # Telegram deletes only messages under 48 h old
+        cutoff = conversations.clock() - 47.5 * 3600
+        ids = [
+            int(i) for i in await redis.zrangebyscore(keys.telegram_messages(pid), cutoff, "+inf")
+        ]
         if ctx.inbound.message_id:
             ids.append(int(ctx.inbound.message_id))
-        await runtime.schedule_deletion(ctx.inbound.channel, ctx.inbound.user_id, sorted(set(ids)))
-    handoff = await runtime.redis.hgetall(keys.handoff(pid))
+        sealed = conversations.privacy.encrypt(ctx.inbound.user_id, "erase")
+        ctx.commit.delete_messages(ctx.inbound.channel, sealed, sorted(set(ids)))
+    handoff = await redis.hgetall(keys.handoff(pid))
     ctx.commit.erase()
     if handoff:
         assigned = handoff.get(b"assigned_to", b"").decode()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -29,7 +29,8 @@ from babel.lists import format_list
 
 from bot.channels import CAPABILITIES
 from bot.conversation.model import Conversation
-from bot.runtime.runtime import ActionContext, Runtime
+from bot.runtime.conversations import Conversations
+from bot.runtime.runtime import ActionContext, ActionHandler
 from bot.shelters.directory import Shelter
 from bot.shelters.gazetteer import Gazetteer, Place, country_name
 from bot.shelters.search import Directory
@@ -59,13 +60,13 @@ async def gazetteer() -> Gazetteer:
 class ShelterActions:
     """find_shelters and send_address, on one directory."""
 
-    def __init__(self, runtime: Runtime, directory: Directory):
-        self.runtime = runtime
+    def __init__(self, conversations: Conversations, directory: Directory):
+        self.conversations = conversations
         self.directory = directory
 
-    def install(self) -> None:
-        self.runtime.actions["find_shelters"] = self.find_shelters
-        self.runtime.actions["send_address"] = self.send_address
+    def actions(self) -> dict[str, ActionHandler]:
+        """The flows' actions this provides, for the Runtime."""
+        return {"find_shelters": self.find_shelters, "send_address": self.send_address}
 
     # ------------------------------------------------------------------ actions
 
@@ -122,7 +123,9 @@ class ShelterActions:
                 return "ambiguous", self._ambiguous(place, _Text(self, conv, sms))
             country = place.country
             if place.kind == "country":
+                assert country is not None  # a "country" Place always names its country
                 return await self._country(country, conv, sms)
+            assert place.city is not None  # what is left is a "city" Place, which has its city
             latitude, longitude, city_name = (
                 place.city.latitude,
                 place.city.longitude,
@@ -202,9 +205,13 @@ class _Text:
     """The pieces of one answer, in her language, for her channel."""
 
     def __init__(
-        self, actions: ShelterActions, conv: Conversation, sms: bool, listed: list[Shelter] = ()
+        self,
+        actions: ShelterActions,
+        conv: Conversation,
+        sms: bool,
+        listed: Sequence[Shelter] = (),
     ):
-        self.runtime = actions.runtime
+        self.conversations = actions.conversations
         self.conv = conv
         self.sms = sms
         # All example data: one note at the end; some: a mark on each example entry.
@@ -212,7 +219,7 @@ class _Text:
         self.plain = False  # names without accents (SMS, when that keeps the message GSM-7)
 
     def say(self, key: str, **values: Any) -> str:
-        engine = self.runtime.engine
+        engine = self.conversations.engine
         return engine.render(engine.settings_message(key), self.conv, values)
 
     def render(self, build: Callable[[], list[str]]) -> str:
@@ -231,7 +238,7 @@ class _Text:
 
     def distance(self, km: float) -> str:
         digits = 1 if km < 10 else 0
-        catalogs = getattr(self.runtime.flows, "catalogs", None)
+        catalogs = self.conversations.catalogs
         value = round(km, digits)
         formatted = (
             catalogs.format_number(value, self.conv.language, digits)
@@ -261,10 +268,10 @@ class _Text:
             lines.append(self.say("shelter_languages", languages=self._list(names)))
         if shelter.opening_hours and "open_24h" not in shelter.services:
             lines.append(shelter.opening_hours)
-        contact = [self.say("shelter_phone", phone=shelter.phone)] if shelter.phone else []
-        contact += [_short_url(shelter.website)] if shelter.website else []
-        if contact:
-            lines.append(", ".join(contact))
+        contacts = [self.say("shelter_phone", phone=shelter.phone)] if shelter.phone else []
+        contacts += [_short_url(shelter.website)] if shelter.website else []
+        if contacts:
+            lines.append(", ".join(contacts))
         return lines
 
     def heading(self, key: str, **values: Any) -> str:

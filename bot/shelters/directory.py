@@ -136,13 +136,20 @@ class Problem:
 
 @lru_cache(maxsize=1)
 def _countries() -> frozenset[str]:
+    # babel types a locale's keys as str | int | None; these tables' keys are all str.
     territories = Locale("en").territories
-    return frozenset(code for code in territories if len(code) == 2 and code.isalpha())
+    return frozenset(
+        code for code in territories if isinstance(code, str) and len(code) == 2 and code.isalpha()
+    )
 
 
 @lru_cache(maxsize=1)
 def _languages() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").languages if len(code) == 2 and code.isalpha())
+    return frozenset(
+        code
+        for code in Locale("en").languages
+        if isinstance(code, str) and len(code) == 2 and code.isalpha()
+    )
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -433,6 +440,8 @@ def _validate(
                 )
     if any(p.severity == "error" for p in problems[before:]):
         return None
+    # Each of these being None added an error above.
+    assert ident is not None and name is not None and kind is not None and checked is not None
     return Shelter(
         id=ident,
         name=name,

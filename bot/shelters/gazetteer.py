@@ -270,7 +270,7 @@ class Gazetteer:
         if (
             country
         ):  # a country's name; also a city's in that country ("Luxembourg", "Monaco"): the city
-            if place.kind == "city" and place.city.country == country:
+            if place.kind == "city" and place.city is not None and place.city.country == country:
                 return place
             if place.kind == "ambiguous" and place.choices[0].country == country:
                 return Place("city", city=place.choices[0], country=country)

@@ -44,6 +44,12 @@ def new_generation() -> str:
     return f"g{int(time.time())}{secrets.token_hex(3)}"
 
 
+def _text(raw: bytes | str) -> str:
+    """A Redis reply as text. redis-py types replies as bytes | str (str with
+    decode_responses); this app's clients answer bytes."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 class ImportBusy(Exception):
     """Another import is still running (another process, the CLI)."""
 
@@ -89,12 +95,12 @@ async def _import(
     source_sha256: str,
     progress: Callable[[int, int], None] | None,
 ) -> ImportSummary:
-    current = await redis.get(keys.SHELTERS_CURRENT)
-    current = current.decode() if current else None
+    current_raw = await redis.get(keys.SHELTERS_CURRENT)
+    current = _text(current_raw) if current_raw else None
     old: dict[str, str] = {}
     if current is not None:
         old = {
-            k.decode(): v.decode()
+            _text(k): _text(v)
             for k, v in (await redis.hgetall(keys.shelters_data(current))).items()
         }
     new = {s.id: s.to_json() for s in shelters}
@@ -165,7 +171,7 @@ async def drop_other_generations(redis: Redis, keep: str) -> None:
     """Delete every generation but `keep`: the one just replaced, and any left
     half-written by an import that was interrupted."""
     for raw in await redis.smembers(keys.SHELTERS_GENERATIONS):
-        generation = raw.decode()
+        generation = _text(raw)
         if generation != keep:
             # Retired first: a process that still has this name cached learns it
             # at its next lookup, and reads the current one.
@@ -190,11 +196,7 @@ async def load_at_start(redis: Redis, path: Path) -> None:
     if raw is not None:
         sha = hashlib.sha256(raw).hexdigest()
         loaded = await redis.get(keys.SHELTERS_START_FILE)
-        if (
-            await redis.get(keys.SHELTERS_CURRENT) is None
-            or loaded is None
-            or loaded.decode() != sha
-        ):
+        if await redis.get(keys.SHELTERS_CURRENT) is None or loaded is None or _text(loaded) != sha:
             await _load(redis, raw, str(path), sha)
     await warn_if_example(redis)
 
@@ -238,7 +240,7 @@ async def warn_if_example(redis: Redis) -> None:
             "HELPLINE_SHELTERS_FILE or `helpline shelters import FILE` (docs/shelters.md)."
         )
         return
-    examples = await redis.hget(keys.shelters_meta(current.decode()), "examples")
+    examples = await redis.hget(keys.shelters_meta(_text(current)), "examples")
     if examples and int(examples):
         log.warning(
             "the shelter directory in use holds EXAMPLE data (%s entries marked example: true): "

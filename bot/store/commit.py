@@ -1,5 +1,5 @@
 """Writes to a conversation, gathered while a message is processed and applied
-in one atomic step (bot/lua/apply.lua) only if the worker still holds the
+in one atomic step (the apply step of bot/pipeline/drain.lua) only if the worker still holds the
 conversation's lock. Everything a message changes lands together or not at all.
 """
 
@@ -87,6 +87,20 @@ class Commit:
 
     def publish(self, event: dict[str, Any]) -> None:
         self.add("PUBLISH", keys.EVENTS, json.dumps(event))
+
+    def delete_messages(self, channel: str, sealed_address: str, message_ids: list[int]) -> None:
+        """Have `channel`'s eraser delete these messages of the chat (safe exit):
+        queued with the erase itself, so that both happen or neither."""
+        if message_ids:
+            self.add(
+                "XADD",
+                keys.erase_stream(channel),
+                "*",
+                "to",
+                sealed_address,
+                "ids",
+                json.dumps(message_ids),
+            )
 
     def erase(self) -> None:
         """Safe exit: everything of the conversation goes, except unprocessed messages

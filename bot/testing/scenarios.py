@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import json
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,11 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import Inbound, render_text
+from bot.config import Settings
 from bot.pipeline.drain import DrainScript
-from bot.runtime.runtime import Flows, Runtime
+from bot.runtime.conversations import Conversations
+from bot.runtime.live import Flows
+from bot.runtime.runtime import Runtime
 from bot.sources import Issue, Source, YamlError, load
 from bot.store import keys
 from bot.store.commit import Commit
@@ -107,23 +111,37 @@ def scenario_files(flows_dir: Path) -> list[Path]:
     return sorted((Path(flows_dir) / "tests").glob("*.y*ml"))
 
 
+# Wires the runtime's services for a runner (helpline.services.scenario_runtime).
+RuntimeFactory = Callable[[Conversations, Settings], Awaitable[Runtime]]
+
+
 class ScenarioRunner:
     """Runs scenarios through Runtime.handle on a private Redis."""
 
-    def __init__(self, flows: Flows, redis: Redis, install_services=None, settings=None):
+    def __init__(
+        self,
+        flows: Flows,
+        redis: Redis,
+        build_runtime: RuntimeFactory | None = None,
+        settings: Settings | None = None,
+    ):
+        """`build_runtime` wires the runtime's services (helpline.services);
+        without it, the flows run with no actions but safe exit."""
         self.flows = flows
         self.redis = redis
         self.clock = Clock()
         self.privacy = Privacy(b"scenario-tests-fixed-key-0123456789")
-        self.runtime = Runtime(redis, self.privacy, flows, 86400)
-        self.runtime.clock = self.clock
-        self.install_services = install_services
-        self.settings = settings
+        self.conversations = Conversations(redis, self.privacy, flows, 86400, clock=self.clock)
+        self.runtime = Runtime(self.conversations)
+        self.build_runtime = build_runtime
+        self.settings = settings or Settings(
+            flows_dir=flows.flows_dir, locales_dir=flows.locales_dir
+        )
         self.inboxes = DrainScript(redis, keys.inbox, keys.work_lock, keys.WORK_PENDING)
 
     async def setup(self) -> None:
-        if self.install_services:
-            await self.install_services(self.runtime, self.settings)
+        if self.build_runtime:
+            self.runtime = await self.build_runtime(self.conversations, self.settings)
 
     async def send(self, inbound: Inbound) -> tuple[list[str], list[str] | None]:
         """Process one inbound message as a worker would; return the replies' texts
@@ -220,7 +238,7 @@ class ScenarioRunner:
             if options is not None:
                 last_options = options
             failure = await self._check(step, replies, pid)
-            conv = await self.runtime.load(pid)
+            conv = await self.conversations.load(pid)
             if conv is not None:
                 report.visited.add(f"{conv.flow}.{conv.state}")
             if failure:
@@ -282,7 +300,7 @@ class ScenarioRunner:
             )
         if step.get("expect_nothing") and replies:
             return ("something was sent back, but nothing should be", [], replies)
-        conv = await self.runtime.load(pid)
+        conv = await self.conversations.load(pid)
         if "state" in step:
             where = f"{conv.flow}.{conv.state}" if conv else "(no conversation)"
             if where != step["state"]:
@@ -309,7 +327,7 @@ class ScenarioRunner:
 async def run_scenarios(
     flows_dir: Path,
     locales_dir: Path,
-    install_services=None,
+    build_runtime: RuntimeFactory | None = None,
     files: list[Path] | None = None,
     settings=None,
 ) -> Report:
@@ -329,12 +347,7 @@ async def run_scenarios(
         server.start()
         redis = Redis.from_url(server.url)
         try:
-            from bot.config import Settings
-
-            settings = settings or Settings(
-                flows_dir=Path(flows_dir), locales_dir=Path(locales_dir)
-            )
-            runner = ScenarioRunner(flows, redis, install_services, settings)
+            runner = ScenarioRunner(flows, redis, build_runtime, settings)
             for path in files if files is not None else scenario_files(flows_dir):
                 await runner.run_file(path, report)
         finally:

@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.channels.base import Inbound
 from bot.channels.terminal import TerminalChannel
 from bot.config import Settings
-from helpline.app import SERVICES, create_app
+from helpline.app import PIPELINE, create_app
 from helpline.cli.common import flows_or_exit, settings_or_exit
 
 
@@ -41,7 +41,7 @@ async def run_chat(
     runner = web.AppRunner(app)
     await runner.setup()
     user = f"{getpass.getuser()}-{language or 'auto'}"
-    pipeline = app[SERVICES].pipeline
+    pipeline = app[PIPELINE]
     print(
         f"Talking to the flows as a {channel} user (language: {language or 'automatic'}). "
         "Type a message; Ctrl-D to quit.",

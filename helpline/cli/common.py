@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.runtime.runtime import Flows, FlowsInvalid
+from bot.runtime.live import Flows, FlowsInvalid
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 

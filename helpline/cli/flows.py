@@ -12,11 +12,11 @@ from bot.conversation.engine import Engine
 from bot.conversation.graph import draw
 from bot.flows.load import load_flowset
 from bot.risk.lexicons import load_lexicons
-from bot.runtime.runtime import FlowsInvalid
+from bot.runtime.live import FlowsInvalid
 from bot.sources import Issue
 from bot.testing.scenarios import run_scenarios, scenario_files
 from helpline.cli.common import EXIT_FAILED, EXIT_OK, flows_dir, locales_dir
-from helpline.services import install_services
+from helpline.services import scenario_runtime
 
 
 def add_parser(sub) -> None:
@@ -76,7 +76,7 @@ def cmd_flows_test(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     logging.basicConfig(level=logging.WARNING)
     try:
-        report = asyncio.run(run_scenarios(directory, locales, install_services))
+        report = asyncio.run(run_scenarios(directory, locales, scenario_runtime))
     except FlowsInvalid as exc:
         for issue in exc.issues:
             print(issue)

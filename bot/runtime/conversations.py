@@ -1,0 +1,109 @@
+"""A conversation's state in Redis and what is said to her: shared by the
+runtime, the handoff and the flows' actions, so that none of them needs the
+others to load a conversation or to speak."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from bot.channels import CAPABILITIES
+from bot.channels.base import Outbound, render_text
+from bot.conversation.engine import Engine
+from bot.conversation.model import Conversation, Reply
+from bot.i18n.catalogs import Catalogs
+from bot.runtime.live import Flows
+from bot.store import keys
+from bot.store.commit import Commit, new_id
+from bot.store.privacy import Privacy
+
+# What the transcript keeps instead of what is never stored (conversations'
+# `_` variables: the place she is in, the services near it).
+TRANSIENT_ANSWER = "(an answer used for this step only, not kept)"
+TRANSIENT_REPLY = "(a reply with her search results, sent but not kept)"
+
+Clock = Callable[[], float]
+
+
+class Conversations:
+    """Load a conversation, and queue what is said to her, rendered for her channel."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        privacy: Privacy,
+        flows: Flows,
+        retention_seconds: int,
+        clock: Clock = time.time,
+    ):
+        self.redis = redis
+        self.privacy = privacy
+        self.flows = flows
+        self.retention = retention_seconds
+        self.clock = clock
+
+    @property
+    def engine(self) -> Engine:
+        return self.flows.engine
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.flows.catalogs
+
+    async def load(self, pid: str) -> Conversation | None:
+        raw = await self.redis.get(keys.state(pid))
+        return Conversation.from_dict(json.loads(raw)) if raw else None
+
+    async def load_with_block(self, pid: str) -> tuple[Conversation | None, bool]:
+        """The conversation and whether a supervisor blocked the sender, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.state(pid))
+            pipe.exists(keys.blocked(pid))
+            raw, blocked = await pipe.execute()
+        return (Conversation.from_dict(json.loads(raw)) if raw else None), bool(blocked)
+
+    def say(self, commit: Commit, channel: str, conv: Conversation, replies: list[Reply]) -> None:
+        """Queue replies for `channel`, rendered to what it can show: buttons, or
+        numbered lines; for SMS, one message per step (fewest segments)."""
+        caps = CAPABILITIES[channel]
+        replies = [r for r in replies if r.text or r.options]
+        if not replies:
+            return
+        if caps.sms_segments:
+            text = "\n".join(render_text(r.text, r.options) for r in replies)
+            replies = [Reply(text)]
+        catalogs = self.catalogs
+        # Values of `_` variables (a place, search results) are sent but never
+        # stored: a reply that shows one goes to the transcript as a note.
+        transient = [
+            v
+            for k, v in conv.variables.items()
+            if k.startswith("_") and isinstance(v, str) and len(v) >= 3
+        ]
+        for reply in replies:
+            wants_location = reply.request_location and caps.location
+            text = reply.text if caps.buttons else render_text(reply.text, reply.options)
+            outbound = Outbound(
+                text=catalogs.directional(text, conv.language),
+                options=tuple(
+                    (catalogs.directional(label, conv.language), payload)
+                    for label, payload in reply.options
+                )
+                if caps.buttons
+                else (),
+                request_location=wants_location,
+                location_label=self.engine.render(
+                    self.engine.settings_message("send_location"), conv
+                )
+                if wants_location
+                else "",
+                id=new_id(),
+            )
+            commit.send(outbound.to_json())
+            shown = render_text(reply.text, reply.options)
+            if any(value in reply.text for value in transient):
+                shown = TRANSIENT_REPLY
+            commit.log("bot", shown, message_id=outbound.id)

@@ -1,0 +1,64 @@
+"""The flows in use: one Engine over the flow set and the catalogs, rebuilt when
+their files change on disk. An edit with errors is refused (logged with
+file:line) and the last good set keeps running."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.conversation.engine import Engine
+from bot.flows.load import load_flowset
+from bot.flows.schema import FlowSet
+from bot.i18n.catalogs import Catalogs
+from bot.sources import Issue
+
+log = logging.getLogger("helpline.runtime")
+
+
+class FlowsInvalid(Exception):
+    def __init__(self, issues: list[Issue]):
+        super().__init__("\n".join(map(str, issues)))
+        self.issues = issues
+
+
+class Flows:
+    """The current Engine, rebuilt when the flows or the catalogs change on disk;
+    `listeners` are told of each new one."""
+
+    def __init__(self, flows_dir: Path, locales_dir: Path):
+        self.flows_dir = Path(flows_dir)
+        self.locales_dir = Path(locales_dir)
+        self._stamp: tuple = ()
+        self.engine: Engine = self._build()
+        self.listeners: list[Callable[[Engine], None]] = []
+
+    def _fingerprint(self) -> tuple:
+        files = [*self.flows_dir.rglob("*.y*ml"), *self.locales_dir.rglob("*.po")]
+        return tuple(
+            sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+        )
+
+    def _build(self) -> Engine:
+        self._stamp = self._fingerprint()
+        flowset, issues = load_flowset(self.flows_dir)
+        if flowset is None:
+            raise FlowsInvalid([i for i in issues if i.severity == "error"])
+        self.catalogs = Catalogs(self.locales_dir)
+        self.flowset: FlowSet = flowset
+        return Engine(flowset, self.catalogs)
+
+    def reload_if_changed(self) -> bool:
+        """Rebuild when a file changed; True when a new engine is in use."""
+        if self._fingerprint() == self._stamp:
+            return False
+        try:
+            self.engine = self._build()
+        except FlowsInvalid as exc:
+            log.error("flows changed but have errors; still using the previous ones:\n%s", exc)
+            return False
+        log.info("flows reloaded (version %s)", self.flowset.version)
+        for listener in self.listeners:
+            listener(self.engine)
+        return True
