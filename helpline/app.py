@@ -17,8 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.channels import build_channels
 from bot.channels.base import Channel, Inbound
-from bot.channels.web import WebChannel
 from bot.config import Settings
 from bot.pipeline.pipeline import Pipeline
 from bot.runtime.conversations import Conversations
@@ -51,20 +51,6 @@ RUNTIME = web.AppKey("runtime", Runtime)
 HANDOFF = web.AppKey("handoff", Handoff)
 EVENTS = web.AppKey("events", EventHub)
 CREATES_FIRST_ADMIN = web.AppKey("creates_first_admin", bool)
-
-
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """The channels this configuration enables; the web chat is always on."""
-    channels: dict[str, Channel] = {"web": WebChannel()}
-    if settings.telegram_enabled:
-        from bot.channels.telegram import TelegramChannel
-
-        channels["telegram"] = TelegramChannel(settings)
-    if settings.sms_enabled:
-        from bot.channels.sms import SmsChannel
-
-        channels["sms"] = SmsChannel(settings)
-    return channels
 
 
 def open_redis(url: str, blocking: bool = False) -> Redis:

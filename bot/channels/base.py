@@ -31,11 +31,12 @@ class Capabilities:
     """What a channel can show and do; the runtime renders replies to fit."""
 
     buttons: bool = False  # menus as tappable buttons (else numbered text)
-    delete_messages: bool = False  # the bot can delete both sides' messages
+    deletable_messages: bool = False  # the bot can delete both sides' messages (safe exit)
     location: bool = False  # the person can share a location
     typing: bool = False  # a "typing..." indicator can be shown
     max_text: int = 4096  # longest message the channel takes
     sms_segments: bool = False  # texts are planned into GSM-7/UCS-2 segments
+    phone_addresses: bool = False  # she writes from a phone number (its country hints her language)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.channels import CAPABILITIES
+from bot.channels import CAPABILITIES, TERMINAL
 from bot.channels.base import Channel, Outbound, Sent
 
 
 class TerminalChannel(Channel):
     def __init__(self, style: str, out=None):
         super().__init__()
-        self.name = f"terminal-{style}"
+        self.name = TERMINAL + style
         self.capabilities = CAPABILITIES[self.name]
         self.out = out or sys.stdout
         self.options: list[tuple[str, str]] = []

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import Channel, Inbound, Outbound, Sent, bad_request, read_json
+from bot.config import Settings
 from bot.store import keys
 from bot.store.privacy import Privacy
 
@@ -50,7 +51,7 @@ class WebChannel(Channel):
     name = "web"
     capabilities = CAPABILITIES["web"]
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self._waiters: dict[str, asyncio.Event] = {}
 

@@ -262,10 +262,10 @@ class Pipeline:
                 commands.append(
                     ["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})]
                 )
-        if sent and sent.message_ids and channel.capabilities.delete_messages:
+        if sent and sent.message_ids and channel.capabilities.deletable_messages:
             now = str(time.time())
             for message_id in sent.message_ids:
-                commands.append(["ZADD", keys.telegram_messages(pid), now, message_id])
+                commands.append(["ZADD", keys.deletable_messages(pid), now, message_id])
         if sent:
             commands.extend(channel.after_send(pid, outbound, sent))
         # Guarded by the outbox: if a safe exit erased the conversation while this
@@ -273,7 +273,12 @@ class Pipeline:
         applied = await self.senders[channel_name].commit(
             pid, token, commands, guard=keys.outbox(pid)
         )
-        if applied.skipped and sent and sent.message_ids and channel.capabilities.delete_messages:
+        if (
+            applied.skipped
+            and sent
+            and sent.message_ids
+            and channel.capabilities.deletable_messages
+        ):
             # The conversation was erased while this message was on its way: delete it too.
             await self.schedule_deletion(channel_name, address, [int(m) for m in sent.message_ids])
         if self.on_delivery:
@@ -373,7 +378,7 @@ class Pipeline:
         self._tasks.append(asyncio.create_task(self._sweep_loop(self._stop)))
         self._tasks.append(asyncio.create_task(self._renew_loop(self._stop)))
         for channel in self.channels.values():
-            if channel.capabilities.delete_messages:
+            if channel.capabilities.deletable_messages:
                 await ensure_group(self.redis, keys.erase_stream(channel.name), ERASERS_GROUP)
                 self._tasks.append(asyncio.create_task(self._erase_loop(channel, self._stop)))
 

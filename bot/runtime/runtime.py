@@ -90,8 +90,8 @@ class Runtime:
             conv = Conversation.from_dict(json.loads(raw)) if raw else None
         commit.set_address(conversations.privacy.encrypt(inbound.user_id, pid))
         caps = CAPABILITIES.get(inbound.channel)
-        if inbound.message_id and caps and caps.delete_messages:
-            commit.remember_telegram_message(inbound.message_id, now)
+        if inbound.message_id and caps and caps.deletable_messages:
+            commit.remember_deletable_message(inbound.message_id, now)
 
         if inbound.kind == "exit" or (
             inbound.kind == "text" and engine.global_keyword(inbound.text) == "exit"
@@ -221,11 +221,8 @@ class Runtime:
     def _language(self, inbound: Inbound, conv: Conversation | None) -> str:
         if conv is not None and (conv.language_chosen or not inbound.language_hint):
             return conv.language  # chosen, or negotiated at first contact from the same facts
-        phone = (
-            inbound.user_id
-            if flow_channel(inbound.channel) == "sms" and inbound.channel == "sms"
-            else None
-        )
+        caps = CAPABILITIES.get(inbound.channel)
+        phone = inbound.user_id if caps and caps.phone_addresses else None
         return self.conversations.catalogs.negotiate(inbound.language_hint, phone)
 
     def _context(self, inbound: Inbound, conv: Conversation | None, now: float) -> Context:
@@ -295,11 +292,11 @@ async def _safe_exit(ctx: ActionContext) -> tuple[None, dict]:
     conversations, pid = ctx.conversations, ctx.pid
     redis = conversations.redis
     caps = CAPABILITIES.get(ctx.inbound.channel)
-    if caps and caps.delete_messages:
+    if caps and caps.deletable_messages:
         # Telegram deletes only messages under 48 h old
         cutoff = conversations.clock() - 47.5 * 3600
         ids = [
-            int(i) for i in await redis.zrangebyscore(keys.telegram_messages(pid), cutoff, "+inf")
+            int(i) for i in await redis.zrangebyscore(keys.deletable_messages(pid), cutoff, "+inf")
         ]
         if ctx.inbound.message_id:
             ids.append(int(ctx.inbound.message_id))

@@ -82,8 +82,8 @@ class Commit:
             self.add("HSET", keys.delivery(self.pid), outbound_json["id"], "pending")
         self.sends += 1
 
-    def remember_telegram_message(self, message_id: str, at: float) -> None:
-        self.add("ZADD", keys.telegram_messages(self.pid), at, message_id)
+    def remember_deletable_message(self, message_id: str, at: float) -> None:
+        self.add("ZADD", keys.deletable_messages(self.pid), at, message_id)
 
     def publish(self, event: dict[str, Any]) -> None:
         self.add("PUBLISH", keys.EVENTS, json.dumps(event))

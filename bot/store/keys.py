@@ -54,8 +54,9 @@ def send_lock(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:slock"
 
 
-def telegram_messages(pid: str) -> str:
-    """Sorted set of Telegram message ids (both sides) by time, to delete on safe exit."""
+def deletable_messages(pid: str) -> str:
+    """Sorted set of the chat's message ids (both sides) by time, on channels whose
+    messages the bot can delete (Telegram), to delete on safe exit."""
     return f"{PREFIX}:c:{{{pid}}}:tg"
 
 
@@ -77,7 +78,7 @@ def conversation_keys(pid: str) -> list[str]:
         transcript(pid),
         delivery(pid),
         outbox(pid),
-        telegram_messages(pid),
+        deletable_messages(pid),
         handoff(pid),
         web_mailbox(pid),
     ]

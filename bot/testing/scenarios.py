@@ -33,7 +33,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.channels import CAPABILITIES
+from bot.channels import CAPABILITIES, REGISTRY
 from bot.channels.base import Inbound, render_text
 from bot.config import Settings
 from bot.pipeline.drain import DrainScript
@@ -190,9 +190,9 @@ class ScenarioRunner:
                 )
         name = str(case.get("name", f"case {index + 1}"))
         channel = case.get("channel", "web")
-        if channel not in ("web", "sms", "telegram"):
+        if channel not in REGISTRY:
             report.issues.append(
-                src.issue((*path, "channel"), "channel must be web, sms or telegram")
+                src.issue((*path, "channel"), f"channel must be one of: {', '.join(REGISTRY)}")
             )
             return
         await self.redis.flushdb()

@@ -1,5 +1,7 @@
 // Words for what the API gives as codes: urgency, risk, language, channel, time.
 
+import { CHANNEL_LABELS } from "./channels.js"; // served from the channel registry
+
 const languageNames = new Intl.DisplayNames(["en"], { type: "language" });
 
 /** "ro" -> "Romanian"; the code itself when the browser has no name for it. */
@@ -41,16 +43,8 @@ export function riskWords(category) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-const CHANNEL_WORDS = {
-  telegram: "Telegram",
-  sms: "SMS",
-  web: "Web chat",
-  "terminal-sms": "Terminal (SMS)",
-  "terminal-telegram": "Terminal (Telegram)",
-};
-
 export function channelName(channel) {
-  return CHANNEL_WORDS[channel] || channel || "Unknown channel";
+  return CHANNEL_LABELS[channel] || channel || "Unknown channel";
 }
 
 /** 75 -> "1 min 15 s"; 4000 -> "1 h 6 min". Seconds stop mattering after 10 minutes. */

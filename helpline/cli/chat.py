@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from bot.channels import TERMINAL_CHOICES
 from bot.channels.base import Inbound
 from bot.channels.terminal import TerminalChannel
 from bot.config import Settings
@@ -20,9 +21,7 @@ from helpline.cli.common import flows_or_exit, settings_or_exit
 def add_parser(sub) -> None:
     chat = sub.add_parser("chat", help="talk to the flows in the terminal")
     chat.add_argument("--lang", default=None, help="language code, e.g. ro, ar, zh")
-    chat.add_argument(
-        "--channel", choices=["sms", "telegram"], default="sms", help="how replies look"
-    )
+    chat.add_argument("--channel", choices=TERMINAL_CHOICES, default="sms", help="how replies look")
     chat.set_defaults(func=cmd_chat)
 
 
