@@ -20,17 +20,23 @@ Path_ = tuple[Any, ...]
 
 @dataclass(frozen=True, order=True)
 class Issue:
-    """A problem in an admin's file, printed as `file:line:col: message`."""
+    """A problem in an admin's file (flows, risk lexicons, catalogs, a shelter
+    directory, scenarios), printed as `file:line:col: message [code]` (no column
+    where the format has none). `code` names the kind of problem, e.g.
+    `unknown-target` or `unreachable-state` (flows/README.md lists them)."""
 
     file: str
     line: int
-    col: int
+    col: int  # 0: the format has no columns (CSV rows, catalogs)
     message: str
     severity: str = field(default="error", compare=False)
+    code: str = field(default="", compare=False)
 
     def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}" if self.col else f"{self.file}:{self.line}"
         prefix = "" if self.severity == "error" else f"{self.severity}: "
-        return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
+        suffix = f" [{self.code}]" if self.code else ""
+        return f"{where}: {prefix}{self.message}{suffix}"
 
 
 @dataclass
@@ -47,9 +53,9 @@ class Source:
             path = path[:-1]
         return self.marks.get(path, (1, 1))
 
-    def issue(self, path: Path_, message: str, severity: str = "error") -> Issue:
+    def issue(self, path: Path_, message: str, severity: str = "error", code: str = "") -> Issue:
         line, col = self.where(path)
-        return Issue(self.file, line, col, message, severity)
+        return Issue(self.file, line, col, message, severity, code)
 
     def comment_above(self, path: Path_) -> str | None:
         """The `# translators: ...` comment lines right above `path`'s line, if any."""
@@ -102,12 +108,24 @@ def _convert(node: yaml.Node, path: Path_, marks: dict, file: str, loader: _Load
             if not isinstance(key, str):
                 mark = key_node.start_mark
                 raise YamlError(
-                    Issue(file, mark.line + 1, mark.column + 1, "keys must be plain words")
+                    Issue(
+                        file,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "keys must be plain words",
+                        code="yaml-key",
+                    )
                 )
             if key in result:
                 mark = key_node.start_mark
                 raise YamlError(
-                    Issue(file, mark.line + 1, mark.column + 1, f"key {key!r} appears twice")
+                    Issue(
+                        file,
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"key {key!r} appears twice",
+                        code="duplicate-key",
+                    )
                 )
             result[key] = _convert(value_node, (*path, key), marks, file, loader)
             # A key's own position is more useful than its value's for "unknown key".
@@ -131,7 +149,9 @@ def parse(text: str, file: str) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(Issue(file, line, col, f"YAML syntax: {problem}")) from None
+        raise YamlError(
+            Issue(file, line, col, f"YAML syntax: {problem}", code="yaml-syntax")
+        ) from None
     marks: dict = {}
     loader = _Loader("")
     try:
@@ -139,7 +159,7 @@ def parse(text: str, file: str) -> Source:
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         raise YamlError(
-            Issue(file, mark.line + 1, mark.column + 1, f"YAML: {exc.problem}")
+            Issue(file, mark.line + 1, mark.column + 1, f"YAML: {exc.problem}", code="yaml-syntax")
         ) from None
     finally:
         loader.dispose()
@@ -151,10 +171,14 @@ def load(path: Path, display_name: str | None = None) -> Source:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise YamlError(Issue(name, 1, 1, f"cannot read the file: {exc.strerror}")) from None
+        raise YamlError(
+            Issue(name, 1, 1, f"cannot read the file: {exc.strerror}", code="unreadable")
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise YamlError(Issue(name, line, 1, "the file is not UTF-8: save it as UTF-8")) from None
+        raise YamlError(
+            Issue(name, line, 1, "the file is not UTF-8: save it as UTF-8", code="not-utf8")
+        ) from None
     return parse(text, name)

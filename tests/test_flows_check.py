@@ -64,37 +64,43 @@ def test_the_good_fixture_and_the_shipped_flows_are_clean(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, broken, expected",
+    "name, broken, expected, code",
     [
         (
             "yaml syntax",
             GOOD.replace("say: Some information.", "say: [unclosed"),
             "main.yaml:13:9: YAML syntax",
+            "yaml-syntax",
         ),
         (
             "unknown target state",
             GOOD.replace("go: info", "go: nowhere"),
             "main.yaml:8:13: unknown target 'nowhere'",
+            "unknown-target",
         ),
         (
             "unknown target flow",
             GOOD.replace("go: info", "go: other.start"),
             "main.yaml:8:13: unknown target 'other.start'",
+            "unknown-target",
         ),
         (
             "unreachable state",
             GOOD + "  lost:\n    say: Nobody comes here.\n    next: menu\n",
             "main.yaml:14:3: state 'lost' of flow 'main' is unreachable",
+            "unreachable-state",
         ),
         (
             "unknown action",
             GOOD.replace("    next: menu", "    do: launch_rocket\n    next: menu"),
             "main.yaml:13:9: unknown action 'launch_rocket'",
+            "unknown-action",
         ),
         (
             "duplicate keyword",
             GOOD.replace("        go: menu", "        keywords: about\n        go: menu"),
             "main.yaml:10:19: duplicate keyword 'about' in state 'menu'",
+            "duplicate-keyword",
         ),
         (
             "menu without options",
@@ -102,37 +108,43 @@ def test_the_good_fixture_and_the_shipped_flows_are_clean(tmp_path):
                 "    menu:\n      - label: Info", "    menu: []\n    x_menu:\n      - label: Info"
             ),
             "main.yaml:5:11: menu without options",
+            "schema",
         ),
         (
             "missing start state",
             "start: begin\n" + GOOD,
             "main.yaml:1:8: start state 'begin' is not a state of flow 'main'",
+            "unknown-start",
         ),
         (
             "unknown key with a hint",
             GOOD.replace("    say: Some", "    sya: Some"),
             "main.yaml:12:5: unknown key 'sya' in state 'info' (did you mean 'say'?)",
+            "unknown-key",
         ),
         (
             "unknown placeholder",
             GOOD.replace("{exit_word}", "{exitword}"),
             "main.yaml:4:10: unknown placeholder {exitword}",
+            "unknown-placeholder",
         ),
         (
             "twilio opt-out word",
             GOOD.replace("keywords: info, about", "keywords: info, stop"),
             "main.yaml:7:19: 'stop' is a Twilio opt-out word",
+            "provider-word",
         ),
         (
             "dead end",
             GOOD.replace("    next: menu", ""),
             "main.yaml:11:3: state 'info' is a dead end",
+            "dead-end",
         ),
     ],
 )
-def test_each_mistake_has_its_line(tmp_path, name, broken, expected):
+def test_each_mistake_has_its_line_and_code(tmp_path, name, broken, expected, code):
     found = issues(flowset(tmp_path, broken))
-    assert any(expected in line for line in found), (name, found)
+    assert any(expected in line and line.endswith(f"[{code}]") for line in found), (name, found)
     flows, _ = load_flowset(tmp_path)
     assert flows is None  # a flow set with errors is never used
 

@@ -86,6 +86,7 @@ class FlowChecker:
                     src.issue(
                         where,
                         f"unknown target {name!r}: no such state in flow {flow.name!r} and no such flow",
+                        code="unknown-target",
                     )
                 )
                 continue
@@ -104,6 +105,7 @@ class FlowChecker:
                     src.issue(
                         (key,),
                         f"{key}: {getattr(self.settings, key).state!r} is not a flow or flow.state of this flow set",
+                        code="unknown-target",
                     )
                 )
                 t = Target("?", "?")
@@ -126,6 +128,7 @@ class FlowChecker:
                         src.issue(
                             (*p, "<key>"),
                             f"state {state.name!r} is a dead end: give it a menu, input, next, or `final: true`",
+                            code="dead-end",
                         )
                     )
                 if state.next and (state.options or state.input or state.languages):
@@ -133,6 +136,7 @@ class FlowChecker:
                         src.issue(
                             (*p, "next"),
                             f"state {state.name!r} has `next:` and also waits for an answer: keep one",
+                            code="next-and-wait",
                         )
                     )
                 with_outcomes = [
@@ -145,6 +149,7 @@ class FlowChecker:
                             src.issue(
                                 (*p, "do"),
                                 f"action {spec.name!r} can end in {outcome!r}: add `on: {{{outcome}: TARGET}}`",
+                                code="unhandled-outcome",
                             )
                         )
                     if with_outcomes[-1] is not state.actions[-1] or len(with_outcomes) > 1:
@@ -152,6 +157,7 @@ class FlowChecker:
                             src.issue(
                                 (*p, "do"),
                                 f"action {spec.name!r} has outcomes: it must be the last action of the state",
+                                code="outcome-not-last",
                             )
                         )
                 for outcome in state.on:
@@ -160,6 +166,7 @@ class FlowChecker:
                             src.issue(
                                 (*p, "on", outcome, "<key>"),
                                 f"no action of state {state.name!r} ends in {outcome!r}",
+                                code="unknown-outcome",
                             )
                         )
                 self.check_keywords(src, state, p)
@@ -178,6 +185,7 @@ class FlowChecker:
                         src.issue(
                             path,
                             f"{word!r} is a Twilio opt-out word: an SMS with it blocks the number; choose another word",
+                            code="provider-word",
                         )
                     )
                 if key in seen and seen[key] != option.number:
@@ -185,6 +193,7 @@ class FlowChecker:
                         src.issue(
                             path,
                             f"duplicate keyword {word!r} in state {state.name!r}: options {seen[key]} and {option.number} both use it",
+                            code="duplicate-keyword",
                         )
                     )
                 seen.setdefault(key, option.number)
@@ -219,6 +228,7 @@ class FlowChecker:
                         self.src(flow).issue(
                             ("states", state.name, "<key>"),
                             f"state {state.name!r} of flow {flow.name!r} is unreachable: nothing goes to it",
+                            code="unreachable-state",
                         )
                     )
 
@@ -241,13 +251,18 @@ class FlowChecker:
             for name in placeholders(text):
                 if name == "{":
                     self.issues.append(
-                        src.issue(path, "unbalanced { or }: write {{ and }} for a literal brace")
+                        src.issue(
+                            path,
+                            "unbalanced { or }: write {{ and }} for a literal brace",
+                            code="bad-placeholder",
+                        )
                     )
                 elif name not in known and name not in extra:
                     self.issues.append(
                         src.issue(
                             path,
                             f"unknown placeholder {{{name}}}; known: {', '.join(sorted(known))}",
+                            code="unknown-placeholder",
                         )
                     )
 
@@ -267,6 +282,7 @@ class FlowChecker:
                             ("messages",),
                             f"messages.{key} is missing: the text said when "
                             f"{meaning} (the flows use {', '.join(sorted(used & actions))})",
+                            code="missing-message",
                         )
                     )
 

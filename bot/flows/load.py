@@ -26,7 +26,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     directory = Path(directory)
     loader = FlowParser(directory)
     if not directory.is_dir():
-        return None, [Issue(str(directory), 1, 1, "not a directory of flows")]
+        return None, [Issue(str(directory), 1, 1, "not a directory of flows", code="no-flows")]
     settings_path = directory / SETTINGS_FILE
     settings = None
     if settings_path.exists():
@@ -38,6 +38,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
                 1,
                 1,
                 "missing settings.yaml: it names the start flow and the global keywords",
+                code="missing-settings",
             )
         )
     flows: dict[str, Flow] = {}
@@ -48,14 +49,22 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
         if flow.name in flows:
             loader.issues.append(
                 loader.sources[flow.file].issue(
-                    ("flow",), f"flow {flow.name!r} is also defined in {flows[flow.name].file}"
+                    ("flow",),
+                    f"flow {flow.name!r} is also defined in {flows[flow.name].file}",
+                    code="duplicate-flow",
                 )
             )
             continue
         flows[flow.name] = flow
     if not flows and not any(i.severity == "error" for i in loader.issues):
         loader.issues.append(
-            Issue(loader.display(directory), 1, 1, "no flow files (*.yaml) in this directory")
+            Issue(
+                loader.display(directory),
+                1,
+                1,
+                "no flow files (*.yaml) in this directory",
+                code="no-flows",
+            )
         )
     checker = FlowChecker(loader, flows, settings)
     unreadable = any(i.severity == "error" for i in loader.issues)

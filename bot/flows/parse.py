@@ -71,7 +71,13 @@ def _unknown_keys(
                 if close
                 else f"; allowed: {', '.join(sorted(allowed))}"
             )
-            issues.append(src.issue((*path, key, "<key>"), f"unknown key {key!r} in {what}{hint}"))
+            issues.append(
+                src.issue(
+                    (*path, key, "<key>"),
+                    f"unknown key {key!r} in {what}{hint}",
+                    code="unknown-key",
+                )
+            )
     return issues
 
 
@@ -92,7 +98,11 @@ class FlowParser:
     def parse_target(self, src: Source, value: Any, path: tuple, flow: str) -> Target | None:
         if not isinstance(value, str) or not value.strip():
             self.issues.append(
-                src.issue(path, "a target must be a state name, a flow name or flow.state")
+                src.issue(
+                    path,
+                    "a target must be a state name, a flow name or flow.state",
+                    code="bad-target",
+                )
             )
             return None
         value = value.strip()
@@ -108,7 +118,9 @@ class FlowParser:
                 p = (*path, i)
                 if not isinstance(item, dict) or "go" not in item:
                     self.issues.append(
-                        src.issue(p, "each branch needs `go:` (and optionally `if:`)")
+                        src.issue(
+                            p, "each branch needs `go:` (and optionally `if:`)", code="schema"
+                        )
                     )
                     continue
                 self.issues.extend(_unknown_keys(src, item, {"if", "go"}, p, "a branch"))
@@ -121,6 +133,7 @@ class FlowParser:
                     src.issue(
                         path,
                         "the last branch must have no `if:` so that some branch always applies",
+                        code="schema",
                     )
                 )
             return tuple(branches)
@@ -128,7 +141,9 @@ class FlowParser:
 
     def parse_condition(self, src: Source, value: Any, path: tuple) -> Condition | None:
         if not isinstance(value, dict) or not value:
-            self.issues.append(src.issue(path, "`if:` takes a mapping such as {channel: sms}"))
+            self.issues.append(
+                src.issue(path, "`if:` takes a mapping such as {channel: sms}", code="schema")
+            )
             return None
         checks = []
         for key, accepted in value.items():
@@ -139,6 +154,7 @@ class FlowParser:
                     src.issue(
                         (*path, key, "<key>"),
                         f"unknown condition {key!r}: use channel, language or var.NAME",
+                        code="unknown-condition",
                     )
                 )
                 continue
@@ -157,7 +173,11 @@ class FlowParser:
                 name, args = item["action"], {k: v for k, v in item.items() if k != "action"}
             else:
                 self.issues.append(
-                    src.issue(p, "`do:` takes an action name, or {action: NAME, ARG: value}")
+                    src.issue(
+                        p,
+                        "`do:` takes an action name, or {action: NAME, ARG: value}",
+                        code="schema",
+                    )
                 )
                 continue
             spec = ACTIONS.get(name)
@@ -168,12 +188,18 @@ class FlowParser:
                     if close
                     else f"; known: {', '.join(sorted(ACTIONS))}"
                 )
-                self.issues.append(src.issue(p, f"unknown action {name!r}{hint}"))
+                self.issues.append(
+                    src.issue(p, f"unknown action {name!r}{hint}", code="unknown-action")
+                )
                 continue
             for arg in args:
                 if arg not in spec.args:
                     self.issues.append(
-                        src.issue((*p, arg, "<key>"), f"action {name!r} takes no argument {arg!r}")
+                        src.issue(
+                            (*p, arg, "<key>"),
+                            f"action {name!r} takes no argument {arg!r}",
+                            code="unknown-argument",
+                        )
                     )
             calls.append(ActionCall(name, tuple((k, str(v)) for k, v in sorted(args.items()))))
         return tuple(calls)
@@ -195,20 +221,26 @@ class FlowParser:
             return None
         data = src.data
         if not isinstance(data, dict):
-            self.issues.append(src.issue((), "a flow file is a mapping with `flow:` and `states:`"))
+            self.issues.append(
+                src.issue((), "a flow file is a mapping with `flow:` and `states:`", code="schema")
+            )
             return None
         self.issues.extend(_unknown_keys(src, data, _FLOW_KEYS, (), "a flow"))
         name = data.get("flow")
         if not isinstance(name, str) or not _NAME.match(name):
             self.issues.append(
                 src.issue(
-                    ("flow",), "`flow:` must name the flow in lower case, e.g. `flow: rights`"
+                    ("flow",),
+                    "`flow:` must name the flow in lower case, e.g. `flow: rights`",
+                    code="schema",
                 )
             )
             return None
         states_data = data.get("states")
         if not isinstance(states_data, dict) or not states_data:
-            self.issues.append(src.issue(("states",), f"flow {name!r} has no states"))
+            self.issues.append(
+                src.issue(("states",), f"flow {name!r} has no states", code="schema")
+            )
             return None
         states: dict[str, State] = {}
         for state_name, body in states_data.items():
@@ -216,19 +248,29 @@ class FlowParser:
             if not _NAME.match(state_name):
                 self.issues.append(
                     src.issue(
-                        (*p, "<key>"), f"state name {state_name!r}: use lower case, digits and _"
+                        (*p, "<key>"),
+                        f"state name {state_name!r}: use lower case, digits and _",
+                        code="schema",
                     )
                 )
             if not isinstance(body, dict):
                 self.issues.append(
-                    src.issue(p, f"state {state_name!r} must be a mapping (say:, menu:, ...)")
+                    src.issue(
+                        p,
+                        f"state {state_name!r} must be a mapping (say:, menu:, ...)",
+                        code="schema",
+                    )
                 )
                 continue
             states[state_name] = self.load_state(src, name, state_name, body, p)
         start = data.get("start", next(iter(states_data)))
         if start not in states_data:
             self.issues.append(
-                src.issue(("start",), f"start state {start!r} is not a state of flow {name!r}")
+                src.issue(
+                    ("start",),
+                    f"start state {start!r} is not a state of flow {name!r}",
+                    code="unknown-start",
+                )
             )
         return Flow(name, src.file, start, states)
 
@@ -239,7 +281,9 @@ class FlowParser:
         if say is not None:
             says = say if isinstance(say, list) else [say]
             if not all(isinstance(s, str) and s.strip() for s in says):
-                self.issues.append(src.issue((*p, "say"), "`say:` takes a text or a list of texts"))
+                self.issues.append(
+                    src.issue((*p, "say"), "`say:` takes a text or a list of texts", code="schema")
+                )
             state.say = tuple(s.strip() for s in says if isinstance(s, str) and s.strip())
         if "menu" in body:
             state.options = self.load_menu(src, flow, body["menu"], (*p, "menu"))
@@ -251,7 +295,11 @@ class FlowParser:
             on = body["on"]
             if not isinstance(on, dict) or not on:
                 self.issues.append(
-                    src.issue((*p, "on"), "`on:` maps each outcome of the action to a target")
+                    src.issue(
+                        (*p, "on"),
+                        "`on:` maps each outcome of the action to a target",
+                        code="schema",
+                    )
                 )
             else:
                 state.on = {
@@ -263,19 +311,25 @@ class FlowParser:
             state.languages = self.parse_branches(src, body["languages"], (*p, "languages"), flow)
         if "reprompt" in body:
             if not isinstance(body["reprompt"], str):
-                self.issues.append(src.issue((*p, "reprompt"), "`reprompt:` takes a text"))
+                self.issues.append(
+                    src.issue((*p, "reprompt"), "`reprompt:` takes a text", code="schema")
+                )
             else:
                 state.reprompt = body["reprompt"].strip()
         if "final" in body:
             if not isinstance(body["final"], bool):
-                self.issues.append(src.issue((*p, "final"), "`final:` takes true or false"))
+                self.issues.append(
+                    src.issue((*p, "final"), "`final:` takes true or false", code="schema")
+                )
             state.final = body["final"] is True
         return state
 
     def load_menu(self, src: Source, flow: str, menu: Any, p: tuple) -> tuple[Option, ...]:
         if not isinstance(menu, list) or not menu:
             self.issues.append(
-                src.issue(p, "menu without options: list at least one option with a label")
+                src.issue(
+                    p, "menu without options: list at least one option with a label", code="schema"
+                )
             )
             return ()
         options = []
@@ -283,25 +337,39 @@ class FlowParser:
             op = (*p, i)
             if not isinstance(item, dict):
                 self.issues.append(
-                    src.issue(op, "a menu option is a mapping with `label:` and `go:` or `do:`")
+                    src.issue(
+                        op,
+                        "a menu option is a mapping with `label:` and `go:` or `do:`",
+                        code="schema",
+                    )
                 )
                 continue
             self.issues.extend(_unknown_keys(src, item, _OPTION_KEYS, op, "a menu option"))
             label = item.get("label")
             if not isinstance(label, str) or not label.strip():
-                self.issues.append(src.issue(op, "a menu option needs a `label:` text"))
+                self.issues.append(
+                    src.issue(op, "a menu option needs a `label:` text", code="schema")
+                )
                 label = "?"
             keywords = item.get("keywords")
             if isinstance(keywords, list):
                 keywords = ", ".join(str(k) for k in keywords)
             if keywords is not None and not isinstance(keywords, str):
                 self.issues.append(
-                    src.issue((*op, "keywords"), "`keywords:` takes words separated by commas")
+                    src.issue(
+                        (*op, "keywords"),
+                        "`keywords:` takes words separated by commas",
+                        code="schema",
+                    )
                 )
                 keywords = None
             if "go" not in item and "do" not in item:
                 self.issues.append(
-                    src.issue(op, f"option {label!r} needs `go:` (where to) or `do:` (an action)")
+                    src.issue(
+                        op,
+                        f"option {label!r} needs `go:` (where to) or `do:` (an action)",
+                        code="schema",
+                    )
                 )
             branches = (
                 self.parse_branches(src, item["go"], (*op, "go"), flow) if "go" in item else ()
@@ -313,6 +381,7 @@ class FlowParser:
                         src.issue(
                             (*op, "do"),
                             f"action {action.name!r} has outcomes: put it in a state's `do:` with `on:`, and `go:` to that state",
+                            code="outcome-in-menu",
                         )
                     )
             sets = item.get("set") or {}
@@ -321,7 +390,9 @@ class FlowParser:
             ):
                 self.issues.append(
                     src.issue(
-                        (*op, "set"), "`set:` takes variable names and values, e.g. {need: shelter}"
+                        (*op, "set"),
+                        "`set:` takes variable names and values, e.g. {need: shelter}",
+                        code="schema",
                     )
                 )
                 sets = {}
@@ -340,14 +411,20 @@ class FlowParser:
     def load_input(self, src: Source, flow: str, spec: Any, p: tuple) -> Input | None:
         if not isinstance(spec, dict) or "go" not in spec:
             self.issues.append(
-                src.issue(p, "`input:` needs `go:` (and optionally save_as:, accepts:)")
+                src.issue(
+                    p, "`input:` needs `go:` (and optionally save_as:, accepts:)", code="schema"
+                )
             )
             return None
         self.issues.extend(_unknown_keys(src, spec, _INPUT_KEYS, p, "input"))
         save_as = spec.get("save_as")
         if save_as is not None and (not isinstance(save_as, str) or not _VAR.match(save_as)):
             self.issues.append(
-                src.issue((*p, "save_as"), "`save_as:` takes a variable name such as _place")
+                src.issue(
+                    (*p, "save_as"),
+                    "`save_as:` takes a variable name such as _place",
+                    code="schema",
+                )
             )
             save_as = None
         accepts = spec.get("accepts", ["text"])
@@ -355,7 +432,11 @@ class FlowParser:
         for kind in accepts:
             if kind not in ("text", "location"):
                 self.issues.append(
-                    src.issue((*p, "accepts"), f"unknown input kind {kind!r}: use text or location")
+                    src.issue(
+                        (*p, "accepts"),
+                        f"unknown input kind {kind!r}: use text or location",
+                        code="unknown-input",
+                    )
                 )
         branches = self.parse_branches(src, spec["go"], (*p, "go"), flow)
         return Input(save_as, branches, "text" in accepts, "location" in accepts)
@@ -367,7 +448,9 @@ class FlowParser:
         data = src.data
         if not isinstance(data, dict):
             self.issues.append(
-                src.issue((), "settings.yaml is a mapping (start:, menu:, keywords:, ...)")
+                src.issue(
+                    (), "settings.yaml is a mapping (start:, menu:, keywords:, ...)", code="schema"
+                )
             )
             return None
         self.issues.extend(_unknown_keys(src, data, _SETTINGS_KEYS, (), "settings"))
@@ -375,7 +458,11 @@ class FlowParser:
         for key in ("start", "menu", "language", "human"):
             if key not in data:
                 self.issues.append(
-                    src.issue((), f"settings.yaml needs `{key}:` (a flow name or flow.state)")
+                    src.issue(
+                        (),
+                        f"settings.yaml needs `{key}:` (a flow name or flow.state)",
+                        code="missing-setting",
+                    )
                 )
                 targets[key] = Target("?", "?")
             else:
@@ -387,6 +474,7 @@ class FlowParser:
                 src.issue(
                     ("keywords",),
                     "settings.yaml needs `keywords:` for exit, human, language and menu",
+                    code="missing-setting",
                 )
             )
         else:
@@ -399,7 +487,11 @@ class FlowParser:
                     words = ", ".join(str(w) for w in words)
                 if not isinstance(words, str) or not split_words(words):
                     self.issues.append(
-                        src.issue(("keywords", kind), f"keywords.{kind} needs at least one word")
+                        src.issue(
+                            ("keywords", kind),
+                            f"keywords.{kind} needs at least one word",
+                            code="missing-keyword",
+                        )
                     )
                     continue
                 kw[kind] = words
@@ -409,6 +501,7 @@ class FlowParser:
                 src.issue(
                     ("idle_timeout_minutes",),
                     "idle_timeout_minutes takes a number of minutes above 0",
+                    code="schema",
                 )
             )
             idle = 30
@@ -420,13 +513,18 @@ class FlowParser:
                 src.issue(
                     ("queue", "aging_minutes"),
                     "queue.aging_minutes takes a number of minutes above 0",
+                    code="schema",
                 )
             )
             aging = 5
         hours = data.get("opening_hours") or {}
         if not isinstance(hours, dict):
             self.issues.append(
-                src.issue(("opening_hours",), "opening_hours is a mapping (see flows/README.md)")
+                src.issue(
+                    ("opening_hours",),
+                    "opening_hours is a mapping (see flows/README.md)",
+                    code="schema",
+                )
             )
             hours = {}
         messages_data = data.get("messages")
@@ -436,6 +534,7 @@ class FlowParser:
                 src.issue(
                     ("messages",),
                     f"settings.yaml needs `messages:` with {', '.join(SETTINGS_MESSAGES)}",
+                    code="missing-message",
                 )
             )
         else:
@@ -451,6 +550,7 @@ class FlowParser:
                         src.issue(
                             ("messages",),
                             f"messages.{key} is missing: the text said when {meaning}",
+                            code="missing-message",
                         )
                     )
                 else:
@@ -460,7 +560,9 @@ class FlowParser:
             isinstance(v, str) and v.strip() for v in canned.values()
         ):
             self.issues.append(
-                src.issue(("canned",), "canned: maps a name to a text counsellors can send")
+                src.issue(
+                    ("canned",), "canned: maps a name to a text counsellors can send", code="schema"
+                )
             )
             canned = {}
         return FlowSettings(

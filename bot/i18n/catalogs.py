@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
@@ -21,6 +20,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from bot.conversation.model import Translator
+from bot.sources import Issue
 
 log = logging.getLogger("helpline.i18n")
 
@@ -45,19 +45,13 @@ ALIASES = {
 }
 
 
-@dataclass
-class CatalogProblem:
-    language: str
-    message: str
-
-
 class Catalogs(Translator):
     """Every shipped language's translations, in memory."""
 
     def __init__(self, locales_dir: Path, languages: dict[str, dict[str, str]] | None = None):
         self.locales_dir = Path(locales_dir)
         self.messages: dict[str, dict[str, str]] = {"en": {}}
-        self.problems: list[CatalogProblem] = []
+        self.problems: list[Issue] = []
         if languages is not None:
             self.messages.update(languages)
         else:
@@ -75,7 +69,9 @@ class Catalogs(Translator):
                 with po_path.open("rb") as handle:
                     catalog = read_po(handle, locale=code)
             except Exception as exc:  # babel raises several kinds on a broken file
-                self.problems.append(CatalogProblem(code, f"{po_path}: cannot be read: {exc}"))
+                self.problems.append(
+                    Issue(str(po_path), 1, 0, f"cannot be read: {exc}", code="unreadable")
+                )
                 log.warning("catalog %s cannot be read: %s", po_path, exc)
                 continue
             self.messages[code] = {

@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.flows.schema import TWILIO_OPT_OUT, placeholders, split_words
 from bot.i18n.catalogs import DOMAIN
+from bot.sources import Issue
 from bot.text.normalise import fold
 
 METHOD_MAP = [
@@ -108,7 +109,7 @@ class Coverage:
     translated: int = 0
     fuzzy: int = 0
     missing: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Issue] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -141,7 +142,7 @@ def check(locales_dir: Path) -> list[Coverage]:
             if not message.id:
                 continue
             found = catalog.get(message.id)
-            where = f"{path}:{found.lineno}" if found is not None and found.lineno else str(path)
+            line = found.lineno if found is not None and found.lineno else 1
             if found is None or not found.string:
                 coverage.missing += 1
                 continue
@@ -154,20 +155,38 @@ def check(locales_dir: Path) -> list[Coverage]:
                 continue  # a plural message: the flows have none, these checks compare one text
             if placeholders(source) != placeholders(translation):
                 coverage.problems.append(
-                    f"{where}: placeholders differ: {sorted(placeholders(source))} in the English, "
-                    f"{sorted(placeholders(translation))} in the translation of {source[:40]!r}"
+                    Issue(
+                        str(path),
+                        line,
+                        0,
+                        f"placeholders differ: {sorted(placeholders(source))} in the English, "
+                        f"{sorted(placeholders(translation))} in the translation of {source[:40]!r}",
+                        code="placeholders-differ",
+                    )
                 )
             if _numbers(source) != _numbers(translation):
                 coverage.problems.append(
-                    f"{where}: numbers differ ({' '.join(_numbers(source))} vs "
-                    f"{' '.join(_numbers(translation))}) in the translation of {source[:40]!r}"
+                    Issue(
+                        str(path),
+                        line,
+                        0,
+                        f"numbers differ ({' '.join(_numbers(source))} vs "
+                        f"{' '.join(_numbers(translation))}) in the translation of {source[:40]!r}",
+                        code="numbers-differ",
+                    )
                 )
             is_keywords = any("Comma-separated" in c for c in message.auto_comments)
             if is_keywords:
                 for word in split_words(translation):
                     if fold(word) in TWILIO_OPT_OUT:
                         coverage.problems.append(
-                            f"{where}: {word!r} is a Twilio opt-out word: an SMS with it blocks the number"
+                            Issue(
+                                str(path),
+                                line,
+                                0,
+                                f"{word!r} is a Twilio opt-out word: an SMS with it blocks the number",
+                                code="provider-word",
+                            )
                         )
         results.append(coverage)
     return results
@@ -181,7 +200,7 @@ def print_check(results: list[Coverage], out=sys.stdout) -> bool:
         out.write(f"{c.language:10}{c.translated:>12}{c.fuzzy:>8}{c.missing:>9}{share:>10.0%}\n")
     for c in results:
         for problem in c.problems:
-            out.write(problem + "\n")
+            out.write(f"{problem}\n")
         if not c.complete or c.problems:
             ok = False
     return ok

@@ -57,7 +57,9 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
     data = src.data
     if not isinstance(data, dict):
         issues.append(
-            src.issue((), "a lexicon is a mapping with language:, risks: and exclusions:")
+            src.issue(
+                (), "a lexicon is a mapping with language:, risks: and exclusions:", code="schema"
+            )
         )
         return None
     for key in data:
@@ -66,11 +68,16 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
                 src.issue(
                     (key, "<key>"),
                     f"unknown key {key!r}; allowed: language, risks, exclusions, description",
+                    code="unknown-key",
                 )
             )
     language = data.get("language")
     if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)?", language):
-        issues.append(src.issue(("language",), "language: an ISO 639-1 code such as en, ro, ar"))
+        issues.append(
+            src.issue(
+                ("language",), "language: an ISO 639-1 code such as en, ro, ar", code="schema"
+            )
+        )
         return None
     lexicon = Lexicon(language)
     seen: dict[str, int] = {}
@@ -78,7 +85,9 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
     if not isinstance(groups, list) or not groups:
         issues.append(
             src.issue(
-                ("risks",), "risks: a list of groups, each with category:, severity: and phrases:"
+                ("risks",),
+                "risks: a list of groups, each with category:, severity: and phrases:",
+                code="schema",
             )
         )
         return None
@@ -86,7 +95,9 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
         gp = ("risks", g)
         if not isinstance(group, dict):
             issues.append(
-                src.issue(gp, "each group is a mapping with category:, severity:, phrases:")
+                src.issue(
+                    gp, "each group is a mapping with category:, severity:, phrases:", code="schema"
+                )
             )
             continue
         for key in group:
@@ -95,6 +106,7 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
                     src.issue(
                         (*gp, key, "<key>"),
                         f"unknown key {key!r} in a group; allowed: category, severity, phrases, combinations, note",
+                        code="unknown-key",
                     )
                 )
         category, severity = group.get("category"), group.get("severity")
@@ -103,6 +115,7 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
                 src.issue(
                     (*gp, "category"),
                     f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}",
+                    code="unknown-category",
                 )
             )
             continue
@@ -111,6 +124,7 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
                 src.issue(
                     (*gp, "severity"),
                     f"unknown severity {severity!r}; use critical, high or medium",
+                    code="unknown-severity",
                 )
             )
             continue
@@ -118,17 +132,23 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
         combos = group.get("combinations", [])
         if not isinstance(phrases, list) or not isinstance(combos, list) or not (phrases or combos):
             issues.append(
-                src.issue(gp, "a group needs phrases: (a list) or combinations: (a list of lists)")
+                src.issue(
+                    gp,
+                    "a group needs phrases: (a list) or combinations: (a list of lists)",
+                    code="schema",
+                )
             )
             continue
         for p, phrase in enumerate(phrases):
             pp = (*gp, "phrases", p)
             if not isinstance(phrase, str) or not phrase.strip():
-                issues.append(src.issue(pp, "a phrase must be a non-empty text"))
+                issues.append(src.issue(pp, "a phrase must be a non-empty text", code="schema"))
                 continue
             key = " ".join(fold_token(t) for t in tokens(phrase)) or cjk_text(phrase)
             if not key:
-                issues.append(src.issue(pp, f"phrase {phrase!r} has no letters to match"))
+                issues.append(
+                    src.issue(pp, f"phrase {phrase!r} has no letters to match", code="empty-phrase")
+                )
                 continue
             if key in seen:
                 issues.append(
@@ -136,6 +156,7 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
                         pp,
                         f"phrase {phrase!r} repeats the phrase of line {seen[key]} (after folding)",
                         "warning",
+                        code="duplicate-phrase",
                     )
                 )
                 continue
@@ -153,7 +174,9 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
             ):
                 issues.append(
                     src.issue(
-                        cp, "a combination is a list of two or more phrases that must all appear"
+                        cp,
+                        "a combination is a list of two or more phrases that must all appear",
+                        code="schema",
                     )
                 )
                 continue
@@ -165,7 +188,9 @@ def _lexicon_from_source(src: Source, issues: list[Issue]) -> Lexicon | None:
     if not isinstance(exclusions, list) or not all(
         isinstance(x, str) and x.strip() for x in exclusions
     ):
-        issues.append(src.issue(("exclusions",), "exclusions: a list of benign phrases"))
+        issues.append(
+            src.issue(("exclusions",), "exclusions: a list of benign phrases", code="schema")
+        )
     else:
         lexicon.exclusions = [x.strip() for x in exclusions]
     return lexicon
@@ -190,6 +215,7 @@ def load_lexicons(directory: Path) -> tuple[list[Lexicon], list[Issue]]:
                 src.issue(
                     ("language",),
                     f"language {lexicon.language!r} is also the language of {languages[lexicon.language]}",
+                    code="duplicate-language",
                 )
             )
             continue

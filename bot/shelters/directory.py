@@ -23,7 +23,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +31,8 @@ from pathlib import Path
 import phonenumbers
 import yaml
 from babel import Locale
+
+from bot.sources import Issue
 
 log = logging.getLogger("helpline.shelters")
 
@@ -117,18 +119,9 @@ class Shelter:
         )
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """A bad row of a directory file, printed as `file:line: message`."""
-
-    file: str
-    line: int
-    message: str
-    severity: str = field(default="error", compare=False)
-
-    def __str__(self) -> str:
-        prefix = "" if self.severity == "error" else f"{self.severity}: "
-        return f"{self.file}:{self.line}: {prefix}{self.message}"
+def _problem(file: str, line: int, message: str, severity: str = "error") -> Issue:
+    """A bad row of a directory file, printed as `file:line: message` (no column)."""
+    return Issue(file, line, 0, message, severity)
 
 
 # --------------------------------------------------------------------------- reading and validation
@@ -164,22 +157,22 @@ Row = dict[str, tuple[str | list[str] | None, int]]
 
 def parse_directory(
     raw: bytes, file: str, today: date | None = None
-) -> tuple[list[Shelter], list[Problem]]:
+) -> tuple[list[Shelter], list[Issue]]:
     """Read and validate a directory file's bytes (YAML or CSV by `file`'s suffix).
     Returns the entries and every problem; use the entries only when no
     problem is an error."""
     suffix = Path(file).suffix.lower()
     if suffix not in (".yaml", ".yml", ".csv"):
-        return [], [Problem(file, 1, "a directory file must end in .yaml, .yml or .csv")]
+        return [], [_problem(file, 1, "a directory file must end in .yaml, .yml or .csv")]
     try:
         text = raw.decode("utf-8-sig")  # a spreadsheet's CSV often starts with a BOM
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return [], [Problem(file, line, "the file is not UTF-8: save it as UTF-8")]
+        return [], [_problem(file, line, "the file is not UTF-8: save it as UTF-8")]
     rows, problems = (_csv_rows if suffix == ".csv" else _yaml_rows)(text, file)
     if not rows and not problems:
         problems.append(
-            Problem(
+            _problem(
                 file, 1, "the file has no entries: add at least one service (see docs/shelters.md)"
             )
         )
@@ -192,7 +185,7 @@ def parse_directory(
             continue
         if shelter.id in seen:
             problems.append(
-                Problem(
+                _problem(
                     file,
                     row["id"][1],
                     f"duplicate id {shelter.id!r}: line {seen[shelter.id]} "
@@ -207,25 +200,25 @@ def parse_directory(
 
 def read_directory(
     path: Path, display: str | None = None
-) -> tuple[list[Shelter], list[Problem], str]:
+) -> tuple[list[Shelter], list[Issue], str]:
     """Read and validate the file at `path`: (entries, problems, sha256 of its bytes)."""
     name = display or str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        return [], [Problem(name, 1, f"cannot read the file: {exc.strerror}")], ""
+        return [], [_problem(name, 1, f"cannot read the file: {exc.strerror}")], ""
     shelters, problems = parse_directory(raw, name)
     return shelters, problems, hashlib.sha256(raw).hexdigest()
 
 
-def _yaml_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Problem]]:
+def _yaml_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Issue]]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 50,000 entries in seconds
     try:
         root = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return [], [
-            Problem(
+            _problem(
                 file, mark.line + 1 if mark else 1, f"YAML syntax: {exc.problem or exc.context}"
             )
         ]
@@ -233,19 +226,19 @@ def _yaml_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Proble
         return [], []
     if not isinstance(root, yaml.SequenceNode):
         return [], [
-            Problem(
+            _problem(
                 file,
                 root.start_mark.line + 1,
                 "the file must be a list of entries, each starting with `- id:`",
             )
         ]
     rows: list[tuple[int, Row]] = []
-    problems: list[Problem] = []
+    problems: list[Issue] = []
     for item in root.value:
         line = item.start_mark.line + 1
         if not isinstance(item, yaml.MappingNode):
             problems.append(
-                Problem(file, line, "each entry is a mapping of fields (id:, name:, kind:, ...)")
+                _problem(file, line, "each entry is a mapping of fields (id:, name:, kind:, ...)")
             )
             continue
         row: Row = {}
@@ -254,12 +247,12 @@ def _yaml_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Proble
             key_line = key_node.start_mark.line + 1
             if not isinstance(key, str) or key not in FIELDS:
                 problems.append(
-                    Problem(file, key_line, f"unknown field {key!r}{_suggest(str(key), FIELDS)}")
+                    _problem(file, key_line, f"unknown field {key!r}{_suggest(str(key), FIELDS)}")
                 )
                 continue
             if key in row:
                 problems.append(
-                    Problem(file, key_line, f"field {key!r} appears twice in this entry")
+                    _problem(file, key_line, f"field {key!r} appears twice in this entry")
                 )
                 continue
             if isinstance(value_node, yaml.SequenceNode):
@@ -267,7 +260,7 @@ def _yaml_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Proble
                     v.value.strip() for v in value_node.value if isinstance(v, yaml.ScalarNode)
                 ]
                 if key not in LIST_FIELDS or len(values) != len(value_node.value):
-                    problems.append(Problem(file, key_line, f"{key} takes one value, not a list"))
+                    problems.append(_problem(file, key_line, f"{key} takes one value, not a list"))
                     continue
                 row[key] = ([v for v in values if v], key_line)
             elif isinstance(value_node, yaml.ScalarNode):
@@ -279,26 +272,26 @@ def _yaml_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Proble
                 else:
                     row[key] = (value, key_line)
             else:
-                problems.append(Problem(file, key_line, f"{key} takes a plain value"))
+                problems.append(_problem(file, key_line, f"{key} takes a plain value"))
         rows.append((line, row))
     return rows, problems
 
 
-def _csv_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Problem]]:
+def _csv_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Issue]]:
     reader = csv.reader(io.StringIO(text, newline=""))
-    problems: list[Problem] = []
+    problems: list[Issue] = []
     try:
         header = next(reader)
     except StopIteration:
         return [], []
     except csv.Error as exc:
-        return [], [Problem(file, 1, f"CSV: {exc}")]
+        return [], [_problem(file, 1, f"CSV: {exc}")]
     columns = [name.strip() for name in header]
     for name in columns:
         if name not in FIELDS:
-            problems.append(Problem(file, 1, f"unknown column {name!r}{_suggest(name, FIELDS)}"))
+            problems.append(_problem(file, 1, f"unknown column {name!r}{_suggest(name, FIELDS)}"))
     if len(set(columns)) != len(columns):
-        problems.append(Problem(file, 1, "a column appears twice in the header"))
+        problems.append(_problem(file, 1, "a column appears twice in the header"))
     rows: list[tuple[int, Row]] = []
     start = reader.line_num + 1
     try:
@@ -309,7 +302,7 @@ def _csv_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Problem
                 continue
             if len(record) > len(columns):
                 problems.append(
-                    Problem(
+                    _problem(
                         file,
                         line,
                         f"this row has {len(record)} cells but the header names "
@@ -328,13 +321,11 @@ def _csv_rows(text: str, file: str) -> tuple[list[tuple[int, Row]], list[Problem
                     row[name] = (cell or None, line)
             rows.append((line, row))
     except csv.Error as exc:
-        problems.append(Problem(file, reader.line_num, f"CSV: {exc}"))
+        problems.append(_problem(file, reader.line_num, f"CSV: {exc}"))
     return rows, problems
 
 
-def _validate(
-    row: Row, line: int, file: str, problems: list[Problem], today: date
-) -> Shelter | None:
+def _validate(row: Row, line: int, file: str, problems: list[Issue], today: date) -> Shelter | None:
     """One row to a Shelter, or None after adding its problems."""
     before = len(problems)
 
@@ -346,7 +337,7 @@ def _validate(
         return row.get(name, (None, line))[1]
 
     def bad(name: str, message: str, severity: str = "error") -> None:
-        problems.append(Problem(file, where(name), message, severity))
+        problems.append(_problem(file, where(name), message, severity))
 
     ident = value("id")
     if ident is None:

@@ -169,7 +169,11 @@ class ScenarioRunner:
         cases = src.data if isinstance(src.data, list) else None
         if cases is None:
             report.issues.append(
-                src.issue((), "a scenario file is a list of cases (- name: ..., steps: [...])")
+                src.issue(
+                    (),
+                    "a scenario file is a list of cases (- name: ..., steps: [...])",
+                    code="schema",
+                )
             )
             return
         for index, case in enumerate(cases):
@@ -178,7 +182,9 @@ class ScenarioRunner:
     async def run_case(self, src: Source, index: int, case: Any, report: Report) -> None:
         path = (index,)
         if not isinstance(case, dict) or not isinstance(case.get("steps"), list):
-            report.issues.append(src.issue(path, "each case needs `name:` and a list of `steps:`"))
+            report.issues.append(
+                src.issue(path, "each case needs `name:` and a list of `steps:`", code="schema")
+            )
             return
         for key in case:
             if key not in CASE_KEYS:
@@ -186,13 +192,18 @@ class ScenarioRunner:
                     src.issue(
                         (*path, key, "<key>"),
                         f"unknown key {key!r} in a case; allowed: {', '.join(sorted(CASE_KEYS))}",
+                        code="unknown-key",
                     )
                 )
         name = str(case.get("name", f"case {index + 1}"))
         channel = case.get("channel", "web")
         if channel not in REGISTRY:
             report.issues.append(
-                src.issue((*path, "channel"), f"channel must be one of: {', '.join(REGISTRY)}")
+                src.issue(
+                    (*path, "channel"),
+                    f"channel must be one of: {', '.join(REGISTRY)}",
+                    code="unknown-channel",
+                )
             )
             return
         await self.redis.flushdb()
@@ -212,7 +223,11 @@ class ScenarioRunner:
             line = src.where(spath)[0]
             if not isinstance(step, dict):
                 report.issues.append(
-                    src.issue(spath, "a step is a mapping: send:, button:, location: or wait:")
+                    src.issue(
+                        spath,
+                        "a step is a mapping: send:, button:, location: or wait:",
+                        code="schema",
+                    )
                 )
                 return
             unknown = [k for k in step if k not in STEP_KEYS]
@@ -221,6 +236,7 @@ class ScenarioRunner:
                     src.issue(
                         (*spath, unknown[0], "<key>"),
                         f"unknown key {unknown[0]!r} in a step; allowed: {', '.join(sorted(STEP_KEYS))}",
+                        code="unknown-key",
                     )
                 )
                 return
