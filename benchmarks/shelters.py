@@ -1,5 +1,5 @@
 """Shelter lookups with a 50,000-entry directory: latency of the Redis GEO
-search (bot/shelters.py) against a linear scan in Python over the same entries,
+search (bot/shelters/search.py) against a linear scan in Python over the same entries,
 in the same run, for coordinates and for typed place names.
 
     python -m benchmarks.shelters [--entries 50000] [--queries 2000] [--no-memory]

@@ -45,3 +45,22 @@ async def test_the_console_takes_channel_labels_from_the_registry(client):
     prefix = "export const CHANNEL_LABELS = "
     assert body.startswith(prefix)
     assert json.loads(body[len(prefix) :].strip().rstrip(";")) == LABELS
+
+
+def test_rendering_a_step_for_each_channel():
+    from bot.channels.rendering import render_replies
+    from bot.conversation.model import Reply
+
+    step = [Reply("Hello."), Reply("Choose:", (("Rights", "m#1"), ("Shelter", "m#2")), True)]
+    sms = render_replies(step, CAPABILITIES["sms"], location_label=lambda: "Send location")
+    assert len(sms) == 1  # one SMS for the whole step
+    outbound, shown = sms[0]
+    assert outbound.text == "Hello.\nChoose:\n1 Rights\n2 Shelter" == shown
+    assert outbound.options == () and not outbound.request_location
+    telegram = render_replies(
+        step, CAPABILITIES["telegram"], location_label=lambda: "Send location"
+    )
+    assert [o.text for o, _ in telegram] == ["Hello.", "Choose:"]
+    assert telegram[1][0].options == (("Rights", "m#1"), ("Shelter", "m#2"))
+    assert telegram[1][0].request_location and telegram[1][0].location_label == "Send location"
+    assert telegram[1][1] == "Choose:\n1 Rights\n2 Shelter"  # what the transcript shows

@@ -264,3 +264,21 @@ def test_asking_for_a_person_in_the_first_message_hands_off_after_the_welcome(en
     result = engine.step(None, Event("text", "counsellor"), Context("sms", NOW))
     assert "confidential" in result.replies[0].text and not any(r.options for r in result.replies)
     assert result.pending is not None and result.pending.name == "handoff"
+
+
+def test_reading_a_message_before_the_step(engine):
+    """What the runtime records and routes by: the global keyword a message is,
+    a tapped button's label, an answer that is never stored."""
+    from bot.conversation.model import Reading
+
+    assert engine.read(None, Event("text", "EXIT")) == Reading(keyword="exit")
+    assert engine.read(None, Event("text", "hello")) == Reading()
+    menu = at(engine, "main", "menu")
+    payload = next(
+        p
+        for _, p in engine.step(menu, Event("text", "MENU"), Context("web", NOW + 1))
+        .replies[-1]
+        .options
+    )
+    assert engine.read(menu, Event("button", payload=payload)).label
+    assert engine.read(menu, Event("button", payload="nowhere.none#1")).label is None

@@ -1,15 +1,15 @@
 """The channel interface: every way a person reaches the helpline is a small
 adapter with the same four async methods (after opsdroid's connectors).
 
-- `connect(ctx)`: start (register a webhook, start long polling);
+- `connect(inlet)`: start (register a webhook, start long polling);
 - `listen()`: the aiohttp routes that receive the channel's wire format, each
-  turned into one frozen `Inbound` and handed to `ctx.accept` (durable storage);
+  turned into one frozen `Inbound` and handed to `inlet.accept` (durable storage);
 - `send(address, outbound)`: deliver one `Outbound`; raise `RetryableSendError`
   or `PermanentSendError` so that the pipeline retries or gives up visibly;
 - `disconnect()`: stop and release clients.
 
 Adding a channel (WhatsApp, Signal...) is one new module and one line in
-`bot.channels.build_channels`.
+`bot.channels.REGISTRY` (and its settings in bot/config.py).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ class Pacer:
         self.rate: Script | None = None
 
     def share(self, rate: Script) -> None:
-        """Count the global rate in Redis with `rate` (bot/lua/rate.lua)."""
+        """Count the global rate in Redis with `rate` (rate.lua beside this module)."""
         self.rate = rate
 
     async def _count(self, window: int) -> int:

@@ -28,6 +28,7 @@ from bot.conversation.model import (
     Context,
     Conversation,
     Event,
+    Reading,
     Reply,
     StepResult,
     Translator,
@@ -148,6 +149,34 @@ class Engine:
         return Conversation(
             start.flow, start.state, language or ctx.language, version=self.flowset.version
         )
+
+    def read(self, conv: Conversation | None, event: Event) -> Reading:
+        """What `event` is to `conv` (None for a first contact) before any step:
+        the global keyword it is, the label of the button it taps, whether it
+        answers an input that is never stored."""
+        if event.kind == "text":
+            keyword = self.global_keyword(event.text)
+            if keyword is not None or conv is None:
+                return Reading(keyword=keyword)
+            state = self.flowset.state(conv.flow, conv.state)
+            save_as = state.input.save_as if state and state.input else None
+            return Reading(transient=bool(save_as and save_as.startswith("_")))
+        if event.kind == "button":
+            return Reading(label=self._button_label(event.payload, conv))
+        return Reading()
+
+    def _button_label(self, payload: str, conv: Conversation | None) -> str | None:
+        key, _, choice = payload.rpartition("#")
+        flow, _, state_name = key.partition(".")
+        state = self.flowset.state(flow, state_name)
+        if state is None:
+            return None
+        if choice.startswith("lang:"):
+            return self.translator.language_name(choice[5:])
+        if choice.isdigit() and 1 <= int(choice) <= len(state.options):
+            label = state.options[int(choice) - 1].label
+            return self.translator.text(conv.language if conv else "en", label)
+        return None
 
     def step(self, conv: Conversation | None, event: Event, ctx: Context) -> StepResult:
         """Advance `conv` (None for a first contact) by one event."""

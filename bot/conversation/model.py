@@ -72,6 +72,16 @@ class Reply(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What an event is to a conversation as it stands, before any step: the
+    runtime records her message and routes it from this."""
+
+    keyword: str | None = None  # a global keyword: exit, human, language or menu
+    label: str | None = None  # the label of the button she tapped, in her language
+    transient: bool = False  # it answers an input that is never stored (a `_` variable)
+
+
+@dataclass(frozen=True)
 class Context:
     """What the engine may read of the world: no clock of its own, no I/O."""
 

@@ -221,7 +221,7 @@ SETTINGS_MESSAGES = {
     "emergency": "a message matched a critical risk phrase (said before the handoff)",
     "queue_position": "she writes again while waiting for a counsellor",
     "blocked": "a sender blocked by a supervisor writes (a neutral answer)",
-    # Pieces of the shelter search's answers (bot/shelter_flow.py): needed only
+    # Pieces of the shelter search's answers (bot/shelters/actions.py): needed only
     # when a flow uses find_shelters or send_address.
     "shelter_near_place": "heading of the results near a typed place",
     "shelter_near_you": "heading of the results near a shared location",

@@ -21,7 +21,7 @@ Why this shape:
   died (its lock expired after LOCK_TTL) or whose channel only another process
   delivers is taken over from there.
 - Lua calls made in the same turn of the event loop go to Redis as one pipeline
-  (bot/scripts.py): under load, hundreds of conversations cost a few round trips.
+  (bot/store/scripts.py): under load, hundreds of conversations cost a few round trips.
 - Delivery is at least once: a crash between a provider accepting a message and
   our removing it from the outbox resends that one message.
 """

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
-from bot.channels.base import Outbound, render_text
+from bot.channels.rendering import render_replies
 from bot.conversation.engine import Engine
 from bot.conversation.model import Conversation, Reply
 from bot.i18n.catalogs import Catalogs
 from bot.runtime.live import Flows
 from bot.store import keys
-from bot.store.commit import Commit, new_id
+from bot.store.commit import Commit
 from bot.store.privacy import Privacy
 
 # What the transcript keeps instead of what is never stored (conversations'
@@ -66,16 +66,15 @@ class Conversations:
         return (Conversation.from_dict(json.loads(raw)) if raw else None), bool(blocked)
 
     def say(self, commit: Commit, channel: str, conv: Conversation, replies: list[Reply]) -> None:
-        """Queue replies for `channel`, rendered to what it can show: buttons, or
-        numbered lines; for SMS, one message per step (fewest segments)."""
-        caps = CAPABILITIES[channel]
-        replies = [r for r in replies if r.text or r.options]
-        if not replies:
-            return
-        if caps.sms_segments:
-            text = "\n".join(render_text(r.text, r.options) for r in replies)
-            replies = [Reply(text)]
-        catalogs = self.catalogs
+        """Queue replies for `channel`, rendered to what it can show, and record
+        them in the transcript."""
+        engine, language = self.engine, conv.language
+        rendered = render_replies(
+            replies,
+            CAPABILITIES[channel],
+            direction=lambda text: self.catalogs.directional(text, language),
+            location_label=lambda: engine.render(engine.settings_message("send_location"), conv),
+        )
         # Values of `_` variables (a place, search results) are sent but never
         # stored: a reply that shows one goes to the transcript as a note.
         transient = [
@@ -83,27 +82,8 @@ class Conversations:
             for k, v in conv.variables.items()
             if k.startswith("_") and isinstance(v, str) and len(v) >= 3
         ]
-        for reply in replies:
-            wants_location = reply.request_location and caps.location
-            text = reply.text if caps.buttons else render_text(reply.text, reply.options)
-            outbound = Outbound(
-                text=catalogs.directional(text, conv.language),
-                options=tuple(
-                    (catalogs.directional(label, conv.language), payload)
-                    for label, payload in reply.options
-                )
-                if caps.buttons
-                else (),
-                request_location=wants_location,
-                location_label=self.engine.render(
-                    self.engine.settings_message("send_location"), conv
-                )
-                if wants_location
-                else "",
-                id=new_id(),
-            )
+        for outbound, shown in rendered:
             commit.send(outbound.to_json())
-            shown = render_text(reply.text, reply.options)
-            if any(value in reply.text for value in transient):
+            if any(value in shown for value in transient):
                 shown = TRANSIENT_REPLY
             commit.log("bot", shown, message_id=outbound.id)

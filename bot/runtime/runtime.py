@@ -15,7 +15,15 @@ from typing import Any, Protocol
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Inbound
 from bot.conversation.engine import Engine
-from bot.conversation.model import MODE_QUEUED, Context, Conversation, Event, Reply, StepResult
+from bot.conversation.model import (
+    MODE_QUEUED,
+    Context,
+    Conversation,
+    Event,
+    Reading,
+    Reply,
+    StepResult,
+)
 from bot.flows.schema import ActionCall
 from bot.risk.lexicons import Match
 from bot.runtime.conversations import TRANSIENT_ANSWER, Conversations
@@ -93,11 +101,11 @@ class Runtime:
         if inbound.message_id and caps and caps.deletable_messages:
             commit.remember_deletable_message(inbound.message_id, now)
 
-        if inbound.kind == "exit" or (
-            inbound.kind == "text" and engine.global_keyword(inbound.text) == "exit"
-        ):
+        event = _event_of(inbound)
+        reading = engine.read(conv, event)
+        if inbound.kind == "exit" or reading.keyword == "exit":
             if conv is not None or inbound.kind == "exit":
-                ctx = ActionContext(
+                action = ActionContext(
                     conversations,
                     pid,
                     conv or engine.new_conversation(self._context(inbound, conv, now)),
@@ -105,12 +113,14 @@ class Runtime:
                     commit,
                     ActionCall("safe_exit"),
                 )
-                await _safe_exit(ctx)
+                await _safe_exit(action)
             return  # EXIT from a stranger: nothing is sent, nothing kept
 
-        ctx = Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
+        context = Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
         risk = self.risk.match(inbound.text) if (self.risk and inbound.text) else None
-        self._log_user(commit, inbound, conv, risk)
+        commit.log(
+            "user", _recorded(inbound, reading, risk), inbound.received_at, **_risk_note(risk)
+        )
 
         if conv is not None and conv.mode == MODE_QUEUED and self.relay:
             # Waiting for or talking with a counsellor: to the transcript and the
@@ -129,7 +139,7 @@ class Runtime:
         if inbound.kind in ("unsupported", "too_long") or (risk is None and blocked):
             # A sticker, a photo, an over-long text, or a blocked sender: a polite
             # word, and the conversation stays where it was.
-            conv = conv or engine.new_conversation(ctx)
+            conv = conv or engine.new_conversation(context)
             message = inbound.kind if inbound.kind in ("unsupported", "too_long") else "blocked"
             conversations.say(
                 commit,
@@ -141,33 +151,32 @@ class Runtime:
             commit.save_state(conv.to_dict())
             return
 
-        event = _event_of(inbound)
         if risk is not None:
-            result = await self._risk_handoff(pid, conv, event, ctx, inbound, commit, risk)
+            result = await self._risk_handoff(pid, conv, event, context, inbound, commit, risk)
         else:
-            result = engine.step(conv, event, ctx)
-            result = await self._run(pid, result, ctx, inbound, commit)
+            result = engine.step(conv, event, context)
+            result = await self._run(pid, result, context, inbound, commit)
         if result is None:
             return
         conversations.say(commit, inbound.channel, result.conversation, result.replies)
         commit.save_state(result.conversation.to_dict())
 
     async def _risk_handoff(
-        self, pid, conv, event, ctx, inbound, commit, risk: Match
+        self, pid, conv, event, context, inbound, commit, risk: Match
     ) -> StepResult | None:
         """A risk match in any state: queue her at once with that priority; a
         critical one also gives the emergency number first."""
         engine = self.engine
         replies: list[Reply] = []
         if conv is None:  # first contact: the welcome still says it is confidential, how to leave
-            first = engine.step(None, event, ctx)
+            first = engine.step(None, event, context)
             conv = first.conversation
             replies.extend(Reply(r.text) for r in first.replies if r.text)
-        conv.updated_at = ctx.now
+        conv.updated_at = context.now
         if risk.severity == "critical":
             replies.append(Reply(engine.render(engine.settings_message("emergency"), conv)))
-        result = engine.enter(conv, engine.settings.human, ctx)
-        result = await self._run(pid, result, ctx, inbound, commit, risk)
+        result = engine.enter(conv, engine.settings.human, context)
+        result = await self._run(pid, result, context, inbound, commit, risk)
         if result is None:
             return None
         result.effects[:0] = replies
@@ -177,7 +186,7 @@ class Runtime:
         self,
         pid,
         result: StepResult,
-        ctx: Context,
+        context: Context,
         inbound: Inbound,
         commit: Commit,
         risk: Match | None = None,
@@ -203,7 +212,7 @@ class Runtime:
             )
             if commit.erased:
                 return None
-            result = engine.resume(result.conversation, outcome or "", ctx, variables)
+            result = engine.resume(result.conversation, outcome or "", context, variables)
 
     async def _perform(
         self, pid, conv, inbound, commit, call: ActionCall, risk
@@ -228,51 +237,22 @@ class Runtime:
     def _context(self, inbound: Inbound, conv: Conversation | None, now: float) -> Context:
         return Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
 
-    def _log_user(
-        self,
-        commit: Commit,
-        inbound: Inbound,
-        conv: Conversation | None,
-        risk: Match | None = None,
-    ) -> None:
-        if inbound.kind == "location":
-            text = "(shared a location)"  # used for the search, never stored
-        elif (
-            risk is None
-            and inbound.kind == "text"
-            and self._answers_transient_input(inbound.text, conv)
-        ):
-            text = TRANSIENT_ANSWER  # e.g. the place she is in: used for this step, never stored
-        elif inbound.kind == "button":
-            text = self._button_label(inbound.payload, conv) or inbound.payload
-        elif inbound.kind == "unsupported":
-            text = "(a message that is not text)"
-        else:
-            text = inbound.text
-        extra = {"risk": risk.severity, "category": risk.category} if risk else {}
-        commit.log("user", text, inbound.received_at, **extra)
 
-    def _answers_transient_input(self, text: str, conv: Conversation | None) -> bool:
-        """True when `text` answers a state whose input is saved to a `_` variable."""
-        if conv is None or self.engine.global_keyword(text):
-            return False
-        state = self.engine.flowset.state(conv.flow, conv.state)
-        return bool(
-            state and state.input and state.input.save_as and state.input.save_as.startswith("_")
-        )
+def _recorded(inbound: Inbound, reading: Reading, risk: Match | None) -> str:
+    """What the transcript keeps of her message."""
+    if inbound.kind == "location":
+        return "(shared a location)"  # used for the search, never stored
+    if inbound.kind == "text" and reading.transient and risk is None:
+        return TRANSIENT_ANSWER  # e.g. the place she is in: used for this step, never stored
+    if inbound.kind == "button":
+        return reading.label or inbound.payload
+    if inbound.kind == "unsupported":
+        return "(a message that is not text)"
+    return inbound.text
 
-    def _button_label(self, payload: str, conv: Conversation | None) -> str | None:
-        key, _, choice = payload.rpartition("#")
-        flow, _, state_name = key.partition(".")
-        state = self.engine.flowset.state(flow, state_name)
-        if state is None:
-            return None
-        if choice.startswith("lang:"):
-            return self.conversations.catalogs.language_name(choice[5:])
-        if choice.isdigit() and 1 <= int(choice) <= len(state.options):
-            label = state.options[int(choice) - 1].label
-            return self.engine.translator.text(conv.language if conv else "en", label)
-        return None
+
+def _risk_note(risk: Match | None) -> dict[str, str]:
+    return {"risk": risk.severity, "category": risk.category} if risk else {}
 
 
 def _event_of(inbound: Inbound) -> Event:

@@ -1,4 +1,4 @@
--- The nearest directory entries that pass the filters (bot/shelters.py, Directory.near).
+-- The nearest directory entries that pass the filters (bot/shelters/search.py, Directory.near).
 --
 -- KEYS[1] meta hash, KEYS[2] tags hash, KEYS[3] data hash, KEYS[4..] the GEO
 -- sets of the kinds asked for: all of one generation.

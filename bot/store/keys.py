@@ -1,7 +1,7 @@
 """Every Redis key name of the project, in one place.
 
 A conversation is known only by its pseudonymous id `pid` (an HMAC of channel +
-user id, bot/privacy.py). Its keys share the hash tag `{pid}`, and all of them
+user id, bot/store/privacy.py). Its keys share the hash tag `{pid}`, and all of them
 expire together after HELPLINE_RETENTION_DAYS of inactivity
 (`conversation_keys`); safe exit deletes them at once.
 """
@@ -94,7 +94,7 @@ def blocked(pid: str) -> str:
     return f"{PREFIX}:blocked:{pid}"
 
 
-# ---- pipeline (bot/pipeline.py)
+# ---- pipeline (bot/pipeline/)
 
 WORK_PENDING = (
     f"{PREFIX}:pending:work"  # sorted set pid -> time of last progress: inboxes with news
@@ -167,7 +167,7 @@ def assigned(username: str) -> str:
     return f"{ASSIGNED_PREFIX}{username}"
 
 
-# ---- shelters (bot/shelters.py)
+# ---- shelters (bot/shelters/)
 #
 # An import writes a whole new generation of keys, then switches
 # SHELTERS_CURRENT to it, then deletes the old generation: lookups read the
