@@ -97,6 +97,11 @@ class YamlError(Exception):
         self.issue = issue
 
 
+def _key_error(file: str, key_node: yaml.Node, message: str, code: str) -> YamlError:
+    mark = key_node.start_mark
+    return YamlError(Issue(file, mark.line + 1, mark.column + 1, message, code=code))
+
+
 def _convert(node: yaml.Node, path: Path_, marks: dict, file: str, loader: _Loader) -> Any:
     marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
@@ -106,27 +111,9 @@ def _convert(node: yaml.Node, path: Path_, marks: dict, file: str, loader: _Load
                 loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             )
             if not isinstance(key, str):
-                mark = key_node.start_mark
-                raise YamlError(
-                    Issue(
-                        file,
-                        mark.line + 1,
-                        mark.column + 1,
-                        "keys must be plain words",
-                        code="yaml-key",
-                    )
-                )
+                raise _key_error(file, key_node, "keys must be plain words", "yaml-key")
             if key in result:
-                mark = key_node.start_mark
-                raise YamlError(
-                    Issue(
-                        file,
-                        mark.line + 1,
-                        mark.column + 1,
-                        f"key {key!r} appears twice",
-                        code="duplicate-key",
-                    )
-                )
+                raise _key_error(file, key_node, f"key {key!r} appears twice", "duplicate-key")
             result[key] = _convert(value_node, (*path, key), marks, file, loader)
             # A key's own position is more useful than its value's for "unknown key".
             marks[(*path, key, "<key>")] = (
