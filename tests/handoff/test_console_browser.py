@@ -24,8 +24,8 @@ from bot.store import keys
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
 from handoff.queue import HandoffQueue
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "handoff" / "static"
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
 HAS_CHROMIUM = Path(CHROMIUM).exists()

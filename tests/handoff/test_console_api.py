@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
+from tests.conftest import ROOT
 
 PASSWORD = "correct horse battery"
 
@@ -433,5 +433,5 @@ async def test_openapi_matches_the_routes(client):
                 if route.method != "HEAD":
                     routes.add((route.method, path))
     assert documented == routes
-    spec = Path(__file__).resolve().parent.parent / "handoff" / "openapi.json"
+    spec = ROOT / "handoff" / "openapi.json"
     assert json.loads(spec.read_text()) == document

@@ -85,3 +85,10 @@ async def test_bad_requests_are_refused(client, redis):
     assert big.status == 413
     assert (await client.get("/chat/api/messages", params={"session": "../etc"})).status == 400
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_web_chat_welcome(chat):
+    replies = await chat.start()
+    assert any("confidential" in r for r in replies), replies
+    text = await chat.say("1")
+    assert "How can I help you?" in text
