@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.flows.check import FlowChecker
 from bot.flows.parse import FlowParser
 from bot.flows.schema import SETTINGS_FILE, Flow, FlowSet
+from bot.flows.settings import load_settings
 from bot.sources import Issue
 
 
@@ -30,7 +31,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     settings_path = directory / SETTINGS_FILE
     settings = None
     if settings_path.exists():
-        settings = loader.load_settings(settings_path)
+        settings = load_settings(loader, settings_path)
     else:
         loader.issues.append(
             Issue(

@@ -8,20 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.flows.schema import (
-    ACTION_MESSAGES,
     ACTIONS,
-    GLOBAL_KEYWORDS,
-    SETTINGS_MESSAGES,
     ActionCall,
     Branch,
     Condition,
     Flow,
-    FlowSettings,
     Input,
     Option,
     State,
     Target,
-    split_words,
 )
 from bot.sources import Issue, Source, YamlError, load
 
@@ -40,26 +35,11 @@ _STATE_KEYS = {
 }
 _OPTION_KEYS = {"label", "keywords", "go", "do", "set"}
 _INPUT_KEYS = {"save_as", "go", "accepts"}
-_SETTINGS_KEYS = {
-    "start",
-    "menu",
-    "language",
-    "human",
-    "idle_timeout_minutes",
-    "emergency_number",
-    "keywords",
-    "queue",
-    "opening_hours",
-    "messages",
-    "canned",
-    "description",
-}
-# Texts the runtime says outside any flow state; settings.yaml must give each.
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _VAR = re.compile(r"^_?[a-z][a-z0-9_]*$")
 
 
-def _unknown_keys(
+def unknown_keys(
     src: Source, mapping: dict, allowed: set[str], path: tuple, what: str
 ) -> list[Issue]:
     issues = []
@@ -123,7 +103,7 @@ class FlowParser:
                         )
                     )
                     continue
-                self.issues.extend(_unknown_keys(src, item, {"if", "go"}, p, "a branch"))
+                self.issues.extend(unknown_keys(src, item, {"if", "go"}, p, "a branch"))
                 cond = (
                     self.parse_condition(src, item.get("if"), (*p, "if")) if "if" in item else None
                 )
@@ -225,7 +205,7 @@ class FlowParser:
                 src.issue((), "a flow file is a mapping with `flow:` and `states:`", code="schema")
             )
             return None
-        self.issues.extend(_unknown_keys(src, data, _FLOW_KEYS, (), "a flow"))
+        self.issues.extend(unknown_keys(src, data, _FLOW_KEYS, (), "a flow"))
         name = data.get("flow")
         if not isinstance(name, str) or not _NAME.match(name):
             self.issues.append(
@@ -275,7 +255,7 @@ class FlowParser:
         return Flow(name, src.file, start, states)
 
     def load_state(self, src: Source, flow: str, name: str, body: dict, p: tuple) -> State:
-        self.issues.extend(_unknown_keys(src, body, _STATE_KEYS, p, f"state {name!r}"))
+        self.issues.extend(unknown_keys(src, body, _STATE_KEYS, p, f"state {name!r}"))
         state = State(flow, name)
         say = body.get("say")
         if say is not None:
@@ -344,7 +324,7 @@ class FlowParser:
                     )
                 )
                 continue
-            self.issues.extend(_unknown_keys(src, item, _OPTION_KEYS, op, "a menu option"))
+            self.issues.extend(unknown_keys(src, item, _OPTION_KEYS, op, "a menu option"))
             label = item.get("label")
             if not isinstance(label, str) or not label.strip():
                 self.issues.append(
@@ -416,7 +396,7 @@ class FlowParser:
                 )
             )
             return None
-        self.issues.extend(_unknown_keys(src, spec, _INPUT_KEYS, p, "input"))
+        self.issues.extend(unknown_keys(src, spec, _INPUT_KEYS, p, "input"))
         save_as = spec.get("save_as")
         if save_as is not None and (not isinstance(save_as, str) or not _VAR.match(save_as)):
             self.issues.append(
@@ -440,141 +420,3 @@ class FlowParser:
                 )
         branches = self.parse_branches(src, spec["go"], (*p, "go"), flow)
         return Input(save_as, branches, "text" in accepts, "location" in accepts)
-
-    def load_settings(self, path: Path) -> FlowSettings | None:
-        src = self.load_source(path)
-        if src is None:
-            return None
-        data = src.data
-        if not isinstance(data, dict):
-            self.issues.append(
-                src.issue(
-                    (), "settings.yaml is a mapping (start:, menu:, keywords:, ...)", code="schema"
-                )
-            )
-            return None
-        self.issues.extend(_unknown_keys(src, data, _SETTINGS_KEYS, (), "settings"))
-        targets = {}
-        for key in ("start", "menu", "language", "human"):
-            if key not in data:
-                self.issues.append(
-                    src.issue(
-                        (),
-                        f"settings.yaml needs `{key}:` (a flow name or flow.state)",
-                        code="missing-setting",
-                    )
-                )
-                targets[key] = Target("?", "?")
-            else:
-                targets[key] = self.parse_target(src, data[key], (key,), "") or Target("?", "?")
-        keywords = data.get("keywords")
-        kw: dict[str, str] = {}
-        if not isinstance(keywords, dict):
-            self.issues.append(
-                src.issue(
-                    ("keywords",),
-                    "settings.yaml needs `keywords:` for exit, human, language and menu",
-                    code="missing-setting",
-                )
-            )
-        else:
-            self.issues.extend(
-                _unknown_keys(src, keywords, set(GLOBAL_KEYWORDS), ("keywords",), "keywords")
-            )
-            for kind in GLOBAL_KEYWORDS:
-                words = keywords.get(kind)
-                if isinstance(words, list):
-                    words = ", ".join(str(w) for w in words)
-                if not isinstance(words, str) or not split_words(words):
-                    self.issues.append(
-                        src.issue(
-                            ("keywords", kind),
-                            f"keywords.{kind} needs at least one word",
-                            code="missing-keyword",
-                        )
-                    )
-                    continue
-                kw[kind] = words
-        idle = data.get("idle_timeout_minutes", 30)
-        if not isinstance(idle, int | float) or isinstance(idle, bool) or idle <= 0:
-            self.issues.append(
-                src.issue(
-                    ("idle_timeout_minutes",),
-                    "idle_timeout_minutes takes a number of minutes above 0",
-                    code="schema",
-                )
-            )
-            idle = 30
-        emergency = str(data.get("emergency_number", "112"))
-        queue = data.get("queue") or {}
-        aging = queue.get("aging_minutes", 5) if isinstance(queue, dict) else 5
-        if not isinstance(aging, int | float) or isinstance(aging, bool) or aging <= 0:
-            self.issues.append(
-                src.issue(
-                    ("queue", "aging_minutes"),
-                    "queue.aging_minutes takes a number of minutes above 0",
-                    code="schema",
-                )
-            )
-            aging = 5
-        hours = data.get("opening_hours") or {}
-        if not isinstance(hours, dict):
-            self.issues.append(
-                src.issue(
-                    ("opening_hours",),
-                    "opening_hours is a mapping (see flows/README.md)",
-                    code="schema",
-                )
-            )
-            hours = {}
-        messages_data = data.get("messages")
-        messages: dict[str, str] = {}
-        if not isinstance(messages_data, dict):
-            self.issues.append(
-                src.issue(
-                    ("messages",),
-                    f"settings.yaml needs `messages:` with {', '.join(SETTINGS_MESSAGES)}",
-                    code="missing-message",
-                )
-            )
-        else:
-            self.issues.extend(
-                _unknown_keys(src, messages_data, set(SETTINGS_MESSAGES), ("messages",), "messages")
-            )
-            for key, meaning in SETTINGS_MESSAGES.items():
-                text = messages_data.get(key)
-                if key.startswith(tuple(ACTION_MESSAGES)) and key not in messages_data:
-                    continue  # required only with their actions: _Checker.check_action_messages
-                if not isinstance(text, str) or not text.strip():
-                    self.issues.append(
-                        src.issue(
-                            ("messages",),
-                            f"messages.{key} is missing: the text said when {meaning}",
-                            code="missing-message",
-                        )
-                    )
-                else:
-                    messages[key] = text.strip()
-        canned = data.get("canned") or {}
-        if not isinstance(canned, dict) or not all(
-            isinstance(v, str) and v.strip() for v in canned.values()
-        ):
-            self.issues.append(
-                src.issue(
-                    ("canned",), "canned: maps a name to a text counsellors can send", code="schema"
-                )
-            )
-            canned = {}
-        return FlowSettings(
-            canned={k: v.strip() for k, v in canned.items()},
-            start=targets["start"],
-            menu=targets["menu"],
-            language=targets["language"],
-            human=targets["human"],
-            idle_timeout_seconds=int(idle * 60),
-            emergency_number=emergency,
-            keywords=kw,
-            queue_aging_minutes=float(aging),
-            opening_hours=hours,
-            messages=messages,
-        )
