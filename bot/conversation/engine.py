@@ -21,6 +21,7 @@ from typing import Any
 from transitions import Machine
 from transitions.core import EventData
 
+from bot.conversation.matching import OptionNames
 from bot.conversation.model import (
     MAX_CHAIN,
     MODE_BOT,
@@ -63,7 +64,7 @@ class Engine:
         for flow in flowset.flows.values():
             self._build_machine(flow)
         self._keyword_index = self._build_keyword_index()
-        self._option_index: dict[tuple[str, str], tuple[dict[str, int], list[tuple[str, int]]]] = {}
+        self._options_named = OptionNames(self.translator)
         self._language_index: dict[str, str] = {}
         self._builtin_cache: dict[str, dict[str, str]] = {}
         self._menus: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
@@ -424,25 +425,6 @@ class Engine:
     def settings_message(self, key: str) -> str:
         return self.flowset.settings.messages[key]
 
-    def _index(self, state: State, language: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
-        cached = self._option_index.get((state.key, language))
-        if cached is not None:
-            return cached
-        exact: dict[str, int] = {}
-        phrases: list[tuple[str, int]] = []
-        for lang in dict.fromkeys((language, "en")):
-            for option in state.options:
-                label = fold(self.translator.text(lang, option.label))
-                exact.setdefault(label, option.number)
-                if option.keywords:
-                    for word in split_words(self.translator.text(lang, option.keywords)):
-                        folded = fold(word)
-                        if folded:
-                            exact.setdefault(folded, option.number)
-                            phrases.append((f" {folded} ", option.number))
-        self._option_index[(state.key, language)] = (exact, phrases)
-        return exact, phrases
-
     def _match(
         self, state: State, conv: Conversation, event: Event
     ) -> tuple[str | None, Any] | None:
@@ -469,23 +451,9 @@ class Engine:
         if state.languages and folded in self._language_index:
             return self._choose_language(self._language_index[folded], conv)
         if state.options:
-            exact, phrases = self._index(state, conv.language)
-            if folded in exact:
-                return self._option(state, exact[folded])
-            padded = f" {folded} "
-            found = [
-                (phrase, n)
-                for phrase, n in phrases
-                if phrase in padded and not _negated(padded, phrase)
-            ]
-            # The longest phrase wins over the ones inside it: "not safe" over "safe".
-            hits = {
-                n
-                for phrase, n in found
-                if not any(phrase != other and phrase in other for other, _ in found)
-            }
-            if len(hits) == 1:
-                return self._option(state, hits.pop())
+            number = self._options_named.number(state, conv.language, folded)
+            if number is not None:
+                return self._option(state, number)
         if state.input and state.input.text and folded:
             if state.input.save_as:
                 conv.variables[state.input.save_as] = text.strip()[:200]
@@ -503,29 +471,6 @@ class Engine:
             return None
         conv.language, conv.language_chosen = code, True
         return "lang", None
-
-
-# Words that turn a keyword around when they come right before it ("not ok",
-# "I can't talk", "nu pot", "не могу", "pas sûr"): the keyword then does not count.
-NEGATIONS = frozenset(
-    "not no never dont cant cannot n nu ne не ни ні нет pas non nicht kein keine nie nem jo nuk mos "
-    "لا ما لم مش غير ليس لست لن 不 没 没有 别".split()
-) | {"don t", "can t", "isn t"}  # folded forms of don't, can't, isn't
-
-
-def _negated(padded: str, phrase: str) -> bool:
-    """True when every place `phrase` appears in the message follows a negation.
-    A phrase that is itself a refusal ("not now", "не мога") is never turned around:
-    "no, not now" stays a no."""
-    if phrase.split()[0] in NEGATIONS or " ".join(phrase.split()[:2]) in NEGATIONS:
-        return False
-    start = 0
-    while (at := padded.find(phrase, start)) >= 0:
-        before = padded[:at].split()
-        if not (before and (before[-1] in NEGATIONS or " ".join(before[-2:]) in NEGATIONS)):
-            return False
-        start = at + 1
-    return True
 
 
 def _condition(condition) -> Any:
