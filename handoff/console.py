@@ -1,49 +1,31 @@
-"""The counsellor console's JSON API (SPEC.md), its live events, and the page.
-
-Sessions are server-side (Redis) behind a signed, HttpOnly, SameSite=Strict
-cookie; every state-changing call needs the X-CSRF-Token header with the token
-returned by login and by GET /console/api/me. Errors are JSON {"error": "..."}
-sentences: 400 bad input, 401 no session, 403 wrong role or not yours,
-404 unknown id, 409 taken by someone else, 429 too many logins.
+"""The counsellor console's JSON API (SPEC.md) over the handoff, and its live
+events. Errors are JSON {"error": "..."} sentences: 400 bad input, 401 no
+session, 403 wrong role or not yours, 404 unknown id, 409 taken by someone else,
+429 too many logins. Signing in is handoff/sessions.py; the page handoff/pages.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from pathlib import Path
 
 from aiohttp import web
 
-from bot.channels import CAPABILITIES, LABELS
+from bot.channels import CAPABILITIES
 from bot.channels.base import read_json
-from bot.channels.web import serve_file
 from bot.store import keys
 from bot.store.privacy import Privacy
-from handoff.counsellors import SESSION_IDLE_S, Counsellors, Session
+from handoff import pages
+from handoff.counsellors import Counsellors, Session
 from handoff.events import EventHub
+from handoff.pages import error
 from handoff.relay import Handoff
+from handoff.sessions import SignIn
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-OPENAPI = Path(__file__).resolve().parent / "openapi.json"
-COOKIE = "helpline_session"
 MAX_MESSAGE = 4096
 MAX_NOTES = 5000
 HEARTBEAT_S = 15
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    "media-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-
-SessionHandler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 def _text(raw: bytes | str) -> str:
@@ -53,7 +35,7 @@ def _text(raw: bytes | str) -> str:
 
 
 class Console:
-    """The console's pages and JSON API over the handoff; `hub` carries live events."""
+    """The console's JSON API over the handoff; `hub` carries live events."""
 
     def __init__(
         self, handoff: Handoff, privacy: Privacy, hub: EventHub, secure_cookies: bool
@@ -61,144 +43,30 @@ class Console:
         self.handoff = handoff
         self.redis = handoff.redis
         self.counsellors: Counsellors = handoff.counsellors
-        self.privacy = privacy
         self.hub = hub
-        self.secure_cookies = secure_cookies
+        self.sign_in = SignIn(self.counsellors, privacy, secure_cookies)
 
     # ------------------------------------------------------------------ plumbing
 
     def routes(self) -> list[web.AbstractRouteDef]:
         api = "/console/api"
         return [
-            web.get("/console", self.page),
-            web.get("/console/", self.page),
-            web.get("/console/static/channels.js", self.channel_labels),
-            web.get("/console/static/{name}", self.static),
-            web.get(f"{api}/openapi.json", self.openapi),
-            web.post(f"{api}/login", self.login),
-            web.post(f"{api}/logout", self.auth(self.logout)),
-            web.get(f"{api}/me", self.auth(self.me)),
-            web.get(f"{api}/queue", self.auth(self.queue)),
-            web.get(f"{api}/events", self.auth(self.events)),
-            web.get(f"{api}/conversations/{{id}}", self.auth(self.conversation)),
-            web.post(f"{api}/conversations/{{id}}/claim", self.auth(self.claim)),
-            web.post(f"{api}/conversations/{{id}}/messages", self.auth(self.message)),
-            web.post(f"{api}/conversations/{{id}}/typing", self.auth(self.typing)),
-            web.post(f"{api}/conversations/{{id}}/transfer", self.auth(self.transfer)),
-            web.post(f"{api}/conversations/{{id}}/close", self.auth(self.close)),
-            web.post(f"{api}/conversations/{{id}}/block", self.auth(self.block, supervisor=True)),
-            web.get(f"{api}/counsellors", self.auth(self.team)),
-            web.get(f"{api}/overview", self.auth(self.overview, supervisor=True)),
+            *pages.routes(),
+            *self.sign_in.routes(),
+            web.get(f"{api}/queue", self.sign_in.guard(self.queue)),
+            web.get(f"{api}/events", self.sign_in.guard(self.events)),
+            web.get(f"{api}/conversations/{{id}}", self.sign_in.guard(self.conversation)),
+            web.post(f"{api}/conversations/{{id}}/claim", self.sign_in.guard(self.claim)),
+            web.post(f"{api}/conversations/{{id}}/messages", self.sign_in.guard(self.message)),
+            web.post(f"{api}/conversations/{{id}}/typing", self.sign_in.guard(self.typing)),
+            web.post(f"{api}/conversations/{{id}}/transfer", self.sign_in.guard(self.transfer)),
+            web.post(f"{api}/conversations/{{id}}/close", self.sign_in.guard(self.close)),
+            web.post(
+                f"{api}/conversations/{{id}}/block", self.sign_in.guard(self.block, supervisor=True)
+            ),
+            web.get(f"{api}/counsellors", self.sign_in.guard(self.team)),
+            web.get(f"{api}/overview", self.sign_in.guard(self.overview, supervisor=True)),
         ]
-
-    def auth(
-        self, handler: SessionHandler, supervisor: bool = False
-    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        @wraps(handler)
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            signed = request.cookies.get(COOKIE)
-            session_id = self.privacy.unsign(signed) if signed else None
-            session = await self.counsellors.get_session(session_id) if session_id else None
-            if session is None:
-                return error(
-                    401, "You are not signed in, or your session has ended: please sign in."
-                )
-            if request.method != "GET":
-                sent = request.headers.get("X-CSRF-Token", "")
-                if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-                    return error(403, "Missing or wrong X-CSRF-Token header: reload the console.")
-            if supervisor and not session.is_supervisor:
-                return error(403, "Only supervisors can do this.")
-            await self.counsellors.touch_presence(session.user)
-            return await handler(request, session)
-
-        return wrapped
-
-    async def _body(self, request: web.Request) -> dict | web.Response:
-        return await read_json(request)
-
-    # ------------------------------------------------------------------ page
-
-    async def page(self, request: web.Request) -> web.StreamResponse:
-        return self._file(STATIC_DIR / "index.html")
-
-    async def channel_labels(self, request: web.Request) -> web.Response:
-        """The channels' labels, from the registry (bot/channels): a new channel
-        needs no change to the console."""
-        body = f"export const CHANNEL_LABELS = {json.dumps(LABELS, ensure_ascii=False)};\n"
-        return web.Response(
-            text=body,
-            content_type="text/javascript",
-            headers={
-                "Content-Security-Policy": CSP,
-                "Referrer-Policy": "no-referrer",
-                "X-Content-Type-Options": "nosniff",
-                "X-Frame-Options": "DENY",
-                "Cache-Control": "no-cache",
-            },
-        )
-
-    async def static(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        path = STATIC_DIR / name
-        if "/" in name or name.startswith(".") or not path.is_file():
-            raise web.HTTPNotFound()
-        return self._file(path)
-
-    @staticmethod
-    def _file(path: Path) -> web.StreamResponse:
-        return serve_file(path, CSP, "no-cache")
-
-    async def openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(json.loads(OPENAPI.read_text()))
-
-    # ------------------------------------------------------------------ session
-
-    async def login(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
-        username, password = body.get("username"), body.get("password")
-        if (
-            not isinstance(username, str)
-            or not isinstance(password, str)
-            or not username
-            or not password
-        ):
-            return error(400, "Send a JSON object with `username` and `password`.")
-        client = request.remote or "unknown"
-        if await self.counsellors.login_blocked(client, username):
-            return error(429, "Too many failed sign-ins: wait 15 minutes, or ask a supervisor.")
-        role = await self.counsellors.verify(username, password)
-        if role is None:
-            await self.counsellors.login_failed(client, username)
-            return error(401, "Wrong username or password.")
-        session = await self.counsellors.open_session(username, role)
-        response = web.json_response(
-            {"csrf_token": session.csrf_token, "user": username, "role": role}
-        )
-        response.set_cookie(
-            COOKIE,
-            self.privacy.sign(session.id),
-            httponly=True,
-            samesite="Strict",
-            secure=self.secure_cookies,
-            path="/console",
-            max_age=SESSION_IDLE_S,
-        )
-        return response
-
-    async def logout(self, request: web.Request, session: Session) -> web.Response:
-        await self.counsellors.close_session(session.id)
-        await self.counsellors.leave(session.user)
-        response = web.json_response({"ok": True})
-        response.del_cookie(COOKIE, path="/console")
-        return response
-
-    async def me(self, request: web.Request, session: Session) -> web.Response:
-        return web.json_response(
-            {"user": session.user, "role": session.role, "csrf_token": session.csrf_token}
-        )
 
     # ------------------------------------------------------------------ queue
 
@@ -250,7 +118,7 @@ class Console:
         if problem:
             return problem
         assert record is not None  # _access gives a record whenever it gives no error
-        body = await self._body(request)
+        body = await read_json(request)
         if isinstance(body, web.Response):
             return body
         return pid, record, body
@@ -519,17 +387,3 @@ class Console:
     async def _publish(self, *events: dict) -> None:
         for event in events:
             await self.redis.publish(keys.EVENTS, json.dumps(event))
-
-
-async def create_first_admin(counsellors: Counsellors) -> str | None:
-    """With no accounts at all, create supervisor `admin` and return its one-time password."""
-    import secrets
-
-    if await counsellors.count():
-        return None
-    # Several processes may start together on a new Redis: one of them creates it.
-    if not await counsellors.redis.set(keys.FIRST_ADMIN, "1", nx=True, ex=60):
-        return None
-    password = secrets.token_urlsafe(12)
-    await counsellors.add("admin", password, "supervisor")
-    return password

@@ -28,9 +28,10 @@ from bot.store import keys
 from bot.store.commit import Commit
 from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
-from handoff.console import Console, create_first_admin
+from handoff.console import Console
 from handoff.events import EventHub
 from handoff.relay import Handoff
+from handoff.sessions import create_first_admin
 from helpline.metrics import Metrics
 from helpline.services import build_services, start_shelters
 

@@ -73,8 +73,8 @@ async def test_first_start_creates_one_supervisor_and_says_it_once(make_client, 
 async def test_processes_starting_together_create_one_first_supervisor(redis):
     """Several app processes started at once on a new Redis: one admin, one
     password printed, and that password is the one that works."""
-    from handoff.console import create_first_admin
     from handoff.counsellors import Counsellors
+    from handoff.sessions import create_first_admin
 
     passwords = await asyncio.gather(*(create_first_admin(Counsellors(redis)) for _ in range(5)))
     created = [p for p in passwords if p]
