@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
 from tests.conftest import ROOT
@@ -63,7 +64,7 @@ async def test_login_me_logout(make_client, team):
     assert (await client.get("/console/api/me")).status == 401
 
 
-async def test_handoff_claim_reply_close(make_client, team):
+async def test_handoff_claim_reply_close(make_client, team, redis):
     person_side = await make_client()
     csrf = await login(person_side, "ana")
     chat, pid = await queued_person(person_side, "")
@@ -81,7 +82,7 @@ async def test_handoff_claim_reply_close(make_client, team):
     assert sent.status == 200
     assert "Hello, I am here." in await chat.replies()
     await chat.send("thank you")
-    await asyncio.sleep(0.3)
+    await settled(redis)
     conversation = await (await person_side.get(f"/console/api/conversations/{pid}")).json()
     texts = [(m["from"], m["text"]) for m in conversation["messages"]]
     assert ("counsellor", "Hello, I am here.") in texts and ("user", "thank you") in texts

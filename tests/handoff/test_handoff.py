@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from handoff.hours import OpeningHours, OpeningHoursError
 from tests.conftest import FLOWS
@@ -89,7 +90,7 @@ async def test_everything_about_a_conversation_expires_after_the_retention_perio
     chat = WebChat(client)
     await chat.start()
     await chat.say("1")
-    await asyncio.sleep(0.2)
+    await settled(redis)
     keys = await redis.keys("hl:c:*")
     assert len(keys) >= 4  # state, address, transcript, delivery, web mailbox...
     for key in keys:

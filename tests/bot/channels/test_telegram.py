@@ -12,6 +12,7 @@ import pytest
 
 from bot.channels import telegram as telegram_channel
 from bot.store import keys
+from bot.testing.settle import settled
 from tests.fakes import FakeTelegram
 
 SECRET = "test-webhook-secret"
@@ -109,12 +110,12 @@ async def test_start_welcome_with_inline_buttons_then_tap(tg_client, telegram):
     await telegram.wait_for("answerCallbackQuery", 1)
 
 
-async def test_duplicate_update_is_processed_once(tg_client, telegram):
+async def test_duplicate_update_is_processed_once(tg_client, telegram, redis):
     update = message_update("hello")
     for _ in range(3):
         assert (await post(tg_client, update)).status == 200
     await telegram.wait_for("sendMessage", 2)
-    await asyncio.sleep(0.4)
+    await settled(redis)
     assert len(telegram.called("sendMessage")) == 2  # the welcome and the safety question, once
 
 

@@ -10,6 +10,7 @@ from redis.exceptions import ResponseError
 from bot.channels.base import Inbound
 from bot.pipeline.drain import DrainScript
 from bot.store import keys
+from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from helpline.app import PIPELINE, PRIVACY
 
@@ -85,7 +86,7 @@ async def test_a_conversation_left_by_a_dead_process_is_taken_over(make_client, 
     client = await make_client()
     chat = WebChat(client)
     await chat.start()
-    await asyncio.sleep(0.3)
+    await settled(redis)
     # What the dead process left: her message in the inbox, the conversation
     # pending since long ago, and its lock (expiring in 1.5 s).
     app = client.server.app

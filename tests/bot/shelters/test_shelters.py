@@ -29,6 +29,7 @@ from bot.shelters.importer import import_directory, load_at_start
 from bot.shelters.search import Directory
 from bot.store import keys
 from bot.testing.scenarios import ScenarioRunner
+from bot.testing.settle import settled
 from bot.text.segments import segments
 from helpline.services import scenario_runtime
 from tests.conftest import FLOWS, LOCALES, ROOT, helpline
@@ -794,7 +795,7 @@ async def test_nothing_about_her_place_stays_in_redis(chat, redis):
     for typed in TYPED:
         await chat.say(typed)
         await chat.say("2")  # search another place
-    await asyncio.sleep(0.3)  # every reply delivered
+    await settled(redis)
     stored = await all_of_redis(redis)
     for typed in TYPED:
         assert typed not in stored
