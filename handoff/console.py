@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 from aiohttp import web
 
@@ -44,6 +43,7 @@ class Console:
         self.redis = handoff.redis
         self.counsellors: Counsellors = handoff.counsellors
         self.hub = hub
+        self.clock = handoff.conversations.clock
         self.sign_in = SignIn(self.counsellors, privacy, secure_cookies)
 
     # ------------------------------------------------------------------ plumbing
@@ -182,7 +182,7 @@ class Console:
         body["language_name"] = catalogs.language_name(language)
         body["direction"] = "rtl" if catalogs.is_rtl(language) else "ltr"
         if "enqueued_at" in record:
-            body["waiting_seconds"] = int(time.time() - float(record["enqueued_at"]))
+            body["waiting_seconds"] = int(self.clock() - float(record["enqueued_at"]))
         for key in ("outcome", "notes", "closed_by"):
             if record.get(key):
                 body[key] = record[key]
@@ -222,7 +222,7 @@ class Console:
         if code == 409:
             return error(409, f"{other} has already claimed this conversation.")
         if enqueued_at and not other and self.handoff.metrics:
-            self.handoff.metrics.wait_seconds.observe(max(0.0, time.time() - enqueued_at))
+            self.handoff.metrics.wait_seconds.observe(max(0.0, self.clock() - enqueued_at))
         await self._publish({"type": "queue"}, {"type": "message", "id": pid})
         return web.json_response({"ok": True, "assigned_to": session.user})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import cast
 
@@ -12,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from redis.asyncio import Redis
 
+from bot.clock import Clock, wall_clock
 from bot.store import keys
 
 ROLES = ("counsellor", "supervisor")
@@ -52,8 +52,9 @@ def check_username(username: str) -> str:
 
 
 class Counsellors:
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: Redis, clock: Clock = wall_clock):
         self.redis = redis
+        self.clock = clock
 
     async def add(self, username: str, password: str, role: str = "counsellor") -> bool:
         """Create or update an account; True when it is new."""
@@ -68,7 +69,7 @@ class Counsellors:
             mapping={
                 "password": _hasher.hash(password),
                 "role": role,
-                "created_at": str(time.time()),
+                "created_at": str(self.clock()),
             },
         )
         await self.redis.sadd(keys.COUNSELLORS, username)
@@ -121,7 +122,7 @@ class Counsellors:
 
     async def open_session(self, username: str, role: str) -> Session:
         session = Session(
-            secrets.token_urlsafe(32), username, role, secrets.token_urlsafe(24), time.time()
+            secrets.token_urlsafe(32), username, role, secrets.token_urlsafe(24), self.clock()
         )
         await self.redis.hset(
             keys.session(session.id),
@@ -142,7 +143,7 @@ class Counsellors:
             return None
         data = {_text(k): _text(v) for k, v in raw.items()}
         created = float(data["created_at"])
-        if time.time() - created > SESSION_MAX_S:
+        if self.clock() - created > SESSION_MAX_S:
             await self.redis.delete(keys.session(session_id))
             return None
         # The account may have been removed or its role changed since login.
@@ -159,13 +160,13 @@ class Counsellors:
     # ---- presence
 
     async def touch_presence(self, username: str) -> None:
-        await self.redis.zadd(keys.PRESENCE, {username: time.time()})
+        await self.redis.zadd(keys.PRESENCE, {username: self.clock()})
 
     async def leave(self, username: str) -> None:
         await self.redis.zrem(keys.PRESENCE, username)
 
     async def online(self, now: float | None = None) -> list[str]:
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         # Without withscores, ZRANGEBYSCORE answers the members only.
         members = cast(
             list[bytes], await self.redis.zrangebyscore(keys.PRESENCE, now - PRESENCE_S, "+inf")

@@ -13,13 +13,13 @@ without any rescoring job.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from redis.asyncio import Redis
 
+from bot.clock import Clock, wall_clock
 from bot.store import keys
 from bot.store.scripts import load_script
 
@@ -46,9 +46,14 @@ class QueueEntry:
 
 class HandoffQueue:
     def __init__(
-        self, redis: Redis, aging_minutes: float = 5.0, retention_seconds: int = 30 * 86400
+        self,
+        redis: Redis,
+        aging_minutes: float = 5.0,
+        retention_seconds: int = 30 * 86400,
+        clock: Clock = wall_clock,
     ):
         self.redis = redis
+        self.clock = clock
         self.aging_seconds = aging_minutes * 60
         self.retention = retention_seconds
         self._enqueue = load_script(redis, LUA / "enqueue.lua")
@@ -74,7 +79,7 @@ class HandoffQueue:
     ) -> bool:
         """Queue `pid` at `level`; if it is queued already, only ever raise its urgency.
         True when it entered the queue now."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         new, _ = await self._enqueue(
             keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
             args=[
@@ -103,7 +108,7 @@ class HandoffQueue:
         self, pid: str, username: str, *, take_over: bool = False, now: float | None = None
     ) -> tuple[int, str, float | None]:
         """(200, previous assignee, enqueued_at) | (404, '', None) | (409, current assignee, None)."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         code, previous, enqueued_at = await self._claim(
             keys=[keys.handoff(pid), keys.WAITING, keys.assigned(username)],
             args=[pid, username, now, "1" if take_over else "0", keys.ASSIGNED_PREFIX],
@@ -117,7 +122,7 @@ class HandoffQueue:
     async def entries(self, now: float | None = None, limit: int = 200) -> list[QueueEntry]:
         """Open handoffs: the `limit` most urgent waiting ones, most urgent first;
         then every assigned one (a handful per counsellor)."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         # Without withscores, ZRANGE answers the members only.
         members = cast(list[bytes], await self.redis.zrange(keys.WAITING, 0, limit - 1))
         waiting_ids = [p.decode() for p in members]

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
+from bot.clock import Clock, wall_clock
 from bot.conversation.model import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
 from bot.pipeline.drain import DrainScript
 from bot.runtime.conversations import Conversations
@@ -60,8 +61,10 @@ class Handoff:
         self.redis = conversations.redis
         self.wake = wake
         settings = conversations.engine.settings
-        self.queue = HandoffQueue(self.redis, settings.queue_aging_minutes, conversations.retention)
-        self.counsellors = Counsellors(self.redis)
+        self.queue = HandoffQueue(
+            self.redis, settings.queue_aging_minutes, conversations.retention, conversations.clock
+        )
+        self.counsellors = Counsellors(self.redis, conversations.clock)
         self.metrics = metrics
         self._relay = load_script(self.redis, LUA / "relay.lua")
 
@@ -145,12 +148,13 @@ class Handoff:
         if not channel:
             return 404, None
         message_id = new_id()
+        now = self.conversations.clock()
         caps = CAPABILITIES.get(channel)
         outbound = Outbound(
             text=text if caps is None or caps.max_text >= len(text) else text[: caps.max_text],
             id=message_id,
         )
-        entry = transcript_entry("counsellor", text, time.time(), message_id, by=username)
+        entry = transcript_entry("counsellor", text, now, message_id, by=username)
         code = await self._relay(
             keys=[
                 keys.handoff(pid),
@@ -167,7 +171,7 @@ class Handoff:
                 pid,
                 self.conversations.retention,
                 "1" if supervisor else "0",
-                f"{time.time():.3f}",
+                f"{now:.3f}",
             ],
         )
         if code == 200:
@@ -188,7 +192,7 @@ class Handoff:
                 keys.outbox(pid),
                 json.dumps({**Outbound(kind="typing").to_json(), "channel": channel}),
             )
-            pipe.zadd(keys.send_pending(channel), {pid: time.time()}, nx=True)
+            pipe.zadd(keys.send_pending(channel), {pid: self.conversations.clock()}, nx=True)
             await pipe.execute()
         self.wake.wake_sender(channel, pid)
         return True
@@ -198,14 +202,17 @@ class Handoff:
     ) -> int:
         """Close the handoff; with `return_to_bot` she is back at the main menu (and
         is shown it), else the conversation ends and her next message starts anew."""
-        async with conversation_lock(self.redis, pid, self.wake.wake_worker):
+        async with conversation_lock(
+            self.redis, pid, self.wake.wake_worker, clock=self.conversations.clock
+        ):
             status = (await self.redis.hget(keys.handoff(pid), "status") or b"").decode()
             if status not in ("waiting", "assigned"):
                 return 404
             assigned = (await self.redis.hget(keys.handoff(pid), "assigned_to") or b"").decode()
             conv = await self.conversations.load(pid)
             channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
-            commit = Commit(pid, channel, self.conversations.retention)
+            now = self.conversations.clock()
+            commit = Commit(pid, channel, self.conversations.retention, now)
             commit.add(
                 "HSET",
                 keys.handoff(pid),
@@ -218,7 +225,7 @@ class Handoff:
                 "closed_by",
                 username,
                 "closed_at",
-                time.time(),
+                now,
                 "return_to_bot",
                 int(return_to_bot),
             )
@@ -229,7 +236,7 @@ class Handoff:
             if conv is not None:
                 if return_to_bot:  # back at the main menu, rendered as every reply is
                     engine = self.conversations.engine
-                    context = Context(flow_channel(channel), time.time(), conv.language)
+                    context = Context(flow_channel(channel), now, conv.language)
                     result = engine.enter(conv, engine.settings.menu, context)
                     conv = result.conversation
                     self.conversations.say(commit, channel, conv, result.replies)
@@ -252,10 +259,12 @@ class conversation_lock:
     """Hold a conversation's work lock (as a worker would) for a change made from
     the console; afterwards, `wake` the worker if she wrote meanwhile."""
 
-    def __init__(self, redis, pid: str, wake=None, wait_s: float = 5.0):
+    def __init__(self, redis, pid: str, wake=None, wait_s: float = 5.0, clock: Clock = wall_clock):
         self.redis, self.pid, self.wake, self.wait_s = redis, pid, wake, wait_s
         self.token = uuid.uuid4().hex
-        self.inboxes = DrainScript(redis, keys.inbox, keys.work_lock, keys.WORK_PENDING)
+        self.inboxes = DrainScript(
+            redis, keys.inbox, keys.work_lock, keys.WORK_PENDING, clock=clock
+        )
 
     async def __aenter__(self):
         deadline = time.monotonic() + self.wait_s

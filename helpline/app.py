@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from redis.exceptions import RedisError
 
 from bot.channels import build_channels
 from bot.channels.base import Channel, Inbound
+from bot.clock import Clock, wall_clock
 from bot.config import Settings
 from bot.pipeline.pipeline import Pipeline
 from bot.runtime.conversations import Conversations
@@ -67,6 +67,7 @@ def create_app(
     flows: Flows | None = None,
     channels: dict[str, Channel] | None = None,
     reuse_embedded: bool = False,
+    clock: Clock = wall_clock,
 ) -> web.Application:
     """The whole app for `settings`. With `flows` given (already validated), they are
     used as is; with `channels` given, only those (the terminal chat, which also
@@ -83,16 +84,16 @@ def create_app(
     flows = flows or Flows(settings.flows_dir, settings.locales_dir)
     channels = channels if channels is not None else build_channels(settings)
     metrics = Metrics()
-    conversations = Conversations(redis, privacy, flows, settings.retention_seconds)
+    conversations = Conversations(redis, privacy, flows, settings.retention_seconds, clock)
 
     # The pipeline hands each message to the runtime, and the handoff wakes the
     # pipeline after a console change: `runtime` is assigned below, before any
     # message can arrive (the cleanup contexts start the pipeline).
     async def process(pid: str, inbound: Inbound, loaded: list) -> Commit:
-        commit = Commit(pid, inbound.channel, settings.retention_seconds)
+        commit = Commit(pid, inbound.channel, settings.retention_seconds, conversations.clock())
         commit.pop_inbox()
         await runtime.handle(pid, inbound, commit, loaded)
-        metrics.processing_seconds.observe(max(0.0, time.time() - inbound.received_at))
+        metrics.processing_seconds.observe(max(0.0, conversations.clock() - inbound.received_at))
         return commit
 
     pipeline = Pipeline(
@@ -104,6 +105,7 @@ def create_app(
         on_delivery=metrics.count_delivered,
         max_attempts=settings.send_attempts,
         backoff_base=settings.send_backoff_s,
+        clock=conversations.clock,
     )
     for channel in channels.values():
         pipeline.add_channel(channel)

@@ -49,7 +49,7 @@ def build_services(
 async def start_shelters(conversations: Conversations, settings: Settings) -> None:
     """Load HELPLINE_SHELTERS_FILE if it changed (warning while example data is in
     use), and start building the gazetteer in a thread so that the first search is fast."""
-    await load_at_start(conversations.redis, settings.shelters_file)
+    await load_at_start(conversations.redis, settings.shelters_file, conversations.clock)
     if not Gazetteer.is_loaded():
         asyncio.get_running_loop().run_in_executor(None, _build_gazetteer)
 

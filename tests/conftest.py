@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
+from bot.clock import Clock, wall_clock
 from bot.config import Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.testing.webchat import WebChat
@@ -77,10 +78,10 @@ async def make_client(settings, redis):
     """Build and start the whole app; returns an aiohttp TestClient."""
     clients: list[TestClient] = []
 
-    async def build(**overrides) -> TestClient:
+    async def build(clock: Clock = wall_clock, **overrides) -> TestClient:
         from helpline.app import create_app
 
-        app = create_app(replace(settings, **overrides))
+        app = create_app(replace(settings, **overrides), clock=clock)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

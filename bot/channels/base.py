@@ -15,14 +15,14 @@ Adding a channel (WhatsApp, Signal...) is one new module and one line in
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.clock import Clock
 from bot.store.privacy import Privacy
 
 
@@ -56,7 +56,7 @@ class Inbound:
     language_hint: str | None = None  # Telegram's language_code (an IETF tag)
     message_id: str | None = None  # the channel's id of this message (for deletion)
     dedup_id: str | None = None  # Telegram update_id, Twilio MessageSid
-    received_at: float = field(default_factory=time.time)
+    received_at: float = 0.0  # stamped by the pipeline's clock when accepted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +144,7 @@ class Inlet(Protocol):
     redis: Redis
     privacy: Privacy
     retention: int
+    clock: Clock
 
     async def accept(self, inbound: Inbound) -> bool:
         """Store `inbound` durably (True when new, False for a duplicate)."""

@@ -50,6 +50,7 @@ from bot.channels.base import (
     Sent,
     read_json,
 )
+from bot.clock import Clock, wall_clock
 from bot.config import Settings
 from bot.store import keys
 from bot.store.scripts import Script, load_script
@@ -80,7 +81,8 @@ class Pacer:
 
     WINDOW_S = 0.25
 
-    def __init__(self, per_second: float = GLOBAL_PER_SECOND) -> None:
+    def __init__(self, per_second: float = GLOBAL_PER_SECOND, clock: Clock = wall_clock) -> None:
+        self.clock = clock  # the windows are the wall clock's, the same in every process
         self.per_window = max(1, int(per_second * self.WINDOW_S))
         self.per_chat: dict[str, deque[float]] = {}
         self.counted: dict[int, int] = {}  # window -> sends, while not shared
@@ -106,10 +108,10 @@ class Pacer:
         if len(chat_times) == CHAT_BURST and now - chat_times[0] < CHAT_BURST * CHAT_INTERVAL_S:
             await asyncio.sleep(CHAT_BURST * CHAT_INTERVAL_S - (now - chat_times[0]))
         while True:
-            window = int(time.time() / self.WINDOW_S)
+            window = int(self.clock() / self.WINDOW_S)
             if await self._count(window) <= self.per_window:
                 break
-            await asyncio.sleep(max(0.0, (window + 1) * self.WINDOW_S - time.time()))
+            await asyncio.sleep(max(0.0, (window + 1) * self.WINDOW_S - self.clock()))
         chat_times.append(time.monotonic())
         if len(self.per_chat) > 10_000:
             self.per_chat.clear()

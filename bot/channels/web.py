@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import Channel, Inbound, Outbound, Sent, bad_request, read_json
+from bot.clock import Clock
 from bot.config import Settings
 from bot.store import keys
 from bot.store.privacy import Privacy
@@ -60,6 +61,7 @@ class WebChannel(Channel):
         self.redis: Redis = pipeline.redis
         self.privacy: Privacy = pipeline.privacy
         self.retention: int = pipeline.retention
+        self.clock: Clock = pipeline.clock
 
     def listen(self) -> list[web.AbstractRouteDef]:
         return [
@@ -157,7 +159,7 @@ class WebChannel(Channel):
             "options": [
                 {"label": label, "payload": payload} for label, payload in outbound.options
             ],
-            "at": round(time.time(), 3),
+            "at": round(self.clock(), 3),
         }
         key = keys.web_mailbox(pid)
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -9,7 +9,6 @@ import contextlib
 import functools
 import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.clock import Clock, wall_clock
 from bot.store.scripts import load_script
 
 log = logging.getLogger("helpline.pipeline")
@@ -63,8 +63,10 @@ class DrainScript:
         lock_key: Callable[[str], str],
         pending: str,
         read_along: tuple[Callable[[str], str], ...] = (),
+        clock: Clock = wall_clock,
     ):
         self.script = load_script(redis, DRAIN_LUA)
+        self.clock = clock
         self.redis = redis
         self.list_key = list_key
         self.lock_key = lock_key
@@ -77,7 +79,7 @@ class DrainScript:
 
     def _args(self, step: str, pid: str, token: str, read_along: bool = True) -> list:
         reads = len(self.read_along) if read_along else 0
-        return [step, pid, f"{time.time():.3f}", LOCK_TTL_MS, reads, token]
+        return [step, pid, f"{self.clock():.3f}", LOCK_TTL_MS, reads, token]
 
     async def accept(
         self, pid: str, item: str, token: str, dedup_key: str, dedup_ttl_s: int, ttl_s: int
@@ -267,7 +269,7 @@ class OrderedDrain:
     async def sweep(self) -> None:
         """Wake the conversations pending with no progress for STALE_AFTER_S."""
         stale = await self.redis.zrangebyscore(
-            self.pending, "-inf", time.time() - STALE_AFTER_S, start=0, num=SWEEP_BATCH
+            self.pending, "-inf", self.steps.clock() - STALE_AFTER_S, start=0, num=SWEEP_BATCH
         )
         for pid in stale:
             if pid.decode() not in self.tasks:

@@ -34,7 +34,6 @@ import json
 import os
 import random
 import socket
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -49,6 +48,7 @@ from bot.channels.base import (
     RetryableSendError,
     Sent,
 )
+from bot.clock import Clock, wall_clock
 from bot.pipeline import drain as timing
 from bot.pipeline.drain import (
     DrainScript,
@@ -130,6 +130,7 @@ class Pipeline:
         on_delivery: OnDelivery | None = None,
         max_attempts: int = MAX_SEND_ATTEMPTS,
         backoff_base: float = BACKOFF_BASE_S,
+        clock: Clock = wall_clock,
     ):
         """`process` turns one inbound message into a Commit (the runtime);
         `on_accept` and `on_delivery` are told of each message in and out (metrics)."""
@@ -141,10 +142,16 @@ class Pipeline:
         self.on_delivery = on_delivery
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
+        self.clock = clock
         self.channels: dict[str, Channel] = {}
         self.workers = OrderedDrain(
             DrainScript(
-                redis, keys.inbox, keys.work_lock, keys.WORK_PENDING, (keys.state, keys.blocked)
+                redis,
+                keys.inbox,
+                keys.work_lock,
+                keys.WORK_PENDING,
+                (keys.state, keys.blocked),
+                clock,
             ),
             self._process_head,
             "worker",
@@ -163,6 +170,7 @@ class Pipeline:
                 keys.send_lock,
                 keys.send_pending(channel.name),
                 (keys.address,),
+                self.clock,
             ),
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
@@ -185,6 +193,7 @@ class Pipeline:
         Return only after Redis has it: the caller may then acknowledge."""
         pid = self.privacy.pid(inbound.channel, inbound.user_id)
         data = inbound.to_json()
+        data["received_at"] = inbound.received_at or self.clock()
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
         dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
         workers = self.workers
@@ -220,7 +229,7 @@ class Pipeline:
                 [
                     "RPUSH",
                     keys.DEAD_LETTERS,
-                    json.dumps({"pid": pid, "message": raw.decode(), "at": time.time()}),
+                    json.dumps({"pid": pid, "message": raw.decode(), "at": self.clock()}),
                 ],
                 [
                     "RPUSH",
@@ -263,7 +272,7 @@ class Pipeline:
                     ["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})]
                 )
         if sent and sent.message_ids and channel.capabilities.deletable_messages:
-            now = str(time.time())
+            now = str(self.clock())
             for message_id in sent.message_ids:
                 commands.append(["ZADD", keys.deletable_messages(pid), now, message_id])
         if sent:

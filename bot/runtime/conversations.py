@@ -5,13 +5,12 @@ others to load a conversation or to speak."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.rendering import render_replies
+from bot.clock import Clock, wall_clock
 from bot.conversation.engine import Engine
 from bot.conversation.model import Conversation, Reply
 from bot.i18n.catalogs import Catalogs
@@ -25,8 +24,6 @@ from bot.store.privacy import Privacy
 TRANSIENT_ANSWER = "(an answer used for this step only, not kept)"
 TRANSIENT_REPLY = "(a reply with her search results, sent but not kept)"
 
-Clock = Callable[[], float]
-
 
 class Conversations:
     """Load a conversation, and queue what is said to her, rendered for her channel."""
@@ -37,7 +34,7 @@ class Conversations:
         privacy: Privacy,
         flows: Flows,
         retention_seconds: int,
-        clock: Clock = time.time,
+        clock: Clock = wall_clock,
     ):
         self.redis = redis
         self.privacy = privacy

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from bot.clock import Clock, wall_clock
 from bot.shelters.directory import KINDS, PROGRESS_EVERY, Shelter, log, parse_directory
 from bot.store import keys
 
@@ -40,8 +41,8 @@ class ImportSummary:
         return text
 
 
-def new_generation() -> str:
-    return f"g{int(time.time())}{secrets.token_hex(3)}"
+def new_generation(now: float) -> str:
+    return f"g{int(now)}{secrets.token_hex(3)}"
 
 
 def _text(raw: bytes | str) -> str:
@@ -81,12 +82,13 @@ async def import_directory(
     shelters: list[Shelter],
     source_sha256: str = "",
     progress: Callable[[int, int], None] | None = None,
+    clock: Clock = wall_clock,
 ) -> ImportSummary:
     """Make `shelters` the directory lookups use, all at once: write a new
     generation, switch to it, delete the old one. Importing the same entries
     again changes nothing. One import at a time (waits, else ImportBusy)."""
     async with _import_lock(redis):
-        return await _import(redis, shelters, source_sha256, progress)
+        return await _import(redis, shelters, source_sha256, progress, clock())
 
 
 async def _import(
@@ -94,6 +96,7 @@ async def _import(
     shelters: list[Shelter],
     source_sha256: str,
     progress: Callable[[int, int], None] | None,
+    now: float,
 ) -> ImportSummary:
     current_raw = await redis.get(keys.SHELTERS_CURRENT)
     current = _text(current_raw) if current_raw else None
@@ -118,7 +121,7 @@ async def _import(
             progress(len(shelters), len(shelters))
         return summary
 
-    generation = new_generation()
+    generation = new_generation(now)
     await redis.sadd(keys.SHELTERS_GENERATIONS, generation)
     data, tags = keys.shelters_data(generation), keys.shelters_tags(generation)
     for start in range(0, len(shelters), PROGRESS_EVERY):
@@ -155,7 +158,7 @@ async def _import(
                 "entries": len(shelters),
                 "examples": summary.examples,
                 "source_sha256": source_sha256,
-                "imported_at": int(time.time()),
+                "imported_at": int(now),
             },
         )
         await pipe.execute()
@@ -182,7 +185,7 @@ async def drop_other_generations(redis: Redis, keep: str) -> None:
             await redis.srem(keys.SHELTERS_GENERATIONS, generation)
 
 
-async def load_at_start(redis: Redis, path: Path) -> None:
+async def load_at_start(redis: Redis, path: Path, clock: Clock = wall_clock) -> None:
     """Load HELPLINE_SHELTERS_FILE when it changed since it was last loaded here,
     or when there is no directory yet. A directory imported since with
     `helpline shelters import` stays in use until this file changes. Errors are
@@ -197,11 +200,11 @@ async def load_at_start(redis: Redis, path: Path) -> None:
         sha = hashlib.sha256(raw).hexdigest()
         loaded = await redis.get(keys.SHELTERS_START_FILE)
         if await redis.get(keys.SHELTERS_CURRENT) is None or loaded is None or _text(loaded) != sha:
-            await _load(redis, raw, str(path), sha)
+            await _load(redis, raw, str(path), sha, clock)
     await warn_if_example(redis)
 
 
-async def _load(redis: Redis, raw: bytes, file: str, sha: str) -> None:
+async def _load(redis: Redis, raw: bytes, file: str, sha: str, clock: Clock) -> None:
     shelters, problems = await asyncio.to_thread(parse_directory, raw, file)
     for problem in problems:
         (log.error if problem.severity == "error" else log.warning)("%s", problem)
@@ -213,7 +216,7 @@ async def _load(redis: Redis, raw: bytes, file: str, sha: str) -> None:
         )
         return
     try:
-        summary = await import_directory(redis, shelters, sha)
+        summary = await import_directory(redis, shelters, sha, clock=clock)
     except ImportBusy as exc:
         log.warning("the shelter directory %s was not loaded: %s", file, exc)
         return

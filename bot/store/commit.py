@@ -6,7 +6,6 @@ conversation's lock. Everything a message changes lands together or not at all.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -18,23 +17,25 @@ def new_id() -> str:
 
 
 def transcript_entry(
-    sender: str, text: str, at: float | None = None, message_id: str | None = None, **extra: Any
+    sender: str, text: str, at: float, message_id: str | None = None, **extra: Any
 ) -> str:
     """One transcript line; `sender` is user, bot or counsellor (the console's "from")."""
     entry = {
         "id": message_id or new_id(),
         "from": sender,
         "text": text,
-        "at": round(at or time.time(), 3),
+        "at": round(at, 3),
     }
     entry.update({k: v for k, v in extra.items() if v is not None})
     return json.dumps(entry, ensure_ascii=False)
 
 
 class Commit:
-    """The writes of one processed message for conversation `pid`."""
+    """The writes of one processed message for conversation `pid`, at time `now`
+    (the time of what it records, unless told otherwise)."""
 
-    def __init__(self, pid: str, channel: str, retention_seconds: int):
+    def __init__(self, pid: str, channel: str, retention_seconds: int, now: float):
+        self.now = now
         self.pid = pid
         self.channel = channel
         self.retention = retention_seconds
@@ -68,7 +69,7 @@ class Commit:
         message_id: str | None = None,
         **extra: Any,
     ) -> str:
-        entry = transcript_entry(sender, text, at, message_id, **extra)
+        entry = transcript_entry(sender, text, self.now if at is None else at, message_id, **extra)
         self.add("RPUSH", keys.transcript(self.pid), entry)
         return entry
 
@@ -119,6 +120,6 @@ class Commit:
                 commands.append(["EXPIRE", key, str(self.retention)])
         if self.sends:
             commands.append(
-                ["ZADD", keys.send_pending(self.channel), "NX", f"{time.time():.3f}", self.pid]
+                ["ZADD", keys.send_pending(self.channel), "NX", f"{self.now:.3f}", self.pid]
             )
         return commands

@@ -137,7 +137,9 @@ class ScenarioRunner:
         self.settings = settings or Settings(
             flows_dir=flows.flows_dir, locales_dir=flows.locales_dir
         )
-        self.inboxes = DrainScript(redis, keys.inbox, keys.work_lock, keys.WORK_PENDING)
+        self.inboxes = DrainScript(
+            redis, keys.inbox, keys.work_lock, keys.WORK_PENDING, clock=self.clock
+        )
 
     async def setup(self) -> None:
         if self.build_runtime:
@@ -147,7 +149,7 @@ class ScenarioRunner:
         """Process one inbound message as a worker would; return the replies' texts
         and the payloads of the last menu among them (None if none had one)."""
         pid = self.privacy.pid(inbound.channel, inbound.user_id)
-        commit = Commit(pid, inbound.channel, 86400)
+        commit = Commit(pid, inbound.channel, 86400, self.clock())
         await self.inboxes.hold(pid, "scenario")
         await self.runtime.handle(pid, inbound, commit)
         await self.inboxes.apply(pid, "scenario", commit.finish())  # as the pipeline does
