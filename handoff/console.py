@@ -15,6 +15,7 @@ from bot.channels import CAPABILITIES
 from bot.channels.base import read_json
 from bot.store import keys
 from bot.store.privacy import Privacy
+from bot.store.replies import decoded
 from handoff import pages
 from handoff.counsellors import Counsellors, Session
 from handoff.events import EventHub
@@ -25,12 +26,6 @@ from handoff.sessions import SignIn
 MAX_MESSAGE = 4096
 MAX_NOTES = 5000
 HEARTBEAT_S = 15
-
-
-def _text(raw: bytes | str) -> str:
-    """A Redis reply as text. redis-py types replies as bytes | str (str with
-    decode_responses); this app's clients answer bytes."""
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 class Console:
@@ -76,7 +71,7 @@ class Console:
 
     async def team(self, request: web.Request, session: Session) -> web.Response:
         """Counsellors (for transfer), who is online, and each one's load."""
-        names = sorted(_text(u) for u in await self.redis.smembers(keys.COUNSELLORS))
+        names = sorted(decoded(u) for u in await self.redis.smembers(keys.COUNSELLORS))
         online = set(await self.counsellors.online())
         rows = []
         for name in names:
@@ -128,7 +123,7 @@ class Console:
         if not pid or len(pid) > 64:
             return None, error(404, "No such conversation.")
         raw = await self.redis.hgetall(keys.handoff(pid))
-        record = {_text(k): _text(v) for k, v in raw.items()}
+        record = {decoded(k): decoded(v) for k, v in raw.items()}
         if not record:
             left_with = await self.redis.get(keys.left(pid))
             if left_with is None:
@@ -139,7 +134,7 @@ class Console:
             else:
                 record = {
                     "status": "left",
-                    "assigned_to": "" if left_with == b"-" else _text(left_with),
+                    "assigned_to": "" if left_with == b"-" else decoded(left_with),
                 }
         assigned = record.get("assigned_to") or ""
         if assigned and assigned != session.user and not session.is_supervisor:
@@ -188,7 +183,8 @@ class Console:
                 body[key] = record[key]
         raw = await self.redis.lrange(keys.transcript(pid), 0, -1)
         delivery = {
-            _text(k): _text(v) for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()
+            decoded(k): decoded(v)
+            for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()
         }
         for item in raw:
             message = json.loads(item)
@@ -381,8 +377,8 @@ class Console:
         assigned = await self.redis.hget(keys.handoff(event["id"]), "assigned_to")
         if assigned is None:
             left = await self.redis.get(keys.left(event["id"]))
-            return left is not None and _text(left) in ("-", session.user)
-        return _text(assigned) in ("", session.user)
+            return left is not None and decoded(left) in ("-", session.user)
+        return decoded(assigned) in ("", session.user)
 
     async def _publish(self, *events: dict) -> None:
         for event in events:

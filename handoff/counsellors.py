@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.clock import Clock, wall_clock
 from bot.store import keys
+from bot.store.replies import decoded
 
 ROLES = ("counsellor", "supervisor")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
@@ -83,7 +84,7 @@ class Counsellors:
 
     async def role(self, username: str) -> str | None:
         role = await self.redis.hget(keys.counsellor(username), "role")
-        return _text(role) if role else None
+        return decoded(role) if role else None
 
     async def verify(self, username: str, password: str) -> str | None:
         """The account's role when the password is right, else None (same cost either way)."""
@@ -96,7 +97,7 @@ class Counsellors:
             if stored is None:
                 _hasher.verify(_DUMMY_HASH, password)
                 return None
-            _hasher.verify(_text(stored), password)
+            _hasher.verify(decoded(stored), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         return await self.role(username)
@@ -141,7 +142,7 @@ class Counsellors:
         raw = await self.redis.hgetall(keys.session(session_id))
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {decoded(k): decoded(v) for k, v in raw.items()}
         created = float(data["created_at"])
         if self.clock() - created > SESSION_MAX_S:
             await self.redis.delete(keys.session(session_id))
@@ -175,12 +176,6 @@ class Counsellors:
 
     async def load(self, username: str) -> int:
         return await self.redis.scard(keys.assigned(username))
-
-
-def _text(raw: bytes | str) -> str:
-    """A Redis reply as text. redis-py types replies as bytes | str (str with
-    decode_responses); this app's clients answer bytes."""
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

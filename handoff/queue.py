@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot.clock import Clock, wall_clock
 from bot.store import keys
+from bot.store.replies import decoded
 from bot.store.scripts import load_script
 
 LUA = Path(__file__).parent / "lua"
@@ -126,7 +127,7 @@ class HandoffQueue:
         # Without withscores, ZRANGE answers the members only.
         members = cast(list[bytes], await self.redis.zrange(keys.WAITING, 0, limit - 1))
         waiting_ids = [p.decode() for p in members]
-        names = [_text(u) for u in await self.redis.smembers(keys.COUNSELLORS)]
+        names = [decoded(u) for u in await self.redis.smembers(keys.COUNSELLORS)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.smembers(keys.assigned(name))
@@ -176,9 +177,3 @@ class HandoffQueue:
 
     async def waiting_count(self) -> int:
         return await self.redis.zcard(keys.WAITING)
-
-
-def _text(raw: bytes | str) -> str:
-    """A Redis reply as text. redis-py types replies as bytes | str (str with
-    decode_responses); this app's clients answer bytes."""
-    return raw.decode() if isinstance(raw, bytes) else raw

@@ -25,6 +25,7 @@ from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import ActionContext
 from bot.store import keys
 from bot.store.commit import Commit, new_id, transcript_entry
+from bot.store.replies import decoded_or_empty
 from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
@@ -144,7 +145,7 @@ class Handoff:
         self, pid: str, username: str, text: str, supervisor: bool
     ) -> tuple[int, str | None]:
         """A counsellor's reply; (status, message id)."""
-        channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+        channel = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "channel"))
         if not channel:
             return 404, None
         message_id = new_id()
@@ -181,7 +182,7 @@ class Handoff:
 
     async def typing(self, pid: str) -> bool:
         """Show "typing..." to a Telegram user; skipped on channels without it."""
-        channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+        channel = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "channel"))
         caps = CAPABILITIES.get(channel)
         if not caps or not caps.typing:
             return False
@@ -205,12 +206,12 @@ class Handoff:
         async with conversation_lock(
             self.redis, pid, self.wake.wake_worker, clock=self.conversations.clock
         ):
-            status = (await self.redis.hget(keys.handoff(pid), "status") or b"").decode()
+            status = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "status"))
             if status not in ("waiting", "assigned"):
                 return 404
-            assigned = (await self.redis.hget(keys.handoff(pid), "assigned_to") or b"").decode()
+            assigned = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "assigned_to"))
             conv = await self.conversations.load(pid)
-            channel = (await self.redis.hget(keys.handoff(pid), "channel") or b"").decode()
+            channel = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "channel"))
             now = self.conversations.clock()
             commit = Commit(pid, channel, self.conversations.retention, now)
             commit.add(

@@ -80,6 +80,7 @@ def create_app(
         app[EMBEDDED] = embedded
         url = embedded.url
     redis = open_redis(url)  # connects on first use, once the cleanup contexts start Redis
+    assert settings.secret_key is not None  # with_secret() sets it
     privacy = Privacy(settings.secret_key)
     flows = flows or Flows(settings.flows_dir, settings.locales_dir)
     channels = channels if channels is not None else build_channels(settings)
@@ -241,7 +242,7 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok",
         "redis": "ok",
         "flows": app[FLOWS].flowset.version,
-        "channels": sorted(app[CHANNELS]),
+        "channels": sorted(app[CHANNELS].keys()),
     }
     return web.json_response(body)
 

@@ -164,6 +164,13 @@ class Channel(ABC):
         """Start the channel; inbound messages go to `pipeline.accept`."""
         self.pipeline = pipeline
 
+    @property
+    def inlet(self) -> Inlet:
+        """The pipeline this channel was connected to."""
+        if self.pipeline is None:
+            raise RuntimeError(f"the {self.name} channel is not connected")
+        return self.pipeline
+
     def listen(self) -> list[web.AbstractRouteDef]:
         """The HTTP routes that receive this channel's inbound messages."""
         return []

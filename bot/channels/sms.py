@@ -102,7 +102,7 @@ class SmsChannel(Channel):
                 400, "The body is not a valid UTF-8 form (application/x-www-form-urlencoded)."
             )
         form = dict(pairs)
-        url = self.settings.public_url + request.path_qs
+        url = (self.settings.public_url or "") + request.path_qs  # set: config requires it
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not self.validator.validate(url, form, signature):
             return _problem(403, "Invalid or missing X-Twilio-Signature for this URL.")
@@ -122,7 +122,7 @@ class SmsChannel(Channel):
             inbound = Inbound("sms", sender, kind="unsupported", dedup_id=sid)
         else:
             inbound = Inbound("sms", sender, kind="text", text=body, dedup_id=sid)
-        await self.pipeline.accept(inbound)
+        await self.inlet.accept(inbound)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def status_callback(self, request: web.Request) -> web.Response:
@@ -134,18 +134,18 @@ class SmsChannel(Channel):
         sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
         if not sid or not status:
             return _problem(400, "Missing field: MessageSid and MessageStatus are required.")
-        mapping = await self.pipeline.redis.get(keys.sms_status(sid))
+        mapping = await self.inlet.redis.get(keys.sms_status(sid))
         if mapping:
             pid, message_id = json.loads(mapping)
-            if await self.pipeline.redis.hexists(keys.delivery(pid), message_id):
+            if await self.inlet.redis.hexists(keys.delivery(pid), message_id):
                 value = (
                     "failed"
                     if status in FAILED_STATUSES
                     else ("delivered" if status == "delivered" else None)
                 )
                 if value:
-                    await self.pipeline.redis.hset(keys.delivery(pid), message_id, value)
-                    await self.pipeline.redis.publish(
+                    await self.inlet.redis.hset(keys.delivery(pid), message_id, value)
+                    await self.inlet.redis.publish(
                         keys.EVENTS, json.dumps({"type": "message", "id": pid})
                     )
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
@@ -159,6 +159,8 @@ class SmsChannel(Channel):
         form = {"To": address, "From": self.settings.twilio_from_number}
         if callback:
             form["StatusCallback"] = callback
+        if self.http is None:
+            raise RetryableSendError("the SMS channel is not connected yet")
         sids = []
         for part in plan(outbound.text).parts:
             try:

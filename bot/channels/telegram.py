@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import time
@@ -167,29 +168,28 @@ def inbound_of(update: Update) -> Inbound | None:
     message = update.message or update.edited_message
     if message is None or message.chat.type != "private":
         return None
-    common = {
-        "channel": "telegram",
-        "user_id": str(message.chat.id),
-        "message_id": str(message.message_id),
-        "language_hint": message.from_user.language_code if message.from_user else None,
-        "dedup_id": str(update.update_id),
-    }
+    inbound = functools.partial(
+        Inbound,
+        "telegram",
+        str(message.chat.id),
+        message_id=str(message.message_id),
+        language_hint=message.from_user.language_code if message.from_user else None,
+        dedup_id=str(update.update_id),
+    )
     if update.edited_message is not None:
-        return Inbound(kind="unsupported", **common)
+        return inbound(kind="unsupported")
     if message.location is not None:
-        return Inbound(
-            kind="location",
-            location=(message.location.latitude, message.location.longitude),
-            **common,
+        return inbound(
+            kind="location", location=(message.location.latitude, message.location.longitude)
         )
     if message.text is not None:
         text = message.text
         if len(text) > MAX_TEXT:
-            return Inbound(kind="too_long", **common)
+            return inbound(kind="too_long")
         if text.strip().split("@")[0] == "/start" or text.strip().startswith("/start "):
-            return Inbound(kind="start", **common)
-        return Inbound(kind="text", text=text, **common)
-    return Inbound(kind="unsupported", **common)  # stickers, photos, voice...
+            return inbound(kind="start")
+        return inbound(kind="text", text=text)
+    return inbound(kind="unsupported")  # stickers, photos, voice...
 
 
 class TelegramChannel(Channel):
@@ -199,6 +199,8 @@ class TelegramChannel(Channel):
     def __init__(self, settings: Settings):
         super().__init__()
         self.settings = settings
+        if not settings.telegram_bot_token:
+            raise ValueError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
         self.bot = Bot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
@@ -303,7 +305,7 @@ class TelegramChannel(Channel):
         inbound = inbound_of(update)
         if inbound is None:
             return
-        await self.pipeline.accept(inbound)
+        await self.inlet.accept(inbound)
         if update.callback_query is not None:  # stop the button's spinner; best effort
             task = asyncio.create_task(self._answer(update.callback_query.id))
             self._background.add(task)
@@ -328,7 +330,7 @@ class TelegramChannel(Channel):
             if outbound.kind == "typing":
                 await self.bot.send_chat_action(chat_id, "typing")
                 return Sent()
-            markup = None
+            markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
             if outbound.options:
                 markup = InlineKeyboardMarkup(
                     [

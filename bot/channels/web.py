@@ -113,7 +113,7 @@ class WebChannel(Channel):
             inbound = Inbound("web", session, kind="start")
         else:
             return bad_request("send `text` (a non-empty string) or `payload`")
-        await self.pipeline.accept(inbound)
+        await self.inlet.accept(inbound)
         return web.json_response({"ok": True})
 
     async def get_messages(self, request: web.Request) -> web.Response:
@@ -146,7 +146,7 @@ class WebChannel(Channel):
         if isinstance(found, web.Response):
             return found
         session, _ = found
-        await self.pipeline.accept(Inbound("web", session, kind="exit"))
+        await self.inlet.accept(Inbound("web", session, kind="exit"))
         return web.json_response({"ok": True})
 
     async def send(self, address: str, outbound: Outbound) -> Sent:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -268,12 +269,17 @@ class OrderedDrain:
 
     async def sweep(self) -> None:
         """Wake the conversations pending with no progress for STALE_AFTER_S."""
-        stale = await self.redis.zrangebyscore(
-            self.pending, "-inf", self.steps.clock() - STALE_AFTER_S, start=0, num=SWEEP_BATCH
+        # Without withscores, ZRANGEBYSCORE answers the members only.
+        stale = cast(
+            list[bytes],
+            await self.redis.zrangebyscore(
+                self.pending, "-inf", self.steps.clock() - STALE_AFTER_S, start=0, num=SWEEP_BATCH
+            ),
         )
-        for pid in stale:
-            if pid.decode() not in self.tasks:
-                self.wake(pid.decode())
+        for raw in stale:
+            pid = raw.decode()
+            if pid not in self.tasks:
+                self.wake(pid)
 
     async def stop(self) -> None:
         tasks = list(self.tasks.values())

@@ -36,6 +36,7 @@ import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -91,12 +92,19 @@ async def read_entries(
 ) -> list:
     """Entries for this consumer: first those another consumer took and left
     pending `claim_idle_ms` (it died), else new ones (waiting up to `block_ms`)."""
-    claimed = await redis.xautoclaim(
-        stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count
+    # XAUTOCLAIM answers [next start id, entries, deleted ids]; XREADGROUP
+    # [[stream, entries]] or nothing; an entry is (id, fields).
+    claimed = cast(
+        list,
+        await redis.xautoclaim(
+            stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count
+        ),
     )
     if claimed[1]:
         return claimed[1]
-    response = await redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    response = cast(
+        list, await redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    )
     return response[0][1] if response else []
 
 
@@ -258,7 +266,8 @@ class Pipeline:
         sealed = item.get("to") or (loaded[0] or b"").decode()
         address = self.privacy.decrypt(sealed, pid) if sealed else None
         channel = self.channels[channel_name]
-        sent, error = None, None
+        sent: Sent | None = None
+        error: Exception | None = None
         if address is None:
             error = PermanentSendError("no address for this conversation")
         else:
@@ -285,6 +294,7 @@ class Pipeline:
         if (
             applied.skipped
             and sent
+            and address is not None
             and sent.message_ids
             and channel.capabilities.deletable_messages
         ):

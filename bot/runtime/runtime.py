@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Inbound
@@ -29,6 +29,7 @@ from bot.risk.lexicons import Match
 from bot.runtime.conversations import TRANSIENT_ANSWER, Conversations
 from bot.store import keys
 from bot.store.commit import Commit
+from bot.store.replies import decoded
 
 log = logging.getLogger("helpline.runtime")
 
@@ -175,11 +176,10 @@ class Runtime:
         conv.updated_at = context.now
         if risk.severity == "critical":
             replies.append(Reply(engine.render(engine.settings_message("emergency"), conv)))
-        result = engine.enter(conv, engine.settings.human, context)
-        result = await self._run(pid, result, context, inbound, commit, risk)
-        if result is None:
-            return None
-        result.effects[:0] = replies
+        entered = engine.enter(conv, engine.settings.human, context)
+        result = await self._run(pid, entered, context, inbound, commit, risk)
+        if result is not None:
+            result.effects[:0] = replies
         return result
 
     async def _run(
@@ -275,9 +275,11 @@ async def _safe_exit(ctx: ActionContext) -> tuple[None, dict]:
     if caps and caps.deletable_messages:
         # Telegram deletes only messages under 48 h old
         cutoff = conversations.clock() - 47.5 * 3600
-        ids = [
-            int(i) for i in await redis.zrangebyscore(keys.deletable_messages(pid), cutoff, "+inf")
-        ]
+        # Without withscores, ZRANGEBYSCORE answers the members only.
+        members = cast(
+            list[bytes], await redis.zrangebyscore(keys.deletable_messages(pid), cutoff, "+inf")
+        )
+        ids = [int(i) for i in members]
         if ctx.inbound.message_id:
             ids.append(int(ctx.inbound.message_id))
         sealed = conversations.privacy.encrypt(ctx.inbound.user_id, "erase")
@@ -285,7 +287,7 @@ async def _safe_exit(ctx: ActionContext) -> tuple[None, dict]:
     handoff = await redis.hgetall(keys.handoff(pid))
     ctx.commit.erase()
     if handoff:
-        assigned = handoff.get(b"assigned_to", b"").decode()
+        assigned = decoded(handoff.get(b"assigned_to", b""))
         ctx.commit.add("SET", keys.left(pid), assigned or "-", "EX", 7 * 86400)
         if assigned:
             ctx.commit.add("SREM", keys.assigned(assigned), pid)

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from bot.clock import Clock, wall_clock
 from bot.shelters.directory import KINDS, PROGRESS_EVERY, Shelter, log, parse_directory
 from bot.store import keys
+from bot.store.replies import decoded
 
 
 @dataclass
@@ -43,12 +44,6 @@ class ImportSummary:
 
 def new_generation(now: float) -> str:
     return f"g{int(now)}{secrets.token_hex(3)}"
-
-
-def _text(raw: bytes | str) -> str:
-    """A Redis reply as text. redis-py types replies as bytes | str (str with
-    decode_responses); this app's clients answer bytes."""
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 class ImportBusy(Exception):
@@ -99,11 +94,11 @@ async def _import(
     now: float,
 ) -> ImportSummary:
     current_raw = await redis.get(keys.SHELTERS_CURRENT)
-    current = _text(current_raw) if current_raw else None
+    current = decoded(current_raw) if current_raw else None
     old: dict[str, str] = {}
     if current is not None:
         old = {
-            _text(k): _text(v)
+            decoded(k): decoded(v)
             for k, v in (await redis.hgetall(keys.shelters_data(current))).items()
         }
     new = {s.id: s.to_json() for s in shelters}
@@ -174,7 +169,7 @@ async def drop_other_generations(redis: Redis, keep: str) -> None:
     """Delete every generation but `keep`: the one just replaced, and any left
     half-written by an import that was interrupted."""
     for raw in await redis.smembers(keys.SHELTERS_GENERATIONS):
-        generation = _text(raw)
+        generation = decoded(raw)
         if generation != keep:
             # Retired first: a process that still has this name cached learns it
             # at its next lookup, and reads the current one.
@@ -199,7 +194,11 @@ async def load_at_start(redis: Redis, path: Path, clock: Clock = wall_clock) -> 
     if raw is not None:
         sha = hashlib.sha256(raw).hexdigest()
         loaded = await redis.get(keys.SHELTERS_START_FILE)
-        if await redis.get(keys.SHELTERS_CURRENT) is None or loaded is None or _text(loaded) != sha:
+        if (
+            await redis.get(keys.SHELTERS_CURRENT) is None
+            or loaded is None
+            or decoded(loaded) != sha
+        ):
             await _load(redis, raw, str(path), sha, clock)
     await warn_if_example(redis)
 
@@ -243,7 +242,7 @@ async def warn_if_example(redis: Redis) -> None:
             "HELPLINE_SHELTERS_FILE or `helpline shelters import FILE` (docs/shelters.md)."
         )
         return
-    examples = await redis.hget(keys.shelters_meta(_text(current)), "examples")
+    examples = await redis.hget(keys.shelters_meta(decoded(current)), "examples")
     if examples and int(examples):
         log.warning(
             "the shelter directory in use holds EXAMPLE data (%s entries marked example: true): "

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from bot.shelters.directory import KINDS, MAX_RESULTS, RADII_KM, Shelter
 from bot.store import keys
+from bot.store.replies import decoded
 from bot.store.scripts import load_script
 
 
@@ -46,7 +47,7 @@ class Directory:
         now = time.monotonic()
         if fresh or self._generation is None or now - self._read_at > self.GENERATION_TTL_S:
             current = await self.redis.get(keys.SHELTERS_CURRENT)
-            self._generation, self._read_at = (_text(current) if current else None), now
+            self._generation, self._read_at = (decoded(current) if current else None), now
         return self._generation
 
     async def near(
@@ -124,10 +125,4 @@ class Directory:
         if generation is None:
             return {}
         meta = await self.redis.hgetall(keys.shelters_meta(generation))
-        return {"generation": generation, **{_text(k): _text(v) for k, v in meta.items()}}
-
-
-def _text(raw: bytes | str) -> str:
-    """A Redis reply as text. redis-py types replies as bytes | str (str with
-    decode_responses); this app's clients answer bytes."""
-    return raw.decode() if isinstance(raw, bytes) else raw
+        return {"generation": generation, **{decoded(k): decoded(v) for k, v in meta.items()}}

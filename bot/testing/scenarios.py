@@ -24,6 +24,7 @@ It runs on a throwaway Redis with a fixed clock, the same way for everyone:
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -266,26 +267,22 @@ class ScenarioRunner:
     def _inbound(
         self, step: dict, channel: str, user: str, hint, last_options: list[str]
     ) -> Inbound | str:
-        common = {
-            "channel": channel,
-            "user_id": user,
-            "language_hint": hint if channel == "telegram" else None,
-            "received_at": self.clock.now,
-        }
-        if channel == "web" and hint:
-            common["language_hint"] = hint
+        hint = hint if channel in ("telegram", "web") else None
+        inbound = functools.partial(
+            Inbound, channel, user, language_hint=hint, received_at=self.clock.now
+        )
         if "send" in step:
-            return Inbound(kind="text", text=str(step["send"]), **common)
+            return inbound(kind="text", text=str(step["send"]))
         if "button" in step:
             if not CAPABILITIES[channel].buttons:
                 return f"channel {channel} has no buttons: use send: with the option's number"
             choice = int(step["button"])
             if not 1 <= choice <= len(last_options):
                 return f"button {choice}: the last menu has {len(last_options)} options"
-            return Inbound(kind="button", payload=last_options[choice - 1], **common)
+            return inbound(kind="button", payload=last_options[choice - 1])
         if "location" in step:
             lat, lon = step["location"]
-            return Inbound(kind="location", location=(float(lat), float(lon)), **common)
+            return inbound(kind="location", location=(float(lat), float(lon)))
         return "a step needs send:, button:, location: or wait:"
 
     async def _check(self, step: dict, replies: list[str], pid: str) -> tuple | None:

@@ -24,6 +24,18 @@ def test_import_contracts_are_kept():
     assert "0 broken" in result.stdout
 
 
+def test_types_check():
+    """mypy, non-strict ([tool.mypy] in pyproject.toml), finds no error."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_engine_reads_no_clock_and_no_files():
     """What an import contract cannot see: the engine gets the time from its
     Context and reads no files."""
