@@ -19,6 +19,10 @@ It runs on a throwaway Redis with a fixed clock, the same way for everyone:
         - send: EXIT
           expect_nothing: true
           erased: true
+
+Beyond what each step expects, `helpline flows test --write` records every reply
+and state in flows/tests/golden/ (bot/testing/golden.py): later runs fail on
+any difference, shown as a diff.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from bot.store import keys
 from bot.store.commit import Commit
 from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
+from bot.testing import golden
 
 STEP_KEYS = {
     "send",
@@ -89,6 +94,7 @@ class Report:
     steps: int = 0
     failures: list[Failure] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)  # golden files recorded
     visited: set[str] = field(default_factory=set)
     all_states: set[str] = field(default_factory=set)
 
@@ -163,7 +169,11 @@ class ScenarioRunner:
         menus = [[payload for _, payload in s["options"]] for s in sent if s.get("options")]
         return texts, (menus[-1] if menus else None)
 
-    async def run_file(self, path: Path, report: Report, display: str | None = None) -> None:
+    async def run_file(
+        self, path: Path, report: Report, display: str | None = None, record: bool = False
+    ) -> None:
+        """Run a scenario file's cases, then compare what they did with the file's
+        golden record (bot/testing/golden.py) or, with `record`, write it."""
         try:
             src = load(path, display or str(path))
         except YamlError as exc:
@@ -179,10 +189,60 @@ class ScenarioRunner:
                 )
             )
             return
+        recordings: list[golden.Recording] = []
+        failed: set[str] = set()
         for index, case in enumerate(cases):
-            await self.run_case(src, index, case, report)
+            recording = golden.Recording(
+                f"{index + 1}. {case.get('name', '') if isinstance(case, dict) else ''}"
+            )
+            before = len(report.failures)
+            await self.run_case(src, index, case, report, recording)
+            recordings.append(recording)
+            if len(report.failures) > before:
+                failed.add(recording.key)
+        record_file = golden.golden_path(path)
+        if record:
+            golden.write(record_file, recordings)
+            report.written.append(record_file)
+        elif record_file.exists():
+            self._compare(record_file, recordings, failed, report)
 
-    async def run_case(self, src: Source, index: int, case: Any, report: Report) -> None:
+    @staticmethod
+    def _compare(
+        record_file: Path, recordings: list[golden.Recording], failed: set[str], report: Report
+    ) -> None:
+        recorded = golden.read(record_file)
+        hint = "run `helpline flows test --write` if the difference is what you meant"
+        for recording in recordings:
+            if recording.key in failed:
+                continue  # its own failure says more
+            if recording.key not in recorded:
+                message = f"case {recording.key!r} is not recorded yet: {hint}"
+                report.failures.append(Failure(str(record_file), 1, recording.key, 0, message))
+                continue
+            line, lines = recorded[recording.key]
+            index = golden.first_difference(recording.lines, lines)
+            if index is not None:
+                report.failures.append(
+                    Failure(
+                        str(record_file),
+                        line + index,
+                        recording.key,
+                        recording.step_at(index),
+                        f"the replies or the state differ from the recorded ones: {hint}",
+                        lines,
+                        recording.lines,
+                    )
+                )
+
+    async def run_case(
+        self,
+        src: Source,
+        index: int,
+        case: Any,
+        report: Report,
+        recording: golden.Recording | None = None,
+    ) -> None:
         path = (index,)
         if not isinstance(case, dict) or not isinstance(case.get("steps"), list):
             report.issues.append(
@@ -247,6 +307,8 @@ class ScenarioRunner:
             if "wait" in step:
                 self.clock.now += float(step["wait"]) * 60
                 if len(step) == 1:
+                    if recording is not None:
+                        recording.step(number, step, [], await self._where(pid))
                     continue
             self.clock.now += 1
             inbound = self._inbound(step, channel, str(user), hint, last_options)
@@ -257,12 +319,20 @@ class ScenarioRunner:
             if options is not None:
                 last_options = options
             failure = await self._check(step, replies, pid)
+            if recording is not None:
+                recording.step(number, step, replies, await self._where(pid))
             conv = await self.conversations.load(pid)
             if conv is not None:
                 report.visited.add(f"{conv.flow}.{conv.state}")
             if failure:
                 report.failures.append(Failure(src.file, line, name, number, *failure))
                 return
+
+    async def _where(self, pid: str) -> str:
+        conv = await self.conversations.load(pid)
+        if conv is None:
+            return "(no conversation)"
+        return f"{conv.flow}.{conv.state} ({conv.mode}, {conv.language})"
 
     def _inbound(
         self, step: dict, channel: str, user: str, hint, last_options: list[str]
@@ -345,8 +415,10 @@ async def run_scenarios(
     build_runtime: RuntimeFactory | None = None,
     files: list[Path] | None = None,
     settings=None,
+    record: bool = False,
 ) -> Report:
-    """Run every scenario of `flows_dir/tests` on a throwaway embedded Redis."""
+    """Run every scenario of `flows_dir/tests` on a throwaway embedded Redis; with
+    `record`, write their golden files instead of comparing with them."""
     flows = Flows(flows_dir, locales_dir)
     report = Report()
     # States a conversation rests in (passed-through ones, with next: or an action, do not count).
@@ -364,7 +436,7 @@ async def run_scenarios(
         try:
             runner = ScenarioRunner(flows, redis, build_runtime, settings)
             for path in files if files is not None else scenario_files(flows_dir):
-                await runner.run_file(path, report)
+                await runner.run_file(path, report, record=record)
         finally:
             await redis.aclose()
             server.stop()

@@ -33,6 +33,12 @@ def add_parser(sub) -> None:
     test.add_argument(
         "-v", "--verbose", action="store_true", help="also list the states no scenario visits"
     )
+    test.add_argument(
+        "--write",
+        action="store_true",
+        help="record every step's full replies and state in DIR/tests/golden/ "
+        "(later runs compare with the record)",
+    )
     test.set_defaults(func=cmd_flows_test)
     graph = flows.add_parser("graph", help="print a diagram of a flow")
     graph.add_argument("flow")
@@ -76,7 +82,7 @@ def cmd_flows_test(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     logging.basicConfig(level=logging.WARNING)
     try:
-        report = asyncio.run(run_scenarios(directory, locales, scenario_runtime))
+        report = asyncio.run(run_scenarios(directory, locales, scenario_runtime, record=args.write))
     except FlowsInvalid as exc:
         for issue in exc.issues:
             print(issue)
@@ -90,6 +96,8 @@ def cmd_flows_test(args: argparse.Namespace) -> int:
         f"{report.cases} scenarios, {report.steps} steps, {len(report.failures)} failed; "
         f"states visited: {len(report.visited & report.all_states)}/{len(report.all_states)}"
     )
+    for path in report.written:
+        print(f"recorded {path}")
     if unvisited and args.verbose:
         print("not visited: " + ", ".join(unvisited))
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -31,3 +31,30 @@ def test_a_failing_scenario_shows_a_diff_and_exits_1(tmp_path):
         in result.stdout
     )
     assert "+Hello. This chat is confidential." in result.stdout  # the diff shows what was said
+
+
+def test_golden_files_catch_a_changed_reply_until_recorded_again(tmp_path):
+    """`--write` records every reply and state; a flow whose text changed then fails
+    with a diff pointing at the golden file's line, until it is recorded again."""
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows, ignore=shutil.ignore_patterns("golden"))
+    result = helpline("flows", "test", "--write", str(flows))
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = flows / "tests" / "golden" / "welcome.txt"
+    assert f"recorded {record}" in result.stdout
+    assert "@ welcome.safe_check (bot, en)" in record.read_text()
+    assert helpline("flows", "test", str(flows)).returncode == 0
+
+    welcome = flows / "welcome.yaml"
+    old = "label: Not yet\n"  # a menu label no scenario expects
+    assert old in welcome.read_text()
+    welcome.write_text(welcome.read_text().replace(old, "label: Not yet, later\n"))
+    result = helpline("flows", "test", str(flows))
+    assert result.returncode == 1
+    assert f"FAIL {record}:" in result.stdout
+    assert "differ from the recorded ones" in result.stdout
+    assert "-| 2 Not yet\n" in result.stdout
+    assert "+| 2 Not yet, later\n" in result.stdout
+
+    assert helpline("flows", "test", "--write", str(flows)).returncode == 0
+    assert helpline("flows", "test", str(flows)).returncode == 0
