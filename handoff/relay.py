@@ -18,7 +18,7 @@ from typing import Protocol
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
-from bot.clock import Clock, wall_clock
+from bot.clock import Clock
 from bot.conversation.model import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
 from bot.pipeline.drain import DrainScript
 from bot.runtime.conversations import Conversations
@@ -119,7 +119,6 @@ class Handoff:
                 reason="risk",
                 channel=ctx.inbound.channel,
                 language=conv.language,
-                now=self.conversations.clock(),
             )
         replies: list[str] = []
         engine = self.conversations.engine
@@ -204,7 +203,7 @@ class Handoff:
         """Close the handoff; with `return_to_bot` she is back at the main menu (and
         is shown it), else the conversation ends and her next message starts anew."""
         async with conversation_lock(
-            self.redis, pid, self.wake.wake_worker, clock=self.conversations.clock
+            self.redis, pid, self.conversations.clock, self.wake.wake_worker
         ):
             status = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "status"))
             if status not in ("waiting", "assigned"):
@@ -260,7 +259,7 @@ class conversation_lock:
     """Hold a conversation's work lock (as a worker would) for a change made from
     the console; afterwards, `wake` the worker if she wrote meanwhile."""
 
-    def __init__(self, redis, pid: str, wake=None, wait_s: float = 5.0, clock: Clock = wall_clock):
+    def __init__(self, redis, pid: str, clock: Clock, wake=None, wait_s: float = 5.0):
         self.redis, self.pid, self.wake, self.wait_s = redis, pid, wake, wait_s
         self.token = uuid.uuid4().hex
         self.inboxes = DrainScript(

@@ -51,7 +51,7 @@ from bot.channels.base import (
     Sent,
     read_json,
 )
-from bot.clock import Clock, wall_clock
+from bot.clock import wall_clock
 from bot.config import Settings
 from bot.store import keys
 from bot.store.scripts import Script, load_script
@@ -82,8 +82,7 @@ class Pacer:
 
     WINDOW_S = 0.25
 
-    def __init__(self, per_second: float = GLOBAL_PER_SECOND, clock: Clock = wall_clock) -> None:
-        self.clock = clock  # the windows are the wall clock's, the same in every process
+    def __init__(self, per_second: float = GLOBAL_PER_SECOND) -> None:
         self.per_window = max(1, int(per_second * self.WINDOW_S))
         self.per_chat: dict[str, deque[float]] = {}
         self.counted: dict[int, int] = {}  # window -> sends, while not shared
@@ -109,10 +108,11 @@ class Pacer:
         if len(chat_times) == CHAT_BURST and now - chat_times[0] < CHAT_BURST * CHAT_INTERVAL_S:
             await asyncio.sleep(CHAT_BURST * CHAT_INTERVAL_S - (now - chat_times[0]))
         while True:
-            window = int(self.clock() / self.WINDOW_S)
+            # Windows of the wall clock: the same in every process sharing the count.
+            window = int(wall_clock() / self.WINDOW_S)
             if await self._count(window) <= self.per_window:
                 break
-            await asyncio.sleep(max(0.0, (window + 1) * self.WINDOW_S - self.clock()))
+            await asyncio.sleep(max(0.0, (window + 1) * self.WINDOW_S - wall_clock()))
         chat_times.append(time.monotonic())
         if len(self.per_chat) > 10_000:
             self.per_chat.clear()

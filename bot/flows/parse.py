@@ -195,16 +195,22 @@ class FlowParser:
         self.sources[src.file] = src
         return src
 
-    def load_flow(self, path: Path) -> Flow | None:
+    def load_mapping(self, path: Path, shape: str) -> tuple[Source, dict] | None:
+        """A YAML file whose top level must be a mapping, and that mapping; else
+        None, with the issue (`shape` says what the file should look like)."""
         src = self.load_source(path)
         if src is None:
             return None
-        data = src.data
-        if not isinstance(data, dict):
-            self.issues.append(
-                src.issue((), "a flow file is a mapping with `flow:` and `states:`", code="schema")
-            )
+        if not isinstance(src.data, dict):
+            self.issues.append(src.issue((), shape, code="schema"))
             return None
+        return src, src.data
+
+    def load_flow(self, path: Path) -> Flow | None:
+        loaded = self.load_mapping(path, "a flow file is a mapping with `flow:` and `states:`")
+        if loaded is None:
+            return None
+        src, data = loaded
         self.issues.extend(unknown_keys(src, data, _FLOW_KEYS, (), "a flow"))
         name = data.get("flow")
         if not isinstance(name, str) or not _NAME.match(name):

@@ -37,17 +37,10 @@ _TARGETS = ("start", "menu", "language", "human")
 def load_settings(parser: FlowParser, path: Path) -> FlowSettings | None:
     """The settings in `path`, or None when the file is unreadable or not a
     mapping; every problem is added to `parser.issues`."""
-    src = parser.load_source(path)
-    if src is None:
+    loaded = parser.load_mapping(path, "settings.yaml is a mapping (start:, menu:, keywords:, ...)")
+    if loaded is None:
         return None
-    data = src.data
-    if not isinstance(data, dict):
-        parser.issues.append(
-            src.issue(
-                (), "settings.yaml is a mapping (start:, menu:, keywords:, ...)", code="schema"
-            )
-        )
-        return None
+    src, data = loaded
     reader = _SettingsReader(parser, src)
     parser.issues.extend(unknown_keys(src, data, _KEYS, (), "settings"))
     targets = {key: reader.target(data, key) for key in _TARGETS}

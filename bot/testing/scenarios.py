@@ -41,6 +41,7 @@ from redis.asyncio import Redis
 from bot.channels import CAPABILITIES, REGISTRY
 from bot.channels.base import Inbound, render_text
 from bot.config import Settings
+from bot.conversation.model import Conversation
 from bot.pipeline.drain import DrainScript
 from bot.runtime.conversations import Conversations
 from bot.runtime.live import Flows
@@ -104,6 +105,18 @@ class Report:
 
     def coverage(self) -> float:
         return len(self.visited & self.all_states) / max(1, len(self.all_states))
+
+
+def case_name(index: int, case: Any) -> str:
+    name = case.get("name") if isinstance(case, dict) else None
+    return str(name) if name is not None else f"case {index + 1}"
+
+
+def where(conv: Conversation | None) -> str:
+    """Where a conversation is, as a golden file records it."""
+    if conv is None:
+        return "(no conversation)"
+    return f"{conv.flow}.{conv.state} ({conv.mode}, {conv.language})"
 
 
 class Clock:
@@ -192,9 +205,7 @@ class ScenarioRunner:
         recordings: list[golden.Recording] = []
         failed: set[str] = set()
         for index, case in enumerate(cases):
-            recording = golden.Recording(
-                f"{index + 1}. {case.get('name', '') if isinstance(case, dict) else ''}"
-            )
+            recording = golden.Recording(f"{index + 1}. {case_name(index, case)}")
             before = len(report.failures)
             await self.run_case(src, index, case, report, recording)
             recordings.append(recording)
@@ -258,7 +269,7 @@ class ScenarioRunner:
                         code="unknown-key",
                     )
                 )
-        name = str(case.get("name", f"case {index + 1}"))
+        name = case_name(index, case)
         channel = case.get("channel", "web")
         if channel not in REGISTRY:
             report.issues.append(
@@ -308,7 +319,8 @@ class ScenarioRunner:
                 self.clock.now += float(step["wait"]) * 60
                 if len(step) == 1:
                     if recording is not None:
-                        recording.step(number, step, [], await self._where(pid))
+                        conv = await self.conversations.load(pid)
+                        recording.step(number, step, [], where(conv))
                     continue
             self.clock.now += 1
             inbound = self._inbound(step, channel, str(user), hint, last_options)
@@ -318,21 +330,15 @@ class ScenarioRunner:
             replies, options = await self.send(inbound)
             if options is not None:
                 last_options = options
-            failure = await self._check(step, replies, pid)
-            if recording is not None:
-                recording.step(number, step, replies, await self._where(pid))
             conv = await self.conversations.load(pid)
+            failure = await self._check(step, replies, pid, conv)
+            if recording is not None:
+                recording.step(number, step, replies, where(conv))
             if conv is not None:
                 report.visited.add(f"{conv.flow}.{conv.state}")
             if failure:
                 report.failures.append(Failure(src.file, line, name, number, *failure))
                 return
-
-    async def _where(self, pid: str) -> str:
-        conv = await self.conversations.load(pid)
-        if conv is None:
-            return "(no conversation)"
-        return f"{conv.flow}.{conv.state} ({conv.mode}, {conv.language})"
 
     def _inbound(
         self, step: dict, channel: str, user: str, hint, last_options: list[str]
@@ -355,7 +361,9 @@ class ScenarioRunner:
             return inbound(kind="location", location=(float(lat), float(lon)))
         return "a step needs send:, button:, location: or wait:"
 
-    async def _check(self, step: dict, replies: list[str], pid: str) -> tuple | None:
+    async def _check(
+        self, step: dict, replies: list[str], pid: str, conv: Conversation | None
+    ) -> tuple | None:
         joined = "\n".join(replies)
         expected = step.get("expect", [])
         expected = [expected] if isinstance(expected, str) else [str(e) for e in expected]
@@ -385,7 +393,6 @@ class ScenarioRunner:
             )
         if step.get("expect_nothing") and replies:
             return ("something was sent back, but nothing should be", [], replies)
-        conv = await self.conversations.load(pid)
         if "state" in step:
             where = f"{conv.flow}.{conv.state}" if conv else "(no conversation)"
             if where != step["state"]:

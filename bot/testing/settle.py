@@ -26,8 +26,11 @@ async def settled(redis: Redis, timeout: float = 15.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        work = await redis.zcard(keys.WORK_PENDING)
-        sends = [await redis.zcard(keys.send_pending(name)) for name in REGISTRY]
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.WORK_PENDING)
+            for name in REGISTRY:
+                pipe.zcard(keys.send_pending(name))
+            work, *sends = await pipe.execute()
         if work == 0 and not any(sends):
             return
         if loop.time() > deadline:
