@@ -9,8 +9,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 EXAMPLE_SHELTERS_FILE = (
@@ -38,13 +40,9 @@ class Settings:
     secret_key: bytes | None = None
     retention_days: int = 30
     redis_url: str | None = None
-    telegram_bot_token: str | None = None
-    telegram_webhook_secret: str | None = None
-    telegram_api_base_url: str = "https://api.telegram.org/bot"
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_from_number: str | None = None
-    twilio_api_base_url: str = "https://api.twilio.com"
+    # The channels' own variables (TELEGRAM_BOT_TOKEN, TWILIO_...), by name, as
+    # set in the environment; each channel declares them in bot.channels.REGISTRY.
+    channel_env: Mapping[str, str] = field(default_factory=dict)
     processes: int = 1  # HELPLINE_PROCESSES: `helpline run` serves from this many processes
     process_index: int = 0  # which of them this is (set by the first process for the others)
     # Not in the environment: a send's tries and the first pause between them
@@ -55,14 +53,6 @@ class Settings:
     @property
     def retention_seconds(self) -> int:
         return self.retention_days * 86400
-
-    @property
-    def telegram_enabled(self) -> bool:
-        return bool(self.telegram_bot_token)
-
-    @property
-    def sms_enabled(self) -> bool:
-        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
 
     @property
     def uses_example_shelters(self) -> bool:
@@ -149,8 +139,74 @@ def _readable_dir(name: str, value: str, problems: list[str]) -> Path:
     return path
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read and validate every variable of SPEC.md; raise ConfigError listing all problems."""
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable a channel reads: its default, and a check that
+    returns the value to keep and appends a sentence to `problems` if it is bad."""
+
+    name: str
+    default: str | None = None
+    check: Callable[[str, str, list[str]], str] | None = None
+
+
+class ChannelNeeds(Protocol):
+    """What configuration reads of a channel's registry line (bot.channels.ChannelInfo)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def variables(self) -> tuple[Variable, ...]: ...
+
+    @property
+    def requires(self) -> tuple[str, ...]: ...  # all set: the channel is on
+
+    @property
+    def switched_on_by(self) -> tuple[str, ...]: ...  # any set: it is wanted
+
+    @property
+    def public_url(self) -> str | None: ...  # why it needs HELPLINE_PUBLIC_URL, if it does
+
+
+def web_url(name: str, value: str, problems: list[str]) -> str:
+    """Check for a channel's http(s) URL variable, kept without its trailing slash."""
+    return _url(name, value, ("http", "https"), problems)
+
+
+def _channel_env(
+    get: Callable[[str], str | None], channels: Iterable[ChannelNeeds], problems: list[str]
+) -> dict[str, str]:
+    env: dict[str, str] = {}
+    read: set[str] = set()  # a variable two channels share is checked once
+    for channel in channels:
+        for variable in channel.variables:
+            if variable.name in read:
+                continue
+            read.add(variable.name)
+            value = get(variable.name)
+            if value is not None and variable.check is not None:
+                value = variable.check(variable.name, value, problems)
+            if value is not None:
+                env[variable.name] = value
+        if not any(get(name) for name in channel.switched_on_by):
+            continue
+        if missing := [name for name in channel.requires if not get(name)]:
+            problems.append(
+                f"The {channel.label} channel needs {', '.join(channel.requires)}: "
+                f"also set {', '.join(missing)}."
+            )
+        elif channel.public_url and not get("HELPLINE_PUBLIC_URL"):
+            problems.append(
+                f"The {channel.label} channel needs HELPLINE_PUBLIC_URL: {channel.public_url}."
+            )
+    return env
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, channels: Iterable[ChannelNeeds] = ()
+) -> Settings:
+    """Read and validate every variable of SPEC.md, the channels' included (each
+    of `channels` declares its own); raise ConfigError listing all problems."""
     env = os.environ if environ is None else environ
     problems: list[str] = []
 
@@ -213,42 +269,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         kwargs["process_index"] = int(v)
     if (v := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _redis_url(v, problems)
-    for name, key in (
-        ("TELEGRAM_BOT_TOKEN", "telegram_bot_token"),
-        ("TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret"),
-        ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
-        ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
-        ("TWILIO_FROM_NUMBER", "twilio_from_number"),
-    ):
-        if (v := get(name)) is not None:
-            kwargs[key] = v
-    if (v := kwargs.get("telegram_webhook_secret")) is not None and not all(
-        c.isalnum() or c in "_-" for c in v
-    ):
-        problems.append(
-            "TELEGRAM_WEBHOOK_SECRET may only hold letters, digits, _ and - (Telegram's rule)."
-        )
-    if (v := get("TELEGRAM_API_BASE_URL")) is not None:
-        kwargs["telegram_api_base_url"] = _url(
-            "TELEGRAM_API_BASE_URL", v, ("http", "https"), problems
-        )
-    if (v := get("TWILIO_API_BASE_URL")) is not None:
-        kwargs["twilio_api_base_url"] = _url("TWILIO_API_BASE_URL", v, ("http", "https"), problems)
-    twilio = [
-        n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER") if get(n)
-    ]
-    if twilio and len(twilio) < 3:
-        missing = sorted(
-            {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"} - set(twilio)
-        )
-        problems.append(
-            f"The SMS channel needs all three Twilio variables: also set {', '.join(missing)}."
-        )
-    if len(twilio) == 3 and not get("HELPLINE_PUBLIC_URL"):
-        problems.append(
-            "The SMS channel needs HELPLINE_PUBLIC_URL (the address Twilio calls) to check Twilio's signatures."
-        )
-
+    kwargs["channel_env"] = _channel_env(get, channels, problems)
     if problems:
         raise ConfigError(problems)
     return Settings(**kwargs)

@@ -1,16 +1,16 @@
 """Channels: how people reach the helpline. base.py is the interface every
 channel implements; a channel is one module here plus one line in REGISTRY:
-its capabilities, console label, whether the terminal chat can imitate it and
-when the configuration enables it all come from that line."""
+its capabilities, console label, whether the terminal chat can imitate it, the
+environment variables it reads (with their defaults and checks) and which of
+them switch it on all come from that line."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.channels.base import Capabilities, Channel
-from bot.config import Settings
+from bot.config import Settings, Variable, web_url
 
 TERMINAL = "terminal-"  # `helpline chat` imitates a channel under this prefix
 
@@ -20,13 +20,33 @@ class ChannelInfo:
     name: str
     label: str  # what counsellors see in the console
     capabilities: Capabilities
-    implementation: str  # "module:Class", imported only when enabled
-    enabled: Callable[[Settings], bool]
+    implementation: str  # "module:Class(settings, env)", imported only when enabled
+    variables: tuple[Variable, ...] = ()  # the environment variables it reads
+    requires: tuple[str, ...] = ()  # all of them set: the channel is on (none: always on)
+    switch: tuple[str, ...] | None = None  # any set asks for it (default: `requires`)
+    public_url: str | None = None  # why it needs HELPLINE_PUBLIC_URL, if it does
     in_terminal: bool = False  # `helpline chat --channel NAME` can imitate it
+
+    @property
+    def switched_on_by(self) -> tuple[str, ...]:
+        return self.requires if self.switch is None else self.switch
+
+    def enabled(self, settings: Settings) -> bool:
+        return all(settings.channel_env.get(name) for name in self.requires)
+
+    def env(self, settings: Settings) -> dict[str, str | None]:
+        """Its variables as configured, defaults filled in."""
+        return {v.name: settings.channel_env.get(v.name, v.default) for v in self.variables}
 
     def build(self, settings: Settings) -> Channel:
         module, _, cls = self.implementation.partition(":")
-        return getattr(importlib.import_module(module), cls)(settings)
+        return getattr(importlib.import_module(module), cls)(settings, self.env(settings))
+
+
+def _telegram_secret(name: str, value: str, problems: list[str]) -> str:
+    if not all(c.isalnum() or c in "_-" for c in value):
+        problems.append(f"{name} may only hold letters, digits, _ and - (Telegram's rule).")
+    return value
 
 
 REGISTRY: dict[str, ChannelInfo] = {
@@ -39,7 +59,12 @@ REGISTRY: dict[str, ChannelInfo] = {
                 buttons=True, deletable_messages=True, location=True, typing=True, max_text=4096
             ),
             "bot.channels.telegram:TelegramChannel",
-            lambda settings: settings.telegram_enabled,
+            variables=(
+                Variable("TELEGRAM_BOT_TOKEN"),
+                Variable("TELEGRAM_WEBHOOK_SECRET", check=_telegram_secret),
+                Variable("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot", web_url),
+            ),
+            requires=("TELEGRAM_BOT_TOKEN",),
             in_terminal=True,
         ),
         ChannelInfo(
@@ -47,15 +72,21 @@ REGISTRY: dict[str, ChannelInfo] = {
             "SMS",
             Capabilities(max_text=1600, sms_segments=True, phone_addresses=True),
             "bot.channels.sms:SmsChannel",
-            lambda settings: settings.sms_enabled,
+            variables=(
+                Variable("TWILIO_ACCOUNT_SID"),
+                Variable("TWILIO_AUTH_TOKEN"),
+                Variable("TWILIO_FROM_NUMBER"),
+                Variable("TWILIO_API_BASE_URL", "https://api.twilio.com", web_url),
+            ),
+            requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
+            public_url="the address Twilio calls, to check Twilio's signatures",
             in_terminal=True,
         ),
         ChannelInfo(
             "web",
             "Web chat",
             Capabilities(buttons=True, max_text=4096),
-            "bot.channels.web:WebChannel",
-            lambda settings: True,  # the web chat is always on
+            "bot.channels.web:WebChannel",  # needs no variable: always on
         ),
     )
 }

@@ -9,7 +9,8 @@ adapter with the same four async methods (after opsdroid's connectors).
 - `disconnect()`: stop and release clients.
 
 Adding a channel (WhatsApp, Signal...) is one new module and one line in
-`bot.channels.REGISTRY` (and its settings in bot/config.py).
+`bot.channels.REGISTRY`, which also declares the environment variables it reads;
+its class is built as `Class(settings, env)` with those variables' values.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import ClientError, web
@@ -54,27 +55,28 @@ class SmsChannel(Channel):
     name = "sms"
     capabilities = CAPABILITIES["sms"]
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, env: Mapping[str, str | None]):
         super().__init__()
         self.settings = settings
-        self.validator = RequestValidator(settings.twilio_auth_token)
+        self.account_sid = env["TWILIO_ACCOUNT_SID"] or ""
+        self.auth_token = env["TWILIO_AUTH_TOKEN"] or ""
+        self.from_number = env["TWILIO_FROM_NUMBER"] or ""
+        self.validator = RequestValidator(self.auth_token)
         self.http: AsyncTwilioHttpClient | None = None
-        sid = settings.twilio_account_sid
         self.messages_url = (
-            f"{settings.twilio_api_base_url.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
+            f"{(env['TWILIO_API_BASE_URL'] or '').rstrip('/')}"
+            f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         )
         self.headers: dict[str, str] = {}
 
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
         self.http = AsyncTwilioHttpClient(timeout=15)
-        client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+        client = Client(self.account_sid, self.auth_token)
         self.headers = {
             **client.get_headers("POST", {}),
             "Authorization": "Basic "
-            + base64.b64encode(
-                f"{self.settings.twilio_account_sid}:{self.settings.twilio_auth_token}".encode()
-            ).decode(),
+            + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode(),
         }
 
     async def disconnect(self) -> None:
@@ -156,7 +158,7 @@ class SmsChannel(Channel):
         callback = (
             f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
         )
-        form = {"To": address, "From": self.settings.twilio_from_number}
+        form = {"To": address, "From": self.from_number}
         if callback:
             form["StatusCallback"] = callback
         if self.http is None:

@@ -18,6 +18,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -196,21 +197,23 @@ class TelegramChannel(Channel):
     name = "telegram"
     capabilities = CAPABILITIES["telegram"]
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, env: Mapping[str, str | None]):
         super().__init__()
         self.settings = settings
-        if not settings.telegram_bot_token:
+        token, base_url = env["TELEGRAM_BOT_TOKEN"], env["TELEGRAM_API_BASE_URL"]
+        if not token or not base_url:
             raise ValueError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
         self.bot = Bot(
-            settings.telegram_bot_token,
-            base_url=settings.telegram_api_base_url,
+            token,
+            base_url=base_url,
             request=HTTPXRequest(
                 connection_pool_size=32, read_timeout=15, write_timeout=15, connect_timeout=10
             ),
             get_updates_request=HTTPXRequest(read_timeout=40, connect_timeout=10),
         )
         self.pacer = Pacer()
-        self.secret: str | None = settings.telegram_webhook_secret
+        self.configured_secret = env["TELEGRAM_WEBHOOK_SECRET"]
+        self.secret: str | None = self.configured_secret
         self._polling: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
 
@@ -221,7 +224,7 @@ class TelegramChannel(Channel):
         self.pacer.share(
             load_script(pipeline.redis, Path(__file__).parent / "rate.lua")
         )  # one global rate for every process
-        self.secret = self.settings.telegram_webhook_secret or pipeline.privacy.telegram_secret
+        self.secret = self.configured_secret or pipeline.privacy.telegram_secret
         await self.bot.initialize()  # getMe: fails early on a wrong token
         if self.settings.public_url:
             await self.bot.set_webhook(

@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -52,7 +53,9 @@ class WebChannel(Channel):
     name = "web"
     capabilities = CAPABILITIES["web"]
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, env: Mapping[str, str | None] | None = None
+    ) -> None:
         super().__init__()
         self._waiters: dict[str, asyncio.Event] = {}
 

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.channels import REGISTRY
 from bot.config import ConfigError, Settings, load_settings
 from bot.runtime.live import Flows, FlowsInvalid
 
@@ -16,7 +17,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 def settings_or_exit() -> Settings:
     try:
-        return load_settings()
+        return load_settings(channels=REGISTRY.values())
     except ConfigError as exc:
         print("helpline: the configuration has problems:", file=sys.stderr)
         for problem in exc.problems:

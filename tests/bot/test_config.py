@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.channels import REGISTRY
+from bot.config import ConfigError, Settings, Variable, load_settings
 from tests.conftest import FLOWS, LOCALES, helpline
 
 BASE = {"HELPLINE_FLOWS_DIR": str(FLOWS), "HELPLINE_LOCALES_DIR": str(LOCALES)}
 
 
+def load(environ: dict[str, str]) -> Settings:
+    return load_settings(environ, channels=REGISTRY.values())
+
+
 def test_defaults_match_the_spec(tmp_path):
-    settings = load_settings(BASE)
+    settings = load(BASE)
     assert (settings.host, settings.port, settings.retention_days) == ("127.0.0.1", 8080, 30)
     assert settings.redis_url is None and settings.public_url is None
-    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
-    assert settings.twilio_api_base_url == "https://api.twilio.com"
+    assert REGISTRY["telegram"].env(settings)["TELEGRAM_API_BASE_URL"] == (
+        "https://api.telegram.org/bot"
+    )
+    assert REGISTRY["sms"].env(settings)["TWILIO_API_BASE_URL"] == "https://api.twilio.com"
     assert str(settings.data_dir) == ".helpline" and settings.uses_example_shelters
+    assert settings.channel_env == {}
 
 
 @pytest.mark.parametrize(
@@ -38,20 +48,76 @@ def test_defaults_match_the_spec(tmp_path):
             "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL",
         ),
         ({"TWILIO_ACCOUNT_SID": "AC1"}, "also set TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER"),
+        (
+            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1"},
+            "The SMS channel needs HELPLINE_PUBLIC_URL",
+        ),
+        ({"TELEGRAM_WEBHOOK_SECRET": "a b"}, "TELEGRAM_WEBHOOK_SECRET may only hold letters"),
+        ({"TELEGRAM_API_BASE_URL": "api.telegram.org"}, "is not a valid URL"),
+        ({"TWILIO_API_BASE_URL": "ftp://twilio"}, "TWILIO_API_BASE_URL='ftp://twilio' is not"),
         ({"HELPLINE_SECRET_KEY": "short"}, "HELPLINE_SECRET_KEY is too short"),
         ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
     ],
 )
 def test_bad_values_are_reported_in_words(env, expected):
     with pytest.raises(ConfigError) as error:
-        load_settings({**BASE, **env})
+        load({**BASE, **env})
     assert any(expected in problem for problem in error.value.problems), error.value.problems
 
 
 def test_all_problems_are_reported_together():
     with pytest.raises(ConfigError) as error:
-        load_settings({**BASE, "HELPLINE_PORT": "x", "REDIS_URL": "nope"})
+        load({**BASE, "HELPLINE_PORT": "x", "REDIS_URL": "nope"})
     assert len(error.value.problems) == 2
+
+
+def test_channel_variables_are_read_as_their_registry_line_declares():
+    settings = load(
+        {
+            **BASE,
+            "TELEGRAM_BOT_TOKEN": " 123:abc ",
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot/",
+            "UNRELATED": "ignored",
+        }
+    )
+    assert settings.channel_env == {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+    }
+    assert REGISTRY["telegram"].enabled(settings) and not REGISTRY["sms"].enabled(settings)
+
+
+def test_a_variable_two_channels_share_is_checked_once_and_switches_only_its_own():
+    """How a second Twilio channel (WhatsApp) would share the account's variables:
+    SMS fully set does not ask for it; its own switch does."""
+    whatsapp = replace(
+        REGISTRY["sms"],
+        name="whatsapp",
+        label="WhatsApp",
+        variables=(*REGISTRY["sms"].variables, Variable("TWILIO_WHATSAPP_FROM")),
+        requires=("TWILIO_WHATSAPP_FROM", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+        switch=("TWILIO_WHATSAPP_FROM",),
+    )
+    channels = [*REGISTRY.values(), whatsapp]
+    sms = {
+        **BASE,
+        "HELPLINE_PUBLIC_URL": "https://help.example.org",
+        "TWILIO_ACCOUNT_SID": "AC1",
+        "TWILIO_AUTH_TOKEN": "t",
+        "TWILIO_FROM_NUMBER": "+15005550006",
+    }
+    settings = load_settings(sms, channels=channels)
+    assert REGISTRY["sms"].enabled(settings) and not whatsapp.enabled(settings)
+    with pytest.raises(ConfigError) as error:
+        load_settings(
+            {**BASE, "TWILIO_WHATSAPP_FROM": "whatsapp:+1", "TWILIO_API_BASE_URL": "x"},
+            channels=channels,
+        )
+    assert error.value.problems == [
+        "TWILIO_API_BASE_URL='x' is not a valid URL: it must start with http:// or https://.",
+        "The WhatsApp channel needs TWILIO_WHATSAPP_FROM, TWILIO_ACCOUNT_SID, "
+        "TWILIO_AUTH_TOKEN: also set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN.",
+    ]
 
 
 def test_cli_exits_2_without_a_traceback(tmp_path):
@@ -71,7 +137,7 @@ def test_cli_exits_2_without_a_traceback(tmp_path):
 
 
 def test_secret_key_is_generated_once_into_the_data_dir(tmp_path):
-    settings = load_settings({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
-    again = load_settings({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
+    settings = load({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
+    again = load({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
     assert settings.secret_key == again.secret_key and len(settings.secret_key) == 32
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600

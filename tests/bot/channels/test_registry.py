@@ -1,5 +1,6 @@
 """The channel registry (bot/channels/__init__.py): one line a channel gives its
-capabilities, its console label, its terminal imitation and when it is on."""
+capabilities, its console label, its terminal imitation, the variables it reads
+and which of them switch it on."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from bot.channels import CAPABILITIES, LABELS, REGISTRY, TERMINAL_CHOICES, build
 def test_each_registered_channel_is_its_module(settings):
     on = replace(
         settings,
-        telegram_bot_token="123:abc",
-        twilio_account_sid="AC" + "a" * 32,
-        twilio_auth_token="token",
-        twilio_from_number="+15005550006",
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": "123:abc",
+            "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+            "TWILIO_AUTH_TOKEN": "token",
+            "TWILIO_FROM_NUMBER": "+15005550006",
+        },
         public_url="https://help.example.org",
     )
     channels = build_channels(on)

@@ -29,10 +29,12 @@ async def twilio():
 @pytest.fixture
 async def sms_client(make_client, twilio):
     return await make_client(
-        twilio_account_sid=twilio.account_sid,
-        twilio_auth_token=twilio.auth_token,
-        twilio_from_number="+15005550006",
-        twilio_api_base_url=twilio.base_url,
+        channel_env={
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": twilio.base_url,
+        },
         public_url=PUBLIC,
         send_backoff_s=0.02,
         send_attempts=4,

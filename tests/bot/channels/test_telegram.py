@@ -68,9 +68,11 @@ async def telegram():
 @pytest.fixture
 async def tg_client(make_client, telegram):
     return await make_client(
-        telegram_bot_token=telegram.token,
-        telegram_api_base_url=telegram.base_url,
-        telegram_webhook_secret=SECRET,
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        },
         public_url="https://help.example.org",
         send_backoff_s=0.02,
         send_attempts=4,
@@ -236,7 +238,12 @@ async def test_location_reaches_the_flow(tg_client, telegram):
 
 async def test_long_polling_without_public_url(make_client, telegram):
     telegram.updates.append(message_update("/start", update_id=5000))
-    await make_client(telegram_bot_token=telegram.token, telegram_api_base_url=telegram.base_url)
+    await make_client(
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+        }
+    )
     sent = await telegram.wait_for("sendMessage", 2)
     assert "confidential" in sent[0]["text"]
     assert telegram.called("deleteWebhook")
@@ -247,16 +254,20 @@ async def test_only_the_first_of_several_processes_polls(make_client, telegram):
     telegram.updates.append(message_update("/start", update_id=5001))
     for index in (1, 2):
         await make_client(
-            telegram_bot_token=telegram.token,
-            telegram_api_base_url=telegram.base_url,
+            channel_env={
+                "TELEGRAM_BOT_TOKEN": telegram.token,
+                "TELEGRAM_API_BASE_URL": telegram.base_url,
+            },
             processes=3,
             process_index=index,
         )
     await asyncio.sleep(0.5)
     assert telegram.called("getUpdates") == [] and telegram.called("sendMessage") == []
     await make_client(
-        telegram_bot_token=telegram.token,
-        telegram_api_base_url=telegram.base_url,
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+        },
         processes=3,
         process_index=0,
     )
@@ -268,9 +279,11 @@ async def test_typing_is_shown_while_a_counsellor_writes(make_client, telegram, 
 
     # Plain http here: behind https the console's cookie is Secure and a test client would not send it.
     tg_client = await make_client(
-        telegram_bot_token=telegram.token,
-        telegram_api_base_url=telegram.base_url,
-        telegram_webhook_secret=SECRET,
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        },
         public_url="http://help.example.org",
     )
     await Counsellors(redis).add("ana", "a long enough password", "counsellor")
