@@ -56,7 +56,12 @@ REGISTRY: dict[str, ChannelInfo] = {
             "telegram",
             "Telegram",
             Capabilities(
-                buttons=True, deletable_messages=True, location=True, typing=True, max_text=4096
+                buttons=True,
+                deletable_messages=True,
+                location=True,
+                typing=True,
+                max_text=4096,
+                language_hint=True,
             ),
             "bot.channels.telegram:TelegramChannel",
             variables=(

@@ -343,7 +343,7 @@ class ScenarioRunner:
     def _inbound(
         self, step: dict, channel: str, user: str, hint, last_options: list[str]
     ) -> Inbound | str:
-        hint = hint if channel in ("telegram", "web") else None
+        hint = hint if CAPABILITIES[channel].language_hint else None
         inbound = functools.partial(
             Inbound, channel, user, language_hint=hint, received_at=self.clock.now
         )
