@@ -13,6 +13,8 @@ without any rescoring job.
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -59,6 +61,7 @@ class HandoffQueue:
         self.retention = retention_seconds
         self._enqueue = load_script(redis, LUA / "enqueue.lua")
         self._claim = load_script(redis, LUA / "claim.lua")
+        self._leave = load_script(redis, LUA / "leave.lua")
 
     def score(self, level: str, enqueued_at: float) -> float:
         return enqueued_at + LEVEL_INDEX[level] * self.aging_seconds
@@ -111,7 +114,7 @@ class HandoffQueue:
         """(200, previous assignee, enqueued_at) | (404, '', None) | (409, current assignee, None)."""
         now = self.clock() if now is None else now
         code, previous, enqueued_at = await self._claim(
-            keys=[keys.handoff(pid), keys.WAITING, keys.assigned(username)],
+            keys=[keys.handoff(pid), keys.WAITING, keys.assigned(username), keys.WAITS],
             args=[pid, username, now, "1" if take_over else "0", keys.ASSIGNED_PREFIX],
         )
         return (
@@ -174,6 +177,32 @@ class HandoffQueue:
         waiting.sort(key=lambda item: item[0])
         assigned.sort(key=lambda item: item[0])
         return [entry for _, entry in waiting + assigned]
+
+    async def usual_wait_minutes(self, now: float | None = None) -> int | None:
+        """The median wait until a counsellor claimed someone, over the last
+        claims of the past week, in whole minutes (at least 1); None with fewer
+        than 3 such claims (too few to promise anything)."""
+        now = self.clock() if now is None else now
+        waits = []
+        for raw in await self.redis.lrange(keys.WAITS, 0, -1):
+            claimed_at, _, seconds = decoded(raw).partition(":")
+            if now - float(claimed_at) <= 7 * 86400:
+                waits.append(float(seconds))
+        if len(waits) < 3:
+            return None
+        return max(1, math.ceil(statistics.median(waits) / 60))
+
+    async def withdraw(self, pid: str, now: float | None = None) -> bool:
+        """She no longer waits: the entry leaves the queue as withdrawn. False when
+        a counsellor has her already (or she was not waiting)."""
+        now = self.clock() if now is None else now
+        done = await self._leave(
+            keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
+            args=[pid, "waiting", "withdrawn", now],
+        )
+        if done:
+            await self.redis.publish(keys.EVENTS, json.dumps({"type": "queue"}))
+        return bool(done)
 
     async def waiting_count(self) -> int:
         return await self.redis.zcard(keys.WAITING)

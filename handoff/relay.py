@@ -1,10 +1,10 @@
 """The handoff between the bot and counsellors, both ways.
 
 - the `handoff` action of the flows (and of a risk match): queue her, tell her
-  honestly whether someone is online or the line is closed;
-- her messages while she waits or talks with a counsellor: to the transcript
-  and the console, never to the flows; her place in line, only in answer to her
-  own message and at most every few minutes;
+  honestly whether someone is online or the line is closed, and how long an
+  answer usually takes; the `withdraw` action: she no longer wants to wait;
+- her messages once a counsellor has her: to the transcript and the console,
+  never to the flows (while she waits unclaimed the flows keep answering her);
 - a counsellor's reply, transfer and close (with or without a return to the bot).
 """
 
@@ -30,9 +30,6 @@ from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
 from handoff.queue import LUA, HandoffQueue
-
-POSITION_EVERY_S = 120  # tell her place in line at most this often
-
 
 class Wake(Protocol):
     """Start on a conversation now, in this process (the pipeline; a sweep would
@@ -90,12 +87,20 @@ class Handoff:
         if new and self.metrics:
             self.metrics.handoffs.labels(level).inc()
         ctx.conversation.mode = MODE_QUEUED
-        ctx.conversation.variables["position_told_at"] = now
         ctx.commit.publish({"type": "queue"})
         position = await self.queue.position(ctx.pid) or 1
+        minutes = await self.queue.usual_wait_minutes(now)
+        engine = self.conversations.engine
         variables = {
             "queue_position": position,
             "opening_hours": self.hours.describe(ctx.conversation.language),
+            "usual_wait": (
+                engine.render(
+                    engine.settings_message("usual_wait"), ctx.conversation, {"minutes": minutes}
+                )
+                if minutes is not None
+                else ""
+            ),
         }
         if not self.hours.is_open(now):
             return "closed", variables
@@ -103,14 +108,30 @@ class Handoff:
             return "offline", variables
         return "queued", variables
 
-    async def while_queued(self, ctx: ActionContext) -> list[str] | None:
-        """Her message while queued or with a counsellor: None if she is in fact
-        no longer in a handoff (back to the flows), else the replies."""
-        status = await self.redis.hget(keys.handoff(ctx.pid), "status")
-        if status not in (b"waiting", b"assigned"):
+    async def withdraw_action(self, ctx: ActionContext) -> tuple[None, dict]:
+        """She no longer wants to wait: out of the queue, unless a counsellor
+        claimed her meanwhile (then the counsellor's messages reach her anyway)."""
+        if await self.queue.withdraw(ctx.pid):
             ctx.conversation.mode = MODE_BOT
-            return None
+            ctx.commit.publish({"type": "queue"})
+        return None, {}
+
+    async def while_queued(self, ctx: ActionContext) -> list[str] | None:
+        """Her message while in a handoff: the replies once a counsellor has her;
+        None while she waits unclaimed (the flows answer her, the conversation
+        stays queued) or when the handoff is over (back to the flows, at the
+        main menu if she was in the handoff's own states)."""
+        status = await self.redis.hget(keys.handoff(ctx.pid), "status")
         conv = ctx.conversation
+        if status == b"waiting":
+            return None
+        if status != b"assigned":
+            conv.mode = MODE_BOT
+            human = self.conversations.engine.settings.human
+            if conv.flow == human.flow:  # "waiting for a counsellor" no longer holds
+                menu = self.conversations.engine.settings.menu
+                conv.flow, conv.state = menu.flow, menu.state
+            return None
         if ctx.risk is not None:
             await self.queue.enqueue(
                 ctx.pid,
@@ -124,18 +145,6 @@ class Handoff:
         engine = self.conversations.engine
         if ctx.risk is not None and ctx.risk.severity == "critical":
             replies.append(engine.render(engine.settings_message("emergency"), conv))
-        if status == b"waiting":
-            now = self.conversations.clock()
-            if now - float(conv.variables.get("position_told_at", 0)) >= POSITION_EVERY_S:
-                conv.variables["position_told_at"] = now
-                position = await self.queue.position(ctx.pid) or 1
-                replies.append(
-                    engine.render(
-                        engine.settings_message("queue_position"),
-                        conv,
-                        {"queue_position": position},
-                    )
-                )
         return replies
 
     # ------------------------------------------------------------------ counsellor side

@@ -40,7 +40,11 @@ def build_services(
     runtime = Runtime(
         conversations,
         risk=risk,
-        actions={"handoff": handoff.handoff_action, **shelters.actions()},
+        actions={
+            "handoff": handoff.handoff_action,
+            "withdraw": handoff.withdraw_action,
+            **shelters.actions(),
+        },
         relay=handoff.while_queued,
     )
     return Services(runtime, handoff, risk)

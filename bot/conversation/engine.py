@@ -286,9 +286,9 @@ class Engine:
         values.update(conv.variables)
         values.update(extra or {})
         try:
-            return text.format_map(values)
+            return text.format_map(values).strip()  # an empty placeholder at the end
         except (ValueError, KeyError, IndexError, AttributeError):
-            return self.translator.text("en", msgid).format_map(values)
+            return self.translator.text("en", msgid).format_map(values).strip()
 
     def _builtins(self, language: str) -> dict[str, str]:
         """Placeholders every message may use, in `language` (computed once)."""
@@ -446,7 +446,9 @@ class Engine:
             if state.languages and 1 <= number <= len(self.translator.languages):
                 return self._choose_language(self.translator.languages[number - 1], conv)
             if state.options:
-                return self._option(state, number)
+                found = self._option(state, number)
+                if found is not None or not (state.input and state.input.text):
+                    return found  # a number the menu lacks is free text where text is taken
         folded = fold(text)
         if state.languages and folded in self._language_index:
             return self._choose_language(self._language_index[folded], conv)

@@ -98,7 +98,7 @@ class FlowChecker:
             return
         src = next(s for f, s in self.loader.sources.items() if f.endswith(SETTINGS_FILE))
         resolved = {}
-        for key in ("start", "menu", "language", "human"):
+        for key in ("start", "menu", "language", "human", "offer"):
             t = _resolve(self.flows, getattr(self.settings, key))
             if t is None:
                 self.issues.append(
@@ -206,6 +206,7 @@ class FlowChecker:
             self.settings.menu,
             self.settings.language,
             self.settings.human,
+            self.settings.offer,
         ]
         seen: set[tuple[str, str]] = set()
         stack = [(t.flow, t.state) for t in roots if t.flow in self.flows]

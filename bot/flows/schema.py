@@ -56,8 +56,10 @@ ACTIONS: dict[str, ActionSpec] = {
             "handoff",
             outcomes=frozenset({"queued", "offline", "closed"}),
             args=frozenset({"reason"}),
-            sets=frozenset({"queue_position", "opening_hours"}),
+            sets=frozenset({"queue_position", "opening_hours", "usual_wait"}),
         ),
+        # She no longer wants to wait for a counsellor (before one has her).
+        ActionSpec("withdraw"),
         # Her place and everything derived from it (the results, the place's name)
         # are `_` variables: used for the messages of this step, never saved.
         # Only the ids of the services listed are kept, for send_address.
@@ -177,6 +179,7 @@ class FlowSettings:
     menu: Target
     language: Target
     human: Target
+    offer: Target  # where a medium risk match goes: she is offered a counsellor
     idle_timeout_seconds: int
     emergency_number: str
     keywords: dict[str, str]  # kind -> comma-separated English source words
@@ -219,7 +222,8 @@ SETTINGS_MESSAGES = {
     "too_long": "a message longer than the channel allows arrived",
     "send_location": "label of the button that shares the location (Telegram)",
     "emergency": "a message matched a critical risk phrase (said before the handoff)",
-    "queue_position": "she writes again while waiting for a counsellor",
+    "risk_queued": "a critical or high risk phrase put her in the queue (said before the handoff)",
+    "usual_wait": "how long an answer usually takes, from the recent waits (given to the handoff's texts as {usual_wait})",
     "blocked": "a sender blocked by a supervisor writes (a neutral answer)",
     # Pieces of the shelter search's answers (bot/shelters/actions.py): needed only
     # when a flow uses find_shelters or send_address.
@@ -251,6 +255,7 @@ SETTINGS_MESSAGES = {
 }
 # Placeholders a runtime message may use besides the builtins, filled in by the runtime.
 MESSAGE_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "usual_wait": frozenset({"minutes"}),
     "shelter_near_place": frozenset({"place"}),
     "shelter_result": frozenset({"number", "name", "distance"}),
     "shelter_result_national": frozenset({"number", "name"}),

@@ -22,6 +22,7 @@ _KEYS = {
     "menu",
     "language",
     "human",
+    "offer",
     "idle_timeout_minutes",
     "emergency_number",
     "keywords",
@@ -31,7 +32,7 @@ _KEYS = {
     "canned",
     "description",
 }
-_TARGETS = ("start", "menu", "language", "human")
+_TARGETS = ("start", "menu", "language", "human", "offer")
 
 
 def load_settings(parser: FlowParser, path: Path) -> FlowSettings | None:
@@ -57,6 +58,7 @@ def load_settings(parser: FlowParser, path: Path) -> FlowSettings | None:
         menu=targets["menu"],
         language=targets["language"],
         human=targets["human"],
+        offer=targets["offer"],
         idle_timeout_seconds=int(idle * 60),
         emergency_number=str(data.get("emergency_number", "112")),
         keywords=keywords,

@@ -56,8 +56,9 @@ class ActionContext:
 ActionHandler = Callable[[ActionContext], Awaitable[tuple[str | None, dict[str, Any]]]]
 
 
-# What she writes while waiting for or talking with a counsellor goes here, not
-# to the flows: the texts to answer her with, or None to let the flows answer.
+# What she writes while a counsellor has her goes here, not to the flows: the
+# texts to answer her with, or None to let the flows answer (nobody has claimed
+# her yet, or the handoff is over; the relay sets the conversation's mode).
 Relay = Callable[[ActionContext], Awaitable[list[str] | None]]
 
 
@@ -123,13 +124,16 @@ class Runtime:
             "user", _recorded(inbound, reading, risk), inbound.received_at, **_risk_note(risk)
         )
 
-        if conv is not None and conv.mode == MODE_QUEUED and self.relay:
-            # Waiting for or talking with a counsellor: to the transcript and the
-            # console, not to the flows.
+        queued = conv is not None and conv.mode == MODE_QUEUED
+        if conv is not None and queued and self.relay:
+            # A counsellor has her: to the transcript and the console, not to the
+            # flows. While she waits unclaimed, the flows answer her as usual (her
+            # messages reach the transcript all the same).
             action_ctx = ActionContext(
                 conversations, pid, conv, inbound, commit, ActionCall("relay"), risk
             )
             texts = await self.relay(action_ctx)
+            queued = conv.mode == MODE_QUEUED
             if texts is not None:
                 conv.updated_at = now
                 conversations.say(commit, inbound.channel, conv, [Reply(text) for text in texts])
@@ -156,6 +160,8 @@ class Runtime:
             result = await self._risk_handoff(pid, conv, event, context, inbound, commit, risk)
         else:
             result = engine.step(conv, event, context)
+            if queued:  # still waiting, whatever the step (the welcome after a long silence)
+                result.conversation.mode = MODE_QUEUED
             result = await self._run(pid, result, context, inbound, commit)
         if result is None:
             return
@@ -165,21 +171,42 @@ class Runtime:
     async def _risk_handoff(
         self, pid, conv, event, context, inbound, commit, risk: Match
     ) -> StepResult | None:
-        """A risk match in any state: queue her at once with that priority; a
-        critical one also gives the emergency number first."""
+        """A risk match in any state. Critical and high: queue her at once with
+        that priority and tell her so (she can withdraw); critical also gives the
+        emergency number first. Medium: offer her a counsellor.
+
+        At first contact the welcome's words (confidential, how to leave) still
+        come, without its question: after the handoff for a critical message,
+        before it otherwise."""
         engine = self.engine
-        replies: list[Reply] = []
-        if conv is None:  # first contact: the welcome still says it is confidential, how to leave
+        before: list[Reply] = []
+        welcome: list[Reply] = []
+        if conv is None:
             first = engine.step(None, event, context)
             conv = first.conversation
-            replies.extend(Reply(r.text) for r in first.replies if r.text)
+            welcome = [Reply(r.text) for r in first.replies if r.text and not r.options]
         conv.updated_at = context.now
-        if risk.severity == "critical":
-            replies.append(Reply(engine.render(engine.settings_message("emergency"), conv)))
-        entered = engine.enter(conv, engine.settings.human, context)
+        if risk.severity == "medium":
+            target = engine.settings.offer
+        else:
+            target = engine.settings.human
+            if risk.severity == "critical":
+                before.append(Reply(engine.render(engine.settings_message("emergency"), conv)))
+            before.append(Reply(engine.render(engine.settings_message("risk_queued"), conv)))
+        entered = engine.enter(conv, target, context)
+        if conv.mode == MODE_QUEUED:  # offered a counsellor while already waiting for one
+            entered.conversation.mode = MODE_QUEUED
         result = await self._run(pid, entered, context, inbound, commit, risk)
         if result is not None:
-            result.effects[:0] = replies
+            if risk.severity == "critical":  # how to leave at once: after the handoff's news
+                result.effects[:0] = before
+                at = next(
+                    (i for i, e in enumerate(result.effects) if isinstance(e, Reply) and e.options),
+                    len(result.effects),
+                )
+                result.effects[at:at] = welcome
+            else:
+                result.effects[:0] = welcome + before
         return result
 
     async def _run(

@@ -136,6 +136,7 @@ QUEUE = (
     f"{PREFIX}:queue"  # sorted set pid -> urgency score (lower is more urgent): every open handoff
 )
 WAITING = f"{PREFIX}:queue:waiting"  # the same scores, only for those no counsellor has claimed yet
+WAITS = f"{PREFIX}:queue:waits"  # the last 50 waits until a claim, "claimed_at:seconds" (no ids)
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
 FIRST_ADMIN = (

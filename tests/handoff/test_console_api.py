@@ -281,15 +281,43 @@ async def test_priority_order_and_aging(redis):
     assert await queue.position("critical") == 1
 
 
-async def test_queue_position_told_in_answer_to_her_messages(make_client, team, redis):
+async def test_while_she_waits_the_menus_answer_and_once_claimed_the_counsellor_does(
+    make_client, team, redis
+):
+    client = await make_client()
+    csrf = await login(client, "ana")
+    chat, pid = await queued_person(client, "")
+    # Unclaimed: the flows answer her, she stays in line, the counsellor sees it all.
+    assert "The counsellor will read this." in await chat.say("are you there? it is Mia")
+    assert "How can I help you?" in await chat.say("MENU")
+    [entry] = await (await client.get("/console/api/queue")).json()
+    assert entry["id"] == pid and entry["assigned_to"] is None
+    claimed = await client.post(
+        f"/console/api/conversations/{pid}/claim", headers={"X-CSRF-Token": csrf}
+    )
+    assert claimed.status == 200
+    body = await (await client.get(f"/console/api/conversations/{pid}")).json()
+    mine = [m["text"] for m in body["messages"] if m["from"] == "user"]
+    assert mine[-2:] == ["are you there? it is Mia", "MENU"]
+    # Claimed: what she writes goes to the counsellor, and the bot stays silent.
+    await chat.send("MENU")
+    await settled(redis)
+    assert await chat.replies(expect_none=True) == []
+    body = await (await client.get(f"/console/api/conversations/{pid}")).json()
+    assert body["messages"][-1] == {**body["messages"][-1], "from": "user", "text": "MENU"}
+
+
+async def test_she_can_withdraw_until_a_counsellor_has_her(make_client, team, redis):
     client = await make_client()
     await login(client, "ana")
-    first, _ = await queued_person(client, "")
-    second, _ = await queued_person(client, "")
-    await redis.zadd("hl:presence", {"ana": 4_000_000_000})
-    await second.send("hello?")
-    # told at once when queued; then at most every two minutes, and only when she writes
-    assert await second.replies(expect_none=True) == []
+    chat, pid = await queued_person(client, "")
+    reply = await chat.say("2")  # "I no longer need a counsellor"
+    assert "You are no longer waiting for a counsellor" in reply
+    assert await (await client.get("/console/api/queue")).json() == []
+    assert await redis.hget(f"hl:c:{{{pid}}}:handoff", "status") == b"withdrawn"
+    # asking again queues her again
+    assert "in line" in await chat.say("COUNSELLOR")
+    assert len(await (await client.get("/console/api/queue")).json()) == 1
 
 
 async def test_safe_exit_while_queued_and_while_with_a_counsellor(make_client, team, redis):

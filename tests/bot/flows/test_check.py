@@ -15,6 +15,7 @@ start: main
 menu: main
 language: main
 human: main
+offer: main
 keywords: {exit: EXIT, human: HUMAN, language: LANGUAGE, menu: MENU}
 messages:
   reprompt: Sorry?
@@ -23,7 +24,8 @@ messages:
   too_long: Too long.
   send_location: Send location
   emergency: Call {emergency_number}.
-  queue_position: Number {queue_position}.
+  risk_queued: A counsellor will write.
+  usual_wait: Within {minutes} minutes.
   blocked: Thanks.
 """
 
