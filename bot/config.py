@@ -39,6 +39,7 @@ class Settings:
     shelters_file: Path = EXAMPLE_SHELTERS_FILE
     secret_key: bytes | None = None
     retention_days: int = 30
+    reply_window_hours: int = 24  # a counsellor may write only this long after her last message
     redis_url: str | None = None
     # The channels' own variables (TELEGRAM_BOT_TOKEN, TWILIO_...), by name, as
     # set in the environment; each channel declares them in bot.channels.REGISTRY.
@@ -257,6 +258,14 @@ def load_settings(
             problems.append(
                 f"HELPLINE_RETENTION_DAYS={v!r} must be a whole number of days, 1 or more."
             )
+    if (v := get("HELPLINE_REPLY_WINDOW_HOURS")) is not None:
+        if not v.isdigit() or not 1 <= int(v) <= 720:
+            problems.append(
+                f"HELPLINE_REPLY_WINDOW_HOURS={v!r} must be a whole number of hours from 1 to 720: "
+                "how long after her last message a counsellor may still write to her (24 is usual)."
+            )
+        else:
+            kwargs["reply_window_hours"] = int(v)
     if (v := get("HELPLINE_PROCESSES")) is not None:
         if not v.isdigit() or not 1 <= int(v) <= 64:
             problems.append(

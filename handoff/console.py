@@ -178,6 +178,10 @@ class Console:
         body["direction"] = "rtl" if catalogs.is_rtl(language) else "ltr"
         if "enqueued_at" in record:
             body["waiting_seconds"] = int(self.clock() - float(record["enqueued_at"]))
+        if status in ("waiting", "assigned"):
+            last = float(record.get("last_message_at") or record.get("enqueued_at") or 0)
+            body["reply_window_ends_at"] = last + self.handoff.reply_window_s
+            body["reply_window_open"] = self.clock() <= body["reply_window_ends_at"]
         for key in ("outcome", "notes", "closed_by"):
             if record.get(key):
                 body[key] = record[key]
@@ -241,6 +245,8 @@ class Console:
         code, message_id = await self.handoff.send_message(
             pid, session.user, text.strip(), session.is_supervisor
         )
+        if code == 410:
+            return self._window_closed()
         if code == 409:  # not claimed yet: replying claims it
             claimed, other, _ = await self.handoff.queue.claim(pid, session.user)
             if claimed != 200:
@@ -379,6 +385,14 @@ class Console:
             left = await self.redis.get(keys.left(event["id"]))
             return left is not None and decoded(left) in ("-", session.user)
         return decoded(assigned) in ("", session.user)
+
+    def _window_closed(self) -> web.Response:
+        hours = round(self.handoff.reply_window_s / 3600)
+        return error(
+            409,
+            f"Her last message is more than {hours} hours old: a counsellor may write only "
+            f"within {hours} hours of her last message. She must write first; nothing was sent.",
+        )
 
     async def _publish(self, *events: dict) -> None:
         for event in events:

@@ -54,8 +54,11 @@ class HandoffQueue:
         aging_minutes: float = 5.0,
         retention_seconds: int = 30 * 86400,
         clock: Clock = wall_clock,
+        *,
+        reply_window_s: float = 24 * 3600,
     ):
         self.redis = redis
+        self.reply_window_s = reply_window_s
         self.clock = clock
         self.aging_seconds = aging_minutes * 60
         self.retention = retention_seconds
@@ -153,6 +156,13 @@ class HandoffQueue:
             if data.get("status") not in ("waiting", "assigned"):
                 stale.append(pid)  # expired with the conversation, or closed
                 continue
+            if data["status"] == "waiting" and self.silent_too_long(data, now):
+                # Nobody could write to her any more: she left the queue unanswered.
+                await self._leave(
+                    keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
+                    args=[pid, "waiting", "abandoned", now],
+                )
+                continue
             level = data.get("severity", "asked")
             waited = max(0.0, now - float(data.get("enqueued_at", now)))
             entry = QueueEntry(
@@ -177,6 +187,11 @@ class HandoffQueue:
         waiting.sort(key=lambda item: item[0])
         assigned.sort(key=lambda item: item[0])
         return [entry for _, entry in waiting + assigned]
+
+    def silent_too_long(self, record: dict[str, str], now: float) -> bool:
+        """Her last message is older than the reply window: nobody may write to her."""
+        last = float(record.get("last_message_at") or record.get("enqueued_at") or now)
+        return now - last > self.reply_window_s
 
     async def usual_wait_minutes(self, now: float | None = None) -> int | None:
         """The median wait until a counsellor claimed someone, over the last

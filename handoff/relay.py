@@ -54,13 +54,24 @@ class Handoff:
     """The flows' `handoff` action and the relay of her messages while queued
     (give both to the Runtime), and the counsellor's side for the console."""
 
-    def __init__(self, conversations: Conversations, wake: Wake, metrics=None):
+    def __init__(
+        self,
+        conversations: Conversations,
+        wake: Wake,
+        metrics=None,
+        reply_window_s: float = 24 * 3600,
+    ):
         self.conversations = conversations
         self.redis = conversations.redis
         self.wake = wake
+        self.reply_window_s = reply_window_s
         settings = conversations.engine.settings
         self.queue = HandoffQueue(
-            self.redis, settings.queue_aging_minutes, conversations.retention, conversations.clock
+            self.redis,
+            settings.queue_aging_minutes,
+            conversations.retention,
+            conversations.clock,
+            reply_window_s=reply_window_s,
         )
         self.counsellors = Counsellors(self.redis, conversations.clock)
         self.metrics = metrics
@@ -123,6 +134,10 @@ class Handoff:
         main menu if she was in the handoff's own states)."""
         status = await self.redis.hget(keys.handoff(ctx.pid), "status")
         conv = ctx.conversation
+        if status in (b"waiting", b"assigned"):  # the reply window runs from her last message
+            ctx.commit.add(
+                "HSET", keys.handoff(ctx.pid), "last_message_at", self.conversations.clock()
+            )
         if status == b"waiting":
             return None
         if status != b"assigned":
@@ -181,6 +196,7 @@ class Handoff:
                 self.conversations.retention,
                 "1" if supervisor else "0",
                 f"{now:.3f}",
+                self.reply_window_s,
             ],
         )
         if code == 200:
@@ -194,6 +210,11 @@ class Handoff:
         caps = CAPABILITIES.get(channel)
         if not caps or not caps.typing:
             return False
+        record = {
+            k.decode(): v.decode() for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
+        }
+        if self.queue.silent_too_long(record, self.conversations.clock()):
+            return False  # nothing reaches her outside the reply window, not even "typing..."
         if not await self.redis.set(f"{keys.handoff(pid)}:typing", "1", nx=True, ex=4):
             return True  # shown less than 4 s ago: Telegram keeps it for 5 s
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -248,7 +269,12 @@ class Handoff:
                     context = Context(flow_channel(channel), now, conv.language)
                     result = engine.enter(conv, engine.settings.menu, context)
                     conv = result.conversation
-                    self.conversations.say(commit, channel, conv, result.replies)
+                    record = {
+                        k.decode(): v.decode()
+                        for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
+                    }
+                    if not self.queue.silent_too_long(record, now):  # else she sees it next time
+                        self.conversations.say(commit, channel, conv, result.replies)
                 else:
                     conv.mode = MODE_ENDED
                 commit.save_state(conv.to_dict())

@@ -33,7 +33,9 @@ def build_services(
 ) -> Services:
     """The runtime with every action and the risk detector. The risk lexicons in
     flows/risk are read again whenever the flows reload."""
-    handoff = Handoff(conversations, wake or NoWake(), metrics)
+    handoff = Handoff(
+        conversations, wake or NoWake(), metrics, reply_window_s=settings.reply_window_hours * 3600
+    )
     shelters = ShelterActions(conversations, Directory(conversations.redis))
     risk = LiveRisk(settings.flows_dir / "risk")
     conversations.flows.listeners.append(lambda _engine: risk.reload())

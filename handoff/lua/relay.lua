@@ -4,10 +4,17 @@
 -- KEYS[5] the channel's set of outboxes pending
 -- ARGV[1] username, ARGV[2] transcript entry JSON, ARGV[3] outbound JSON, ARGV[4] message id,
 -- ARGV[5] pid, ARGV[6] retention s, ARGV[7] '1' if the sender is a supervisor, ARGV[8] now (s)
--- Returns 200 sent, 404 no open conversation, 403 not assigned to the sender, 409 not claimed yet
+-- ARGV[9] reply window s
+-- Returns 200 sent, 404 no open conversation, 403 not assigned to the sender, 409 not claimed yet,
+-- 410 her last message is older than the reply window (she must write first)
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'waiting' and status ~= 'assigned' then
   return 404
+end
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_message_at')
+  or redis.call('HGET', KEYS[1], 'enqueued_at') or '0')
+if tonumber(ARGV[8]) - last > tonumber(ARGV[9]) then
+  return 410
 end
 local assigned = redis.call('HGET', KEYS[1], 'assigned_to') or ''
 if assigned == '' then

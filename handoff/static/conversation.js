@@ -171,7 +171,7 @@ export class ConversationView {
   }
 
   get canReply() {
-    return this.isOpen && this.isMine;
+    return this.isOpen && this.isMine && this.data?.reply_window_open !== false;
   }
 
   render(data) {
@@ -324,7 +324,9 @@ export class ConversationView {
     if (data.left) hint = "She left for her safety: nothing can be sent to her.";
     else if (data.state === "closed") hint = "This conversation is closed: her next message goes to the bot.";
     else if (!OPEN_STATES.has(data.state)) hint = "She is talking with the bot.";
-    else if (!data.assigned_to) hint = "Claim this conversation to reply to her.";
+    else if (data.reply_window_open === false) {
+      hint = "Her last message is too old to answer: she must write first. Nothing can be sent to her until she does.";
+    } else if (!data.assigned_to) hint = "Claim this conversation to reply to her.";
     else if (!this.isMine) {
       hint = supervisor ? `This conversation is with ${data.assigned_to}. To write to her yourself, reassign it to yourself.`
         : `This conversation is with ${data.assigned_to}.`;

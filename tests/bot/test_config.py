@@ -20,6 +20,7 @@ def load(environ: dict[str, str]) -> Settings:
 def test_defaults_match_the_spec(tmp_path):
     settings = load(BASE)
     assert (settings.host, settings.port, settings.retention_days) == ("127.0.0.1", 8080, 30)
+    assert settings.reply_window_hours == 24
     assert settings.redis_url is None and settings.public_url is None
     assert REGISTRY["telegram"].env(settings)["TELEGRAM_API_BASE_URL"] == (
         "https://api.telegram.org/bot"
@@ -56,6 +57,8 @@ def test_defaults_match_the_spec(tmp_path):
         ({"TELEGRAM_API_BASE_URL": "api.telegram.org"}, "is not a valid URL"),
         ({"TWILIO_API_BASE_URL": "ftp://twilio"}, "TWILIO_API_BASE_URL='ftp://twilio' is not"),
         ({"HELPLINE_SECRET_KEY": "short"}, "HELPLINE_SECRET_KEY is too short"),
+        ({"HELPLINE_REPLY_WINDOW_HOURS": "0"}, "HELPLINE_REPLY_WINDOW_HOURS='0' must be a whole"),
+        ({"HELPLINE_REPLY_WINDOW_HOURS": "1.5"}, "HELPLINE_REPLY_WINDOW_HOURS='1.5' must be"),
         ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -464,3 +465,69 @@ async def test_openapi_matches_the_routes(client):
     assert documented == routes
     spec = ROOT / "handoff" / "openapi.json"
     assert json.loads(spec.read_text()) == document
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_counsellor_writes_only_within_the_reply_window(make_client, team, redis):
+    clock = MovableClock()
+    client = await make_client(clock=clock, reply_window_hours=24)
+    csrf = await login(client, "ana")
+    chat, pid = await queued_person(client, "")
+    await chat.replies(expect_none=True)
+    sent = await client.post(
+        f"/console/api/conversations/{pid}/messages",
+        json={"text": "Hello, I am Ana."},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert sent.status == 200
+    assert await chat.replies() == ["Hello, I am Ana."]
+
+    clock.now += 25 * 3600  # she has been silent for a day and an hour
+    csrf = await login(client, "ana")
+    body = await (await client.get(f"/console/api/conversations/{pid}")).json()
+    assert body["reply_window_open"] is False
+    before = await redis.llen(f"hl:c:{{{pid}}}:transcript")
+    late = await client.post(
+        f"/console/api/conversations/{pid}/messages",
+        json={"text": "Are you still there?"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert late.status == 409
+    assert "She must write first" in (await late.json())["error"]
+    await settled(redis)
+    assert await chat.replies(expect_none=True) == []
+    assert await redis.llen(f"hl:c:{{{pid}}}:transcript") == before
+
+    await chat.send("yes, I am here")  # she writes: the window opens again
+    await settled(redis)
+    body = await (await client.get(f"/console/api/conversations/{pid}")).json()
+    assert body["reply_window_open"] is True
+    again = await client.post(
+        f"/console/api/conversations/{pid}/messages",
+        json={"text": "Good. How can I help?"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert again.status == 200
+    assert await chat.replies() == ["Good. How can I help?"]
+
+
+async def test_a_queue_entry_silent_past_the_reply_window_leaves_as_abandoned(
+    make_client, team, redis
+):
+    clock = MovableClock()
+    client = await make_client(clock=clock, reply_window_hours=2)
+    await login(client, "ana")
+    _, pid = await queued_person(client, "")
+    clock.now += 3600
+    assert [e["id"] for e in await (await client.get("/console/api/queue")).json()] == [pid]
+    clock.now += 3601
+    await login(client, "ana")
+    assert await (await client.get("/console/api/queue")).json() == []
+    assert await redis.hget(f"hl:c:{{{pid}}}:handoff", "status") == b"abandoned"
