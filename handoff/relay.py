@@ -31,6 +31,7 @@ from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
 from handoff.queue import LUA, HandoffQueue
 
+
 class Wake(Protocol):
     """Start on a conversation now, in this process (the pipeline; a sweep would
     find the work anyway, a second or two later)."""

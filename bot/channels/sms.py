@@ -37,7 +37,9 @@ from bot.channels.base import (
     read_body,
 )
 from bot.config import Settings
+from bot.flows.schema import TWILIO_OPT_OUT
 from bot.store import keys
+from bot.text.normalise import fold
 from bot.text.segments import plan
 
 log = logging.getLogger("helpline.sms")
@@ -120,6 +122,10 @@ class SmsChannel(Channel):
         body = form["Body"]
         if len(body) > MAX_TEXT:
             inbound = Inbound("sms", sender, kind="too_long", dedup_id=sid)
+        elif fold(body) in TWILIO_OPT_OUT:
+            # Twilio has blocked her number and answered her itself: a silent
+            # safe exit, nothing kept (CONTENT.md).
+            inbound = Inbound("sms", sender, kind="exit", dedup_id=sid)
         elif not body.strip() and int(form.get("NumMedia", "0") or 0) > 0:
             inbound = Inbound("sms", sender, kind="unsupported", dedup_id=sid)
         else:

@@ -34,11 +34,22 @@ from bot.conversation.model import (
     StepResult,
     Translator,
 )
-from bot.flows.schema import ACTIONS, ActionCall, Branch, Flow, FlowSet, State, Target, split_words
+from bot.flows.schema import (
+    ACTIONS,
+    ActionCall,
+    Branch,
+    Flow,
+    FlowSet,
+    State,
+    Target,
+    placeholders,
+    split_words,
+)
 from bot.text.normalise import as_number, fold
 
 # transitions logs every trigger at DEBUG; formatting those costs more than the step.
 logging.getLogger("transitions").setLevel(logging.WARNING)
+log = logging.getLogger("helpline.engine")
 
 
 class _Cursor:
@@ -67,6 +78,7 @@ class Engine:
         self._options_named = OptionNames(self.translator)
         self._language_index: dict[str, str] = {}
         self._builtin_cache: dict[str, dict[str, str]] = {}
+        self._texts: dict[tuple[str, str], str] = {}
         self._menus: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         for code in self.translator.languages:
             for alias in self.translator.language_aliases(code) | {
@@ -278,8 +290,10 @@ class Engine:
         return self._finish(result, ctx)
 
     def render(self, msgid: str, conv: Conversation, extra: dict[str, Any] | None = None) -> str:
-        """Translate `msgid` into the conversation's language and fill its placeholders."""
-        text = self.translator.text(conv.language, msgid)
+        """Translate `msgid` into the conversation's language and fill its placeholders.
+        A translation whose placeholders are not the source's (`{exit_wrd}`) is
+        never used: the source text is, so that no word she needs goes missing."""
+        text = self._formattable(conv.language, msgid)
         if "{" not in text:
             return text
         values = _VarMap(self._builtins(conv.language))
@@ -289,6 +303,22 @@ class Engine:
             return text.format_map(values).strip()  # an empty placeholder at the end
         except (ValueError, KeyError, IndexError, AttributeError):
             return self.translator.text("en", msgid).format_map(values).strip()
+
+    def _formattable(self, language: str, msgid: str) -> str:
+        key = (language, msgid)
+        found = self._texts.get(key)
+        if found is None:
+            found = self.translator.text(language, msgid)
+            if found != msgid and "{" in found + msgid and placeholders(found) != placeholders(msgid):
+                log.warning(
+                    "the %s translation of %r has other placeholders than the source: "
+                    "the source text is used (run `helpline locales check`)",
+                    language,
+                    msgid[:40],
+                )
+                found = msgid
+            self._texts[key] = found
+        return found
 
     def _builtins(self, language: str) -> dict[str, str]:
         """Placeholders every message may use, in `language` (computed once)."""

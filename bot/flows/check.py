@@ -11,6 +11,7 @@ from bot.flows.schema import (
     ACTIONS,
     BUILTIN_PLACEHOLDERS,
     MESSAGE_PLACEHOLDERS,
+    PROVIDER_WORDS,
     SETTINGS_FILE,
     SETTINGS_MESSAGES,
     TWILIO_OPT_OUT,
@@ -20,10 +21,12 @@ from bot.flows.schema import (
     State,
     Target,
     placeholders,
+    provider_words_asked,
     split_words,
     strings_of,
 )
 from bot.sources import Source
+from bot.text.normalise import fold
 
 
 def _resolve(flows: dict[str, Flow], target: Target) -> Target | None:
@@ -172,8 +175,6 @@ class FlowChecker:
                 self.check_keywords(src, state, p)
 
     def check_keywords(self, src: Source, state: State, p: tuple) -> None:
-        from bot.text.normalise import fold
-
         seen: dict[str, int] = {}
         for option in state.options:
             words = [option.label, *(split_words(option.keywords) if option.keywords else [])]
@@ -232,6 +233,32 @@ class FlowChecker:
                             code="unreachable-state",
                         )
                     )
+
+    def check_provider_words(self) -> None:
+        """The bot never asks her to send a word the SMS provider answers itself:
+        not as the word shown for a global keyword, not in any text."""
+        for text, src, path in self.loader_messages():
+            if path[0] == "keywords":
+                shown = split_words(text)[0] if split_words(text) else ""
+                if fold(shown) in PROVIDER_WORDS:
+                    self.issues.append(
+                        src.issue(
+                            path,
+                            f"{shown!r} is shown to people as the {path[1]} keyword, but the SMS "
+                            "provider answers it itself (opt-out, opt-in or help): put another word first",
+                            code="provider-word",
+                        )
+                    )
+                continue
+            for word in provider_words_asked(text):
+                self.issues.append(
+                    src.issue(
+                        path,
+                        f"{word!r} is a word the SMS provider answers itself (opt-out, opt-in or "
+                        "help): never ask people to send it",
+                        code="provider-word",
+                    )
+                )
 
     def checkplaceholders(self) -> None:
         known = set(BUILTIN_PLACEHOLDERS)

@@ -78,6 +78,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     if not unreadable:
         checker.check_reachable()
     checker.checkplaceholders()
+    checker.check_provider_words()
     checker.check_action_messages()
     issues = sorted(set(loader.issues))
     if any(i.severity == "error" for i in issues) or checker.settings is None or unreadable:

@@ -22,6 +22,17 @@ DATA_SUBDIRS = ("risk", "tests")
 # English auto-reply, and then blocks the number: a flow must never ask a person
 # to send them. CONTENT.md: "The exit word is EXIT, never STOP".
 TWILIO_OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+# ...and these it answers with an English auto-reply (opt-in, help) unless
+# Advanced Opt-Out is configured: a flow never asks her to send any of them.
+PROVIDER_WORDS = TWILIO_OPT_OUT | {"start", "yes", "unstop", "help", "info"}
+_CAPITALS = re.compile(r"\b[A-Z]{2,}\b")
+
+
+def provider_words_asked(text: str) -> list[str]:
+    """Provider words a text asks her to send: written in capitals, as the flows
+    name every word to send ("send EXIT")."""
+    return [word for word in _CAPITALS.findall(text) if word.lower() in PROVIDER_WORDS]
+
 
 GLOBAL_KEYWORDS = ("exit", "human", "language", "menu")
 # Placeholders every message may use; actions and inputs add their own variables.

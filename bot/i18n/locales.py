@@ -22,7 +22,13 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.flows.schema import TWILIO_OPT_OUT, placeholders, split_words
+from bot.flows.schema import (
+    PROVIDER_WORDS,
+    TWILIO_OPT_OUT,
+    placeholders,
+    provider_words_asked,
+    split_words,
+)
 from bot.i18n.catalogs import DOMAIN
 from bot.sources import Issue
 from bot.text.normalise import fold
@@ -176,6 +182,24 @@ def check(locales_dir: Path) -> list[Coverage]:
                     )
                 )
             is_keywords = any("Comma-separated" in c for c in message.auto_comments)
+            asked = []
+            global_keyword = any("send alone" in c for c in message.auto_comments)
+            if global_keyword and split_words(translation):
+                shown = split_words(translation)[0]  # the word people are told to send
+                asked = [shown] if fold(shown) in PROVIDER_WORDS else []
+            elif not is_keywords:
+                asked = provider_words_asked(translation)
+            for word in asked:
+                coverage.problems.append(
+                    Issue(
+                        str(path),
+                        line,
+                        0,
+                        f"{word!r} is a word the SMS provider answers itself (opt-out, opt-in "
+                        "or help): never ask people to send it",
+                        code="provider-word",
+                    )
+                )
             if is_keywords:
                 for word in split_words(translation):
                     if fold(word) in TWILIO_OPT_OUT:

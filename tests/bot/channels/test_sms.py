@@ -109,6 +109,21 @@ async def test_exit_sends_nothing_back_and_erases(sms_client, twilio, redis):
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
 
 
+@pytest.mark.parametrize("word", ["STOP", "stop", " Unsubscribe ", "QUIT", "OPTOUT"])
+async def test_an_opt_out_word_is_a_silent_safe_exit(sms_client, twilio, redis, word):
+    """Twilio blocks her number and answers her itself: the helpline erases
+    everything and sends nothing, even to a person who wrote before."""
+    await post(sms_client, form("hi"))
+    await post(sms_client, form("he has my passport"))  # queued for a counsellor
+    await twilio.wait_for(2)
+    assert await redis.keys(f"{keys.PREFIX}:c:*")
+    await post(sms_client, form(word))
+    await settled(redis)
+    assert len(twilio.messages) == 2
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+    assert await redis.zcard(keys.QUEUE) == 0
+
+
 async def test_exit_from_a_stranger_sends_nothing(sms_client, twilio, redis):
     await post(sms_client, form("EXIT", sender="+447700900999"))
     await settled(redis)

@@ -276,3 +276,24 @@ def test_reading_a_message_before_the_step(engine):
     )
     assert engine.read(menu, Event("button", payload=payload)).label
     assert engine.read(menu, Event("button", payload="nowhere.none#1")).label is None
+
+
+def test_a_translation_with_a_broken_placeholder_falls_back_to_the_source(engine):
+    """`{exit_wrd}` in a translation would make the welcome say "send ." with no
+    exit word: the source text is said instead."""
+
+    class Broken(Catalogs):
+        def text(self, language: str, msgid: str) -> str:
+            found = super().text(language, msgid)
+            return found.replace("{exit_word}", "{exit_wrd}") if language == "fr" else found
+
+    broken = Engine(engine.flowset, Broken(LOCALES))
+    result = broken.step(None, Event("text", "bonjour"), Context("web", NOW, "fr"))
+    # the English source, with the French exit word in its place
+    assert result.replies[0].text == (
+        "Hello. This chat is confidential. To leave at once and erase it, send SORTIE."
+    )
+    assert result.replies[-1].text == engine.render(
+        "Is it safe for you to talk now?", result.conversation
+    )  # the other texts are still French
+    assert "safe" not in result.replies[-1].text

@@ -137,6 +137,12 @@ def test_the_good_fixture_and_the_shipped_flows_are_clean(tmp_path):
             "provider-word",
         ),
         (
+            "a text asks for a word the SMS provider answers itself",
+            GOOD.replace("Send {exit_word} to leave.", "Send {exit_word} to leave, HELP for help."),
+            "main.yaml:4:10: 'HELP' is a word the SMS provider answers itself",
+            "provider-word",
+        ),
+        (
             "dead end",
             GOOD.replace("    next: menu", ""),
             "main.yaml:11:3: state 'info' is a dead end",
@@ -156,6 +162,13 @@ def test_settings_mistakes(tmp_path):
     assert any("settings.yaml:1:8: start: 'welcome' is not a flow" in line for line in found), found
     found = issues(flowset(tmp_path, GOOD, SETTINGS.replace("  blocked: Thanks.\n", "")))
     assert any("messages.blocked is missing" in line for line in found), found
+    shown = SETTINGS.replace("human: HUMAN", "human: HELP, HUMAN")
+    found = issues(flowset(tmp_path, GOOD, shown))
+    assert any(
+        "settings.yaml:6:" in line and "'HELP' is shown to people as the human keyword" in line
+        for line in found
+    ), found
+    assert not any("'HUMAN'" in line for line in issues(flowset(tmp_path, GOOD)))
 
 
 def test_lexicon_mistakes_are_checked_too(tmp_path):

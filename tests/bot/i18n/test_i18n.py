@@ -133,6 +133,8 @@ COMPENSATION = "You have the right to ask for compensation for the harm done to 
         ("fr", WELCOME, lambda t: t.replace("{exit_word}", "{mot}"), "placeholders differ"),
         ("es", COMPENSATION, lambda t: t.replace("17", "71"), "numbers differ"),
         ("it", "EXIT", lambda t: "STOP, EXIT", "Twilio opt-out word"),
+        ("de", "MENU", lambda t: "INFO, MENÜ", "'INFO' is a word the SMS provider answers"),
+        ("ro", WELCOME, lambda t: t + " HELP", "'HELP' is a word the SMS provider answers"),
     ],
 )
 def test_locales_check_fails_on_a_broken_translation(tmp_path, language, msgid, change, problem):
