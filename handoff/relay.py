@@ -25,7 +25,7 @@ from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import ActionContext
 from bot.store import keys
 from bot.store.commit import Commit, new_id, transcript_entry
-from bot.store.replies import decoded_or_empty
+from bot.store.replies import decoded, decoded_or_empty
 from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
@@ -212,7 +212,7 @@ class Handoff:
         if not caps or not caps.typing:
             return False
         record = {
-            k.decode(): v.decode() for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
+            decoded(k): decoded(v) for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
         }
         if self.queue.silent_too_long(record, self.conversations.clock()):
             return False  # nothing reaches her outside the reply window, not even "typing..."
@@ -271,7 +271,7 @@ class Handoff:
                     result = engine.enter(conv, engine.settings.menu, context)
                     conv = result.conversation
                     record = {
-                        k.decode(): v.decode()
+                        decoded(k): decoded(v)
                         for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
                     }
                     if not self.queue.silent_too_long(record, now):  # else she sees it next time

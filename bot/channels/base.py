@@ -152,6 +152,11 @@ class Inlet(Protocol):
         """Store `inbound` durably (True when new, False for a duplicate)."""
         ...
 
+    def global_keyword(self, text: str) -> str | None:
+        """The global keyword a whole message is ('exit', 'menu'...), in any
+        language of the flows, else None (the web chat clears its page on 'exit')."""
+        ...
+
 
 class Channel(ABC):
     """A way a person reaches the helpline."""

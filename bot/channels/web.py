@@ -111,6 +111,10 @@ class WebChannel(Channel):
         elif isinstance(text, str) and text.strip():
             if len(text) > MAX_TEXT:
                 return bad_request(f"`text` is longer than {MAX_TEXT} characters", 413)
+            if self.inlet.global_keyword(text) == "exit":
+                # Typed like the Quick exit button is pressed: the page clears itself.
+                await self.inlet.accept(Inbound("web", session, kind="exit"))
+                return web.json_response({"ok": True, "exit": True})
             inbound = Inbound("web", session, kind="text", text=text)
         elif data.get("start") is True:
             inbound = Inbound("web", session, kind="start")

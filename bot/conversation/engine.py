@@ -309,7 +309,11 @@ class Engine:
         found = self._texts.get(key)
         if found is None:
             found = self.translator.text(language, msgid)
-            if found != msgid and "{" in found + msgid and placeholders(found) != placeholders(msgid):
+            if (
+                found != msgid
+                and "{" in found + msgid
+                and placeholders(found) != placeholders(msgid)
+            ):
                 log.warning(
                     "the %s translation of %r has other placeholders than the source: "
                     "the source text is used (run `helpline locales check`)",

@@ -139,9 +139,11 @@ class Pipeline:
         max_attempts: int = MAX_SEND_ATTEMPTS,
         backoff_base: float = BACKOFF_BASE_S,
         clock: Clock = wall_clock,
+        keyword: Callable[[str], str | None] = lambda text: None,
     ):
         """`process` turns one inbound message into a Commit (the runtime);
-        `on_accept` and `on_delivery` are told of each message in and out (metrics)."""
+        `on_accept` and `on_delivery` are told of each message in and out (metrics);
+        `keyword` tells which global keyword a message is (the live flows')."""
         self.redis = redis
         self.privacy = privacy
         self.retention = retention_seconds
@@ -151,6 +153,7 @@ class Pipeline:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.clock = clock
+        self._keyword = keyword
         self.channels: dict[str, Channel] = {}
         self.workers = OrderedDrain(
             DrainScript(
@@ -183,6 +186,9 @@ class Pipeline:
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
         )
+
+    def global_keyword(self, text: str) -> str | None:
+        return self._keyword(text)
 
     def wake_worker(self, pid: str) -> None:
         """Process `pid`'s inbox now (after a change made under its work lock)."""

@@ -801,7 +801,9 @@ async def test_screenshots(app, tabs, redis, tmp_path):
 # ---------------------------------------------------------------------- the person's web chat
 
 
-async def test_web_chat_quick_exit_leaves_no_way_back(app, tabs, redis):
+@pytest.mark.parametrize("how", ["button", "typed"])
+async def test_web_chat_quick_exit_leaves_no_way_back(app, tabs, redis, how):
+    """The Quick exit button, or the exit word typed: the same clean exit."""
     person = await tabs.person()
     await person.route(
         re.compile(r"^https://"),
@@ -809,7 +811,10 @@ async def test_web_chat_quick_exit_leaves_no_way_back(app, tabs, redis):
     )
     await person.get_by_role("button", name="Yes, I can talk").click()
     await expect(person.locator("#messages")).to_contain_text("How can I help you?")
-    await person.get_by_role("button", name="Quick exit").click()
+    if how == "button":
+        await person.get_by_role("button", name="Quick exit").click()
+    else:
+        await person_writes(person, "EXIT")
     await person.wait_for_url(re.compile(r"^https://"))
     assert "Weather" in await person.content()
     await person.go_back()  # the chat was replaced, not pushed: Back does not return to it
@@ -819,6 +824,10 @@ async def test_web_chat_quick_exit_leaves_no_way_back(app, tabs, redis):
             break
         await asyncio.sleep(0.05)
     assert await redis.keys("hl:c:*") == []
+    # Coming back later starts afresh: nothing of the old conversation, a new welcome.
+    await person.goto(str(app.make_url("/")))
+    await expect(person.locator("#messages li.bot").first).to_contain_text("confidential")
+    await expect(person.locator("#messages")).not_to_contain_text("How can I help you?")
 
 
 async def test_web_chat_shows_arabic_right_to_left(app, tabs):

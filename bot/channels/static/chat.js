@@ -50,7 +50,12 @@ async function post(body) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ session, ...body }),
   });
-  if (!response.ok) show("This message could not be sent. Please try again.", "bot");
+  if (!response.ok) {
+    show("This message could not be sent. Please try again.", "bot");
+    return;
+  }
+  const data = await response.json().catch(() => ({}));
+  if (data.exit) leave(); // she typed the exit word: erased already, clear the page too
 }
 
 async function poll() {
@@ -69,12 +74,18 @@ async function poll() {
 }
 
 function quickExit() {
-  leaving = true;
   const body = JSON.stringify({ session });
   navigator.sendBeacon?.("/chat/api/exit", new Blob([body], { type: "application/json" })) ||
     fetch("/chat/api/exit", { method: "POST", body, keepalive: true, headers: { "Content-Type": "application/json" } });
+  leave();
+}
+
+// Nothing of the conversation stays on the page or in this tab; a neutral site replaces it.
+function leave() {
+  leaving = true;
   sessionStorage.clear();
   list.replaceChildren();
+  input.value = "";
   window.location.replace(NEUTRAL_SITE);
 }
 

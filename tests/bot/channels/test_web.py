@@ -92,3 +92,30 @@ async def test_web_chat_welcome(chat):
     assert any("confidential" in r for r in replies), replies
     text = await chat.say("1")
     assert "How can I help you?" in text
+
+
+async def test_typing_the_exit_word_erases_and_tells_the_page_to_clear(client, redis):
+    chat = WebChat(client)
+    await chat.start()
+    await chat.say("1")
+    assert await redis.keys(f"{keys.PREFIX}:c:*")
+    response = await client.post(
+        "/chat/api/messages", json={"session": chat.session, "text": " exit "}
+    )
+    assert response.status == 200 and await response.json() == {"ok": True, "exit": True}
+    for _ in range(100):
+        if not await redis.keys(f"{keys.PREFIX}:c:*"):
+            break
+        await asyncio.sleep(0.02)
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+    # another language's exit word does the same; a sentence with it in is a message
+    french = await client.post(
+        "/chat/api/messages", json={"session": WebChat(client).session, "text": "Sortie"}
+    )
+    assert await french.json() == {"ok": True, "exit": True}
+    other = WebChat(client)
+    await other.start()
+    said = await client.post(
+        "/chat/api/messages", json={"session": other.session, "text": "how do I exit?"}
+    )
+    assert await said.json() == {"ok": True}
