@@ -244,6 +244,8 @@ async def healthz(request: web.Request) -> web.Response:
         "redis": "ok",
         "flows": app[FLOWS].flowset.version,
         "channels": sorted(app[CHANNELS].keys()),
+        # a refused or partly broken translation catalog, in the checkers' format
+        "catalogs": [str(issue) for issue in app[FLOWS].catalogs.problems] or "ok",
     }
     return web.json_response(body)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from pathlib import Path
 
 import phonenumbers
@@ -20,7 +21,15 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from bot.conversation.model import Translator
+from bot.flows.schema import (
+    PROVIDER_WORDS,
+    TWILIO_OPT_OUT,
+    placeholders,
+    provider_words_asked,
+    split_words,
+)
 from bot.sources import Issue
+from bot.text.normalise import fold
 
 log = logging.getLogger("helpline.i18n")
 
@@ -45,44 +54,137 @@ ALIASES = {
 }
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers of a text, whatever digits they are written with (١١٢ = 112)."""
+    ascii_digits = "".join(
+        str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in text
+    )
+    return sorted(_NUMBER.findall(ascii_digits))
+
+
+def translation_problems(
+    source: str, translation: str, comments: list[str] | tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """What is wrong with one translation, as (sentence, code) pairs: other
+    placeholders or numbers than the English, or a word the SMS provider answers
+    itself. `comments` are the extracted comments that say where the text appears."""
+    problems: list[tuple[str, str]] = []
+    if placeholders(source) != placeholders(translation):
+        problems.append(
+            (
+                f"placeholders differ: {sorted(placeholders(source))} in the English, "
+                f"{sorted(placeholders(translation))} in the translation of {source[:40]!r}",
+                "placeholders-differ",
+            )
+        )
+    if _numbers(source) != _numbers(translation):
+        problems.append(
+            (
+                f"numbers differ ({' '.join(_numbers(source))} vs "
+                f"{' '.join(_numbers(translation))}) in the translation of {source[:40]!r}",
+                "numbers-differ",
+            )
+        )
+    is_keywords = any("Comma-separated" in c for c in comments)
+    asked: list[str] = []
+    if any("send alone" in c for c in comments) and split_words(translation):
+        shown = split_words(translation)[0]  # the word people are told to send
+        asked = [shown] if fold(shown) in PROVIDER_WORDS else []
+    elif not is_keywords:
+        asked = provider_words_asked(translation)
+    for word in asked:
+        problems.append(
+            (
+                f"{word!r} is a word the SMS provider answers itself (opt-out, opt-in "
+                "or help): never ask people to send it",
+                "provider-word",
+            )
+        )
+    if is_keywords:
+        for word in split_words(translation):
+            if fold(word) in TWILIO_OPT_OUT:
+                problems.append(
+                    (
+                        f"{word!r} is a Twilio opt-out word: an SMS with it blocks the number",
+                        "provider-word",
+                    )
+                )
+    return problems
+
+
 class Catalogs(Translator):
     """Every shipped language's translations, in memory."""
 
-    def __init__(self, locales_dir: Path, languages: dict[str, dict[str, str]] | None = None):
+    def __init__(
+        self,
+        locales_dir: Path,
+        languages: dict[str, dict[str, str]] | None = None,
+        previous: Catalogs | None = None,
+    ):
+        """A catalog with problems (unreadable, a placeholder or number that is
+        not the English one, a provider word) is refused: `previous`'s version of
+        that language keeps serving; without one, its sound translations are used
+        and the broken ones fall back to English. `problems` lists them all."""
         self.locales_dir = Path(locales_dir)
         self.messages: dict[str, dict[str, str]] = {"en": {}}
         self.problems: list[Issue] = []
         if languages is not None:
             self.messages.update(languages)
         else:
-            self._load()
+            self._load(previous)
         order = {code: i for i, code in enumerate(MENU_ORDER)}
         self.languages = tuple(sorted(self.messages, key=lambda c: (order.get(c, len(order)), c)))
         self._names = {code: _native_name(code) for code in self.languages}
 
-    def _load(self) -> None:
+    def _load(self, previous: Catalogs | None) -> None:
         if not self.locales_dir.is_dir():
             return
         for po_path in sorted(self.locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             code = po_path.parent.parent.name
+            good: dict[str, str] = {}
+            problems: list[Issue] = []
             try:
                 with po_path.open("rb") as handle:
                     catalog = read_po(handle, locale=code)
             except Exception as exc:  # babel raises several kinds on a broken file
-                self.problems.append(
+                problems.append(
                     Issue(str(po_path), 1, 0, f"cannot be read: {exc}", code="unreadable")
                 )
-                log.warning("catalog %s cannot be read: %s", po_path, exc)
+            else:
+                for message in catalog:
+                    source, text = message.id, message.string
+                    # a plural message has tuples: the flows have none
+                    if not (isinstance(source, str) and isinstance(text, str)):
+                        continue
+                    if not source or not text or message.fuzzy:
+                        continue
+                    found = translation_problems(source, text, message.auto_comments)
+                    for sentence, issue_code in found:
+                        problems.append(
+                            Issue(str(po_path), message.lineno or 1, 0, sentence, code=issue_code)
+                        )
+                    if not found:
+                        good[source] = text
+            self.problems.extend(problems)
+            if not problems:
+                self.messages[code] = good
                 continue
-            self.messages[code] = {
-                message.id: message.string
-                for message in catalog
-                if message.id
-                and message.string
-                and not message.fuzzy
-                and isinstance(message.id, str)
-                and isinstance(message.string, str)  # always, for a message that is not plural
-            }
+            listed = "\n".join(map(str, problems))
+            if previous is not None and code in previous.messages:
+                self.messages[code] = previous.messages[code]
+                log.error(
+                    "catalog %s has errors; the previous one keeps serving:\n%s", code, listed
+                )
+            elif not good:
+                log.error("catalog %s cannot be used:\n%s", code, listed)
+            else:
+                self.messages[code] = good
+                log.error(
+                    "catalog %s has errors; its broken texts are said in English:\n%s", code, listed
+                )
 
     def text(self, language: str, msgid: str) -> str:
         return self.messages.get(language, {}).get(msgid) or msgid

@@ -10,9 +10,7 @@
 
 from __future__ import annotations
 
-import re
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,23 +20,14 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.flows.schema import (
-    PROVIDER_WORDS,
-    TWILIO_OPT_OUT,
-    placeholders,
-    provider_words_asked,
-    split_words,
-)
-from bot.i18n.catalogs import DOMAIN
+from bot.i18n.catalogs import DOMAIN, translation_problems
 from bot.sources import Issue
-from bot.text.normalise import fold
 
 METHOD_MAP = [
     ("risk/**", "ignore"),
     ("tests/**", "ignore"),
     ("*.yaml", "bot.i18n.extract:extract_flows"),
 ]
-_NUMBER = re.compile(r"\d+")
 
 
 def template_path(locales_dir: Path) -> Path:
@@ -126,14 +115,6 @@ class Coverage:
         return self.fuzzy == 0 and self.missing == 0
 
 
-def _numbers(text: str) -> list[str]:
-    """The numbers of a text, whatever digits they are written with (١١٢ = 112)."""
-    ascii_digits = "".join(
-        str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in text
-    )
-    return sorted(_NUMBER.findall(ascii_digits))
-
-
 def check(locales_dir: Path) -> list[Coverage]:
     """Coverage and problems of every shipped language against the template."""
     with template_path(locales_dir).open("rb") as handle:
@@ -159,59 +140,8 @@ def check(locales_dir: Path) -> list[Coverage]:
             source, translation = message.id, found.string
             if not isinstance(source, str) or not isinstance(translation, str):
                 continue  # a plural message: the flows have none, these checks compare one text
-            if placeholders(source) != placeholders(translation):
-                coverage.problems.append(
-                    Issue(
-                        str(path),
-                        line,
-                        0,
-                        f"placeholders differ: {sorted(placeholders(source))} in the English, "
-                        f"{sorted(placeholders(translation))} in the translation of {source[:40]!r}",
-                        code="placeholders-differ",
-                    )
-                )
-            if _numbers(source) != _numbers(translation):
-                coverage.problems.append(
-                    Issue(
-                        str(path),
-                        line,
-                        0,
-                        f"numbers differ ({' '.join(_numbers(source))} vs "
-                        f"{' '.join(_numbers(translation))}) in the translation of {source[:40]!r}",
-                        code="numbers-differ",
-                    )
-                )
-            is_keywords = any("Comma-separated" in c for c in message.auto_comments)
-            asked = []
-            global_keyword = any("send alone" in c for c in message.auto_comments)
-            if global_keyword and split_words(translation):
-                shown = split_words(translation)[0]  # the word people are told to send
-                asked = [shown] if fold(shown) in PROVIDER_WORDS else []
-            elif not is_keywords:
-                asked = provider_words_asked(translation)
-            for word in asked:
-                coverage.problems.append(
-                    Issue(
-                        str(path),
-                        line,
-                        0,
-                        f"{word!r} is a word the SMS provider answers itself (opt-out, opt-in "
-                        "or help): never ask people to send it",
-                        code="provider-word",
-                    )
-                )
-            if is_keywords:
-                for word in split_words(translation):
-                    if fold(word) in TWILIO_OPT_OUT:
-                        coverage.problems.append(
-                            Issue(
-                                str(path),
-                                line,
-                                0,
-                                f"{word!r} is a Twilio opt-out word: an SMS with it blocks the number",
-                                code="provider-word",
-                            )
-                        )
+            for sentence, code in translation_problems(source, translation, message.auto_comments):
+                coverage.problems.append(Issue(str(path), line, 0, sentence, code=code))
         results.append(coverage)
     return results
 

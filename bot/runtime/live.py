@@ -31,7 +31,7 @@ class Flows:
         self.flows_dir = Path(flows_dir)
         self.locales_dir = Path(locales_dir)
         self._stamp: tuple = ()
-        self.engine: Engine = self._build()
+        self.engine: Engine = self._build(previous=None)
         self.listeners: list[Callable[[Engine], None]] = []
 
     def _fingerprint(self) -> tuple:
@@ -40,12 +40,14 @@ class Flows:
             sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
         )
 
-    def _build(self) -> Engine:
+    def _build(self, previous: Catalogs | None) -> Engine:
+        """The engine of the flows on disk; a catalog with errors is refused in
+        favour of `previous`'s (see Catalogs)."""
         self._stamp = self._fingerprint()
         flowset, issues = load_flowset(self.flows_dir)
         if flowset is None:
             raise FlowsInvalid([i for i in issues if i.severity == "error"])
-        self.catalogs = Catalogs(self.locales_dir)
+        self.catalogs: Catalogs = Catalogs(self.locales_dir, previous=previous)
         self.flowset: FlowSet = flowset
         return Engine(flowset, self.catalogs)
 
@@ -54,7 +56,7 @@ class Flows:
         if self._fingerprint() == self._stamp:
             return False
         try:
-            self.engine = self._build()
+            self.engine = self._build(previous=self.catalogs)
         except FlowsInvalid as exc:
             log.error("flows changed but have errors; still using the previous ones:\n%s", exc)
             return False

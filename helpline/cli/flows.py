@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.conversation.engine import Engine
 from bot.conversation.graph import draw
 from bot.flows.load import load_flowset
+from bot.i18n.catalogs import Catalogs
 from bot.risk.lexicons import load_lexicons
 from bot.runtime.live import FlowsInvalid
 from bot.sources import Issue
@@ -47,19 +48,23 @@ def add_parser(sub) -> None:
     graph.set_defaults(func=cmd_flows_graph)
 
 
-def check_all(directory: Path) -> list[Issue]:
-    """Issues of the flows, and of the risk lexicons in DIR/risk when present."""
+def check_all(directory: Path, locales: Path | None = None) -> list[Issue]:
+    """Issues of the flows, of the risk lexicons in DIR/risk when present, and
+    of the translation catalogs in `locales` (a translation that would break a
+    text: its placeholders or numbers, a provider word)."""
     _, issues = load_flowset(directory)
     risk_dir = Path(directory) / "risk"
     if risk_dir.is_dir():
         _, lexicon_issues = load_lexicons(risk_dir)
         issues = [*issues, *lexicon_issues]
+    if locales is not None and locales.is_dir():
+        issues = [*issues, *Catalogs(locales).problems]
     return sorted(set(issues))
 
 
 def cmd_flows_check(args: argparse.Namespace) -> int:
     directory = flows_dir(args.dir)
-    issues = check_all(directory)
+    issues = check_all(directory, locales_dir())
     errors = [i for i in issues if i.severity == "error"]
     for issue in issues:
         print(issue)

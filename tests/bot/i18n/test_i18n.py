@@ -143,6 +143,57 @@ def test_locales_check_fails_on_a_broken_translation(tmp_path, language, msgid, 
     assert problem in result.stdout
 
 
+def test_flows_check_refuses_a_catalog_that_would_lose_the_exit_word(tmp_path):
+    locales = break_catalog(
+        tmp_path, "fr", WELCOME, lambda t: t.replace("{exit_word}", "{exit_wrd}")
+    )
+    result = helpline(
+        "flows",
+        "check",
+        env={"PATH": "/usr/bin:/bin", "HELPLINE_LOCALES_DIR": str(locales)},
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if "placeholders differ" in line)
+    file, number, _ = line.split(":", 2)
+    assert file.endswith("fr/LC_MESSAGES/helpline.po") and int(number) > 1
+    assert line.endswith("[placeholders-differ]")
+
+
+def test_a_broken_catalog_at_reload_is_refused_and_the_last_good_one_serves(tmp_path):
+    from bot.runtime.live import Flows
+
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES, locales)
+    flows = Flows(FLOWS, locales)
+    before = flows.engine.render(WELCOME, Conversation("welcome", "hello", "fr"))
+    assert "SORTIE" in before and flows.catalogs.problems == []
+    broken = break_catalog(
+        tmp_path / "b", "fr", WELCOME, lambda t: t.replace("{exit_word}", "{exit_wrd}")
+    )
+    shutil.copy(broken / "fr" / "LC_MESSAGES" / "helpline.po", locales / "fr" / "LC_MESSAGES")
+    assert flows.reload_if_changed()  # the flows are fine: a new engine...
+    after = flows.engine.render(WELCOME, Conversation("welcome", "hello", "fr"))
+    assert after == before  # ...with the last good French catalog
+    assert "fr" in flows.engine.translator.languages
+    [problem] = flows.catalogs.problems
+    assert problem.code == "placeholders-differ" and problem.file.endswith(
+        "fr/LC_MESSAGES/helpline.po"
+    )
+
+
+async def test_healthz_shows_a_refused_catalog(make_client, tmp_path):
+    locales = break_catalog(
+        tmp_path, "fr", WELCOME, lambda t: t.replace("{exit_word}", "{exit_wrd}")
+    )
+    client = await make_client(locales_dir=locales)
+    body = await (await client.get("/healthz")).json()
+    assert body["status"] == "ok"
+    [problem] = body["catalogs"]
+    assert "fr/LC_MESSAGES/helpline.po" in problem and "[placeholders-differ]" in problem
+    healthy = await (await make_client()).get("/healthz")
+    assert (await healthy.json())["catalogs"] == "ok"
+
+
 @pytest.mark.parametrize(
     "hint, phone, expected",
     [
