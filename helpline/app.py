@@ -82,7 +82,7 @@ def create_app(
     redis = open_redis(url)  # connects on first use, once the cleanup contexts start Redis
     assert settings.secret_key is not None  # with_secret() sets it
     privacy = Privacy(settings.secret_key)
-    flows = flows or Flows(settings.flows_dir, settings.locales_dir)
+    flows = flows or Flows(settings.flows_dir, settings.locales_dir, settings.retention_days)
     channels = channels if channels is not None else build_channels(settings)
     metrics = Metrics()
     conversations = Conversations(redis, privacy, flows, settings.retention_seconds, clock)

@@ -38,7 +38,7 @@ class Capabilities:
     max_text: int = 4096  # longest message the channel takes
     sms_segments: bool = False  # texts are planned into GSM-7/UCS-2 segments
     phone_addresses: bool = False  # she writes from a phone number (its country hints her language)
-    language_hint: bool = False  # her app tells its language (Telegram's language_code)
+    language_hint: bool = False  # her app tells its language (language_code, Accept-Language)
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,13 @@ class WebChannel(Channel):
             return found
         session, data = found
         text, payload = data.get("text"), data.get("payload")
+        # The browser's languages, as her app's language (Telegram's language_code)
+        hint = request.headers.get("Accept-Language", "")[:200] or None
+        inbound: Inbound
         if payload is not None:
             if not isinstance(payload, str) or not payload or len(payload) > 128:
                 return bad_request("`payload` must be a button's payload")
-            inbound = Inbound("web", session, kind="button", payload=payload)
+            inbound = Inbound("web", session, kind="button", payload=payload, language_hint=hint)
         elif isinstance(text, str) and text.strip():
             if len(text) > MAX_TEXT:
                 return bad_request(f"`text` is longer than {MAX_TEXT} characters", 413)
@@ -115,9 +118,9 @@ class WebChannel(Channel):
                 # Typed like the Quick exit button is pressed: the page clears itself.
                 await self.inlet.accept(Inbound("web", session, kind="exit"))
                 return web.json_response({"ok": True, "exit": True})
-            inbound = Inbound("web", session, kind="text", text=text)
+            inbound = Inbound("web", session, kind="text", text=text, language_hint=hint)
         elif data.get("start") is True:
-            inbound = Inbound("web", session, kind="start")
+            inbound = Inbound("web", session, kind="start", language_hint=hint)
         else:
             return bad_request("send `text` (a non-empty string) or `payload`")
         await self.inlet.accept(inbound)

@@ -67,8 +67,11 @@ class Engine:
     """Runs a loaded FlowSet. Build one per (flow set, catalogs); keep it while
     they do not change."""
 
-    def __init__(self, flowset: FlowSet, translator: Translator | None = None):
+    def __init__(
+        self, flowset: FlowSet, translator: Translator | None = None, retention_days: int = 30
+    ):
         self.flowset = flowset
+        self.retention_days = retention_days  # {retention_days}: what the welcome promises
         self.settings = flowset.settings
         self.translator = translator or Translator()
         self._cursors: dict[str, _Cursor] = {}
@@ -158,10 +161,15 @@ class Engine:
         return split_words(self.translator.text(language, self.settings.keywords[kind]))[0]
 
     def new_conversation(self, ctx: Context, language: str | None = None) -> Conversation:
+        """A conversation at the start; `language_guessed` (a variable flows may
+        test) says her language was guessed, not given by her app or her words."""
         start = self.settings.start
-        return Conversation(
+        conv = Conversation(
             start.flow, start.state, language or ctx.language, version=self.flowset.version
         )
+        if ctx.language_guessed and language is None:
+            conv.variables["language_guessed"] = "yes"
+        return conv
 
     def read(self, conv: Conversation | None, event: Event) -> Reading:
         """What `event` is to `conv` (None for a first contact) before any step:
@@ -333,6 +341,7 @@ class Engine:
                 for kind in ("exit", "human", "language", "menu")
             }
             found["emergency_number"] = self.settings.emergency_number
+            found["retention_days"] = str(self.retention_days)
             self._builtin_cache[language] = found
         return found
 

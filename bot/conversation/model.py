@@ -88,6 +88,7 @@ class Context:
     channel: str
     now: float
     language: str = "en"  # for a new conversation: negotiated by the runtime
+    language_guessed: bool = False  # ...from the phone's country or by default, not from her
 
 
 @dataclass

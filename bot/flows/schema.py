@@ -42,6 +42,7 @@ BUILTIN_PLACEHOLDERS = {
     "language_word",
     "menu_word",
     "emergency_number",
+    "retention_days",  # HELPLINE_RETENTION_DAYS: how long a conversation is kept
     "queue_position",
     "opening_hours",  # given by the handoff
 }
@@ -263,6 +264,7 @@ SETTINGS_MESSAGES = {
     "shelter_no_services": "the list has nothing at all for the country she named",
     "shelter_unavailable": "the search cannot be done right now",
     "shelter_address": "one address she asked to be sent",
+    "shelter_location_kept": "after a search from a shared location: the pin stays in her chat",
 }
 # Placeholders a runtime message may use besides the builtins, filled in by the runtime.
 MESSAGE_PLACEHOLDERS: dict[str, frozenset[str]] = {

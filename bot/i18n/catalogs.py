@@ -28,6 +28,7 @@ from bot.flows.schema import (
     provider_words_asked,
     split_words,
 )
+from bot.i18n.detect import LanguageOf
 from bot.sources import Issue
 from bot.text.normalise import fold
 
@@ -115,6 +116,22 @@ def translation_problems(
     return problems
 
 
+def _accepted(header: str) -> list[str]:
+    """The tags of an Accept-Language header, most wanted first."""
+    ranked = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
 class Catalogs(Translator):
     """Every shipped language's translations, in memory."""
 
@@ -137,6 +154,7 @@ class Catalogs(Translator):
             self._load(previous)
         order = {code: i for i, code in enumerate(MENU_ORDER)}
         self.languages = tuple(sorted(self.messages, key=lambda c: (order.get(c, len(order)), c)))
+        self.language_of = LanguageOf(self.languages)
         self._names = {code: _native_name(code) for code in self.languages}
 
     def _load(self, previous: Catalogs | None) -> None:
@@ -208,6 +226,18 @@ class Catalogs(Translator):
                 aliases.add(english_name)
         return aliases
 
+    def first_language(
+        self, hint: str | None, text: str | None, phone: str | None
+    ) -> tuple[str, bool]:
+        """The language of a new conversation and whether it is a guess: her
+        app's (`hint`), else the one `text` is clearly written in, else the
+        phone's country's, else English (the last two are guesses)."""
+        if hint and (found := self.match_tag(hint)):
+            return found, False
+        if text and (found := self.language_of(text)):
+            return found, False
+        return self.negotiate(None, phone), True
+
     def negotiate(self, language_hint: str | None = None, phone: str | None = None) -> str:
         """The language for a new conversation: Telegram's language_code, else the
         phone number's country, else English."""
@@ -222,7 +252,10 @@ class Catalogs(Translator):
         return "en"
 
     def match_tag(self, tag: str) -> str | None:
-        """An IETF tag (pt-BR, zh-Hans, ru-UA) to a shipped language, or None."""
+        """An IETF tag (pt-BR, zh-Hans, ru-UA), or a browser's Accept-Language
+        list ("tr-TR, ro;q=0.8"), to a shipped language, or None."""
+        if "," in tag or ";" in tag:
+            return next(filter(None, map(self.match_tag, _accepted(tag))), None)
         tag = tag.strip().lower().replace("_", "-")
         if tag in ALIASES and ALIASES[tag] in self.languages:
             return ALIASES[tag]

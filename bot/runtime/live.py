@@ -27,9 +27,11 @@ class Flows:
     """The current Engine, rebuilt when the flows or the catalogs change on disk;
     `listeners` are told of each new one."""
 
-    def __init__(self, flows_dir: Path, locales_dir: Path):
+    def __init__(self, flows_dir: Path, locales_dir: Path, retention_days: int = 30):
+        """`retention_days`: how long conversations are kept, which the welcome tells."""
         self.flows_dir = Path(flows_dir)
         self.locales_dir = Path(locales_dir)
+        self.retention_days = retention_days
         self._stamp: tuple = ()
         self.engine: Engine = self._build(previous=None)
         self.listeners: list[Callable[[Engine], None]] = []
@@ -49,7 +51,7 @@ class Flows:
             raise FlowsInvalid([i for i in issues if i.severity == "error"])
         self.catalogs: Catalogs = Catalogs(self.locales_dir, previous=previous)
         self.flowset: FlowSet = flowset
-        return Engine(flowset, self.catalogs)
+        return Engine(flowset, self.catalogs, retention_days=self.retention_days)
 
     def reload_if_changed(self) -> bool:
         """Rebuild when a file changed; True when a new engine is in use."""

@@ -118,7 +118,7 @@ class Runtime:
                 await _safe_exit(action)
             return  # EXIT from a stranger: nothing is sent, nothing kept
 
-        context = Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
+        context = self._context(inbound, conv, now)
         risk = self.risk.match(inbound.text) if (self.risk and inbound.text) else None
         commit.log(
             "user", _recorded(inbound, reading, risk), inbound.received_at, **_risk_note(risk)
@@ -254,15 +254,21 @@ class Runtime:
 
     # ------------------------------------------------------------------ helpers
 
-    def _language(self, inbound: Inbound, conv: Conversation | None) -> str:
+    def _context(self, inbound: Inbound, conv: Conversation | None, now: float) -> Context:
+        """The language: chosen, or kept from first contact; at first contact her
+        app's (Telegram's language_code, the browser's), else the one her message
+        is clearly written in, else her phone number's country's, else English
+        (these last two are guesses: the welcome says how to change it)."""
+        channel = flow_channel(inbound.channel)
         if conv is not None and (conv.language_chosen or not inbound.language_hint):
-            return conv.language  # chosen, or negotiated at first contact from the same facts
+            return Context(channel, now, conv.language)
         caps = CAPABILITIES.get(inbound.channel)
         phone = inbound.user_id if caps and caps.phone_addresses else None
-        return self.conversations.catalogs.negotiate(inbound.language_hint, phone)
-
-    def _context(self, inbound: Inbound, conv: Conversation | None, now: float) -> Context:
-        return Context(flow_channel(inbound.channel), now, self._language(inbound, conv))
+        text = inbound.text if conv is None and inbound.kind == "text" else None
+        language, guessed = self.conversations.catalogs.first_language(
+            inbound.language_hint, text, phone
+        )
+        return Context(channel, now, language, language_guessed=guessed)
 
 
 def _recorded(inbound: Inbound, reading: Reading, risk: Match | None) -> str:

@@ -132,6 +132,14 @@ class ShelterActions:
                 place.city.name,
             )
         country_label = country_name(country, conv.language) if country else ""
+
+        def pin_note() -> list[str]:
+            """Her shared location stays in the chat as a map pin: say so, and how to remove it."""
+            if location is None:
+                return []
+            note = _Text(self, conv, sms)
+            return note.gap() + [note.say("shelter_location_kept")]
+
         common = {
             "_place": f"{city_name}, {country_label}" if city_name else "",
             "_country": country_label,
@@ -153,7 +161,7 @@ class ShelterActions:
                     lines = [text.heading("shelter_near_you")]
                 for number, found in enumerate(nearby.found, start=1):
                     lines += text.entry(number, found.shelter, found.distance_km)
-                return lines + text.example_note()
+                return lines + text.example_note() + pin_note()
 
             return "found", {**common, "_shelters": text.render(build), "shelter_ids": _ids(listed)}
 
@@ -167,7 +175,7 @@ class ShelterActions:
                 for number, shelter in enumerate(national, start=1):
                     lines += text.entry(number, shelter, None)
                 lines += text.example_note()
-            return lines + text.gap() + [text.say("emergency")]
+            return lines + text.gap() + [text.say("emergency")] + pin_note()
 
         return "nothing_near", {
             **common,

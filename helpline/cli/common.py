@@ -36,7 +36,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def flows_or_exit(settings: Settings):
     try:
-        return Flows(settings.flows_dir, settings.locales_dir)
+        return Flows(settings.flows_dir, settings.locales_dir, settings.retention_days)
     except FlowsInvalid as exc:
         print(
             f"helpline: the flows in {settings.flows_dir} have errors; fix them and start again:",

@@ -4,6 +4,7 @@ X-Twilio-Signature signatures."""
 from __future__ import annotations
 
 import itertools
+import json
 from urllib.parse import urlencode
 
 import pytest
@@ -77,7 +78,7 @@ async def post(
 
 
 async def test_welcome_is_one_gsm7_segment_with_numbered_menu(sms_client, twilio):
-    response = await post(sms_client, form("hi"))
+    response = await post(sms_client, form("good evening, I need some help please"))
     assert response.status == 200
     assert "<Response/>" in await response.text()
     messages = await twilio.wait_for(1)
@@ -90,6 +91,15 @@ async def test_welcome_is_one_gsm7_segment_with_numbered_menu(sms_client, twilio
     for word in ("traffick", "abuse", "shelter"):
         assert word not in body.lower()
     assert messages[0]["StatusCallback"] == PUBLIC + "/sms/twilio/status"
+
+
+async def test_a_guessed_language_names_the_language_keyword(sms_client, twilio):
+    """ "hi" says nothing of her language: English is a guess (from the number), so
+    the first SMS says how to change it, in two GSM-7 segments at most."""
+    await post(sms_client, form("hi"))
+    [welcome] = await twilio.wait_for(1)
+    assert "Another language? Send LANGUAGE." in welcome["Body"]
+    assert segments(welcome["Body"]) == ("GSM-7", 2)
 
 
 async def test_numbers_answer_menus(sms_client, twilio):
@@ -228,6 +238,28 @@ async def test_language_from_the_phone_numbers_country(sms_client, twilio):
     await post(sms_client, form("salut", sender="+40712345678"))  # Romania
     messages = await twilio.wait_for(1)
     assert "confidențial" in messages[0]["Body"] and "IEȘIRE" in messages[0]["Body"]
+
+
+@pytest.mark.parametrize(
+    "text, language, word",
+    [
+        ("please help me, he took my documents", "en", "EXIT"),
+        ("per favore aiutatemi, non so dove sono", "it", "ESCI"),
+        ("proszę, pomóżcie mi, nie wiem gdzie jestem", "pl", None),
+        ("ساعدوني من فضلكم لا أعرف أين أنا", "ar", None),
+    ],
+)
+async def test_language_from_what_she_writes_beats_her_sim_card(
+    sms_client, twilio, redis, text, language, word
+):
+    """A woman from elsewhere with a Romanian SIM card: the language she writes in."""
+    await post(sms_client, form(text, sender="+40712345678"))
+    [welcome] = await twilio.wait_for(1)
+    assert "confidențial" not in welcome["Body"] and "Another language?" not in welcome["Body"]
+    if word:
+        assert word in welcome["Body"]
+    states = [await redis.get(k) for k in await redis.keys("hl:c:*:state")]
+    assert [json.loads(s)["language"] for s in states] == [language]
 
 
 async def test_a_picture_without_text_gets_a_polite_answer(sms_client, twilio):
