@@ -13,6 +13,7 @@ import pytest
 from bot.channels import telegram as telegram_channel
 from bot.store import keys
 from bot.testing.settle import settled
+from tests.conftest import ROOT
 from tests.fakes import FakeTelegram
 
 SECRET = "test-webhook-secret"
@@ -339,3 +340,56 @@ async def test_processes_share_telegrams_global_rate(redis):
     # when we start, so more than 11 * 0.25 = 2.75 s less that part: over 2.5 s
     # (each pacer counting alone would need 6 windows: at most 1.5 s).
     assert time.monotonic() - started > 2.45
+
+
+async def test_a_critical_first_message_gets_112_and_the_handoff_first_in_her_language(
+    tg_client, telegram, redis
+):
+    """No welcome question before the emergency number; she is told she is in
+    line and can leave the line with a button."""
+    from bot.i18n.catalogs import Catalogs
+
+    spanish = Catalogs(ROOT / "locales")
+    await post(tg_client, message_update("tiene un cuchillo, me va a matar", language="es"))
+    await settled(redis)
+    sent = telegram.called("sendMessage")
+    texts = [m["text"] for m in sent]
+    assert "112" in texts[0]
+    assert texts[0].startswith(
+        spanish.text(
+            "es",
+            "If you are in danger now, call {emergency_number}. It is free from any phone in the EU.",
+        )[:20]
+    )
+    assert spanish.text("es", "Is it safe for you to talk now?") not in " ".join(texts)
+    buttons = [
+        b["text"]
+        for m in sent
+        for row in m.get("reply_markup", {}).get("inline_keyboard", [])
+        for b in row
+    ]
+    withdraw = spanish.text("es", "I no longer need a counsellor")
+    assert withdraw in buttons and await redis.zcard("hl:queue:waiting") == 1
+    [payload] = [
+        b["callback_data"]
+        for m in sent
+        for row in m.get("reply_markup", {}).get("inline_keyboard", [])
+        for b in row
+        if b["text"] == withdraw
+    ]
+    await post(tg_client, button_update(payload))
+    await settled(redis)
+    assert await redis.zcard("hl:queue:waiting") == 0
+
+
+async def test_after_a_search_from_her_location_she_is_told_the_pin_stays(
+    tg_client, telegram, redis
+):
+    await post(tg_client, message_update("/start"))
+    await post(tg_client, message_update("1"))
+    await post(tg_client, message_update("3"))  # a safe place to stay
+    await post(tg_client, message_update("1"))  # a place to sleep tonight
+    await post(tg_client, message_update(location={"latitude": 45.4642, "longitude": 9.19}))
+    await settled(redis)
+    last = telegram.called("sendMessage")[-2:]
+    assert any("The location you shared stays in this chat" in m["text"] for m in last), last
