@@ -107,7 +107,7 @@ def create_app(
         max_attempts=settings.send_attempts,
         backoff_base=settings.send_backoff_s,
         clock=conversations.clock,
-        keyword=lambda text: conversations.engine.global_keyword(text),
+        words=flows,
     )
     for channel in channels.values():
         pipeline.add_channel(channel)

@@ -139,22 +139,55 @@ class PermanentSendError(Exception):
     """The send will never work (blocked bot, invalid number): record it, do not retry."""
 
 
+@dataclass(frozen=True)
+class PageTexts:
+    """A channel's own page in one language (the web chat's buttons and notes)."""
+
+    language: str
+    direction: str  # "ltr" or "rtl"
+    texts: dict[str, str]  # settings message key (web_send...) -> text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lang": self.language, "dir": self.direction, "texts": self.texts}
+
+
+class Words(Protocol):
+    """What a channel may ask of the flows in use (bot.runtime.live.Flows)."""
+
+    def global_keyword(self, text: str) -> str | None:
+        """The global keyword a whole message is ('exit', 'menu'...), in any
+        language of the flows, else None."""
+        ...
+
+    def page_texts(self, prefix: str, language: str | None, tags: str | None) -> PageTexts:
+        """The settings messages whose key starts with `prefix`, in `language` if
+        the flows have it, else in the best of the browser's `tags`
+        (Accept-Language), else in English."""
+        ...
+
+
+class NoWords:
+    """For a pipeline without flows (benchmarks): no keyword, English texts."""
+
+    def global_keyword(self, text: str) -> str | None:
+        return None
+
+    def page_texts(self, prefix: str, language: str | None, tags: str | None) -> PageTexts:
+        return PageTexts("en", "ltr", {})
+
+
 class Inlet(Protocol):
-    """What a channel hands its inbound messages to (the pipeline), and the
-    storage it may read for its own bookkeeping."""
+    """What a channel hands its inbound messages to (the pipeline), the storage
+    it may read for its own bookkeeping, and the flows' words."""
 
     redis: Redis
     privacy: Privacy
     retention: int
     clock: Clock
+    words: Words
 
     async def accept(self, inbound: Inbound) -> bool:
         """Store `inbound` durably (True when new, False for a duplicate)."""
-        ...
-
-    def global_keyword(self, text: str) -> str | None:
-        """The global keyword a whole message is ('exit', 'menu'...), in any
-        language of the flows, else None (the web chat clears its page on 'exit')."""
         ...
 
 

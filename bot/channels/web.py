@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from html import escape
 from pathlib import Path
 
 from aiohttp import web
@@ -38,14 +39,25 @@ CSP = (
 )
 
 
+PAGE_MARK = re.compile(r"\{\{(\w+)\}\}")
+
+
+def page_headers(csp: str, cache_control: str = "no-store") -> dict[str, str]:
+    """The headers every page of the app carries."""
+    return {
+        "Content-Security-Policy": csp,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": cache_control,
+    }
+
+
 def serve_file(path: Path, csp: str, cache_control: str = "no-store") -> web.StreamResponse:
     """A static file of ours, with the headers every page of the app carries."""
     response = web.FileResponse(path)
-    response.headers["Content-Security-Policy"] = csp
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = cache_control
+    for name, value in page_headers(csp, cache_control).items():
+        response.headers[name] = value
     return response
 
 
@@ -57,6 +69,7 @@ class WebChannel(Channel):
         self, settings: Settings | None = None, env: Mapping[str, str | None] | None = None
     ) -> None:
         super().__init__()
+        self.template = (STATIC_DIR / "chat.html").read_text(encoding="utf-8")
         self._waiters: dict[str, asyncio.Event] = {}
 
     async def connect(self, pipeline) -> None:
@@ -76,7 +89,24 @@ class WebChannel(Channel):
         ]
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return serve_file(STATIC_DIR / "chat.html", CSP)
+        """The chat page in the browser's language (Accept-Language), right to
+        left for Arabic; it follows the conversation's language afterwards."""
+        page = self.inlet.words.page_texts(
+            "web_", None, request.headers.get("Accept-Language", "")[:200] or None
+        )
+        values = {
+            "lang": page.language,
+            "dir": page.direction,
+            **page.texts,
+            "texts_json": json.dumps(page.to_json(), ensure_ascii=False),
+        }
+        html = PAGE_MARK.sub(lambda m: escape(values.get(m.group(1), "")), self.template)
+        response = web.Response(text=html, content_type="text/html", charset="utf-8")
+        for name, value in page_headers(CSP).items():
+            response.headers[name] = value
+        response.headers["Content-Language"] = page.language
+        response.headers["Vary"] = "Accept-Language"
+        return response
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -114,7 +144,7 @@ class WebChannel(Channel):
         elif isinstance(text, str) and text.strip():
             if len(text) > MAX_TEXT:
                 return bad_request(f"`text` is longer than {MAX_TEXT} characters", 413)
-            if self.inlet.global_keyword(text) == "exit":
+            if self.inlet.words.global_keyword(text) == "exit":
                 # Typed like the Quick exit button is pressed: the page clears itself.
                 await self.inlet.accept(Inbound("web", session, kind="exit"))
                 return web.json_response({"ok": True, "exit": True})
@@ -149,7 +179,12 @@ class WebChannel(Channel):
             finally:
                 self._waiters.pop(pid, None)
         messages = [json.loads(item) for item in raw]
-        return web.json_response({"messages": messages, "next": after + len(messages)})
+        body: dict = {"messages": messages, "next": after + len(messages)}
+        if messages:  # the page's own words follow the conversation's language
+            state = await self.redis.get(keys.state(pid))
+            language = json.loads(state).get("language") if state else None
+            body["page"] = self.inlet.words.page_texts("web_", language, None).to_json()
+        return web.json_response(body)
 
     async def quick_exit(self, request: web.Request) -> web.Response:
         found = await self._session_and_body(request)

@@ -312,6 +312,17 @@ class Engine:
         except (ValueError, KeyError, IndexError, AttributeError):
             return self.translator.text("en", msgid).format_map(values).strip()
 
+    def render_in(self, language: str, msgid: str) -> str:
+        """`msgid` in `language`, with the built-in placeholders only (texts said
+        outside any conversation, such as the web chat page's)."""
+        text = self._formattable(language, msgid)
+        if "{" not in text:
+            return text
+        try:
+            return text.format_map(_VarMap(self._builtins(language))).strip()
+        except (ValueError, KeyError, IndexError, AttributeError):
+            return msgid
+
     def _formattable(self, language: str, msgid: str) -> str:
         key = (language, msgid)
         found = self._texts.get(key)

@@ -237,6 +237,16 @@ SETTINGS_MESSAGES = {
     "risk_queued": "a critical or high risk phrase put her in the queue (said before the handoff)",
     "usual_wait": "how long an answer usually takes, from the recent waits (given to the handoff's texts as {usual_wait})",
     "blocked": "a sender blocked by a supervisor writes (a neutral answer)",
+    # The web chat page's own words, in her language (the page follows the conversation's).
+    "web_title": "the web chat page's title and heading (discreet: someone may see the screen)",
+    "web_quick_exit": "the web chat's Quick exit button",
+    "web_quick_exit_hint": "what the Quick exit button does (its tooltip)",
+    "web_conversation": "the name screen readers give the list of messages",
+    "web_your_message": "the name screen readers give the box she types in",
+    "web_placeholder": "the grey hint inside the empty box she types in",
+    "web_send": "the web chat's Send button",
+    "web_not_sent": "a message of hers could not be sent (network or server trouble)",
+    "web_footer": "the note at the bottom of the web chat page",
     # Pieces of the shelter search's answers (bot/shelters/actions.py): needed only
     # when a flow uses find_shelters or send_address.
     "shelter_near_place": "heading of the results near a typed place",

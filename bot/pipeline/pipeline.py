@@ -44,10 +44,12 @@ from redis.exceptions import RedisError, ResponseError
 from bot.channels.base import (
     Channel,
     Inbound,
+    NoWords,
     Outbound,
     PermanentSendError,
     RetryableSendError,
     Sent,
+    Words,
 )
 from bot.clock import Clock, wall_clock
 from bot.pipeline import drain as timing
@@ -139,11 +141,11 @@ class Pipeline:
         max_attempts: int = MAX_SEND_ATTEMPTS,
         backoff_base: float = BACKOFF_BASE_S,
         clock: Clock = wall_clock,
-        keyword: Callable[[str], str | None] = lambda text: None,
+        words: Words | None = None,
     ):
         """`process` turns one inbound message into a Commit (the runtime);
         `on_accept` and `on_delivery` are told of each message in and out (metrics);
-        `keyword` tells which global keyword a message is (the live flows')."""
+        `words` are the live flows' keywords and texts, for the channels."""
         self.redis = redis
         self.privacy = privacy
         self.retention = retention_seconds
@@ -153,7 +155,7 @@ class Pipeline:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.clock = clock
-        self._keyword = keyword
+        self.words: Words = words or NoWords()
         self.channels: dict[str, Channel] = {}
         self.workers = OrderedDrain(
             DrainScript(
@@ -186,9 +188,6 @@ class Pipeline:
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
         )
-
-    def global_keyword(self, text: str) -> str | None:
-        return self._keyword(text)
 
     def wake_worker(self, pid: str) -> None:
         """Process `pid`'s inbox now (after a change made under its work lock)."""

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.channels.base import PageTexts
 from bot.conversation.engine import Engine
 from bot.flows.load import load_flowset
 from bot.flows.schema import FlowSet
@@ -52,6 +53,22 @@ class Flows:
         self.catalogs: Catalogs = Catalogs(self.locales_dir, previous=previous)
         self.flowset: FlowSet = flowset
         return Engine(flowset, self.catalogs, retention_days=self.retention_days)
+
+    # ------------------------------------------------------------------ what channels ask (Words)
+
+    def global_keyword(self, text: str) -> str | None:
+        return self.engine.global_keyword(text)
+
+    def page_texts(self, prefix: str, language: str | None, tags: str | None) -> PageTexts:
+        catalogs, engine = self.catalogs, self.engine
+        code = language if language in catalogs.languages else None
+        code = code or (catalogs.match_tag(tags) if tags else None) or "en"
+        texts = {
+            key: engine.render_in(code, msgid)
+            for key, msgid in engine.settings.messages.items()
+            if key.startswith(prefix)
+        }
+        return PageTexts(code, "rtl" if catalogs.is_rtl(code) else "ltr", texts)
 
     def reload_if_changed(self) -> bool:
         """Rebuild when a file changed; True when a new engine is in use."""

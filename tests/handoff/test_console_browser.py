@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from bot.i18n.catalogs import Catalogs
 from bot.store import keys
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
@@ -841,3 +842,27 @@ async def test_web_chat_shows_arabic_right_to_left(app, tabs):
     await expect(arabic).to_contain_text("؟")
     direction = await arabic.evaluate("element => getComputedStyle(element).direction")
     assert direction == "rtl"
+    # the page's own words follow her language, and the page mirrors
+    catalogs = Catalogs(ROOT / "locales")
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(page.locator("html")).to_have_attribute("lang", "ar")
+    await expect(page.locator("#quick-exit")).to_have_text(catalogs.text("ar", "Quick exit"))
+    await expect(page.locator("#send")).to_have_text(catalogs.text("ar", "Send"))
+    await expect(page.locator("#text")).to_have_attribute(
+        "placeholder", catalogs.text("ar", "Write a message")
+    )
+
+
+async def test_web_chat_first_screen_is_in_the_browsers_language(app, tabs):
+    catalogs = Catalogs(ROOT / "locales")
+    page = await tabs.open("/", locale="ro-RO")
+    welcome = page.locator("#messages li.bot").first
+    await expect(welcome).to_contain_text("confidențial")
+    await expect(page.locator("html")).to_have_attribute("lang", "ro")
+    await expect(page.locator("#quick-exit")).to_have_text(catalogs.text("ro", "Quick exit"))
+    assert catalogs.text("ro", "Quick exit") != "Quick exit"
+    arabic = await tabs.open("/", locale="ar")
+    await expect(arabic.locator("html")).to_have_attribute("dir", "rtl")
+    arabic_exit = catalogs.text("ar", "EXIT").split(",")[0].strip()
+    assert arabic_exit != "EXIT"
+    await expect(arabic.locator("#messages li.bot").first).to_contain_text(arabic_exit)

@@ -18,6 +18,30 @@ if (!session) {
 let next = Number(sessionStorage.getItem("chat-next") || 0);
 let leaving = false;
 
+// The page's own words, in her language: first the browser's (the server wrote
+// them into the page), then the conversation's, whenever it changes.
+let page = JSON.parse(document.getElementById("page-texts").textContent || "{}");
+
+function applyPage(update) {
+  if (!update || !update.texts) return;
+  page = update;
+  document.documentElement.lang = page.lang;
+  document.documentElement.dir = page.dir;
+  const text = (key) => page.texts[key];
+  for (const element of document.querySelectorAll("[data-text]")) {
+    if (text(element.dataset.text)) element.textContent = text(element.dataset.text);
+  }
+  for (const element of document.querySelectorAll("[data-title]")) {
+    if (text(element.dataset.title)) element.title = text(element.dataset.title);
+  }
+  for (const element of document.querySelectorAll("[data-placeholder]")) {
+    if (text(element.dataset.placeholder)) element.placeholder = text(element.dataset.placeholder);
+  }
+  for (const element of document.querySelectorAll("[data-aria-label]")) {
+    if (text(element.dataset.ariaLabel)) element.setAttribute("aria-label", text(element.dataset.ariaLabel));
+  }
+}
+
 function show(text, who, options = []) {
   const item = document.createElement("li");
   item.className = `msg ${who}`;
@@ -51,7 +75,7 @@ async function post(body) {
     body: JSON.stringify({ session, ...body }),
   });
   if (!response.ok) {
-    show("This message could not be sent. Please try again.", "bot");
+    show(page.texts?.web_not_sent || "This message could not be sent. Please try again.", "bot");
     return;
   }
   const data = await response.json().catch(() => ({}));
@@ -65,6 +89,7 @@ async function poll() {
       if (!response.ok) throw new Error(String(response.status));
       const data = await response.json();
       for (const message of data.messages) show(message.text, "bot", message.options);
+      if (data.page && data.page.lang !== page.lang) applyPage(data.page);
       next = data.next;
       sessionStorage.setItem("chat-next", String(next));
     } catch {
@@ -120,6 +145,7 @@ if (next > 0) {
     .then((r) => r.json())
     .then((data) => {
       for (const message of data.messages) show(message.text, "bot", message.options);
+      if (data.page) applyPage(data.page);
       next = Math.max(old, data.next);
       poll();
     });

@@ -6,6 +6,7 @@ import asyncio
 
 from bot.store import keys
 from bot.testing.webchat import WebChat
+from tests.conftest import ROOT
 
 
 async def test_page_is_served_with_a_strict_csp(client):
@@ -119,3 +120,35 @@ async def test_typing_the_exit_word_erases_and_tells_the_page_to_clear(client, r
         "/chat/api/messages", json={"session": other.session, "text": "how do I exit?"}
     )
     assert await said.json() == {"ok": True}
+
+
+async def test_the_page_speaks_the_browsers_language(client):
+    from bot.i18n.catalogs import Catalogs
+
+    catalogs = Catalogs(ROOT / "locales")
+    response = await client.get("/", headers={"Accept-Language": "tr-TR, ro;q=0.9, en;q=0.5"})
+    html = await response.text()
+    assert response.headers["Content-Language"] == "ro"
+    assert '<html lang="ro" dir="ltr">' in html
+    for msgid in ("Quick exit", "Send", "Write a message"):
+        assert f">{catalogs.text('ro', msgid)}<" in html or catalogs.text("ro", msgid) in html
+        assert catalogs.text("ro", msgid) != msgid  # translated, not English
+    arabic = await (await client.get("/", headers={"Accept-Language": "ar"})).text()
+    assert '<html lang="ar" dir="rtl">' in arabic and catalogs.text("ar", "Quick exit") in arabic
+    english = await (await client.get("/")).text()
+    assert '<html lang="en" dir="ltr">' in english and ">Quick exit<" in english
+    assert "Test chat" not in english and "30 days" in english
+
+
+async def test_the_first_message_takes_the_browsers_language(client):
+    chat = WebChat(client)
+    response = await client.post(
+        "/chat/api/messages",
+        json={"session": chat.session, "start": True},
+        headers={"Accept-Language": "ro-RO,ro;q=0.9"},
+    )
+    assert response.status == 200
+    [welcome, *_] = await chat.replies()
+    assert "confidențial" in welcome
+    body = await (await client.get("/chat/api/messages", params={"session": chat.session})).json()
+    assert body["page"]["lang"] == "ro" and body["page"]["dir"] == "ltr"

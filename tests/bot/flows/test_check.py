@@ -27,6 +27,15 @@ messages:
   risk_queued: A counsellor will write.
   usual_wait: Within {minutes} minutes.
   blocked: Thanks.
+  web_title: Chat
+  web_quick_exit: Exit
+  web_quick_exit_hint: Leave now.
+  web_conversation: Conversation
+  web_your_message: Your message
+  web_placeholder: Write
+  web_send: Send
+  web_not_sent: Not sent.
+  web_footer: Kept {retention_days} days.
 """
 
 GOOD = """\
