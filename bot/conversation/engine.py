@@ -510,7 +510,7 @@ class Engine:
             number = self._options_named.number(state, conv.language, folded)
             if number is not None:
                 return self._option(state, number)
-        if state.input and state.input.text and folded:
+        if state.input and state.input.text and text.strip():
             if state.input.save_as:
                 conv.variables[state.input.save_as] = text.strip()[:200]
             return "input", None

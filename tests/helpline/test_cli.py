@@ -22,7 +22,7 @@ def test_chat_in_the_terminal_as_sms(tmp_path):
     result = run(["chat", "--channel", "sms"], tmp_path, "1\n2\nEXIT\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "send EXIT, then delete these messages" in out  # the SMS welcome
+    assert "Send EXIT to end it, then delete these texts" in out  # the SMS welcome
     assert "1 Yes, I can talk" in out and "How can I help you?" in out
     assert "you have rights" in out
     assert not (tmp_path / "data" / "redis.sock").exists()  # the embedded Redis stopped with it

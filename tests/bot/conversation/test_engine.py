@@ -90,7 +90,7 @@ def test_first_contact_is_discreet_and_names_the_exit_word(engine):
         for word in ("traffick", "abuse", "shelter", "police", "violence"):
             assert word not in text, (channel, word)
     sms = engine.step(None, Event("text", "hi"), Context("sms", NOW))
-    assert "delete these messages" in sms.replies[0].text  # an SMS cannot be erased by us
+    assert "delete these texts" in sms.replies[0].text  # an SMS cannot be erased by us
 
 
 @pytest.mark.parametrize(
@@ -291,9 +291,47 @@ def test_a_translation_with_a_broken_placeholder_falls_back_to_the_source(engine
     result = broken.step(None, Event("text", "bonjour"), Context("web", NOW, "fr"))
     # the English source, with the French exit word in its place
     assert result.replies[0].text == (
-        "Hello. This chat is confidential. To leave at once and erase it, send SORTIE."
+        "Hello. This chat is confidential and kept 30 days at most. To leave at once and "
+        "erase it, press Quick exit or send SORTIE."
     )
     assert result.replies[-1].text == engine.render(
         "Is it safe for you to talk now?", result.conversation
     )  # the other texts are still French
     assert "safe" not in result.replies[-1].text
+
+
+def test_in_every_language_an_answer_not_understood_at_the_safety_question_is_not_now(engine):
+    """A repeated question while someone watches her phone is dangerous."""
+    for language in engine.translator.languages:
+        conv = at(engine, "welcome", "safe_check", language=language)
+        for answer in ("xqzv", "7", "🙂 ?"):
+            result = engine.step(conv, Event("text", answer), Context("sms", NOW + 1))
+            assert result.conversation.state == "not_safe", (language, answer)
+            said = " ".join(r.text for r in result.replies)
+            assert (
+                engine.render(
+                    "OK. Write again when it is safe. To end this chat now, send {exit_word}.",
+                    result.conversation,
+                )
+                in said
+            ), language
+
+
+def test_in_every_language_the_main_menu_answers_to_its_topic_words(engine):
+    """Each option's keywords, as translated, lead to that option in every
+    language; and the English words keep working everywhere."""
+    from bot.flows.schema import split_words
+    from bot.text.normalise import fold
+
+    menu = engine.flowset.state("main", "menu")
+    for language in engine.translator.languages:
+        for option in menu.options:
+            if not option.keywords:
+                continue
+            words = split_words(engine.translator.text(language, option.keywords))
+            words += split_words(option.keywords)
+            for word in words:
+                conv = at(engine, "main", "menu", language=language)
+                result = engine.step(conv, Event("text", word), Context("web", NOW + 1))
+                target = option.branches[0].target
+                assert result.conversation.flow == target.flow, (language, word, fold(word))

@@ -123,7 +123,10 @@ def test_locales_check_fails_on_a_missing_translation(tmp_path):
     assert row.split()[3] != "0"  # the "missing" column
 
 
-WELCOME = "Hello. This chat is confidential. To leave at once and erase it, send {exit_word}."
+WELCOME = (
+    "Hello. This chat is confidential and kept {retention_days} days at most. To leave at once "
+    "and erase it, press Quick exit or send {exit_word}."
+)
 COMPENSATION = "You have the right to ask for compensation for the harm done to you (EU Directive 2011/36/EU, Art. 17), with free legal help if you cannot pay (Art. 12(2))."
 
 
