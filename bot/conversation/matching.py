@@ -4,6 +4,8 @@ a negation comes right before it ("not safe" does not pick "safe")."""
 
 from __future__ import annotations
 
+import re
+
 from bot.conversation.model import Translator
 from bot.flows.schema import State, split_words
 from bot.text.normalise import fold
@@ -33,7 +35,14 @@ class OptionNames:
             return exact[folded]
         padded = f" {folded} "
         found = [
-            (phrase, n) for phrase, n in phrases if phrase in padded and not negated(padded, phrase)
+            (phrase, n)
+            for phrase, n in phrases
+            if (phrase in padded and not negated(padded, phrase))
+            or (
+                len(phrase.strip()) >= 2  # one character ("走" in "拿走") says too little
+                and _UNSPACED.search(phrase)
+                and unspaced_in(folded, phrase.strip())
+            )
         ]
         # The longest phrase wins over the ones inside it: "not safe" over "safe".
         hits = {
@@ -61,6 +70,22 @@ class OptionNames:
                             phrases.append((f" {folded} ", option.number))
         self._cache[(state.key, language)] = (exact, phrases)
         return exact, phrases
+
+
+# Scripts written without spaces between words (Chinese, Japanese): a keyword
+# counts wherever it appears ("我需要律师" names "律师"), unless a negation
+# comes right before it ("不需要" is not "需要").
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_UNSPACED_NEGATIONS = ("不", "没", "別", "别", "没有", "無", "无")
+
+
+def unspaced_in(folded: str, phrase: str) -> bool:
+    start = 0
+    while (at := folded.find(phrase, start)) >= 0:
+        if not folded[:at].endswith(_UNSPACED_NEGATIONS):
+            return True
+        start = at + 1
+    return False
 
 
 def negated(padded: str, phrase: str) -> bool:

@@ -335,3 +335,25 @@ def test_in_every_language_the_main_menu_answers_to_its_topic_words(engine):
                 result = engine.step(conv, Event("text", word), Context("web", NOW + 1))
                 target = option.branches[0].target
                 assert result.conversation.flow == target.flow, (language, word, fold(word))
+
+
+@pytest.mark.parametrize(
+    "text, flow",
+    [
+        ("我需要律师", "rights"),  # "I need a lawyer": no spaces between words
+        ("他们拿走了我的护照", "rights"),  # "they took my passport": 走 in 拿走 is not "leave"
+        ("今晚我在哪里睡觉", "shelters"),  # "where do I sleep tonight"
+        ("我想离开", "leaving"),  # "I want to leave"
+    ],
+)
+def test_chinese_topic_words_count_inside_a_sentence(engine, text, flow):
+    result = engine.step(
+        at(engine, "main", "menu", language="zh"), Event("text", text), Context("web", NOW + 1)
+    )
+    assert result.conversation.flow == flow
+
+
+def test_a_chinese_refusal_is_not_taken_for_its_keyword(engine):
+    conv = at(engine, "welcome", "safe_check", language="zh")
+    result = engine.step(conv, Event("text", "不安全"), Context("web", NOW + 1))  # "not safe"
+    assert result.conversation.state == "not_safe"
