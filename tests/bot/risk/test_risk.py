@@ -126,8 +126,9 @@ async def test_a_risk_phrase_in_any_state_reaches_the_queue_with_its_priority(ma
     assert (
         entries[0][b"severity"] == b"critical" and entries[0][b"category"] == b"imminent_violence"
     )
-    # Her next messages go to the counsellor, not to the flows
-    assert "How can I help" not in await chat.say("MENU", expect_none=True)
+    # Unclaimed, the menus keep working for her; she stays in line
+    assert "How can I help" in await chat.say("MENU")
+    assert await redis.zcard("hl:queue:waiting") == 1
 
 
 async def test_a_first_message_with_a_risk_still_gets_the_discreet_welcome(make_client, redis):

@@ -30,7 +30,7 @@ def test_a_failing_scenario_shows_a_diff_and_exits_1(tmp_path):
         "wrong.yaml:4: 'expects the wrong welcome', step 1: the replies do not contain 'Welcome to the party'"
         in result.stdout
     )
-    assert "+Hello. This chat is confidential." in result.stdout  # the diff shows what was said
+    assert "+This chat is confidential" in result.stdout  # the diff shows what was said
 
 
 def test_golden_files_catch_a_changed_reply_until_recorded_again(tmp_path):
