@@ -34,6 +34,7 @@ from bot.conversation.model import (
     StepResult,
     Translator,
 )
+from bot.conversation.texts import Texts
 from bot.flows.schema import (
     ACTIONS,
     ActionCall,
@@ -42,25 +43,18 @@ from bot.flows.schema import (
     FlowSet,
     State,
     Target,
-    placeholders,
     split_words,
 )
 from bot.text.normalise import as_number, fold
 
 # transitions logs every trigger at DEBUG; formatting those costs more than the step.
 logging.getLogger("transitions").setLevel(logging.WARNING)
-log = logging.getLogger("helpline.engine")
 
 
 class _Cursor:
     """The single model object of a flow's Machine."""
 
     state: str
-
-
-class _VarMap(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 class Engine:
@@ -71,17 +65,15 @@ class Engine:
         self, flowset: FlowSet, translator: Translator | None = None, retention_days: int = 30
     ):
         self.flowset = flowset
-        self.retention_days = retention_days  # {retention_days}: what the welcome promises
         self.settings = flowset.settings
         self.translator = translator or Translator()
+        self.texts = Texts(self.settings, self.translator, retention_days)
         self._cursors: dict[str, _Cursor] = {}
         for flow in flowset.flows.values():
             self._build_machine(flow)
         self._keyword_index = self._build_keyword_index()
         self._options_named = OptionNames(self.translator)
         self._language_index: dict[str, str] = {}
-        self._builtin_cache: dict[str, dict[str, str]] = {}
-        self._texts: dict[tuple[str, str], str] = {}
         self._menus: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         for code in self.translator.languages:
             for alias in self.translator.language_aliases(code) | {
@@ -158,7 +150,7 @@ class Engine:
 
     def keyword(self, kind: str, language: str) -> str:
         """The first word of a global keyword, in `language`: shown to the person."""
-        return split_words(self.translator.text(language, self.settings.keywords[kind]))[0]
+        return self.texts.keyword(kind, language)
 
     def new_conversation(self, ctx: Context, language: str | None = None) -> Conversation:
         """A conversation at the start; `language_guessed` (a variable flows may
@@ -298,63 +290,13 @@ class Engine:
         return self._finish(result, ctx)
 
     def render(self, msgid: str, conv: Conversation, extra: dict[str, Any] | None = None) -> str:
-        """Translate `msgid` into the conversation's language and fill its placeholders.
-        A translation whose placeholders are not the source's (`{exit_wrd}`) is
-        never used: the source text is, so that no word she needs goes missing."""
-        text = self._formattable(conv.language, msgid)
-        if "{" not in text:
-            return text
-        values = _VarMap(self._builtins(conv.language))
-        values.update(conv.variables)
-        values.update(extra or {})
-        try:
-            return text.format_map(values).strip()  # an empty placeholder at the end
-        except (ValueError, KeyError, IndexError, AttributeError):
-            return self.translator.text("en", msgid).format_map(values).strip()
+        """Translate `msgid` into the conversation's language and fill its placeholders."""
+        return self.texts.render(conv.language, msgid, {**conv.variables, **(extra or {})})
 
     def render_in(self, language: str, msgid: str) -> str:
         """`msgid` in `language`, with the built-in placeholders only (texts said
         outside any conversation, such as the web chat page's)."""
-        text = self._formattable(language, msgid)
-        if "{" not in text:
-            return text
-        try:
-            return text.format_map(_VarMap(self._builtins(language))).strip()
-        except (ValueError, KeyError, IndexError, AttributeError):
-            return msgid
-
-    def _formattable(self, language: str, msgid: str) -> str:
-        key = (language, msgid)
-        found = self._texts.get(key)
-        if found is None:
-            found = self.translator.text(language, msgid)
-            if (
-                found != msgid
-                and "{" in found + msgid
-                and placeholders(found) != placeholders(msgid)
-            ):
-                log.warning(
-                    "the %s translation of %r has other placeholders than the source: "
-                    "the source text is used (run `helpline locales check`)",
-                    language,
-                    msgid[:40],
-                )
-                found = msgid
-            self._texts[key] = found
-        return found
-
-    def _builtins(self, language: str) -> dict[str, str]:
-        """Placeholders every message may use, in `language` (computed once)."""
-        found = self._builtin_cache.get(language)
-        if found is None:
-            found = {
-                f"{kind}_word": self.keyword(kind, language)
-                for kind in ("exit", "human", "language", "menu")
-            }
-            found["emergency_number"] = self.settings.emergency_number
-            found["retention_days"] = str(self.retention_days)
-            self._builtin_cache[language] = found
-        return found
+        return self.texts.render(language, msgid, {})
 
     # ------------------------------------------------------------------ internals
 
