@@ -258,22 +258,30 @@ def load_settings(
             problems.append(
                 f"HELPLINE_RETENTION_DAYS={v!r} must be a whole number of days, 1 or more."
             )
-    if (v := get("HELPLINE_REPLY_WINDOW_HOURS")) is not None:
-        if not v.isdigit() or not 1 <= int(v) <= 720:
-            problems.append(
-                f"HELPLINE_REPLY_WINDOW_HOURS={v!r} must be a whole number of hours from 1 to 720: "
-                "how long after her last message a counsellor may still write to her (24 is usual)."
-            )
+    for name, key, unit, highest, meaning in (
+        (
+            "HELPLINE_REPLY_WINDOW_HOURS",
+            "reply_window_hours",
+            "of hours ",
+            720,
+            "how long after her last message a counsellor may still write to her (24 is usual)",
+        ),
+        (
+            "HELPLINE_PROCESSES",
+            "processes",
+            "",
+            64,
+            "how many processes serve (one per CPU core is a good start)",
+        ),
+    ):
+        if (v := get(name)) is None:
+            continue
+        if v.isdigit() and 1 <= int(v) <= highest:
+            kwargs[key] = int(v)
         else:
-            kwargs["reply_window_hours"] = int(v)
-    if (v := get("HELPLINE_PROCESSES")) is not None:
-        if not v.isdigit() or not 1 <= int(v) <= 64:
             problems.append(
-                f"HELPLINE_PROCESSES={v!r} must be a whole number from 1 to 64: "
-                "how many processes serve (one per CPU core is a good start)."
+                f"{name}={v!r} must be a whole number {unit}from 1 to {highest}: {meaning}."
             )
-        else:
-            kwargs["processes"] = int(v)
     if (v := get("HELPLINE_PROCESS_INDEX")) is not None and v.isdigit():
         kwargs["process_index"] = int(v)
     if (v := get("REDIS_URL")) is not None:

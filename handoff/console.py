@@ -122,8 +122,7 @@ class Console:
         """The handoff record if `session` may see `pid`, else the error to return."""
         if not pid or len(pid) > 64:
             return None, error(404, "No such conversation.")
-        raw = await self.redis.hgetall(keys.handoff(pid))
-        record = {decoded(k): decoded(v) for k, v in raw.items()}
+        record = await self.handoff.queue.record(pid)
         if not record:
             left_with = await self.redis.get(keys.left(pid))
             if left_with is None:
@@ -179,8 +178,7 @@ class Console:
         if "enqueued_at" in record:
             body["waiting_seconds"] = int(self.clock() - float(record["enqueued_at"]))
         if status in ("waiting", "assigned"):
-            last = float(record.get("last_message_at") or record.get("enqueued_at") or 0)
-            body["reply_window_ends_at"] = last + self.handoff.reply_window_s
+            body["reply_window_ends_at"] = self.handoff.queue.reply_window_ends(record)
             body["reply_window_open"] = self.clock() <= body["reply_window_ends_at"]
         for key in ("outcome", "notes", "closed_by"):
             if record.get(key):

@@ -188,10 +188,20 @@ class HandoffQueue:
         assigned.sort(key=lambda item: item[0])
         return [entry for _, entry in waiting + assigned]
 
+    def reply_window_ends(self, record: dict[str, str]) -> float:
+        """When nobody may write to her any more, from a handoff record: the reply
+        window after her last message (relay.lua checks the same inside its write)."""
+        last = float(record.get("last_message_at") or record.get("enqueued_at") or 0)
+        return last + self.reply_window_s
+
     def silent_too_long(self, record: dict[str, str], now: float) -> bool:
         """Her last message is older than the reply window: nobody may write to her."""
-        last = float(record.get("last_message_at") or record.get("enqueued_at") or now)
-        return now - last > self.reply_window_s
+        return now > self.reply_window_ends(record)
+
+    async def record(self, pid: str) -> dict[str, str]:
+        """The conversation's handoff record, as text ({} when there is none)."""
+        raw = await self.redis.hgetall(keys.handoff(pid))
+        return {decoded(k): decoded(v) for k, v in raw.items()}
 
     async def usual_wait_minutes(self, now: float | None = None) -> int | None:
         """The median wait until a counsellor claimed someone, over the last

@@ -25,7 +25,7 @@ from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import ActionContext
 from bot.store import keys
 from bot.store.commit import Commit, new_id, transcript_entry
-from bot.store.replies import decoded, decoded_or_empty
+from bot.store.replies import decoded_or_empty
 from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
@@ -207,13 +207,11 @@ class Handoff:
 
     async def typing(self, pid: str) -> bool:
         """Show "typing..." to a Telegram user; skipped on channels without it."""
-        channel = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "channel"))
+        record = await self.queue.record(pid)
+        channel = record.get("channel", "")
         caps = CAPABILITIES.get(channel)
         if not caps or not caps.typing:
             return False
-        record = {
-            decoded(k): decoded(v) for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
-        }
         if self.queue.silent_too_long(record, self.conversations.clock()):
             return False  # nothing reaches her outside the reply window, not even "typing..."
         if not await self.redis.set(f"{keys.handoff(pid)}:typing", "1", nx=True, ex=4):
@@ -236,12 +234,11 @@ class Handoff:
         async with conversation_lock(
             self.redis, pid, self.conversations.clock, self.wake.wake_worker
         ):
-            status = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "status"))
-            if status not in ("waiting", "assigned"):
+            record = await self.queue.record(pid)
+            if record.get("status") not in ("waiting", "assigned"):
                 return 404
-            assigned = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "assigned_to"))
+            assigned, channel = record.get("assigned_to", ""), record.get("channel", "")
             conv = await self.conversations.load(pid)
-            channel = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "channel"))
             now = self.conversations.clock()
             commit = Commit(pid, channel, self.conversations.retention, now)
             commit.add(
@@ -270,10 +267,6 @@ class Handoff:
                     context = Context(flow_channel(channel), now, conv.language)
                     result = engine.enter(conv, engine.settings.menu, context)
                     conv = result.conversation
-                    record = {
-                        decoded(k): decoded(v)
-                        for k, v in (await self.redis.hgetall(keys.handoff(pid))).items()
-                    }
                     if not self.queue.silent_too_long(record, now):  # else she sees it next time
                         self.conversations.say(commit, channel, conv, result.replies)
                 else:
