@@ -90,7 +90,7 @@ class Handoff:
         new = await self.queue.enqueue(
             ctx.pid,
             level,
-            category=ctx.risk.category if ctx.risk else None,
+            category=ctx.risk.concept if ctx.risk else None,
             reason="risk" if ctx.risk else (ctx.call.arg("reason") or "asked"),
             channel=ctx.inbound.channel,
             language=ctx.conversation.language,
@@ -152,7 +152,7 @@ class Handoff:
             await self.queue.enqueue(
                 ctx.pid,
                 ctx.risk.severity,
-                category=ctx.risk.category,
+                category=ctx.risk.concept,
                 reason="risk",
                 channel=ctx.inbound.channel,
                 language=conv.language,

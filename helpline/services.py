@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
-from bot.risk.matcher import LiveRisk
+from bot.risk.detector import LiveRisk
 from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import Runtime
 from bot.shelters.actions import ShelterActions

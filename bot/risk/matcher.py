@@ -1,27 +1,31 @@
 """Risk detection: every inbound message, in every language at once.
 
-Lexicons are YAML files in `flows/risk/` (one per language, see
-flows/risk/README.md). A message matches when it contains a phrase, or all parts
-of a combination (a method and a time: "pills" + "tonight"), unless the match
-lies inside an exclusion phrase ("this heat is killing me").
+Lexicons are YAML files in `flows/risk/` (see flows/risk/README.md). A message
+matches when it contains a phrase (words in order), a `near` group (words in any
+order, a few words apart), all parts of a combination ("pills" + "tonight"), or
+an age under 18, unless the match lies inside an exclusion phrase ("this heat
+is killing me").
 
-Robustness comes from folding both the lexicon and the message to the same
-skeleton before an Aho-Corasick pass over the words:
+Both the lexicon and the message are reduced to the same keys before one
+Aho-Corasick pass over the words:
 - case, accents and diacritics, punctuation (NFKC, casefold, marks removed);
-- Cyrillic written in Latin letters and vice versa (both become one Latin form,
-  with spelling variants such as kh/h, shch/sh, ya/ia/ja folded together);
-- leetspeak digits inside words (k1ll, pa55port) and repeated letters (killlll);
+- stems (Snowball) for the languages that have a stemmer, and `word*` prefixes,
+  so that one entry covers a word's inflections;
+- Cyrillic written in Latin letters and vice versa, leetspeak digits inside
+  words (k1ll), repeated letters (killlll);
 - one typo (insertion, deletion, substitution, transposition) in words of five
-  letters or more, resolved against the lexicon's vocabulary;
+  letters or more, resolved against the lexicons' vocabulary;
 - Arabic script against Arabizi (Latin letters and digits: 7abasni), by
-  comparing consonant skeletons of Arabic lexicon words;
+  comparing consonant skeletons;
 - Chinese phrases are matched on the characters themselves.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+from itertools import product
 from pathlib import Path
 
 import ahocorasick
@@ -29,14 +33,18 @@ from rapidfuzz.distance import OSA
 
 from bot.risk.lexicons import (
     FUZZY_MIN_LENGTH,
+    MINOR,
+    NEAR_GAP,
     SEVERITY_RANK,
     SKELETON_MIN_LENGTH,
     SUBSTITUTION_MIN_LENGTH,
     Entry,
     Lexicon,
     Match,
+    load_concepts,
     load_lexicons,
 )
+from bot.risk.morphology import MIN_STEM, all_stems, stem
 from bot.risk.normalise import (
     _ARABIC_CHAR,
     _CJK,
@@ -52,34 +60,47 @@ from bot.sources import Issue
 
 log = logging.getLogger("helpline.risk")
 
+YOUNGEST, OLDEST_MINOR = 10, 17  # a number in this range, said as an age, is a minor
+
 
 class RiskMatcher:
-    """All lexicons in one Aho-Corasick automaton over folded words."""
+    """All lexicons in one Aho-Corasick automaton over the messages' word keys."""
 
-    def __init__(self, lexicons: Iterable[Lexicon]):
+    def __init__(self, lexicons: Iterable[Lexicon], minor_severity: str = "high"):
         self.lexicons = list(lexicons)
+        self.minor_severity = minor_severity
         self._words = ahocorasick.Automaton()
         self._cjk = ahocorasick.Automaton()
-        self.vocabulary: set[str] = set()
+        self.vocabulary: set[str] = set()  # every key a message word can become
+        self._stems: set[str] = set()  # keys that came from a stem
+        self._prefixes: set[str] = set()  # "zabi" for the lexicon word "zabi*"
+        self._surfaces: dict[str, str] = {}  # a lexicon word as written (folded) -> its key
         self._deletions: dict[str, set[str]] = {}
         self._arabic_skeletons: dict[str, str] = {}
         patterns: dict[str, list] = {}
         cjk_patterns: dict[str, list] = {}
         self._combinations: list[tuple[Entry, tuple[str, ...]]] = []
+        self._near: list[tuple[Entry, tuple[str, ...]]] = []
+        # Ages: (say keys, language), (years keys, language); CJK ones as regular expressions
+        self._say: dict[tuple[str, ...], str] = {}
+        self._years: dict[tuple[str, ...], str] = {}
+        self._cjk_ages: list[tuple[re.Pattern, str]] = []
 
-        def add(text: str, payload: tuple) -> str | None:
+        def keys_of(text: str, language: str) -> list[str]:
+            found: list[str] = []
+            for chunk in text.split():
+                prefix = chunk.endswith("*")
+                words = tokens(chunk.rstrip("*"))
+                for i, raw in enumerate(words):
+                    found.append(self._lexicon_key(raw, language, prefix and i == len(words) - 1))
+            return found
+
+        def add(text: str, language: str, payload: tuple) -> str | None:
             if _HAS_APOSTROPHE.search(text) and not _CJK.search(text):
-                add(text.translate(_NO_APOSTROPHES), payload)  # also the joined form
-            words = [] if _CJK.search(text) else tokens(text)
-            if words:
-                folded = [fold_token(w) for w in words]
-                for raw, word in zip(words, folded, strict=True):
-                    self.vocabulary.add(word)
-                    if _ARABIC_CHAR.search(raw):
-                        skeleton = arabic_skeleton(raw)
-                        if len(skeleton) >= SKELETON_MIN_LENGTH:
-                            self._arabic_skeletons.setdefault(skeleton, word)
-                key = " " + " ".join(folded) + " "
+                add(text.translate(_NO_APOSTROPHES), language, payload)  # also the joined form
+            keys = [] if _CJK.search(text) else keys_of(text, language)
+            if keys:
+                key = " " + " ".join(keys) + " "
                 patterns.setdefault(key, []).append(payload)
                 return key
             key = cjk_text(text)
@@ -89,14 +110,28 @@ class RiskMatcher:
             return None
 
         for lexicon in self.lexicons:
+            lang = lexicon.language
             for entry in lexicon.phrases:
-                add(entry.text, ("phrase", entry))
+                add(entry.text, lang, ("phrase", entry))
             for entry, parts in lexicon.combinations:
-                keys = tuple(k for k in (add(part, ("part", None)) for part in parts) if k)
+                keys = tuple(k for k in (add(part, lang, ("part", None)) for part in parts) if k)
                 if len(keys) == len(parts):
                     self._combinations.append((entry, keys))
+            for entry, words in lexicon.near:
+                keys = tuple(k for k in (add(word, lang, ("part", None)) for word in words) if k)
+                if len(keys) == len(words):
+                    self._near.append((entry, keys))
             for text in lexicon.exclusions:
-                add(text, ("exclude", None))
+                add(text, lang, ("exclude", None))
+            for say in lexicon.ages.say:
+                if _CJK.search(say):
+                    continue
+                self._say[tuple(keys_of(say, lang))] = lang
+            for years in lexicon.ages.years:
+                if _CJK.search(years):
+                    self._cjk_ages.append((re.compile(r"(\d{1,2})\s*" + re.escape(years)), lang))
+                else:
+                    self._years[tuple(keys_of(years, lang))] = lang
         for key, payloads in patterns.items():
             self._words.add_word(key, _pattern(key, key, payloads))
         for key, payloads in cjk_patterns.items():
@@ -107,7 +142,9 @@ class RiskMatcher:
             self._cjk.make_automaton()
         self._has_words = bool(patterns)
         self._has_cjk = bool(cjk_patterns)
-        for word in self.vocabulary:
+        self._say_lengths = sorted({len(k) for k in self._say}, reverse=True)
+        self._years_lengths = sorted({len(k) for k in self._years}, reverse=True)
+        for word in self._surfaces:  # typos are measured against whole words, never stems
             if len(word) >= FUZZY_MIN_LENGTH:
                 for variant in _deletions(word) | {word}:
                     self._deletions.setdefault(variant, set()).add(word)
@@ -117,41 +154,85 @@ class RiskMatcher:
         for i, part_keys in enumerate(self._combination_keys):
             for key in part_keys:
                 self._combinations_by_part.setdefault(key, set()).add(i)
+        self._near_by_part: dict[str, set[int]] = {}
+        for i, (_, keys) in enumerate(self._near):
+            for key in keys:
+                self._near_by_part.setdefault(key, set()).add(i)
+
+    def _lexicon_key(self, raw: str, language: str, prefix: bool) -> str:
+        """The key of a lexicon word: its prefix, its stem, or the folded word."""
+        word = fold_token(raw)
+        if prefix:
+            self._prefixes.add(word)
+            key = word + "*"
+        else:
+            stemmed = stem(language, raw)
+            key = word
+            if stemmed is not None:
+                key = fold_token(stemmed)
+                self._stems.add(key)
+        self.vocabulary.add(key)
+        if not prefix:
+            self._surfaces.setdefault(word, key)
+        if _ARABIC_CHAR.search(raw):
+            skeleton = arabic_skeleton(raw)
+            if len(skeleton) >= SKELETON_MIN_LENGTH:
+                self._arabic_skeletons.setdefault(skeleton, key)
+        return key
 
     def canonical(self, raw: str) -> str:
-        """The lexicon word a message word stands for (itself if none)."""
+        """The lexicon key a message word stands for (its folded self if none)."""
         cached = self._canonical.get(raw)
         if cached is not None:
             return cached
         word = fold_token(raw)
         result = word
         if word not in self.vocabulary:
-            if len(word) >= FUZZY_MIN_LENGTH - 1:
-                best = None
-                for candidate in self._deletions.get(word, frozenset()) | {
-                    c for variant in _deletions(word) for c in self._deletions.get(variant, ())
-                }:
-                    if (
-                        len(candidate) < FUZZY_MIN_LENGTH
-                        or OSA.distance(word, candidate, score_cutoff=1) > 1
-                    ):
-                        continue
-                    if (
-                        _is_substitution(word, candidate)
-                        and len(candidate) < SUBSTITUTION_MIN_LENGTH
-                    ):
-                        continue
-                    if best is None or candidate < best:
-                        best = candidate
-                if best is not None:
-                    result = best
-            if result == word and self._arabic_skeletons and raw.isascii():
-                skeleton = arabizi_skeleton(raw)
-                if len(skeleton) >= SKELETON_MIN_LENGTH:
-                    result = self._arabic_skeletons.get(skeleton, word)
+            result = (
+                self._stemmed(raw, word) or self._prefixed(word) or self._typo(raw, word) or word
+            )
         if len(self._canonical) < 500_000:
             self._canonical[raw] = result
         return result
+
+    def _stemmed(self, raw: str, word: str) -> str | None:
+        if len(raw) < MIN_STEM or not self._stems:
+            return None
+        for candidate in all_stems(raw) + (all_stems(word) if word != raw else []):
+            key = fold_token(candidate)
+            if key in self._stems:
+                return key
+        return None
+
+    def _prefixed(self, word: str) -> str | None:
+        if self._prefixes:
+            for end in range(len(word), MIN_STEM - 1, -1):
+                if word[:end] in self._prefixes:
+                    return word[:end] + "*"
+        return None
+
+    def _typo(self, raw: str, word: str) -> str | None:
+        if len(word) >= FUZZY_MIN_LENGTH - 1:
+            best = None
+            for candidate in self._deletions.get(word, frozenset()) | {
+                c for variant in _deletions(word) for c in self._deletions.get(variant, ())
+            }:
+                if (
+                    len(candidate) < FUZZY_MIN_LENGTH
+                    or OSA.distance(word, candidate, score_cutoff=1) > 1
+                ):
+                    continue
+                if _is_substitution(word, candidate) and len(candidate) < SUBSTITUTION_MIN_LENGTH:
+                    continue
+                if best is None or candidate < best:
+                    best = candidate
+            if best is not None:
+                return self._surfaces[best]
+        if self._arabic_skeletons and raw.isascii():
+            skeleton = arabizi_skeleton(raw)
+            if len(skeleton) >= SKELETON_MIN_LENGTH:
+                return self._arabic_skeletons.get(skeleton)
+        return None
 
     def match(self, text: str) -> Match | None:
         """The most severe risk in `text`, or None."""
@@ -162,57 +243,132 @@ class RiskMatcher:
         """Every risk in `text`, most severe first."""
         if not text:
             return []
-        present: set[str] = set()
+        present: dict[str, list[int]] = {}  # key -> word positions where it was found
         results: list[Match] = []
         if self._has_words:
-            cache, canonical, automaton = self._canonical, self.canonical, self._words
-            words = tokens(text)
-            if words:
-                line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
-                self._collect(automaton.iter(line), present, results)
+            readings = [tokens(text)]
             if _HAS_APOSTROPHE.search(text):  # and the reading with apostrophes joining words
-                words = tokens(text, join_apostrophes=True)
-                line = " " + " ".join([cache.get(w) or canonical(w) for w in words]) + " "
-                self._collect(automaton.iter(line), present, results)
-        if self._has_cjk and not text.isascii():
-            cjk = cjk_text(text)
+                readings.append(tokens(text, join_apostrophes=True))
+            for reading, words in enumerate(readings):
+                if not words:
+                    continue
+                cache, canonical = self._canonical, self.canonical
+                keys = [cache.get(w) or canonical(w) for w in words]
+                line = " " + " ".join(keys) + " "
+                self._collect(self._words.iter(line), line, present, results, reading)
+                if reading == 0 and (self._say or self._years) and _NUMBER.search(text):
+                    results.extend(self._ages(keys, text))
+        if (self._has_cjk or self._cjk_ages) and not text.isascii():
+            cjk = cjk_text(text) if self._has_cjk else ""
             if cjk:
-                self._collect(self._cjk.iter(cjk), present, results)
-        if present and self._combinations:
-            by_part = self._combinations_by_part
-            candidates = set().union(*(by_part[key] for key in present if key in by_part))
-            for i in candidates:
-                if self._combination_keys[i] <= present:
-                    entry = self._combinations[i][0]
-                    results.append(
-                        Match(entry.severity, entry.category, entry.text, entry.language)
-                    )
+                self._collect(self._cjk.iter(cjk), None, present, results, 0)
+            for pattern, language in self._cjk_ages:
+                for found in pattern.finditer(text):
+                    if YOUNGEST <= int(found.group(1)) <= OLDEST_MINOR:
+                        results.append(Match(self.minor_severity, MINOR, found.group(0), language))
+        if present:
+            results.extend(self._groups(present))
         if len(results) > 1:
             results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
             results.sort(key=lambda m: SEVERITY_RANK[m.severity])
         return results
 
-    @staticmethod
-    def _collect(found, present: set[str], results: list[Match]) -> None:
-        """Phrases found, minus those inside a benign exclusion phrase."""
+    def _groups(self, present: dict[str, list[int]]) -> list[Match]:
+        """Combinations whose parts are all present, near groups whose words are close."""
+        found: list[Match] = []
+        if self._combinations:
+            by_part = self._combinations_by_part
+            for i in set().union(*(by_part[k] for k in present if k in by_part)):
+                if self._combination_keys[i] <= present.keys():
+                    entry = self._combinations[i][0]
+                    found.append(Match(entry.severity, entry.concept, entry.text, entry.language))
+        if self._near:
+            by_part = self._near_by_part
+            for i in set().union(*(by_part[k] for k in present if k in by_part)):
+                entry, keys = self._near[i]
+                if all(k in present for k in keys) and _close([present[k] for k in keys]):
+                    found.append(Match(entry.severity, entry.concept, entry.text, entry.language))
+        return found
+
+    def _ages(self, keys: list[str], text: str) -> list[Match]:
+        """A number from 10 to 17 right before "years", or right after "I am" when
+        nothing follows it but the end of a sentence or a word that starts another
+        ("I am 16, please", "I am 16 and", not "I am 16 weeks pregnant")."""
+        found: list[Match] = []
+        for i, key in enumerate(keys):
+            if not (key.isdigit() and len(key) <= 2 and YOUNGEST <= int(key) <= OLDEST_MINOR):
+                continue
+            language = None
+            for n in self._years_lengths:
+                language = self._years.get(tuple(keys[i + 1 : i + 1 + n]))
+                if language:
+                    break
+            if language is None:
+                after = keys[i + 1] if i + 1 < len(keys) else None
+                for n in self._say_lengths:
+                    if i >= n:
+                        language = self._say.get(tuple(keys[i - n : i]))
+                        if language:
+                            break
+                if (
+                    language
+                    and after is not None
+                    and after not in _CLAUSE_WORDS
+                    and not re.search(rf"(?<!\d){key}\s*[,.;:!?)]", text)
+                ):
+                    language = None  # "I am 16 km away": a number of something else
+            if language:
+                found.append(Match(self.minor_severity, MINOR, f"{key} (an age)", language))
+        return found
+
+    def _collect(
+        self, found, line: str | None, present: dict, results: list[Match], reading: int
+    ) -> None:
+        """Phrases found, minus those inside a benign exclusion phrase; the
+        positions of the words that near groups are made of."""
         hits = [
             (end - length + 1, end, key, benign, matches)
             for end, (length, key, benign, matches) in found
         ]
         if not hits:
             return
-        if len(hits) == 1:  # the common case: one word of the lexicons, nothing to weigh it against
-            start, end, key, benign, matches = hits[0]
-            if not benign:
-                present.add(key)
-                results.extend(matches)
-            return
-        excluded = [(start, end) for start, end, _, benign, _ in hits if benign]
+        excluded = (
+            [(start, end) for start, end, _, benign, _ in hits if benign] if len(hits) > 1 else ()
+        )
+        near = self._near_by_part
         for start, end, key, benign, matches in hits:
             if benign or (excluded and any(es <= start and end <= ee for es, ee in excluded)):
                 continue
-            present.add(key)
-            results.extend(matches)
+            # a word's position: the spaces before it, apart for each reading of the message
+            where = line.count(" ", 0, start + 1) + 1000 * reading if line and key in near else 0
+            present.setdefault(key, []).append(where)
+            if matches:
+                results.extend(matches)
+
+
+def _close(positions: list[list[int]]) -> bool:
+    """Whether one position per word can be chosen, all different, each at most
+    NEAR_GAP words from the next."""
+    for chosen in product(*positions):
+        ordered = sorted(chosen)
+        if len(set(ordered)) == len(ordered) and all(
+            b - a - 1 <= NEAR_GAP for a, b in zip(ordered, ordered[1:], strict=False)
+        ):
+            return True
+    return False
+
+
+_NUMBER = re.compile(r"(?<!\d)1\d(?!\d)")
+# Words that start another clause after "I am 16" (folded): conjunctions, pronouns, "please", "help".
+_CLAUSE_WORDS = frozenset(
+    fold_token(w)
+    for w in (
+        "and but so or i im me my he she they we him her them pls plz please help now and also "
+        "et mais je il elle ils aidez y pero yo el ella ayuda e ma io lui lei aiuto und aber ich er sie hilfe "
+        "si dar eu el ea ajutor és de én ő segítség i ale ja on ona pomocy pomóż dhe por unë ai ajo ndihmë "
+        "и но а я он она они помогите і та але він вона допоможіть و لكن انا هو هي ساعدوني"
+    ).split()
+)
 
 
 def _pattern(text: str, key: str, payloads: list) -> tuple:
@@ -220,9 +376,7 @@ def _pattern(text: str, key: str, payloads: list) -> tuple:
     a benign exclusion, and the matches it stands for."""
     benign = any(kind == "exclude" for kind, _ in payloads)
     matches = tuple(
-        Match(e.severity, e.category, e.text, e.language)
-        for kind, e in payloads
-        if kind == "phrase"
+        Match(e.severity, e.concept, e.text, e.language) for kind, e in payloads if kind == "phrase"
     )
     return (len(text), key, benign, matches)
 
@@ -243,30 +397,6 @@ def load_matcher(directory: Path) -> tuple[RiskMatcher | None, list[Issue]]:
     lexicons, issues = load_lexicons(directory)
     if any(i.severity == "error" for i in issues):
         return None, issues
-    return RiskMatcher(lexicons), issues
-
-
-class LiveRisk:
-    """The matcher over every lexicon of `directory`, built again by `reload`
-    (when the flows reload); an edit with errors keeps the previous matcher."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.matcher: RiskMatcher | None = None
-        self.reload()
-
-    def reload(self) -> None:
-        if not self.directory.is_dir():
-            self.matcher = None
-            return
-        matcher, issues = load_matcher(self.directory)
-        if matcher is None:
-            log.error(
-                "risk lexicons have errors; keeping the previous ones:\n%s",
-                "\n".join(map(str, issues)),
-            )
-            return
-        self.matcher = matcher
-
-    def match(self, text: str) -> Match | None:
-        return self.matcher.match(text) if self.matcher is not None else None
+    concepts, _ = load_concepts(directory)
+    minor = concepts.get(MINOR)
+    return RiskMatcher(lexicons, minor.severity if minor else "high"), issues

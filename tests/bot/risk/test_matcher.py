@@ -1,0 +1,165 @@
+"""The matcher's reading of a message: stems and prefixes, words in another
+order, ages, exclusions, concepts with one severity. Small lexicons written
+here, so that each test shows the rule it checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.risk.lexicons import Ages, Entry, Lexicon, coverage, load_lexicons
+from bot.risk.matcher import RiskMatcher
+
+
+def entry(concept: str, text: str, language: str, severity: str = "critical") -> Entry:
+    return Entry(severity, concept, text, language)
+
+
+def near(concept: str, words: list[str], language: str, severity: str = "critical"):
+    return (entry(concept, " ~ ".join(words), language, severity), tuple(words))
+
+
+@pytest.fixture(scope="module")
+def matcher() -> RiskMatcher:
+    en = Lexicon(
+        "en",
+        phrases=[entry("documents_withheld", "have my passport", "en", "high")],
+        near=[near("threat_to_kill", ["kill", "me"], "en")],
+        exclusions=["is killing me with", "grammar is killing me", "killing me softly"],
+        ages=Ages(say=["i am", "im", "she is"], years=["years", "yo"]),
+    )
+    pl = Lexicon("pl", near=[near("threat_to_kill", ["zabije", "mnie"], "pl")])
+    hu = Lexicon("hu", near=[near("threat_to_kill", ["megöl", "engem"], "hu")])
+    ru = Lexicon("ru", near=[near("confinement", ["запер*", "меня"], "ru", "high")])
+    ar = Lexicon("ar", phrases=[entry("threat_to_kill", "يقتلني", "ar")])
+    zh = Lexicon("zh", ages=Ages(years=["岁"]))
+    return RiskMatcher([en, pl, hu, ru, ar, zh])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he will kill me",
+        "they are going to kill me",
+        "kill me he will",
+        "he said he would KILLLL me",
+        "they're gonna kill me tonight",
+        "he kills me if I talk",
+        "zabiją mnie",  # Polish: they will kill me
+        "on mnie zabije",  # he will kill me, another order
+        "megölnek engem",  # Hungarian: they will kill me
+        "engem megöl a férjem",  # my husband will kill me
+        "меня заперли в квартире",  # Russian: they locked me in the flat (prefix запер*)
+        "menya zaperli",  # the same in Latin letters
+        "سيقتلني",  # Arabic: he will kill me (stem)
+        "they still have my passport",
+    ],
+)
+def test_one_entry_covers_inflections_and_word_order(matcher, text):
+    assert matcher.match(text) is not None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kill the spider on the wall and then call me",  # more than three words apart
+        "this grammar is killing me",  # an exclusion
+        "my boss is killing me with paperwork",
+        "ząb mnie boli",  # Polish: my tooth hurts ("zab" is not a stem of zabić)
+        "I have a passport now",
+    ],
+)
+def test_benign_messages_are_not_read_as_risks(matcher, text):
+    assert matcher.match(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am 16",
+        "im 15 and they make me work",
+        "I am 16, please help",
+        "she is 14 years old",
+        "14yo",
+        "我16岁",
+    ],
+)
+def test_an_age_under_18_is_a_minor(matcher, text):
+    found = matcher.match(text)
+    assert found is not None and found.concept == "minor" and found.severity == "high", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am 14 weeks pregnant",
+        "the shelter is 16 km away",
+        "I am 16 km from the station",
+        "I owe 15 euros",
+        "I am 25",
+        "she is 30 years old",
+        "we were 12 hours on the bus",
+        "我25岁",
+    ],
+)
+def test_other_numbers_are_not_ages(matcher, text):
+    assert matcher.match(text) is None, text
+
+
+def test_a_match_says_why(matcher):
+    found = matcher.match("they are going to kill me")
+    assert found.concept == "threat_to_kill" and found.why == '"kill ~ me" (en)'
+
+
+def write(directory, name, text):
+    (directory / name).write_text(text, encoding="utf-8")
+
+
+def test_severity_is_the_concepts_in_every_language(tmp_path):
+    write(
+        tmp_path,
+        "concepts.yaml",
+        "concepts:\n  debt_bondage: {severity: high}\n  self_harm: {severity: critical}\n",
+    )
+    write(
+        tmp_path,
+        "en.yaml",
+        "language: en\nrisks:\n  - concept: debt_bondage\n    phrases: [i owe them money]\n",
+    )
+    write(
+        tmp_path,
+        "ro.yaml",
+        "language: ro\nrisks:\n  - concept: debt_bondage\n    phrases: [le datorez bani]\n",
+    )
+    lexicons, issues = load_lexicons(tmp_path)
+    assert {e.severity for lexicon in lexicons for e in lexicon.entries} == {"high"}
+    # a concept a language lacks is a warning that points at the language
+    missing = sorted(str(i) for i in issues)
+    assert missing == [
+        f"{tmp_path}/en.yaml:1: warning: concept self_harm (critical) has no words in en [concept-missing]",
+        f"{tmp_path}/ro.yaml:1: warning: concept self_harm (critical) has no words in ro [concept-missing]",
+    ]
+    assert coverage(lexicons, {}) == []
+
+
+def test_shipped_lexicons_cover_every_concept_in_every_language():
+    from tests.conftest import FLOWS
+
+    lexicons, issues = load_lexicons(FLOWS / "risk")
+    assert [str(i) for i in issues] == []
+    assert {lexicon.language for lexicon in lexicons} >= {
+        "en",
+        "pcm",
+        "ro",
+        "bg",
+        "ru",
+        "uk",
+        "pl",
+        "hu",
+        "sq",
+        "it",
+        "es",
+        "fr",
+        "de",
+        "ar",
+        "zh",
+    }
