@@ -24,6 +24,7 @@ FUZZY_MIN_LENGTH = 5  # a missing, extra or swapped letter is tolerated from thi
 SUBSTITUTION_MIN_LENGTH = 7  # one wrong letter only from this length ("stayed" is not "stabbed")
 SKELETON_MIN_LENGTH = 3
 NEAR_GAP = 3  # words allowed between the words of a `near` group
+EXCLUSION_GAP = 6  # and of a benign one: "the queue at the town hall will kill me"
 _GROUP_KEYS = ("concept", "phrases", "near", "combinations", "note")
 
 
@@ -81,6 +82,7 @@ class Lexicon:
     combinations: list[tuple[Entry, tuple[str, ...]]] = field(default_factory=list)
     near: list[tuple[Entry, tuple[str, ...]]] = field(default_factory=list)
     exclusions: list[str] = field(default_factory=list)
+    near_exclusions: list[tuple[str, ...]] = field(default_factory=list)
     ages: Ages = field(default_factory=Ages)
     file: str = ""
     line: int = 1  # of `language:`, where a coverage warning points
@@ -315,12 +317,24 @@ def _lexicon_from_source(
             [x.strip() for x in ages.get("say", [])], [x.strip() for x in ages.get("years", [])]
         )
     exclusions = data.get("exclusions", [])
-    if not _strings(exclusions):
-        issues.append(
-            src.issue(("exclusions",), "exclusions: a list of benign phrases", code="schema")
-        )
-    else:
-        lexicon.exclusions = [x.strip() for x in exclusions]
+    if not isinstance(exclusions, list):
+        exclusions = [None]
+    for e, item in enumerate(exclusions):
+        if isinstance(item, str) and item.strip():
+            lexicon.exclusions.append(item.strip())
+        elif _strings(item) and len(item) >= 2 and all(len(tokens(w)) == 1 for w in item):
+            lexicon.near_exclusions.append(tuple(w.strip() for w in item))
+        else:
+            issues.append(
+                src.issue(
+                    ("exclusions", e)
+                    if isinstance(data.get("exclusions"), list)
+                    else ("exclusions",),
+                    "an exclusion is a benign phrase, or a list of words found close together "
+                    "([queue, kill]: the queue will kill me)",
+                    code="schema",
+                )
+            )
     return lexicon
 
 

@@ -34,6 +34,7 @@ from rapidfuzz.distance import OSA
 from bot.risk.lexicons import (
     FUZZY_MIN_LENGTH,
     MINOR,
+    EXCLUSION_GAP,
     NEAR_GAP,
     SEVERITY_RANK,
     SKELETON_MIN_LENGTH,
@@ -81,6 +82,7 @@ class RiskMatcher:
         cjk_patterns: dict[str, list] = {}
         self._combinations: list[tuple[Entry, tuple[str, ...]]] = []
         self._near: list[tuple[Entry, tuple[str, ...]]] = []
+        self._near_exclusions: list[tuple[str, ...]] = []
         # Ages: (say keys, language), (years keys, language); CJK ones as regular expressions
         self._say: dict[tuple[str, ...], str] = {}
         self._years: dict[tuple[str, ...], str] = {}
@@ -123,6 +125,10 @@ class RiskMatcher:
                     self._near.append((entry, keys))
             for text in lexicon.exclusions:
                 add(text, lang, ("exclude", None))
+            for words in lexicon.near_exclusions:
+                keys = tuple(k for k in (add(word, lang, ("part", None)) for word in words) if k)
+                if len(keys) == len(words):
+                    self._near_exclusions.append(keys)
             for say in lexicon.ages.say:
                 if _CJK.search(say):
                     continue
@@ -158,6 +164,7 @@ class RiskMatcher:
         for i, (_, keys) in enumerate(self._near):
             for key in keys:
                 self._near_by_part.setdefault(key, set()).add(i)
+        self._positioned = set(self._near_by_part).union(*self._near_exclusions)
 
     def _lexicon_key(self, raw: str, language: str, prefix: bool) -> str:
         """The key of a lexicon word: its prefix, its stem, or the folded word."""
@@ -244,7 +251,7 @@ class RiskMatcher:
         if not text:
             return []
         present: dict[str, list[int]] = {}  # key -> word positions where it was found
-        results: list[Match] = []
+        hits: list[tuple[Match, int, int]] = []  # with the first and last word's positions
         if self._has_words:
             readings = [tokens(text)]
             if _HAS_APOSTROPHE.search(text):  # and the reading with apostrophes joining words
@@ -255,40 +262,66 @@ class RiskMatcher:
                 cache, canonical = self._canonical, self.canonical
                 keys = [cache.get(w) or canonical(w) for w in words]
                 line = " " + " ".join(keys) + " "
-                self._collect(self._words.iter(line), line, present, results, reading)
+                self._collect(self._words.iter(line), line, present, hits, reading)
                 if reading == 0 and (self._say or self._years) and _NUMBER.search(text):
-                    results.extend(self._ages(keys, text))
+                    hits.extend((m, -1, -1) for m in self._ages(keys, text))
         if (self._has_cjk or self._cjk_ages) and not text.isascii():
             cjk = cjk_text(text) if self._has_cjk else ""
             if cjk:
-                self._collect(self._cjk.iter(cjk), None, present, results, 0)
+                self._collect(self._cjk.iter(cjk), None, present, hits, 0)
             for pattern, language in self._cjk_ages:
                 for found in pattern.finditer(text):
                     if YOUNGEST <= int(found.group(1)) <= OLDEST_MINOR:
-                        results.append(Match(self.minor_severity, MINOR, found.group(0), language))
+                        hits.append(
+                            (Match(self.minor_severity, MINOR, found.group(0), language), -1, -1)
+                        )
         if present:
-            results.extend(self._groups(present))
+            hits.extend(self._groups(present))
+            if self._near_exclusions:
+                benign = self._benign_spans(present)
+                if benign:
+                    hits = [
+                        h
+                        for h in hits
+                        if not any(h[1] <= end and start <= h[2] for start, end in benign)
+                    ]
+        results = [m for m, _, _ in hits]
         if len(results) > 1:
             results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
             results.sort(key=lambda m: SEVERITY_RANK[m.severity])
         return results
 
-    def _groups(self, present: dict[str, list[int]]) -> list[Match]:
+    def _groups(self, present: dict[str, list[int]]) -> list[tuple[Match, int, int]]:
         """Combinations whose parts are all present, near groups whose words are close."""
-        found: list[Match] = []
+        found: list[tuple[Match, int, int]] = []
         if self._combinations:
             by_part = self._combinations_by_part
             for i in set().union(*(by_part[k] for k in present if k in by_part)):
                 if self._combination_keys[i] <= present.keys():
                     entry = self._combinations[i][0]
-                    found.append(Match(entry.severity, entry.concept, entry.text, entry.language))
+                    found.append(
+                        (Match(entry.severity, entry.concept, entry.text, entry.language), -1, -1)
+                    )
         if self._near:
             by_part = self._near_by_part
             for i in set().union(*(by_part[k] for k in present if k in by_part)):
                 entry, keys = self._near[i]
-                if all(k in present for k in keys) and _close([present[k] for k in keys]):
-                    found.append(Match(entry.severity, entry.concept, entry.text, entry.language))
+                if all(k in present for k in keys):
+                    span = _close([present[k] for k in keys])
+                    if span:
+                        match = Match(entry.severity, entry.concept, entry.text, entry.language)
+                        found.append((match, *span))
         return found
+
+    def _benign_spans(self, present: dict[str, list[int]]) -> list[tuple[int, int]]:
+        """Where the words of a benign near group are close ("queue" ~ "kill")."""
+        spans = []
+        for keys in self._near_exclusions:
+            if all(k in present for k in keys):
+                span = _close([present[k] for k in keys], EXCLUSION_GAP)
+                if span:
+                    spans.append(span)
+        return spans
 
     def _ages(self, keys: list[str], text: str) -> list[Match]:
         """A number from 10 to 17 right before "years", or right after "I am" when
@@ -321,41 +354,42 @@ class RiskMatcher:
                 found.append(Match(self.minor_severity, MINOR, f"{key} (an age)", language))
         return found
 
-    def _collect(
-        self, found, line: str | None, present: dict, results: list[Match], reading: int
-    ) -> None:
+    def _collect(self, found, line: str | None, present: dict, hits: list, reading: int) -> None:
         """Phrases found, minus those inside a benign exclusion phrase; the
         positions of the words that near groups are made of."""
-        hits = [
+        spans = [
             (end - length + 1, end, key, benign, matches)
             for end, (length, key, benign, matches) in found
         ]
-        if not hits:
+        if not spans:
             return
         excluded = (
-            [(start, end) for start, end, _, benign, _ in hits if benign] if len(hits) > 1 else ()
+            [(start, end) for start, end, _, benign, _ in spans if benign] if len(spans) > 1 else ()
         )
-        near = self._near_by_part
-        for start, end, key, benign, matches in hits:
+        positioned = self._positioned
+        for start, end, key, benign, matches in spans:
             if benign or (excluded and any(es <= start and end <= ee for es, ee in excluded)):
                 continue
-            # a word's position: the spaces before it, apart for each reading of the message
-            where = line.count(" ", 0, start + 1) + 1000 * reading if line and key in near else 0
-            present.setdefault(key, []).append(where)
-            if matches:
-                results.extend(matches)
+            # word positions: the spaces before them, apart for each reading of the message
+            first = last = -1
+            if line is not None and (matches or key in positioned):
+                first = line.count(" ", 0, start + 1) + 1000 * reading
+                last = first + key.count(" ") - 2
+            present.setdefault(key, []).append(first)
+            for match in matches:
+                hits.append((match, first, last))
 
 
-def _close(positions: list[list[int]]) -> bool:
-    """Whether one position per word can be chosen, all different, each at most
-    NEAR_GAP words from the next."""
+def _close(positions: list[list[int]], gap: int = NEAR_GAP) -> tuple[int, int] | None:
+    """The first and last word when one position per word can be chosen, all
+    different, each at most `gap` words from the next; else None."""
     for chosen in product(*positions):
         ordered = sorted(chosen)
         if len(set(ordered)) == len(ordered) and all(
-            b - a - 1 <= NEAR_GAP for a, b in zip(ordered, ordered[1:], strict=False)
+            b - a - 1 <= gap for a, b in zip(ordered, ordered[1:], strict=False)
         ):
-            return True
-    return False
+            return ordered[0], ordered[-1]
+    return None
 
 
 _NUMBER = re.compile(r"(?<!\d)1\d(?!\d)")

@@ -25,6 +25,7 @@ def matcher() -> RiskMatcher:
         phrases=[entry("documents_withheld", "have my passport", "en", "high")],
         near=[near("threat_to_kill", ["kill", "me"], "en")],
         exclusions=["is killing me with", "grammar is killing me", "killing me softly"],
+        near_exclusions=[("queue", "kill")],
         ages=Ages(say=["i am", "im", "she is"], years=["years", "yo"]),
     )
     pl = Lexicon("pl", near=[near("threat_to_kill", ["zabije", "mnie"], "pl")])
@@ -52,6 +53,7 @@ def matcher() -> RiskMatcher:
         "menya zaperli",  # the same in Latin letters
         "سيقتلني",  # Arabic: he will kill me (stem)
         "they still have my passport",
+        "the queue was long, and then he said he will kill me",  # the exclusion's words are far apart
     ],
 )
 def test_one_entry_covers_inflections_and_word_order(matcher, text):
@@ -66,6 +68,7 @@ def test_one_entry_covers_inflections_and_word_order(matcher, text):
         "my boss is killing me with paperwork",
         "ząb mnie boli",  # Polish: my tooth hurts ("zab" is not a stem of zabić)
         "I have a passport now",
+        "the queue at the town hall will kill me",  # a near exclusion: [queue, kill]
     ],
 )
 def test_benign_messages_are_not_read_as_risks(matcher, text):

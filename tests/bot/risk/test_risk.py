@@ -140,3 +140,50 @@ def test_lexicons_reload_with_the_flows(tmp_path):
     shutil.copytree(FLOWS, flows_dir)
     assert Path(flows_dir / "risk" / "en.yaml").exists()
     Flows(flows_dir, ROOT / "locales")  # loads with the lexicons in place
+
+
+# What the frontline review of issue 13 found missing or wrongly flagged.
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("they have my passport", "documents_withheld"),
+        ("I owe them money", "debt_bondage"),
+        ("they said they will hurt my family back home", "threat_to_family"),
+        ("I can't leave", "confinement"),
+        ("they won't let me go", "confinement"),
+        ("he just pushed me down the stairs", None),
+        ("I am 16", "minor"),
+        ("J'ai 16 ans", "minor"),
+        ("Tengo 16 años", "minor"),
+        ("Ho 16 anni", "minor"),
+        ("Ich bin 16", "minor"),
+        ("Jam 16 vjeç", "minor"),
+        ("عمري 16 سنة", "minor"),
+        ("我16岁", "minor"),
+        ("mi hanno chiusa in casa e non posso uscire", "confinement"),
+        ("Er hat mich gerade die Treppe runtergestoßen", None),
+    ],
+)
+def test_what_the_frontline_review_missed_is_caught(matcher, text, concept):
+    found = matcher.match(text)
+    assert found is not None and found.severity in ("critical", "high"), (text, found)
+    if concept:
+        assert concept in {m.concept for m in matcher.matches(text)}, (text, matcher.matches(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am 14 weeks pregnant",
+        "the shelter is 16 km away",
+        "the app forced me to update",
+        "this grammar is killing me",
+        "the queue at the town hall will kill me",
+        "I'm dying of laughter",
+        "you are killing me with your questions",
+        "I still owe nothing to anybody",
+        "it costs 15 euros",
+    ],
+)
+def test_what_the_frontline_review_flagged_wrongly_is_not(matcher, text):
+    assert matcher.match(text) is None, (text, matcher.match(text))
