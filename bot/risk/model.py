@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MODEL_FILE = "model.json"
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Words of letters only: digits are ages, prices and menu choices, which the
+# lexicons read (bot/risk/matcher.py); the model has no opinion on them.
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# A message of fewer words than this (a menu answer, a town, "yes") gets no
+# opinion: a few n-grams say nothing reliable.
+MIN_WORDS = 3
 _LONG_REPEATS = re.compile(r"(.)\1{2,}")
 NGRAMS = (2, 3, 4)
 
@@ -38,6 +43,11 @@ def fold_word(raw: str) -> str:
         word = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", raw).casefold())
         word = "".join([c for c in word if not unicodedata.combining(c)])
     return _LONG_REPEATS.sub(r"\1", word) if len(word) > 2 else word
+
+
+def _is_cjk(text: str) -> bool:
+    """Chinese has no spaces between words: one 'word' is a whole clause."""
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
 def word_grams(raw: str) -> list[str]:
@@ -73,9 +83,12 @@ class RiskModel:
 
     def score(self, text: str) -> float:
         """The probability that `text` is a risk."""
+        words = _WORD.findall(text)
+        if len(words) < MIN_WORDS and not (_is_cjk(text) and sum(map(len, words)) >= 4):
+            return 0.0
         total, count = 0.0, 0
         cache, weights = self._words, self.weights
-        for raw in _WORD.findall(text):
+        for raw in words:
             found = cache.get(raw)
             if found is None:
                 grams = word_grams(raw)

@@ -42,6 +42,12 @@ const RISK_WORDS = {
   forced_labour: "Forced labour",
   unwanted_touching: "Unwanted touching",
   model: "The model's reading",
+  // The categories of the lexicons before concepts, still on conversations
+  // queued before an upgrade.
+  imminent_violence: "Immediate violence",
+  sexual_violence: "Sexual violence",
+  trafficking_control: "Trafficking control",
+  child_at_risk: "Child at risk",
 };
 
 export function riskWords(category) {
