@@ -78,6 +78,7 @@ class RiskMatcher:
         self._surfaces: dict[str, str] = {}  # a lexicon word as written (folded) -> its key
         self._deletions: dict[str, set[str]] = {}
         self._arabic_skeletons: dict[str, str] = {}
+        self._canonical: dict[str, str] = {}
         patterns: dict[str, list] = {}
         cjk_patterns: dict[str, list] = {}
         self._combinations: list[tuple[Entry, tuple[str, ...]]] = []
@@ -116,11 +117,11 @@ class RiskMatcher:
             for entry in lexicon.phrases:
                 add(entry.text, lang, ("phrase", entry))
             for entry, parts in lexicon.combinations:
-                keys = tuple(k for k in (add(part, lang, ("part", None)) for part in parts) if k)
+                keys = tuple(k for k in (add(part, lang, ("part", part)) for part in parts) if k)
                 if len(keys) == len(parts):
                     self._combinations.append((entry, keys))
             for entry, words in lexicon.near:
-                keys = tuple(k for k in (add(word, lang, ("part", None)) for word in words) if k)
+                keys = tuple(k for k in (add(word, lang, ("part", word)) for word in words) if k)
                 if len(keys) == len(words):
                     self._near.append((entry, keys))
             for text in lexicon.exclusions:
@@ -138,6 +139,11 @@ class RiskMatcher:
                     self._cjk_ages.append((re.compile(r"(\d{1,2})\s*" + re.escape(years)), lang))
                 else:
                     self._years[tuple(keys_of(years, lang))] = lang
+        for word in self._surfaces:  # typos are measured against whole words, never stems
+            if len(word) >= FUZZY_MIN_LENGTH:
+                for variant in _deletions(word) | {word}:
+                    self._deletions.setdefault(variant, set()).add(word)
+        self._aliases = self._alias_patterns(patterns)
         for key, payloads in patterns.items():
             self._words.add_word(key, _pattern(key, key, payloads))
         for key, payloads in cjk_patterns.items():
@@ -150,11 +156,6 @@ class RiskMatcher:
         self._has_cjk = bool(cjk_patterns)
         self._say_lengths = sorted({len(k) for k in self._say}, reverse=True)
         self._years_lengths = sorted({len(k) for k in self._years}, reverse=True)
-        for word in self._surfaces:  # typos are measured against whole words, never stems
-            if len(word) >= FUZZY_MIN_LENGTH:
-                for variant in _deletions(word) | {word}:
-                    self._deletions.setdefault(variant, set()).add(word)
-        self._canonical: dict[str, str] = {}
         self._combinations_by_part: dict[str, set[int]] = {}
         self._combination_keys = [frozenset(keys) for _, keys in self._combinations]
         for i, part_keys in enumerate(self._combination_keys):
@@ -165,6 +166,37 @@ class RiskMatcher:
             for key in keys:
                 self._near_by_part.setdefault(key, set()).add(i)
         self._positioned = set(self._near_by_part).union(*self._near_exclusions)
+        self._positioned |= {read for read, keys in self._aliases.items() if keys & self._positioned}
+
+    def _alias_patterns(self, patterns: dict[str, list]) -> dict[str, set[str]]:
+        """A lexicon's word read as a message word can become another key than
+        its own: French "menace" has the key "menac" (its stem), but "menace"
+        is also a key of its own in another lexicon, and a message word becomes
+        one key only. So every phrase is also registered under the keys its own
+        words become in a message, and a near or combination word's message key
+        stands for its lexicon key (the returned aliases)."""
+        aliases: dict[str, set[str]] = {}
+        extra: dict[str, list] = {}
+        for key, payloads in patterns.items():
+            for kind, entry in payloads:
+                if kind == "phrase" and entry is not None:
+                    if _CJK.search(entry.text) or entry.text.rstrip().endswith("*"):
+                        continue
+                    words = tokens(entry.text)
+                    read = " " + " ".join(self.canonical(w) for w in words) + " "
+                    if read != key and read.count(" ") == key.count(" "):
+                        extra.setdefault(read, []).append((kind, entry))
+                elif kind == "part" and entry is not None:
+                    words = tokens(entry)
+                    read = " " + " ".join(self.canonical(w) for w in words) + " "
+                    if read != key:
+                        aliases.setdefault(read, set()).add(key)
+        for read, payloads in extra.items():
+            patterns.setdefault(read, []).extend(payloads)
+        for read in aliases:
+            patterns.setdefault(read, [])
+        self._canonical.clear()
+        return aliases
 
     def _lexicon_key(self, raw: str, language: str, prefix: bool) -> str:
         """The key of a lexicon word: its prefix, its stem, or the folded word."""
@@ -275,6 +307,10 @@ class RiskMatcher:
                         hits.append(
                             (Match(self.minor_severity, MINOR, found.group(0), language), -1, -1)
                         )
+        if present and self._aliases:
+            for read in [r for r in present if r in self._aliases]:
+                for key in self._aliases[read]:
+                    present.setdefault(key, []).extend(present[read])
         if present:
             hits.extend(self._groups(present))
             if self._near_exclusions:
@@ -355,7 +391,7 @@ class RiskMatcher:
         return found
 
     def _collect(self, found, line: str | None, present: dict, hits: list, reading: int) -> None:
-        """Phrases found, minus those inside a benign exclusion phrase; the
+        """Phrases found, minus those that share a word with a benign exclusion phrase; the
         positions of the words that near groups are made of."""
         spans = [
             (end - length + 1, end, key, benign, matches)
@@ -364,11 +400,21 @@ class RiskMatcher:
         if not spans:
             return
         excluded = (
-            [(start, end) for start, end, _, benign, _ in spans if benign] if len(spans) > 1 else ()
+            [(start, end, key.count(" ") > 2) for start, end, key, benign, _ in spans if benign]
+            if len(spans) > 1
+            else ()
         )
         positioned = self._positioned
         for start, end, key, benign, matches in spans:
-            if benign or (excluded and any(es <= start and end <= ee for es, ee in excluded)):
+            if benign:
+                continue
+            # A phrase inside a benign one is not a risk, nor one that shares a
+            # word with a benign phrase of several words ("I'm dying" and "dying
+            # of laughter"); a benign single word (a typo guard) only stands for itself.
+            if excluded and any(
+                (es <= start and end <= ee) or (several and es < end and start < ee)
+                for es, ee, several in excluded
+            ):
                 continue
             # word positions: the spaces before them, apart for each reading of the message
             first = last = -1
@@ -408,10 +454,12 @@ _CLAUSE_WORDS = frozenset(
 def _pattern(text: str, key: str, payloads: list) -> tuple:
     """What the automaton returns for a pattern: its length, its key, whether it is
     a benign exclusion, and the matches it stands for."""
-    benign = any(kind == "exclude" for kind, _ in payloads)
     matches = tuple(
         Match(e.severity, e.concept, e.text, e.language) for kind, e in payloads if kind == "phrase"
     )
+    # A benign phrase that the stemmer made identical to a risk phrase ("megold",
+    # to solve, and "megöl", to kill, both "megol") does not silence the risk.
+    benign = not matches and any(kind == "exclude" for kind, _ in payloads)
     return (len(text), key, benign, matches)
 
 

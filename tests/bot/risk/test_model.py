@@ -36,8 +36,8 @@ def test_the_shipped_model_is_trained_on_the_labelled_messages_as_they_are():
         "they took my pasport",
         "Mi-au luat pașaportul!!",
         "我的护照被拿走了",
-        "hello",
-        "aaaaah",
+        "hello how are you",
+        "aaaaah help me now",
         "",
         "12 34",
     ],
@@ -53,22 +53,35 @@ def test_the_score_is_the_logistic_regression_of_the_features(text):
 
 def made_up_model(queue: float) -> RiskModel:
     """A model that only knows that words starting with "qz" are a risk."""
-    return RiskModel(weights={" qz": 10.0}, bias=-3.0, offer=0.5, queue=queue)
+    return RiskModel(weights={" qz": 10.0}, bias=-1.5, offer=0.5, queue=queue)
+
+
+@pytest.mark.parametrize("text", ["3", "qzz", "qzz qzz", "12 qzz 34", "Milano"])
+def test_menu_answers_and_messages_of_under_three_words_get_no_opinion(text):
+    """A menu choice, a town, "yes": too few letters to say anything reliable."""
+    assert made_up_model(0.9).score(text) == 0.0
+    assert made_up_model(0.9).score(f"{text} is here right") > 0.0
+
+
+def test_chinese_has_no_spaces_and_is_scored_from_four_characters():
+    model = RiskModel(weights={" 护照": 10.0}, bias=-1.5, offer=0.5, queue=0.9)
+    assert model.score("护照") == 0.0
+    assert model.score("护照被拿走了") > 0.5
 
 
 def test_a_model_hit_without_a_lexicon_hit_offers_and_when_confident_queues():
     nothing = RiskMatcher([])
-    score = made_up_model(0.9).score("qzz")
+    score = made_up_model(0.9).score("qzz is here")
     assert 0.5 < score < 0.9
-    offer = RiskDetector(nothing, made_up_model(0.9)).match("qzz")
+    offer = RiskDetector(nothing, made_up_model(0.9)).match("qzz is here")
     assert (offer.severity, offer.concept, offer.why) == (
         "medium",
         "model",
         f"the model's score {score:.2f}",
     )
-    queue = RiskDetector(nothing, made_up_model(0.55)).match("qzz")
+    queue = RiskDetector(nothing, made_up_model(0.55)).match("qzz is here")
     assert queue.severity == "high"
-    assert RiskDetector(nothing, made_up_model(0.55)).match("hello there") is None
+    assert RiskDetector(nothing, made_up_model(0.55)).match("hello there you") is None
 
 
 async def test_the_counsellor_sees_that_the_model_queued_her_and_its_score(
@@ -86,9 +99,9 @@ async def test_the_counsellor_sees_that_the_model_queued_her_and_its_score(
     await login(client, "ana")
     chat = WebChat(client)
     await chat.start()
-    await chat.say("qzz")
+    await chat.say("qzz is here")
     [entry] = await (await client.get("/console/api/queue")).json()
     assert (entry["priority"], entry["risk"]) == ("high", "model")
     body = await (await client.get(f"/console/api/conversations/{entry['id']}")).json()
-    [said] = [m for m in body["messages"] if m["from"] == "user" and m["text"] == "qzz"]
-    assert said["why"] == f"the model's score {model.score('qzz'):.2f}"
+    [said] = [m for m in body["messages"] if m["from"] == "user" and m["text"] == "qzz is here"]
+    assert said["why"] == f"the model's score {model.score('qzz is here'):.2f}"
