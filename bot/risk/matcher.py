@@ -32,9 +32,9 @@ import ahocorasick
 from rapidfuzz.distance import OSA
 
 from bot.risk.lexicons import (
+    EXCLUSION_GAP,
     FUZZY_MIN_LENGTH,
     MINOR,
-    EXCLUSION_GAP,
     NEAR_GAP,
     SEVERITY_RANK,
     SKELETON_MIN_LENGTH,
@@ -166,7 +166,9 @@ class RiskMatcher:
             for key in keys:
                 self._near_by_part.setdefault(key, set()).add(i)
         self._positioned = set(self._near_by_part).union(*self._near_exclusions)
-        self._positioned |= {read for read, keys in self._aliases.items() if keys & self._positioned}
+        self._positioned |= {
+            read for read, keys in self._aliases.items() if keys & self._positioned
+        }
 
     def _alias_patterns(self, patterns: dict[str, list]) -> dict[str, set[str]]:
         """A lexicon's word read as a message word can become another key than
