@@ -165,6 +165,9 @@ class RiskMatcher:
         for i, (_, keys) in enumerate(self._near):
             for key in keys:
                 self._near_by_part.setdefault(key, set()).add(i)
+        self._near_exclusions_by_first: dict[str, list[int]] = {}
+        for i, keys in enumerate(self._near_exclusions):
+            self._near_exclusions_by_first.setdefault(keys[0], []).append(i)
         self._positioned = set(self._near_by_part).union(*self._near_exclusions)
         self._positioned |= {
             read for read, keys in self._aliases.items() if keys & self._positioned
@@ -354,7 +357,10 @@ class RiskMatcher:
     def _benign_spans(self, present: dict[str, list[int]]) -> list[tuple[int, int]]:
         """Where the words of a benign near group are close ("queue" ~ "kill")."""
         spans = []
-        for keys in self._near_exclusions:
+        first_words = self._near_exclusions_by_first
+        candidates = [i for k in present if k in first_words for i in first_words[k]]
+        for i in candidates:
+            keys = self._near_exclusions[i]
             if all(k in present for k in keys):
                 span = _close([present[k] for k in keys], EXCLUSION_GAP)
                 if span:
