@@ -242,7 +242,9 @@ class RiskMatcher:
     def _stemmed(self, raw: str, word: str) -> str | None:
         if len(raw) < MIN_STEM or not self._stems:
             return None
-        for candidate in all_stems(raw) + (all_stems(word) if word != raw else []):
+        candidates = all_stems(raw) + (all_stems(word) if word != raw else [])
+        # The longest stem that is a key: the most specific reading, the same on every run.
+        for candidate in sorted(candidates, key=lambda c: (-len(c), c)):
             key = fold_token(candidate)
             if key in self._stems:
                 return key

@@ -24,7 +24,7 @@ ALGORITHMS = {
 }
 MIN_STEM = 4  # shorter stems say too little: Polish "zabić" would be "zab", also "tooth"
 
-_stemmers = {name: Stemmer.Stemmer(name) for name in set(ALGORITHMS.values())}
+_stemmers = {name: Stemmer.Stemmer(name) for name in sorted(set(ALGORITHMS.values()))}
 
 
 def stemmer_of(language: str) -> Stemmer.Stemmer | None:
