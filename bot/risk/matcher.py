@@ -180,27 +180,28 @@ class RiskMatcher:
         one key only. So every phrase is also registered under the keys its own
         words become in a message, and a near or combination word's message key
         stands for its lexicon key (the returned aliases)."""
+
+        def read(text: str) -> str:
+            return " " + " ".join(self.canonical(w) for w in tokens(text)) + " "
+
         aliases: dict[str, set[str]] = {}
         extra: dict[str, list] = {}
         for key, payloads in patterns.items():
             for kind, entry in payloads:
-                if kind == "phrase" and entry is not None:
+                if kind == "phrase":
                     if _CJK.search(entry.text) or entry.text.rstrip().endswith("*"):
                         continue
-                    words = tokens(entry.text)
-                    read = " " + " ".join(self.canonical(w) for w in words) + " "
-                    if read != key and read.count(" ") == key.count(" "):
-                        extra.setdefault(read, []).append((kind, entry))
+                    as_read = read(entry.text)
+                    if as_read != key and as_read.count(" ") == key.count(" "):
+                        extra.setdefault(as_read, []).append((kind, entry))
                 elif kind == "part" and entry is not None:
-                    words = tokens(entry)
-                    read = " " + " ".join(self.canonical(w) for w in words) + " "
-                    if read != key:
-                        aliases.setdefault(read, set()).add(key)
-        for read, payloads in extra.items():
-            patterns.setdefault(read, []).extend(payloads)
-        for read in aliases:
-            patterns.setdefault(read, [])
-        self._canonical.clear()
+                    as_read = read(entry)
+                    if as_read != key:
+                        aliases.setdefault(as_read, set()).add(key)
+        for as_read, found in extra.items():
+            patterns.setdefault(as_read, []).extend(found)
+        for as_read in aliases:
+            patterns.setdefault(as_read, [])
         return aliases
 
     def _lexicon_key(self, raw: str, language: str, prefix: bool) -> str:
@@ -314,11 +315,10 @@ class RiskMatcher:
                         hits.append(
                             (Match(self.minor_severity, MINOR, found.group(0), language), -1, -1)
                         )
-        if present and self._aliases:
+        if present:
             for read in [r for r in present if r in self._aliases]:
                 for key in self._aliases[read]:
                     present.setdefault(key, []).extend(present[read])
-        if present:
             hits.extend(self._groups(present))
             if self._near_exclusions:
                 benign = self._benign_spans(present)

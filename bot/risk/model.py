@@ -24,6 +24,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.risk.normalise import _CJK
+
 MODEL_FILE = "model.json"
 # Words of letters only: digits are ages, prices and menu choices, which the
 # lexicons read (bot/risk/matcher.py); the model has no opinion on them.
@@ -43,11 +45,6 @@ def fold_word(raw: str) -> str:
         word = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", raw).casefold())
         word = "".join([c for c in word if not unicodedata.combining(c)])
     return _LONG_REPEATS.sub(r"\1", word) if len(word) > 2 else word
-
-
-def _is_cjk(text: str) -> bool:
-    """Chinese has no spaces between words: one 'word' is a whole clause."""
-    return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
 def word_grams(raw: str) -> list[str]:
@@ -84,7 +81,8 @@ class RiskModel:
     def score(self, text: str) -> float:
         """The probability that `text` is a risk."""
         words = _WORD.findall(text)
-        if len(words) < MIN_WORDS and not (_is_cjk(text) and sum(map(len, words)) >= 4):
+        # Chinese has no spaces between words: one "word" is a whole clause.
+        if len(words) < MIN_WORDS and not (_CJK.search(text) and sum(map(len, words)) >= 4):
             return 0.0
         total, count = 0.0, 0
         cache, weights = self._words, self.weights
