@@ -1,0 +1,130 @@
+"""What a deployment runs: the wheel, installed non-editable, started from another folder.
+
+The Docker image is `pip install .` plus the flows and locales beside it; this test
+builds the same wheel, installs it into a fresh virtual environment (its dependencies
+come from this interpreter's site-packages, the project itself only from the wheel),
+copies flows/ and locales/ into an empty folder as the Dockerfile does, and runs
+`helpline run` there: a web chat conversation must get its welcome, which needs the
+Lua scripts, the static files and the catalogs that the wheel must carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.bot.pipeline.test_crash import free_port
+from tests.conftest import FLOWS, LOCALES, ROOT
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A venv whose `helpline` comes from the wheel, not from the source tree."""
+    where = tmp_path_factory.mktemp("wheel")
+    source = where / "source"  # build from a copy: no build/ or egg-info in the checkout
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".helpline", "__pycache__", "*.egg-info", "build", "tests", "benchmarks"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
+        + ["-w", str(where / "dist"), str(source)],
+        check=True,
+    )
+    wheel = next((where / "dist").glob("helpline-*.whl"))
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+        + ["--force-reinstall", str(wheel)],
+        check=True,
+    )
+    return venv
+
+
+def test_the_installed_packages_come_from_the_wheel(installed, tmp_path):
+    probe = subprocess.run(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "import bot, handoff, helpline\n"
+            "print(bot.__file__, handoff.__file__, helpline.__file__)",
+        ],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for path in probe.stdout.split():
+        assert Path(path).is_relative_to(installed), path
+
+
+async def test_helpline_run_from_the_wheel_serves_a_conversation(installed, tmp_path):
+    shutil.copytree(FLOWS, tmp_path / "flows")
+    shutil.copytree(LOCALES, tmp_path / "locales", ignore=shutil.ignore_patterns("*.mo"))
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HELPLINE_", "REDIS_", "TELEGRAM_", "TWILIO_")) and k != "PYTHONPATH"
+    }
+    env["HELPLINE_PORT"] = str(port)
+    log = (tmp_path / "run.log").open("w")
+    process = subprocess.Popen(
+        [str(installed / "bin" / "helpline"), "run"], cwd=tmp_path, env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, (tmp_path / "run.log").read_text()
+                try:
+                    async with http.get(f"{base}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+                await asyncio.sleep(0.2)
+
+            for page in ("/", "/console"):
+                async with http.get(base + page) as response:
+                    assert response.status == 200, page
+
+            session = "wheel-test-session-0001"
+            async with http.post(
+                f"{base}/chat/api/messages", json={"session": session, "text": "hello"}
+            ) as response:
+                assert response.status == 200
+            replies: list[dict] = []
+            while not replies and time.monotonic() < deadline:
+                async with http.get(
+                    f"{base}/chat/api/messages", params={"session": session}
+                ) as response:
+                    assert response.status == 200
+                    replies = (await response.json())["messages"]
+            assert replies, "no reply to the first message"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+    assert process.returncode == 0, (tmp_path / "run.log").read_text()
+    assert "Traceback" not in (tmp_path / "run.log").read_text()
