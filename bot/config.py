@@ -68,11 +68,14 @@ class Settings:
         if key_file.exists():
             key = bytes.fromhex(key_file.read_text().strip())
         else:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             key = secrets.token_bytes(32)
             tmp = key_file.with_suffix(".tmp")
-            tmp.write_text(key.hex())
-            tmp.chmod(0o600)
+            tmp.unlink(missing_ok=True)
+            # created owner-only: no moment when another user could read it
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(key.hex())
             tmp.replace(key_file)
         return replace(self, secret_key=key)
 

@@ -4,6 +4,9 @@ child process on a unix socket, with the append-only file on.
 The child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), even by
 `kill -9`, and Redis answers SIGTERM by flushing its append-only file and
 exiting: no orphan is left behind, and no acknowledged message is lost.
+
+Her messages are in the append-only file: the data dir is made 0700 and the
+server runs with umask 077, so every file it writes is 0600 (owner only).
 """
 
 from __future__ import annotations
@@ -43,6 +46,13 @@ def die_with_parent() -> None:  # runs in the child between fork and exec
     except OSError:
         pass
     os.setpgrp()  # Ctrl-C in the terminal goes to us, not straight to Redis
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` readable by its owner only, and make an existing one so."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 def _answers(sock_path: Path) -> bool:
@@ -108,7 +118,7 @@ class EmbeddedRedis:
             self.socket_path.unlink()
 
     def start(self, timeout: float = 10.0) -> str:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         if len(str(self.socket_path)) > MAX_UNIX_SOCKET_PATH:
             raise EmbeddedRedisError(
                 f"HELPLINE_DATA_DIR is too deep for a unix socket ({self.socket_path}): choose a shorter path."
@@ -147,6 +157,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent,
             close_fds=True,
+            umask=0o077,
         )
         deadline = time.monotonic() + timeout
         while not _answers(self.socket_path):
