@@ -74,6 +74,18 @@ def test_the_shipped_heldout_set_is_large_enough_and_labelled_with_known_concept
         messages = yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
         assert len(messages) >= 40, path.name
         benign = [m for m in messages if m["concept"] == "none"]
-        assert len(benign) * 3 >= len(messages) - 1, path.name  # about a third hard negatives
+        assert len(benign) >= 0.3 * len(messages), path.name  # about a third hard negatives
         assert {m["concept"] for m in messages} <= set(concepts) | {"none"}, path.name
         assert {m["variant"] for m in messages} <= variants, path.name
+
+
+def test_the_shipped_heldout_set_is_frozen():
+    """Editing a held-out message to fit the detector would make its figures lies:
+    SHA256SUMS was written when the set was committed, before any tuning."""
+    import hashlib
+
+    folder = ROOT / "benchmarks" / "data" / "risk_heldout"
+    sums = dict(reversed(line.split()) for line in (folder / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == {path.name for path in folder.glob("*.yaml")}
+    for name, digest in sums.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
