@@ -236,14 +236,19 @@ class Pipeline:
             commands, sends = commit.finish(), commit.sends
         except Exception:
             # Never lose it, never loop on it: keep it for operators, tell the counsellors.
-            log.exception("processing a message failed; kept in %s", keys.DEAD_LETTERS)
+            log.exception(
+                "processing a message failed; kept as a dead letter (helpline deadletters)"
+            )
+            now = self.clock()
             commands = [
                 ["LPOP", keys.inbox(pid)],
                 [
                     "RPUSH",
-                    keys.DEAD_LETTERS,
-                    json.dumps({"pid": pid, "message": raw.decode(), "at": self.clock()}),
+                    keys.dead_letters(pid),
+                    json.dumps({"message": raw.decode(), "at": now}),
                 ],
+                ["EXPIRE", keys.dead_letters(pid), str(self.retention)],
+                ["ZADD", keys.DEAD_LETTERS, f"{now:.3f}", pid],
                 [
                     "RPUSH",
                     keys.transcript(pid),

@@ -109,6 +109,7 @@ class Commit:
         self.add("DEL", *keys.conversation_keys(self.pid))
         self.add("ZREM", keys.QUEUE, self.pid)
         self.add("ZREM", keys.WAITING, self.pid)
+        self.add("ZREM", keys.DEAD_LETTERS, self.pid)
         self.erased = True
 
     def finish(self) -> list[list[Any]]:

@@ -70,6 +70,12 @@ def web_mailbox(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:web"
 
 
+def dead_letters(pid: str) -> str:
+    """List of her inbound messages whose processing raised, as JSON {message, at}:
+    kept for operators (`helpline deadletters`), for as long as the conversation."""
+    return f"{PREFIX}:c:{{{pid}}}:dead"
+
+
 def conversation_keys(pid: str) -> list[str]:
     """Every key that holds something of the conversation (not its inbox)."""
     return [
@@ -81,6 +87,7 @@ def conversation_keys(pid: str) -> list[str]:
         deletable_messages(pid),
         handoff(pid),
         web_mailbox(pid),
+        dead_letters(pid),
     ]
 
 
@@ -112,7 +119,10 @@ def erase_stream(channel: str) -> str:
     return f"{PREFIX}:erase:{channel}"
 
 
-DEAD_LETTERS = f"{PREFIX}:dead"  # inbound messages whose processing raised, kept for operators
+# Sorted set pid -> time of its last dead letter: which conversations have some
+# (their messages are in dead_letters(pid), and go with the conversation).
+DEAD_LETTERS = f"{PREFIX}:deadletters"
+LEGACY_DEAD_LETTERS = f"{PREFIX}:dead"  # before 2026-12: one list of every message, no expiry
 
 
 def telegram_rate(window: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 from redis.exceptions import ResponseError
 
@@ -48,8 +49,61 @@ async def test_a_message_whose_processing_fails_is_kept_and_shown(make_client, r
     await chat.send("boom")
     await chat.send("1")  # the conversation is not stuck behind it
     assert "How can I help you?" in await chat.replies()
-    dead = await redis.lrange(keys.DEAD_LETTERS, 0, -1)
+    pid = client.app[PRIVACY].pid("web", chat.session)
+    assert await redis.zrange(keys.DEAD_LETTERS, 0, -1) == [pid.encode()]
+    dead = await redis.lrange(keys.dead_letters(pid), 0, -1)
     assert len(dead) == 1 and b"boom" in dead[0]
+    # kept with the conversation: it expires with her data, never later
+    assert 0 < await redis.ttl(keys.dead_letters(pid)) <= await redis.ttl(keys.state(pid))
+
+
+async def test_dead_letters_are_retried_once_fixed_and_erased_with_her_conversation(
+    make_client, redis, redis_url, monkeypatch
+):
+    from bot.runtime.runtime import Runtime
+    from tests.conftest import helpline
+
+    client = await make_client()
+    chat = WebChat(client)
+    await chat.start()
+    original = Runtime.handle
+    broken = {"MENU"}
+
+    async def handle(self, pid, inbound, commit, loaded=None):
+        if inbound.text in broken:
+            raise RuntimeError("a bug")
+        return await original(self, pid, inbound, commit, loaded)
+
+    monkeypatch.setattr(Runtime, "handle", handle)
+    await chat.send("MENU")
+    assert await chat.replies(settle=0.5) == []
+    pid = client.app[PRIVACY].pid("web", chat.session)
+    env = {**os.environ, "REDIS_URL": redis_url}
+    listed = helpline("deadletters", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert pid in listed.stdout and "1 message" in listed.stdout and "MENU" not in listed.stdout
+
+    unknown = helpline("deadletters", "retry", "no-such-conversation", env=env)
+    assert unknown.returncode == 1 and "Nothing changed" in unknown.stderr
+    assert await redis.llen(keys.dead_letters(pid)) == 1
+
+    broken.clear()  # the bug is fixed: retried, she gets her answer
+    retried = helpline("deadletters", "retry", pid, env=env)
+    assert retried.returncode == 0 and "1 message put back" in retried.stdout
+    assert await chat.replies(timeout=10) == ["How can I help you?"]
+    assert not await redis.exists(keys.dead_letters(pid))
+    assert await redis.zcard(keys.DEAD_LETTERS) == 0
+
+    broken.add("MENU")  # a new failure, then she leaves by the exit word
+    await chat.send("MENU")
+    await chat.replies(settle=0.5)
+    assert await redis.exists(keys.dead_letters(pid))
+    await chat.send("exit")
+    await chat.replies(settle=0.5)
+    assert not await redis.exists(keys.dead_letters(pid))
+    assert await redis.zcard(keys.DEAD_LETTERS) == 0
+    purged = helpline("deadletters", "purge", env=env)
+    assert purged.returncode == 0 and "0 dead letters deleted" in purged.stdout
 
 
 async def test_healthz_and_metrics(client, chat):
