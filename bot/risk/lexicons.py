@@ -69,10 +69,13 @@ class Match:
 @dataclass
 class Ages:
     """The words that make a number an age: `say` come before it ("I am",
-    "she is"), `years` after it ("years old")."""
+    "she is"), `years` after it ("years old"); `others` make it somebody else's
+    ("my son", "ma fille"): a child's age in a question about school is not a
+    risk by itself, so an age right after one of them does not match alone."""
 
     say: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Lexicon:
     near: list[tuple[Entry, tuple[str, ...]]] = field(default_factory=list)
     exclusions: list[str] = field(default_factory=list)
     near_exclusions: list[tuple[str, ...]] = field(default_factory=list)
+    figurative: list[str] = field(default_factory=list)
     ages: Ages = field(default_factory=Ages)
     file: str = ""
     line: int = 1  # of `language:`, where a coverage warning points
@@ -166,11 +170,12 @@ def _lexicon_from_source(
         )
         return None
     for key in data:
-        if key not in ("language", "risks", "exclusions", "ages", "description"):
+        if key not in ("language", "risks", "exclusions", "figurative", "ages", "description"):
             issues.append(
                 src.issue(
                     (key, "<key>"),
-                    f"unknown key {key!r}; allowed: language, description, risks, ages, exclusions",
+                    f"unknown key {key!r}; allowed: language, description, risks, ages, "
+                    "exclusions, figurative",
                     code="unknown-key",
                 )
             )
@@ -302,19 +307,20 @@ def _lexicon_from_source(
     ages = data.get("ages", {})
     if (
         not isinstance(ages, dict)
-        or not all(_strings(ages.get(k, [])) for k in ("say", "years"))
-        or set(ages) - {"say", "years"}
+        or not all(_strings(ages.get(k, [])) for k in ("say", "years", "others"))
+        or set(ages) - {"say", "years", "others"}
     ):
         issues.append(
             src.issue(
                 ("ages",),
-                "ages: {say: [words before an age], years: [words after it]}",
+                "ages: {say: [words before an age], years: [words after it], "
+                "others: [words that make it somebody else's]}",
                 code="schema",
             )
         )
     else:
         lexicon.ages = Ages(
-            [x.strip() for x in ages.get("say", [])], [x.strip() for x in ages.get("years", [])]
+            *([x.strip() for x in ages.get(k, [])] for k in ("say", "years", "others"))
         )
     exclusions = data.get("exclusions", [])
     if not isinstance(exclusions, list):
@@ -335,6 +341,17 @@ def _lexicon_from_source(
                     code="schema",
                 )
             )
+    figurative = data.get("figurative", [])
+    if not _strings(figurative) or not all(len(tokens(w)) <= 1 for w in figurative):
+        issues.append(
+            src.issue(
+                ("figurative",),
+                "figurative: [single words that make a threat a figure of speech: exam, heat]",
+                code="schema",
+            )
+        )
+    else:
+        lexicon.figurative = [w.strip() for w in figurative]
     return lexicon
 
 

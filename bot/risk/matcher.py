@@ -62,6 +62,21 @@ from bot.sources import Issue
 log = logging.getLogger("helpline.risk")
 
 YOUNGEST, OLDEST_MINOR = 10, 17  # a number in this range, said as an age, is a minor
+# Laughter and joking marks, in the scripts of the lexicons: "haha", "lol", "mdr",
+# "jaja", "xD", "хаха", "ههههه", "哈哈", and the laughing emoji.
+_JEST = re.compile(
+    r"(?<![^\W\d_])(?:a?(?:ha){2,}h?|(?:ja){2,}j?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao|rofl|mdr|ptdr"
+    r"|xd+|[aа]?(?:ха){2,}х?|(?:хе){2,}|(?:хи){2,})(?![^\W\d_])"
+    r"|ه{3,}|哈哈|嘿嘿|呵呵|[\U0001F602\U0001F923\U0001F605\U0001F606\U0001F639\U0001F61C\U0001F61D]",
+    re.IGNORECASE,
+)
+# How far a figurative subject may be from the threat it makes a figure of speech:
+# up to 4 words before it ("this exam will really kill me"), 2 after ("it kills
+# me, this heat"), never further ("he will kill me after the exam" stays a threat).
+FIGURE_GAP, FIGURE_AFTER = 4, 2
+JEST_DROPS = frozenset({"threat_to_kill", "violence_now", "distress"})
+# Words before an age that make it somebody else's ("my son is 15"), looked for this far back.
+AGE_OWNER_WINDOW = 4
 
 
 class RiskMatcher:
@@ -86,6 +101,10 @@ class RiskMatcher:
         self._near_exclusions: list[tuple[str, ...]] = []
         # Ages: (say keys, language), (years keys, language); CJK ones as regular expressions
         self._say: dict[tuple[str, ...], str] = {}
+        self._figurative: set[str] = set()  # "exam": "this exam will kill me"
+        self._cjk_figurative: list[str] = []
+        self._others: set[tuple[str, ...]] = set()  # "my son": the age is somebody else's
+        self._cjk_others: list[str] = []
         self._years: dict[tuple[str, ...], str] = {}
         self._cjk_ages: list[tuple[re.Pattern, str]] = []
 
@@ -134,6 +153,17 @@ class RiskMatcher:
                 if _CJK.search(say):
                     continue
                 self._say[tuple(keys_of(say, lang))] = lang
+            for word in lexicon.figurative:
+                key = add(word, lang, ("part", None))
+                if key and key.startswith("cjk:"):
+                    self._cjk_figurative.append(cjk_text(word))
+                elif key:
+                    self._figurative.add(key)
+            for other in lexicon.ages.others:
+                if _CJK.search(other):
+                    self._cjk_others.append(other)
+                else:
+                    self._others.add(tuple(keys_of(other, lang)))
             for years in lexicon.ages.years:
                 if _CJK.search(years):
                     self._cjk_ages.append((re.compile(r"(\d{1,2})\s*" + re.escape(years)), lang))
@@ -169,6 +199,7 @@ class RiskMatcher:
         for i, keys in enumerate(self._near_exclusions):
             self._near_exclusions_by_first.setdefault(keys[0], []).append(i)
         self._positioned = set(self._near_by_part).union(*self._near_exclusions)
+        self._positioned |= self._figurative
         self._positioned |= {
             read for read, keys in self._aliases.items() if keys & self._positioned
         }
@@ -311,6 +342,9 @@ class RiskMatcher:
                 self._collect(self._cjk.iter(cjk), None, present, hits, 0)
             for pattern, language in self._cjk_ages:
                 for found in pattern.finditer(text):
+                    before = text[max(0, found.start() - AGE_OWNER_WINDOW * 2) : found.start()]
+                    if any(other in before for other in self._cjk_others):
+                        continue
                     if YOUNGEST <= int(found.group(1)) <= OLDEST_MINOR:
                         hits.append(
                             (Match(self.minor_severity, MINOR, found.group(0), language), -1, -1)
@@ -328,11 +362,40 @@ class RiskMatcher:
                         for h in hits
                         if not any(h[1] <= end and start <= h[2] for start, end in benign)
                     ]
+        for hit in hits:
+            if hit[0].concept in JEST_DROPS:  # a threat or an attack: maybe a figure of speech
+                hits = self._without_figures(hits, present, text)
+                break
         results = [m for m, _, _ in hits]
         if len(results) > 1:
             results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
             results.sort(key=lambda m: SEVERITY_RANK[m.severity])
         return results
+
+    def _without_figures(self, hits: list, present: dict[str, list[int]], text: str) -> list:
+        """Threats and attacks said laughing, or whose subject is a thing: figures of
+        speech. "My boss will kill me if I'm late haha": a laughing mark anywhere.
+        Self-harm is kept: "I want to die lol" can hide a real wish, and is read as
+        one (and the model still reads what the lexicons let through). "This exam
+        will kill me", "the heat is killing me": a figurative word near the match,
+        or anywhere in a Chinese message."""
+        if _JEST.search(text):
+            return [h for h in hits if h[0].concept not in JEST_DROPS]
+        figurative = self._figurative
+        where = [p for key, at in present.items() if key in figurative for p in at if p >= 0]
+        cjk = not text.isascii() and any(word in text for word in self._cjk_figurative)
+        if not where and not cjk:
+            return hits
+        return [
+            (match, first, last)
+            for match, first, last in hits
+            if match.concept not in JEST_DROPS
+            or not (
+                any(first - FIGURE_GAP <= p <= last + FIGURE_AFTER for p in where)
+                if first >= 0
+                else cjk
+            )
+        ]
 
     def _groups(self, present: dict[str, list[int]]) -> list[tuple[Match, int, int]]:
         """Combinations whose parts are all present, near groups whose words are close."""
@@ -396,6 +459,14 @@ class RiskMatcher:
                     and not re.search(rf"(?<!\d){key}\s*[,.;:!?)]", text)
                 ):
                     language = None  # "I am 16 km away": a number of something else
+            if language and self._others:
+                window = keys[max(0, i - AGE_OWNER_WINDOW) : i]
+                if any(
+                    tuple(window[j : j + len(other)]) == other
+                    for other in self._others
+                    for j in range(len(window) - len(other) + 1)
+                ):
+                    language = None  # "my son is 15": somebody else's age, no risk alone
             if language:
                 found.append(Match(self.minor_severity, MINOR, f"{key} (an age)", language))
         return found

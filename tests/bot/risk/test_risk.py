@@ -187,3 +187,42 @@ def test_what_the_frontline_review_missed_is_caught(matcher, text, concept):
 )
 def test_what_the_frontline_review_flagged_wrongly_is_not(matcher, text):
     assert matcher.match(text) is None, (text, matcher.match(text))
+
+
+# Figures of speech and somebody else's age: the rules found on the model's
+# training messages (tests/data/risk/model/), never on the held-out set.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my boss will kill me if im late again haha",
+        "mi jefa me mata si llego tarde otra vez 😂",
+        "начальник меня убьет если я опять опоздаю хахах",
+        "ce partiel de maths va me tuer",
+        "examenul asta ma omoara, mai am trei capitole",
+        "ta sesja mnie zabije, jutro mam trzy egzaminy",
+        "ez a hőség megöl, 38 fok van a lakásban",
+        "my son is 15 and wants to play football",
+        "ma fille a 16 ans, elle peut travailler l'été ?",
+        "dъщеря ми е на 12, къде мога да я запиша на плуване".replace("d", "д"),
+        "我儿子15岁了 想学游泳",
+    ],
+)
+def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
+    assert matcher.match(text) is None, (text, matcher.matches(text))
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("he will kill me after the exam", "violence_now|threat_to_kill"),
+        ("my father will kill me if he finds out", "violence_now|threat_to_kill"),
+        ("i want to die lol", "self_harm"),  # laughing can hide a real wish
+        ("my sister is 15 and she is here with me", "minor"),
+        ("I am 15", "minor"),
+    ],
+)
+def test_what_looks_like_a_figure_but_can_be_meant_still_matches(matcher, text, concept):
+    assert {m.concept for m in matcher.matches(text)} & set(concept.split("|")), (
+        text,
+        matcher.matches(text),
+    )
