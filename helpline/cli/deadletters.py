@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from datetime import UTC, datetime
 
+from bot.clock import wall_clock
 from helpline.cli.common import EXIT_FAILED, settings_or_exit
 
 
@@ -85,7 +85,7 @@ async def _deadletters(settings, args: argparse.Namespace) -> int:
                 )
                 return EXIT_FAILED
         if command == "retry":
-            moved = await deadletters.retry(redis, named, settings.retention_seconds, time.time())
+            moved = await deadletters.retry(redis, named, settings.retention_seconds, wall_clock())
             print(f"{moved} message{'s' if moved != 1 else ''} put back to be processed again")
         else:
             purged = await deadletters.purge(redis, named)
