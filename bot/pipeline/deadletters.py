@@ -59,7 +59,7 @@ async def legacy_count(redis: Redis) -> int:
     return int(await redis.llen(keys.LEGACY_DEAD_LETTERS))
 
 
-async def retry(redis: Redis, pids: list[str] | None, retention_s: int, now: float) -> int:
+async def retry(redis: Redis, pids: list[str] | None, retention_s: int) -> int:
     """Put the dead letters back at the end of their inboxes (never before a
     message a worker holds) and mark the conversations pending, due at once:
     the running app's next sweep processes them. Returns how many went back."""

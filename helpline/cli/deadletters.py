@@ -7,7 +7,6 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from bot.clock import wall_clock
 from helpline.cli.common import EXIT_FAILED, settings_or_exit
 
 
@@ -85,7 +84,7 @@ async def _deadletters(settings, args: argparse.Namespace) -> int:
                 )
                 return EXIT_FAILED
         if command == "retry":
-            moved = await deadletters.retry(redis, named, settings.retention_seconds, wall_clock())
+            moved = await deadletters.retry(redis, named, settings.retention_seconds)
             print(f"{moved} message{'s' if moved != 1 else ''} put back to be processed again")
         else:
             purged = await deadletters.purge(redis, named)
