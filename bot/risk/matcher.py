@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable
 from itertools import product
 from pathlib import Path
@@ -101,7 +102,8 @@ class RiskMatcher:
         self._near_exclusions: list[tuple[str, ...]] = []
         # Ages: (say keys, language), (years keys, language); CJK ones as regular expressions
         self._say: dict[tuple[str, ...], str] = {}
-        self._figurative: set[str] = set()  # "exam": "this exam will kill me"
+        # "exam": "this exam will kill me"; by key, the languages whose word it is
+        self._figurative: dict[str, set[str]] = {}
         self._cjk_figurative: list[str] = []
         self._others: set[tuple[str, ...]] = set()  # "my son": the age is somebody else's
         self._cjk_others: list[str] = []
@@ -158,7 +160,7 @@ class RiskMatcher:
                 if key and key.startswith("cjk:"):
                     self._cjk_figurative.append(cjk_text(word))
                 elif key:
-                    self._figurative.add(key)
+                    self._figurative.setdefault(key, set()).add(_family(lang))
             for other in lexicon.ages.others:
                 if _CJK.search(other):
                     self._cjk_others.append(other)
@@ -185,21 +187,20 @@ class RiskMatcher:
         self._has_words = bool(patterns)
         self._has_cjk = bool(cjk_patterns)
         self._say_lengths = sorted({len(k) for k in self._say}, reverse=True)
+        self._others_lengths = sorted({len(k) for k in self._others})
         self._years_lengths = sorted({len(k) for k in self._years}, reverse=True)
-        self._combinations_by_part: dict[str, set[int]] = {}
+        # A group matches only when all its words are present: each is looked up
+        # under its rarest word alone, so that a common word ("me", "my") found in
+        # a message does not bring every group that contains it.
         self._combination_keys = [frozenset(keys) for _, keys in self._combinations]
-        for i, part_keys in enumerate(self._combination_keys):
-            for key in part_keys:
-                self._combinations_by_part.setdefault(key, set()).add(i)
-        self._near_by_part: dict[str, set[int]] = {}
-        for i, (_, keys) in enumerate(self._near):
-            for key in keys:
-                self._near_by_part.setdefault(key, set()).add(i)
+        self._combinations_by_part = _by_rarest(self._combination_keys)
+        self._near_by_part = _by_rarest([frozenset(keys) for _, keys in self._near])
+        self._near_keys = {key for _, keys in self._near for key in keys}
         self._near_exclusions_by_first: dict[str, list[int]] = {}
         for i, keys in enumerate(self._near_exclusions):
             self._near_exclusions_by_first.setdefault(keys[0], []).append(i)
-        self._positioned = set(self._near_by_part).union(*self._near_exclusions)
-        self._positioned |= self._figurative
+        self._positioned = set(self._near_keys).union(*self._near_exclusions)
+        self._positioned |= set(self._figurative)
         self._positioned |= {
             read for read, keys in self._aliases.items() if keys & self._positioned
         }
@@ -382,7 +383,11 @@ class RiskMatcher:
         if _JEST.search(text):
             return [h for h in hits if h[0].concept not in JEST_DROPS]
         figurative = self._figurative
-        where = [p for key, at in present.items() if key in figurative for p in at if p >= 0]
+        # A figurative word counts only for a match of its own language: English
+        # "movie" and Polish "mówi" (says) fold alike, and "he says he'll kill me" is meant.
+        where = [
+            (p, figurative[key]) for key, at in present.items() if key in figurative for p in at
+        ]
         cjk = not text.isascii() and any(word in text for word in self._cjk_figurative)
         if not where and not cjk:
             return hits
@@ -391,7 +396,12 @@ class RiskMatcher:
             for match, first, last in hits
             if match.concept not in JEST_DROPS
             or not (
-                any(first - FIGURE_GAP <= p <= last + FIGURE_AFTER for p in where)
+                any(
+                    first - FIGURE_GAP <= p <= last + FIGURE_AFTER
+                    and _family(match.language) in languages
+                    for p, languages in where
+                    if p >= 0
+                )
                 if first >= 0
                 else cjk
             )
@@ -402,7 +412,7 @@ class RiskMatcher:
         found: list[tuple[Match, int, int]] = []
         if self._combinations:
             by_part = self._combinations_by_part
-            for i in set().union(*(by_part[k] for k in present if k in by_part)):
+            for i in sorted(i for k in present if k in by_part for i in by_part[k]):
                 if self._combination_keys[i] <= present.keys():
                     entry = self._combinations[i][0]
                     found.append(
@@ -410,7 +420,7 @@ class RiskMatcher:
                     )
         if self._near:
             by_part = self._near_by_part
-            for i in set().union(*(by_part[k] for k in present if k in by_part)):
+            for i in sorted(i for k in present if k in by_part for i in by_part[k]):
                 entry, keys = self._near[i]
                 if all(k in present for k in keys):
                     span = _close([present[k] for k in keys])
@@ -462,9 +472,9 @@ class RiskMatcher:
             if language and self._others:
                 window = keys[max(0, i - AGE_OWNER_WINDOW) : i]
                 if any(
-                    tuple(window[j : j + len(other)]) == other
-                    for other in self._others
-                    for j in range(len(window) - len(other) + 1)
+                    tuple(window[j : j + n]) in self._others
+                    for n in self._others_lengths
+                    for j in range(len(window) - n + 1)
                 ):
                     language = None  # "my son is 15": somebody else's age, no risk alone
             if language:
@@ -507,6 +517,21 @@ class RiskMatcher:
                 hits.append((match, first, last))
 
 
+def _family(language: str) -> str:
+    """Nigerian Pidgin shares English's words (and its lexicon entries are read alike)."""
+    return "en" if language == "pcm" else language
+
+
+def _by_rarest(groups: list[frozenset[str]]) -> dict[str, list[int]]:
+    """Each group's index under the one of its words that the fewest groups share."""
+    shared = Counter(key for keys in groups for key in keys)
+    index: dict[str, list[int]] = {}
+    for i, keys in enumerate(groups):
+        if keys:
+            index.setdefault(min(keys, key=lambda k: (shared[k], k)), []).append(i)
+    return index
+
+
 def _close(positions: list[list[int]], gap: int = NEAR_GAP) -> tuple[int, int] | None:
     """The first and last word when one position per word can be chosen, all
     different, each at most `gap` words from the next; else None."""
@@ -539,8 +564,11 @@ def _pattern(text: str, key: str, payloads: list) -> tuple:
         Match(e.severity, e.concept, e.text, e.language) for kind, e in payloads if kind == "phrase"
     )
     # A benign phrase that the stemmer made identical to a risk phrase ("megold",
-    # to solve, and "megöl", to kill, both "megol") does not silence the risk.
-    benign = not matches and any(kind == "exclude" for kind, _ in payloads)
+    # to solve, and "megöl", to kill, both "megol") does not silence the risk, nor
+    # a typo guard the word of a near group or a combination ("messe" and "messer",
+    # knife, both "mess": the guard stands only for itself).
+    kinds = {kind for kind, _ in payloads}
+    benign = not matches and "exclude" in kinds and "part" not in kinds
     return (len(text), key, benign, matches)
 
 

@@ -187,8 +187,13 @@ def fold_token(raw: str) -> str:
     token = _strip_marks(raw).translate(_EXTRA).translate(_CYRILLIC_TABLE)
     if any(c.isdigit() or c in "@$!|" for c in token) and any(c.isalpha() for c in token):
         token = token.translate(_LEET_TABLE)
-    token = _VARIANT_RE.sub(lambda m: _VARIANT_MAP[m.group(0)], token)
-    return _REPEATS.sub(r"\1", token)
+    plain = token
+    token = _REPEATS.sub(r"\1", _VARIANT_RE.sub(lambda m: _VARIANT_MAP[m.group(0)], token))
+    if len(token) < 3 <= len(plain) - 1:
+        # "juju" would fold to "u", the Russian preposition у: a word of four
+        # letters or more keeps its own letters rather than shrink to one or two.
+        return _REPEATS.sub(r"\1", plain)
+    return token
 
 
 @lru_cache(maxsize=200_000)
