@@ -166,3 +166,31 @@ def test_shipped_lexicons_cover_every_concept_in_every_language():
         "ar",
         "zh",
     }
+
+
+def test_a_typo_guard_never_switches_off_a_group_word_of_the_same_stem():
+    """Spanish "pastilla" as a typo guard and "pastillas" in a group share a stem."""
+    es = Lexicon(
+        "es",
+        near=[near("self_harm", ["pastillas", "todas"], "es")],
+        exclusions=["pastilla"],
+    )
+    found = RiskMatcher([es]).match("me tome todas las pastillas")
+    assert found is not None and found.concept == "self_harm"
+
+
+def test_a_long_word_never_folds_to_a_common_short_one():
+    """ "juju" must not become "u", the Russian preposition у."""
+    pcm = Lexicon("pcm", phrases=[entry("threat_to_family", "juju", "pcm", "high")])
+    matcher = RiskMatcher([pcm])
+    assert matcher.match("dem swear me for juju") is not None
+    assert matcher.match("у меня есть вопрос о документах") is None
+
+
+def test_a_figurative_word_only_speaks_for_its_own_language():
+    """English "movie" folds like Polish "mówi" (says): "he says he will kill me" is meant."""
+    en = Lexicon("en", near=[near("threat_to_kill", ["kill", "me"], "en")], figurative=["movie"])
+    pl = Lexicon("pl", near=[near("threat_to_kill", ["zabije", "mnie"], "pl")])
+    matcher = RiskMatcher([en, pl])
+    assert matcher.match("this movie will kill me") is None
+    assert matcher.match("on mówi że mnie zabije") is not None
