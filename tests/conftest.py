@@ -4,14 +4,18 @@ before every test; and a builder for the whole app in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
@@ -37,6 +41,38 @@ def helpline(*args: str, env=None, stdin: str | None = None, cwd=ROOT, timeout: 
         text=True,
         timeout=timeout,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_healthy(
+    port: int,
+    process: subprocess.Popen | None = None,
+    timeout: float = 15.0,
+    log: Path | None = None,
+) -> None:
+    """Until a `helpline run` on `port` answers /healthz with 200; fails if its
+    process exits first or the time runs out (with its log, when it has one)."""
+
+    def why() -> str:
+        return log.read_text() if log else ""
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert process is None or process.poll() is None, why()
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"helpline run did not become healthy. {why()}")
 
 
 @pytest.fixture(scope="session")

@@ -27,14 +27,16 @@ class DeadLetters:
     last_at: float
 
 
-async def _existing(redis: Redis, pids: list[str] | None) -> list[str]:
+async def conversations(redis: Redis, pids: list[str] | None = None) -> list[str]:
     """The conversations named (all when None) that still have dead letters; the
     index forgets those whose letters expired with their conversation."""
     members = cast(list[bytes], await redis.zrange(keys.DEAD_LETTERS, 0, -1))
     indexed = [raw.decode() for raw in members]
-    wanted = indexed if pids is None else [pid for pid in pids if pid in set(indexed)]
+    if pids is not None:
+        wanted = set(pids)
+        indexed = [pid for pid in indexed if pid in wanted]
     found = []
-    for pid in wanted:
+    for pid in indexed:
         if await redis.exists(keys.dead_letters(pid)):
             found.append(pid)
         else:
@@ -44,7 +46,7 @@ async def _existing(redis: Redis, pids: list[str] | None) -> list[str]:
 
 async def list_dead_letters(redis: Redis) -> list[DeadLetters]:
     listed = []
-    for pid in await _existing(redis, None):
+    for pid in await conversations(redis):
         entries = [json.loads(raw) for raw in await redis.lrange(keys.dead_letters(pid), 0, -1)]
         if entries:
             times = [float(entry.get("at", 0)) for entry in entries]
@@ -64,7 +66,7 @@ async def retry(redis: Redis, pids: list[str] | None, retention_s: int) -> int:
     message a worker holds) and mark the conversations pending, due at once:
     the running app's next sweep processes them. Returns how many went back."""
     moved = 0
-    for pid in await _existing(redis, pids):
+    for pid in await conversations(redis, pids):
         async with redis.pipeline(transaction=True) as tx:
             # WATCH: a letter added between reading and deleting aborts the move
             # (WatchError, nothing changed) rather than being deleted unread.
@@ -87,7 +89,7 @@ async def retry(redis: Redis, pids: list[str] | None, retention_s: int) -> int:
 async def purge(redis: Redis, pids: list[str] | None) -> int:
     """Delete the dead letters of the conversations named (all when None)."""
     purged = 0
-    for pid in await _existing(redis, pids):
+    for pid in await conversations(redis, pids):
         async with redis.pipeline(transaction=True) as tx:
             tx.llen(keys.dead_letters(pid))
             tx.delete(keys.dead_letters(pid))

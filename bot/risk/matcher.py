@@ -46,7 +46,7 @@ from bot.risk.lexicons import (
     load_concepts,
     load_lexicons,
 )
-from bot.risk.morphology import MIN_STEM, all_stems, stem
+from bot.risk.morphology import ALGORITHMS, MIN_STEM, all_stems, stem
 from bot.risk.normalise import (
     _ARABIC_CHAR,
     _CJK,
@@ -195,12 +195,11 @@ class RiskMatcher:
         self._combination_keys = [frozenset(keys) for _, keys in self._combinations]
         self._combinations_by_part = _by_rarest(self._combination_keys)
         self._near_by_part = _by_rarest([frozenset(keys) for _, keys in self._near])
-        self._near_keys = {key for _, keys in self._near for key in keys}
         self._near_exclusions_by_first: dict[str, list[int]] = {}
         for i, keys in enumerate(self._near_exclusions):
             self._near_exclusions_by_first.setdefault(keys[0], []).append(i)
-        self._positioned = set(self._near_keys).union(*self._near_exclusions)
-        self._positioned |= set(self._figurative)
+        near_keys = {key for _, keys in self._near for key in keys}
+        self._positioned = near_keys.union(*self._near_exclusions, self._figurative)
         self._positioned |= {
             read for read, keys in self._aliases.items() if keys & self._positioned
         }
@@ -518,8 +517,8 @@ class RiskMatcher:
 
 
 def _family(language: str) -> str:
-    """Nigerian Pidgin shares English's words (and its lexicon entries are read alike)."""
-    return "en" if language == "pcm" else language
+    """Languages read with one stemmer share their words (Nigerian Pidgin and English)."""
+    return ALGORITHMS.get(language, language)
 
 
 def _by_rarest(groups: list[frozenset[str]]) -> dict[str, list[int]]:

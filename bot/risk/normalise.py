@@ -189,7 +189,7 @@ def fold_token(raw: str) -> str:
         token = token.translate(_LEET_TABLE)
     plain = token
     token = _REPEATS.sub(r"\1", _VARIANT_RE.sub(lambda m: _VARIANT_MAP[m.group(0)], token))
-    if len(token) < 3 <= len(plain) - 1:
+    if len(token) < 3 and len(plain) >= 4:
         # "juju" would fold to "u", the Russian preposition у: a word of four
         # letters or more keeps its own letters rather than shrink to one or two.
         return _REPEATS.sub(r"\1", plain)

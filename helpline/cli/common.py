@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.channels import REGISTRY
@@ -54,3 +56,29 @@ def flows_dir(arg: str | None) -> Path:
 
 def locales_dir() -> Path:
     return Path(os.environ.get("HELPLINE_LOCALES_DIR") or "locales")
+
+
+@asynccontextmanager
+async def cli_redis(settings: Settings) -> AsyncIterator:
+    """Redis for a command run beside the app: REDIS_URL, else the running app's
+    embedded server on the same data dir, else one started for the command and
+    stopped after it. A server that cannot start is one sentence and exit code 2."""
+    from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError
+    from helpline.app import open_redis
+
+    embedded = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_dir, reuse_running=True)
+        try:
+            url = embedded.start()
+        except EmbeddedRedisError as exc:
+            print(f"helpline: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_CONFIG) from None
+    redis = open_redis(url)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+        if embedded is not None and embedded.process is not None:
+            embedded.stop()

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from helpline.cli.common import settings_or_exit
+from helpline.cli.common import cli_redis, settings_or_exit
 
 
 def add_parser(sub) -> None:
@@ -42,24 +42,13 @@ def cmd_counsellor_add(args: argparse.Namespace) -> int:
 
 
 async def _add_counsellor(settings, user: str, password: str, role: str) -> int:
-    from bot.store.embedded import EmbeddedRedis
     from handoff.counsellors import AccountError, Counsellors
-    from helpline.app import open_redis
 
-    embedded = None
-    url = settings.redis_url
-    if url is None:
-        embedded = EmbeddedRedis(settings.data_dir, reuse_running=True)
-        url = embedded.start()
-    redis = open_redis(url)
-    try:
-        new = await Counsellors(redis).add(user, password, role)
-    except AccountError as exc:
-        print(f"helpline: {exc} Nothing changed.", file=sys.stderr)
-        return 1
-    finally:
-        await redis.aclose()
-        if embedded is not None and embedded.process is not None:
-            embedded.stop()
+    async with cli_redis(settings) as redis:
+        try:
+            new = await Counsellors(redis).add(user, password, role)
+        except AccountError as exc:
+            print(f"helpline: {exc} Nothing changed.", file=sys.stderr)
+            return 1
     print(f"{'added' if new else 'updated'} {role} {user}")
     return 0

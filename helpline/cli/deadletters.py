@@ -7,7 +7,7 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from helpline.cli.common import EXIT_FAILED, settings_or_exit
+from helpline.cli.common import EXIT_FAILED, cli_redis, settings_or_exit
 
 
 def add_parser(sub) -> None:
@@ -44,19 +44,9 @@ def _when(at: float) -> str:
 
 async def _deadletters(settings, args: argparse.Namespace) -> int:
     from bot.pipeline import deadletters
-    from bot.store.embedded import EmbeddedRedis
-    from helpline.app import open_redis
 
-    embedded = None
-    url = settings.redis_url
-    if url is None:
-        embedded = EmbeddedRedis(settings.data_dir, reuse_running=True)
-        url = embedded.start()
-    redis = open_redis(url)
-    try:
-        command = args.deadletters_command
-        named = args.conversations or None if command != "list" else None
-        if command == "list":
+    async with cli_redis(settings) as redis:
+        if args.deadletters_command == "list":
             listed = await deadletters.list_dead_letters(redis)
             for item in listed:
                 print(
@@ -74,8 +64,9 @@ async def _deadletters(settings, args: argparse.Namespace) -> int:
                     "`helpline deadletters purge` deletes them"
                 )
             return 0
+        named = args.conversations or None
         if named is not None:
-            known = {item.pid for item in await deadletters.list_dead_letters(redis)}
+            known = set(await deadletters.conversations(redis, named))
             if unknown := [pid for pid in named if pid not in known]:
                 print(
                     f"helpline: no dead letters for {', '.join(unknown)}: see "
@@ -83,14 +74,10 @@ async def _deadletters(settings, args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_FAILED
-        if command == "retry":
+        if args.deadletters_command == "retry":
             moved = await deadletters.retry(redis, named, settings.retention_seconds)
             print(f"{moved} message{'s' if moved != 1 else ''} put back to be processed again")
         else:
             purged = await deadletters.purge(redis, named)
             print(f"{purged} dead letter{'s' if purged != 1 else ''} deleted")
         return 0
-    finally:
-        await redis.aclose()
-        if embedded is not None and embedded.process is not None:
-            embedded.stop()

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpline.cli.common import settings_or_exit
+from helpline.cli.common import cli_redis, settings_or_exit
 
 PROGRESS_FROM = 2000  # entries: smaller files import too fast for a progress bar
 
@@ -75,39 +75,27 @@ async def _import(settings, shelters, sha: str, file: str) -> int:
     from redis.exceptions import RedisError
 
     from bot.shelters.importer import ImportBusy, import_directory, remember_start_file
-    from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError
-    from helpline.app import open_redis
 
-    embedded = None
-    url = settings.redis_url
-    try:
-        if url is None:  # the running app's embedded Redis, else start it on the same data dir
-            embedded = EmbeddedRedis(settings.data_dir, reuse_running=True)
-            url = embedded.start()
-    except EmbeddedRedisError as exc:
-        print(f"helpline: {exc}", file=sys.stderr)
-        return 2
-    redis = open_redis(url)
-    bar = _ProgressBar(len(shelters)) if len(shelters) >= PROGRESS_FROM else None
-    try:
-        summary = await import_directory(redis, shelters, sha, progress=bar)
-        await remember_start_file(redis, settings.shelters_file)  # a restart keeps this directory
-    except ImportBusy as exc:
-        print(f"helpline: {exc}; nothing was changed.", file=sys.stderr)
-        return 1
-    except (RedisError, OSError) as exc:
-        print(
-            f"helpline: cannot reach Redis ({type(exc).__name__}: {exc}); nothing was changed. "
-            "Check REDIS_URL, or that the data directory is writable.",
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        if bar:
-            bar.done()
-        await redis.aclose()
-        if embedded is not None and embedded.process is not None:
-            embedded.stop()
+    async with cli_redis(settings) as redis:
+        bar = _ProgressBar(len(shelters)) if len(shelters) >= PROGRESS_FROM else None
+        try:
+            summary = await import_directory(redis, shelters, sha, progress=bar)
+            await remember_start_file(
+                redis, settings.shelters_file
+            )  # a restart keeps this directory
+        except ImportBusy as exc:
+            print(f"helpline: {exc}; nothing was changed.", file=sys.stderr)
+            return 1
+        except (RedisError, OSError) as exc:
+            print(
+                f"helpline: cannot reach Redis ({type(exc).__name__}: {exc}); nothing was changed. "
+                "Check REDIS_URL, or that the data directory is writable.",
+                file=sys.stderr,
+            )
+            return 2
+        finally:
+            if bar:
+                bar.done()
     print(f"{file}: {summary}")
     for label, ids in (
         ("added", summary.added),

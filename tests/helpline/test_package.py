@@ -10,7 +10,6 @@ Lua scripts, the static files and the catalogs that the wheel must carry.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -22,8 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.bot.pipeline.test_crash import free_port
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, ROOT, free_port, wait_healthy
 
 
 @pytest.fixture(scope="module")
@@ -89,17 +87,8 @@ async def test_helpline_run_from_the_wheel_serves_a_conversation(installed, tmp_
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
+            await wait_healthy(port, process, timeout=60, log=tmp_path / "run.log")
             deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, (tmp_path / "run.log").read_text()
-                try:
-                    async with http.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
-                await asyncio.sleep(0.2)
 
             for page in ("/", "/console"):
                 async with http.get(base + page) as response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,14 +16,8 @@ from redis.asyncio import Redis
 from twilio.request_validator import RequestValidator
 
 from bot.store import keys
-from tests.conftest import FLOWS, LOCALES, ROOT
+from tests.conftest import FLOWS, LOCALES, ROOT, free_port, wait_healthy
 from tests.fakes import FakeTwilio
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class App:
@@ -59,16 +52,7 @@ class App:
         await self.healthy()
 
     async def healthy(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                try:
-                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("helpline run did not become healthy")
+        await wait_healthy(self.port)
 
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)
