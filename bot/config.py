@@ -20,6 +20,9 @@ EXAMPLE_SHELTERS_FILE = (
 )
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 class ConfigError(Exception):
     """One or more settings are wrong; `problems` holds one sentence each."""
 
@@ -41,6 +44,8 @@ class Settings:
     retention_days: int = 30
     reply_window_hours: int = 24  # a counsellor may write only this long after her last message
     redis_url: str | None = None
+    # HELPLINE_TRUSTED_PROXIES: whose X-Forwarded-For names the client (bot.channels.clients)
+    trusted_proxies: tuple[Network, ...] = ()
     # The channels' own variables (TELEGRAM_BOT_TOKEN, TWILIO_...), by name, as
     # set in the environment; each channel declares them in bot.channels.REGISTRY.
     channel_env: Mapping[str, str] = field(default_factory=dict)
@@ -78,6 +83,20 @@ class Settings:
                 out.write(key.hex())
             tmp.replace(key_file)
         return replace(self, secret_key=key)
+
+
+def parse_networks(value: str) -> tuple[list[Network], list[str]]:
+    """CIDRs (or single addresses) separated by commas; the bad entries apart."""
+    networks: list[Network] = []
+    bad: list[str] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            bad.append(entry)
+    return networks, bad
 
 
 def _port(value: str, problems: list[str]) -> int:
@@ -289,6 +308,15 @@ def load_settings(
         kwargs["process_index"] = int(v)
     if (v := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _redis_url(v, problems)
+    if (v := get("HELPLINE_TRUSTED_PROXIES")) is not None:
+        networks, bad = parse_networks(v)
+        if bad:
+            problems.append(
+                f"HELPLINE_TRUSTED_PROXIES has {', '.join(map(repr, bad))}, which "
+                f"{'is not an address or CIDR' if len(bad) == 1 else 'are not addresses or CIDRs'}: "
+                "list your reverse proxies' addresses, e.g. 10.0.0.0/8,192.168.1.5."
+            )
+        kwargs["trusted_proxies"] = tuple(networks)
     kwargs["channel_env"] = _channel_env(get, channels, problems)
     if problems:
         raise ConfigError(problems)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import read_json
+from bot.config import Network
 from bot.store import keys
 from bot.store.privacy import Privacy
 from bot.store.replies import decoded
@@ -32,14 +33,19 @@ class Console:
     """The console's JSON API over the handoff; `hub` carries live events."""
 
     def __init__(
-        self, handoff: Handoff, privacy: Privacy, hub: EventHub, secure_cookies: bool
+        self,
+        handoff: Handoff,
+        privacy: Privacy,
+        hub: EventHub,
+        secure_cookies: bool,
+        trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
         self.handoff = handoff
         self.redis = handoff.redis
         self.counsellors: Counsellors = handoff.counsellors
         self.hub = hub
         self.clock = handoff.conversations.clock
-        self.sign_in = SignIn(self.counsellors, privacy, secure_cookies)
+        self.sign_in = SignIn(self.counsellors, privacy, secure_cookies, trusted_proxies)
 
     # ------------------------------------------------------------------ plumbing
 

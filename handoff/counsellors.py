@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,14 +22,28 @@ MIN_PASSWORD = 10
 SESSION_IDLE_S = 8 * 3600  # a session ends after this long without use
 SESSION_MAX_S = 12 * 3600  # and at most this long after login: one shift
 PRESENCE_S = 45  # online while the console has called in within this many seconds
-LOGIN_WINDOW_S = 15 * 60
-LOGIN_MAX_FAILURES = 5
+# argon2 costs ~100 ms of CPU and 64 MiB per check: run off the event loop,
+# a few at a time, with a short queue; beyond it a sign-in is told to retry.
+VERIFY_AT_ONCE = 2
+VERIFY_QUEUE = 32
 
 _hasher = PasswordHasher()
 
 
 class AccountError(ValueError):
     pass
+
+
+class Busy(Exception):
+    """Too many password checks waiting: try again in a moment."""
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str
+    disabled: bool
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -56,25 +71,75 @@ class Counsellors:
     def __init__(self, redis: Redis, clock: Clock = wall_clock):
         self.redis = redis
         self.clock = clock
+        self._verifying = asyncio.Semaphore(VERIFY_AT_ONCE)
+        self._waiting = 0
 
-    async def add(self, username: str, password: str, role: str = "counsellor") -> bool:
-        """Create or update an account; True when it is new."""
+    async def add(self, username: str, password: str, role: str | None = None) -> bool:
+        """Create an account (a counsellor unless `role` says otherwise), or set an
+        existing one's password, and its role only when `role` is given; True when new.
+        A new password ends the account's open sessions."""
         check_username(username)
-        if role not in ROLES:
+        if role is not None and role not in ROLES:
             raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(f"The password must have at least {MIN_PASSWORD} characters.")
+        check_password(password)
         new = not await self.redis.exists(keys.counsellor(username))
-        await self.redis.hset(
-            keys.counsellor(username),
-            mapping={
-                "password": _hasher.hash(password),
-                "role": role,
-                "created_at": str(self.clock()),
-            },
-        )
+        if not new and role == "counsellor":
+            await self._keep_a_supervisor(username)
+        fields: dict[str | bytes | bytearray | memoryview | int | float, str] = {
+            "password": await asyncio.to_thread(_hasher.hash, password)
+        }
+        if new:
+            fields |= {"role": role or "counsellor", "created_at": str(self.clock())}
+        else:
+            fields["sessions_from"] = str(self.clock())
+            if role is not None:
+                fields["role"] = role
+        await self.redis.hset(keys.counsellor(username), mapping=fields)
         await self.redis.sadd(keys.COUNSELLORS, username)
         return new
+
+    async def set_password(self, username: str, password: str) -> None:
+        """A new password for an existing account; its open sessions end."""
+        if not await self.exists(username):
+            raise AccountError(f"There is no account {username!r}.")
+        await self.add(username, password)
+
+    async def set_disabled(self, username: str, disabled: bool) -> None:
+        """Disable (sign-in refused, open sessions ended) or enable an account."""
+        if not await self.exists(username):
+            raise AccountError(f"There is no account {username!r}.")
+        if disabled:
+            await self._keep_a_supervisor(username)
+            await self.redis.hset(
+                keys.counsellor(username),
+                mapping={"disabled": "1", "sessions_from": str(self.clock())},
+            )
+            await self.leave(username)
+        else:
+            await self.redis.hdel(keys.counsellor(username), "disabled")
+
+    async def _keep_a_supervisor(self, username: str) -> None:
+        """Refuse to demote or disable the last enabled supervisor."""
+        supervisors = {
+            a.username for a in await self.accounts() if a.role == "supervisor" and not a.disabled
+        }
+        if supervisors == {username}:
+            raise AccountError(
+                f"{username} is the only enabled supervisor: make another supervisor first."
+            )
+
+    async def account(self, username: str) -> Account | None:
+        role, disabled, created = await self.redis.hmget(
+            keys.counsellor(username), ["role", "disabled", "created_at"]
+        )
+        if role is None:
+            return None
+        return Account(username, decoded(role), disabled is not None, float(created or 0))
+
+    async def accounts(self) -> list[Account]:
+        names = sorted(decoded(n) for n in await self.redis.smembers(keys.COUNSELLORS))
+        found = [await self.account(name) for name in names]
+        return [a for a in found if a is not None]
 
     async def count(self) -> int:
         return await self.redis.scard(keys.COUNSELLORS)
@@ -87,37 +152,27 @@ class Counsellors:
         return decoded(role) if role else None
 
     async def verify(self, username: str, password: str) -> str | None:
-        """The account's role when the password is right, else None (same cost either way)."""
-        stored = (
-            await self.redis.hget(keys.counsellor(username), "password")
+        """The account's role when the password is right and the account enabled,
+        else None (same cost either way). Raises Busy when too many checks wait."""
+        stored, role, disabled = (
+            await self.redis.hmget(keys.counsellor(username), ["password", "role", "disabled"])
             if USERNAME_RE.match(username or "")
-            else None
+            else (None, None, None)
         )
-        try:
-            if stored is None:
-                _hasher.verify(_DUMMY_HASH, password)
-                return None
-            _hasher.verify(decoded(stored), password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        right = await self._check(decoded(stored) if stored else _DUMMY_HASH, password)
+        if stored is None or not right or disabled is not None or role is None:
             return None
-        return await self.role(username)
+        return decoded(role)
 
-    # ---- login rate limiting (per client address and per username)
-
-    async def login_blocked(self, client: str, username: str) -> bool:
-        counts = await self.redis.mget(
-            keys.login_attempts(client), keys.login_attempts(f"user:{username}")
-        )
-        return any(int(c or 0) >= LOGIN_MAX_FAILURES for c in counts)
-
-    async def login_failed(self, client: str, username: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in (keys.login_attempts(client), keys.login_attempts(f"user:{username}")):
-                pipe.set(
-                    key, 0, ex=LOGIN_WINDOW_S, nx=True
-                )  # the window starts at the first failure
-                pipe.incr(key)
-            await pipe.execute()
+    async def _check(self, hashed: str, password: str) -> bool:
+        if self._waiting >= VERIFY_QUEUE:
+            raise Busy
+        self._waiting += 1
+        try:
+            async with self._verifying:
+                return await asyncio.to_thread(_matches, hashed, password)
+        finally:
+            self._waiting -= 1
 
     # ---- sessions
 
@@ -144,14 +199,20 @@ class Counsellors:
             return None
         data = {decoded(k): decoded(v) for k, v in raw.items()}
         created = float(data["created_at"])
-        if self.clock() - created > SESSION_MAX_S:
+        # The account may have been removed, disabled, given a new password or
+        # another role since login.
+        role, disabled, sessions_from = await self.redis.hmget(
+            keys.counsellor(data["user"]), ["role", "disabled", "sessions_from"]
+        )
+        if (
+            self.clock() - created > SESSION_MAX_S
+            or role is None
+            or disabled is not None
+            or created < float(sessions_from or 0)
+        ):
             await self.redis.delete(keys.session(session_id))
             return None
-        # The account may have been removed or its role changed since login.
-        role = await self.role(data["user"])
-        if role is None:
-            await self.redis.delete(keys.session(session_id))
-            return None
+        role = decoded(role)
         await self.redis.expire(keys.session(session_id), SESSION_IDLE_S)
         return Session(session_id, data["user"], role, data["csrf"], created)
 
@@ -176,6 +237,19 @@ class Counsellors:
 
     async def load(self, username: str) -> int:
         return await self.redis.scard(keys.assigned(username))
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"The password must have at least {MIN_PASSWORD} characters.")
+    return password
+
+
+def _matches(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

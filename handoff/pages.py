@@ -19,8 +19,10 @@ CSP = (
 )
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def error(status: int, message: str, retry_after: int | None = None) -> web.Response:
+    """`{"error": message}`; with Retry-After (seconds) for 429 and 503."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 def routes() -> list[web.AbstractRouteDef]:

@@ -15,10 +15,21 @@ from functools import wraps
 from aiohttp import web
 
 from bot.channels.base import read_json
+from bot.channels.clients import client_address
+from bot.config import Network
 from bot.store import keys
+from bot.store.limits import Limit, Limits
 from bot.store.privacy import Privacy
-from handoff.counsellors import SESSION_IDLE_S, Counsellors, Session
+from handoff.counsellors import SESSION_IDLE_S, USERNAME_RE, Busy, Counsellors, Session
 from handoff.pages import error
+
+# Sign-in tries are counted before the password is checked. One client gets a
+# few tries per account and more across accounts; an account itself is never
+# locked, so whoever floods it slows only themselves (`helpline counsellor
+# unlock` clears an account's counters early).
+ACCOUNT_TRIES = Limit("login", 5, 15 * 60)  # subject: "user:client"
+CLIENT_TRIES = Limit("login-client", 30, 15 * 60)  # subject: client
+MAX_PASSWORD = 1024
 
 COOKIE = "helpline_session"
 
@@ -29,10 +40,18 @@ class SignIn:
     """Login, logout and `me`; `guard` wraps a handler that needs a session
     (and the supervisor role when asked)."""
 
-    def __init__(self, counsellors: Counsellors, privacy: Privacy, secure_cookies: bool) -> None:
+    def __init__(
+        self,
+        counsellors: Counsellors,
+        privacy: Privacy,
+        secure_cookies: bool,
+        trusted_proxies: tuple[Network, ...] = (),
+    ) -> None:
         self.counsellors = counsellors
         self.privacy = privacy
         self.secure_cookies = secure_cookies
+        self.trusted_proxies = trusted_proxies
+        self.limits = Limits(counsellors.redis)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         api = "/console/api"
@@ -77,13 +96,27 @@ class SignIn:
             or not password
         ):
             return error(400, "Send a JSON object with `username` and `password`.")
-        client = request.remote or "unknown"
-        if await self.counsellors.login_blocked(client, username):
-            return error(429, "Too many failed sign-ins: wait 15 minutes, or ask a supervisor.")
-        role = await self.counsellors.verify(username, password)
+        if len(password) > MAX_PASSWORD:
+            return error(400, f"A password has at most {MAX_PASSWORD} characters.")
+        client = self.privacy.pid("client", client_address(request, self.trusted_proxies))
+        account = username if USERNAME_RE.match(username) else "-"
+        tries = ((ACCOUNT_TRIES, f"{account}:{client}"), (CLIENT_TRIES, client))
+        if wait := await self.limits.take(*tries):
+            return error(
+                429,
+                f"Too many sign-in attempts: try again in {-(-wait // 60)} minutes, or ask a supervisor.",
+                retry_after=wait,
+            )
+        try:
+            role = await self.counsellors.verify(username, password)
+        except Busy:
+            for limit, subject in tries:
+                await self.limits.give_back(limit, subject)
+            return error(503, "Many people are signing in: try again in a few seconds.", 5)
         if role is None:
-            await self.counsellors.login_failed(client, username)
             return error(401, "Wrong username or password.")
+        for limit, subject in tries:  # a right password is not an attack
+            await self.limits.give_back(limit, subject)
         session = await self.counsellors.open_session(username, role)
         response = web.json_response(
             {"csrf_token": session.csrf_token, "user": username, "role": role}

@@ -115,7 +115,7 @@ def create_app(
     runtime = services.runtime
     hub = EventHub(open_redis(url, blocking=True))
     secure = bool(settings.public_url and settings.public_url.startswith("https://"))
-    console = Console(services.handoff, privacy, hub, secure)
+    console = Console(services.handoff, privacy, hub, secure, settings.trusted_proxies)
 
     app[SETTINGS] = settings
     app[REDIS] = redis

@@ -165,9 +165,9 @@ def session(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}"
 
 
-def login_attempts(client: str) -> str:
-    """Counter of failed logins from one client address, for rate limiting."""
-    return f"{PREFIX}:login:{client}"
+def limit(name: str, subject: str) -> str:
+    """A rate-limit counter (bot.store.limits): tries of `subject` in the current window."""
+    return f"{PREFIX}:limit:{name}:{subject}"
 
 
 ASSIGNED_PREFIX = f"{PREFIX}:assigned:"

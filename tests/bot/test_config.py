@@ -60,6 +60,10 @@ def test_defaults_match_the_spec(tmp_path):
         ({"HELPLINE_REPLY_WINDOW_HOURS": "0"}, "HELPLINE_REPLY_WINDOW_HOURS='0' must be a whole"),
         ({"HELPLINE_REPLY_WINDOW_HOURS": "1.5"}, "HELPLINE_REPLY_WINDOW_HOURS='1.5' must be"),
         ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
+        (
+            {"HELPLINE_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"},
+            "HELPLINE_TRUSTED_PROXIES has 'proxy.local', which is not an address or CIDR",
+        ),
     ],
 )
 def test_bad_values_are_reported_in_words(env, expected):
@@ -144,3 +148,27 @@ def test_secret_key_is_generated_once_into_the_data_dir(tmp_path):
     again = load({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
     assert settings.secret_key == again.secret_key and len(settings.secret_key) == 32
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_trusted_proxies_name_the_client_from_the_right_of_x_forwarded_for():
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.channels.clients import client_address
+
+    trusted = load({**BASE, "HELPLINE_TRUSTED_PROXIES": "10.0.0.0/8,::1"}).trusted_proxies
+
+    def client(peer: str, *forwarded: str) -> str:
+        headers = [("X-Forwarded-For", value) for value in forwarded]
+        request = make_mocked_request("GET", "/", headers=headers)
+        request._transport_peername = (peer, 1234)  # what aiohttp reads request.remote from
+        return client_address(request, trusted)
+
+    assert client("10.0.0.2", "198.51.100.7") == "198.51.100.7"
+    # what the client wrote itself (left) is not believed; our proxies (right) are skipped
+    assert client("10.0.0.2", "1.2.3.4, 198.51.100.7, 10.0.0.9") == "198.51.100.7"
+    assert client("10.0.0.2", "1.2.3.4", "198.51.100.7") == "198.51.100.7"
+    assert client("::1", "[2001:db8::7]:443") == "2001:db8::7"
+    assert client("10.0.0.2", "garbage, 10.0.0.9") == "10.0.0.9"
+    assert client("10.0.0.2") == "10.0.0.2"
+    # from anyone else the header is ignored
+    assert client("203.0.113.5", "198.51.100.7") == "203.0.113.5"
