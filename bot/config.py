@@ -55,6 +55,9 @@ class Settings:
     # (doubling), shortened by tests.
     send_attempts: int = 6
     send_backoff_s: float = 0.5
+    # Not in the environment: the web chat's flood limits (bot.channels.web), off
+    # only for load tests that play many people from one address.
+    web_chat_limits: bool = True
 
     @property
     def retention_seconds(self) -> int:

@@ -190,6 +190,8 @@ class Console:
             if record.get(key):
                 body[key] = record[key]
         raw = await self.redis.lrange(keys.transcript(pid), 0, -1)
+        if dropped := int(await self.redis.get(keys.transcript_dropped(pid)) or 0):
+            body["earlier_dropped"] = dropped  # over the transcript's cap, oldest first
         delivery = {
             decoded(k): decoded(v)
             for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()

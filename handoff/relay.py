@@ -24,7 +24,7 @@ from bot.pipeline.drain import DrainScript
 from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import ActionContext
 from bot.store import keys
-from bot.store.commit import Commit, new_id, transcript_entry
+from bot.store.commit import Commit, new_id, queue_command, transcript_entry
 from bot.store.replies import decoded_or_empty
 from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
@@ -277,7 +277,7 @@ class Handoff:
             commands = commit.finish()
             async with self.redis.pipeline(transaction=True) as pipe:
                 for command in commands:
-                    pipe.execute_command(*command)
+                    queue_command(pipe, command)
                 await pipe.execute()
         if commit.sends:
             self.wake.wake_sender(channel, pid)

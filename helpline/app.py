@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from bot.channels import build_channels
@@ -54,11 +54,26 @@ EVENTS = web.AppKey("events", EventHub)
 CREATES_FIRST_ADMIN = web.AppKey("creates_first_admin", bool)
 
 
+# A call holds a connection only for its round trip, and the scripts' calls of one
+# event-loop turn share one (bot/store/scripts.py): 300 conversations at once use
+# a few dozen. When all are busy a call waits for one (up to POOL_WAIT_S, then a
+# ConnectionError: a 503 for a request, a retry for a send), never fails at once.
+POOL_SIZE = 64
+POOL_WAIT_S = 10.0
+
+
 def open_redis(url: str, blocking: bool = False) -> Redis:
     """The app's client; `blocking` for pub/sub, which waits longer than any timeout."""
     if blocking:
         return Redis.from_url(url, socket_timeout=None, socket_connect_timeout=5)
-    return Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_S,
+        health_check_interval=30,
+        socket_connect_timeout=5,
+    )
+    return Redis.from_pool(pool)
 
 
 def create_app(

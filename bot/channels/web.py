@@ -22,16 +22,32 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import Channel, Inbound, Outbound, Sent, bad_request, read_json
+from bot.channels.clients import client_address
 from bot.clock import Clock
 from bot.config import Settings
 from bot.store import keys
+from bot.store.limits import Limit, Limits
 from bot.store.privacy import Privacy
+from bot.store.scripts import load_script
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_TEXT = 4096
-MAILBOX_KEEP = 500
+MAILBOX_KEEP = 500  # the newest replies a session's mailbox keeps (older ones dropped, counted)
 LONG_POLL_S = 20.0
+LONG_POLLS_PER_CLIENT = 8  # open long polls one client may hold in one process
+MAX_AFTER = 2**53  # beyond any mailbox: `after` larger than this reads nothing
+
+# Floods from one client (its address, see bot.channels.clients) are refused with
+# 429 and Retry-After. A person types a few messages a minute; each new
+# conversation is one page (its session), and enters the counsellors' queue at
+# most once, so NEW_CONVERSATIONS also caps the queue entries one client can
+# make. Safe exit is never limited.
+CLIENT_MESSAGES = Limit("chat-client", 60, 60)
+SESSION_MESSAGES = Limit("chat-session", 20, 60)
+NEW_CONVERSATIONS = Limit("chat-new", 5, 10 * 60)
+NEW_CONVERSATIONS_DAY = Limit("chat-new-day", 30, 24 * 3600)
+LIMITS = (CLIENT_MESSAGES, SESSION_MESSAGES, NEW_CONVERSATIONS, NEW_CONVERSATIONS_DAY)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
@@ -71,6 +87,9 @@ class WebChannel(Channel):
         super().__init__()
         self.template = (STATIC_DIR / "chat.html").read_text(encoding="utf-8")
         self._waiters: dict[str, asyncio.Event] = {}
+        self._polls: dict[str, int] = {}  # open long polls by client
+        self.trusted_proxies = settings.trusted_proxies if settings else ()
+        self.limits_on = settings.web_chat_limits if settings else True
 
     async def connect(self, pipeline) -> None:
         await super().connect(pipeline)
@@ -78,6 +97,30 @@ class WebChannel(Channel):
         self.privacy: Privacy = pipeline.privacy
         self.retention: int = pipeline.retention
         self.clock: Clock = pipeline.clock
+        self.limits = Limits(self.redis)
+        self._mailbox = load_script(self.redis, Path(__file__).parent / "web_mailbox.lua")
+
+    def _client(self, request: web.Request) -> str:
+        """The client's pseudonym: an HMAC of its address, never the address."""
+        return self.privacy.pid("client", client_address(request, self.trusted_proxies))
+
+    async def _flooding(self, request: web.Request, session: str) -> web.Response | None:
+        """429 with Retry-After when the client or the session is over a limit
+        (nothing counted then), else None with this message counted."""
+        if not self.limits_on:
+            return None
+        client = self._client(request)
+        checks = [(CLIENT_MESSAGES, client), (SESSION_MESSAGES, session)]
+        if not await self.redis.exists(keys.state(self.privacy.pid("web", session))):
+            checks += [(NEW_CONVERSATIONS, client), (NEW_CONVERSATIONS_DAY, client)]
+        wait = await self.limits.take(*checks)
+        if not wait:
+            return None
+        return web.json_response(
+            {"error": f"Too many messages at once: wait {wait} seconds, then send again."},
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
 
     def listen(self) -> list[web.AbstractRouteDef]:
         return [
@@ -133,6 +176,8 @@ class WebChannel(Channel):
         if isinstance(found, web.Response):
             return found
         session, data = found
+        if (refused := await self._flooding(request, session)) is not None:
+            return refused
         text, payload = data.get("text"), data.get("payload")
         # The browser's languages, as her app's language (Telegram's language_code)
         hint = request.headers.get("Accept-Language", "")[:200] or None
@@ -160,26 +205,44 @@ class WebChannel(Channel):
         session = self._session(request.query.get("session"))
         if session is None:
             return bad_request("`session` must be 16 to 64 letters, digits, - or _")
-        try:
-            after = max(0, int(request.query.get("after", "0")))
-        except ValueError:
-            return bad_request("`after` must be a whole number")
+        after_text = request.query.get("after", "0")
+        if not (after_text.isascii() and after_text.isdigit()):
+            return bad_request("`after` must be a whole number, 0 or more")
+        after = min(int(after_text[:20]), MAX_AFTER)
         wait = request.query.get("wait") == "1"
+        client = self._client(request) if wait else ""
+        if wait and self._polls.get(client, 0) >= LONG_POLLS_PER_CLIENT:
+            return web.json_response(
+                {"error": "Too many open requests from here: wait a moment."},
+                status=429,
+                headers={"Retry-After": "1"},
+            )
         pid = self.privacy.pid("web", session)
         deadline = time.monotonic() + LONG_POLL_S
-        while True:
-            raw = await self.redis.lrange(keys.web_mailbox(pid), after, -1)
-            if raw or not wait or time.monotonic() > deadline:
-                break
-            event = self._waiters.setdefault(pid, asyncio.Event())
-            try:
-                await asyncio.wait_for(event.wait(), 0.5)  # another process may deliver: poll too
-            except TimeoutError:
-                pass
-            finally:
-                self._waiters.pop(pid, None)
+        if wait:
+            self._polls[client] = self._polls.get(client, 0) + 1
+        try:
+            while True:
+                dropped, raw = await self._mailbox(
+                    keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid)],
+                    args=["read", after],
+                )
+                if raw or not wait or time.monotonic() > deadline:
+                    break
+                event = self._waiters.setdefault(pid, asyncio.Event())
+                try:  # another process may deliver: poll too
+                    await asyncio.wait_for(event.wait(), 0.5)
+                except TimeoutError:
+                    pass
+                finally:
+                    self._waiters.pop(pid, None)
+        finally:
+            if wait:
+                self._polls[client] -= 1
+                if not self._polls[client]:
+                    del self._polls[client]
         messages = [json.loads(item) for item in raw]
-        body: dict = {"messages": messages, "next": after + len(messages)}
+        body: dict = {"messages": messages, "next": max(after, int(dropped)) + len(messages)}
         if messages:  # the page's own words follow the conversation's language
             state = await self.redis.get(keys.state(pid))
             language = json.loads(state).get("language") if state else None
@@ -206,11 +269,10 @@ class WebChannel(Channel):
             ],
             "at": round(self.clock(), 3),
         }
-        key = keys.web_mailbox(pid)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, json.dumps(item, ensure_ascii=False))
-            pipe.expire(key, self.retention)
-            await pipe.execute()
+        await self._mailbox(
+            keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid)],
+            args=["push", json.dumps(item, ensure_ascii=False), MAILBOX_KEEP, self.retention],
+        )
         if (event := self._waiters.get(pid)) is not None:
             event.set()
         return Sent()

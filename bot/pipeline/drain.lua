@@ -25,7 +25,8 @@
 --   hand back the next item, or release. Optionally take another list too (the
 --   outbox the writes just filled), laid out after ours: KEYS[4+n] lock,
 --   KEYS[5+n] list, KEYS[6+n] pending, KEYS[7+n .. 6+n+m] reads.
---   ARGV[7] JSON list of commands [[name, args...], ...], ARGV[8] guard key ('' for
+--   ARGV[7] JSON list of commands [[name, args...], ...] (Redis commands, and
+--   ['CAP', list, keep, counter]: keep the newest items), ARGV[8] guard key ('' for
 --   none), ARGV[9] m, ARGV[10] token for the other list ('' for none).
 --   Returns {0} lock lost (nothing written); {1, false, {}, skipped, other}
 --   released; {2, next item, {values}, skipped, other}; other is the other list's
@@ -105,7 +106,16 @@ if ARGV[8] ~= '' and redis.call('EXISTS', ARGV[8]) == 0 then
   skipped = 1
 else
   for _, command in ipairs(cjson.decode(ARGV[7])) do
-    redis.call(unpack(command))
+    if command[1] == 'CAP' then
+      -- CAP list keep counter: keep the newest `keep` items, counting those dropped
+      local drop = redis.call('LLEN', command[2]) - tonumber(command[3])
+      if drop > 0 then
+        redis.call('LTRIM', command[2], drop, -1)
+        redis.call('INCRBY', command[4], drop)
+      end
+    else
+      redis.call(unpack(command))
+    end
   end
 end
 local other = {0}

@@ -60,7 +60,7 @@ from bot.pipeline.drain import (
     log,
 )
 from bot.store import keys
-from bot.store.commit import Commit, transcript_entry
+from bot.store.commit import Commit, cap_transcript, transcript_entry
 from bot.store.privacy import Privacy
 
 DEDUP_TTL_S = 7 * 86400
@@ -256,6 +256,7 @@ class Pipeline:
                         "user", inbound.text, inbound.received_at, status="unprocessed"
                     ),
                 ],
+                cap_transcript(pid),
             ]
         # Replies go out from here at once: the commit takes the outbox too, unless
         # our own sender has it (told to look again) or the channel is delivered
@@ -323,22 +324,35 @@ class Pipeline:
         """Send, retrying with exponential backoff (or the provider's retry_after) on
         retryable errors; (what was sent, None) or (None, the final error)."""
         error: Exception | None = None
-        for attempt in range(self.max_attempts):
+        attempt = local_errors = 0
+        while attempt < self.max_attempts:
             try:
                 return await channel.send(address, outbound), None
             except RetryableSendError as exc:
                 error = exc
-                if attempt < self.max_attempts - 1:
-                    backoff = min(BACKOFF_MAX_S, self.backoff_base * 2**attempt) * random.uniform(
-                        0.8, 1.2
+                attempt += 1
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(
+                        exc.retry_after
+                        if exc.retry_after is not None
+                        else self._backoff(attempt - 1)
                     )
-                    await asyncio.sleep(exc.retry_after if exc.retry_after is not None else backoff)
+            except RedisError:
+                # Our own storage (the web mailbox; a pool with no free connection):
+                # not the provider's answer. Retried until it works; the outbox
+                # stays pending meanwhile, so a shutdown loses nothing either.
+                local_errors += 1
+                log.warning("channel %s: Redis error while sending; retrying", channel.name)
+                await asyncio.sleep(self._backoff(min(local_errors - 1, 6)))
             except PermanentSendError as exc:
                 return None, exc
             except Exception as exc:  # a bug in a channel must not stop the outbox
                 log.exception("channel %s failed to send", channel.name)
                 return None, PermanentSendError(type(exc).__name__)
         return None, error
+
+    def _backoff(self, attempt: int) -> float:
+        return min(BACKOFF_MAX_S, self.backoff_base * 2**attempt) * random.uniform(0.8, 1.2)
 
     async def schedule_deletion(self, channel: str, address: str, message_ids: list[int]) -> None:
         """Queue deletion of a chat's messages (after safe exit), done by `_erase_loop`."""

@@ -11,6 +11,10 @@ from typing import Any
 
 from bot.store import keys
 
+# A transcript keeps this many entries; older ones are dropped and counted
+# (keys.transcript_dropped), so that a flood cannot grow it without end.
+TRANSCRIPT_KEEP = 2000
+
 
 def new_id() -> str:
     return uuid.uuid4().hex[:16]
@@ -30,6 +34,30 @@ def transcript_entry(
     return json.dumps(entry, ensure_ascii=False)
 
 
+def cap_transcript(pid: str) -> list[str]:
+    """The CAP command for the transcript: ["CAP", list, keep, counter] keeps the
+    newest `keep` items and counts those dropped. bot/pipeline/drain.lua runs it
+    in its apply step; `queue_command` in a MULTI pipeline."""
+    return ["CAP", keys.transcript(pid), str(TRANSCRIPT_KEEP), keys.transcript_dropped(pid)]
+
+
+_CAP_LUA = """
+local drop = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[1])
+if drop > 0 then
+  redis.call('LTRIM', KEYS[1], drop, -1)
+  redis.call('INCRBY', KEYS[2], drop)
+end
+"""
+
+
+def queue_command(pipe, command: list[str]) -> None:
+    """Add one of a commit's commands to a redis-py pipeline."""
+    if command[0] == "CAP":
+        pipe.eval(_CAP_LUA, 2, command[1], command[3], command[2])
+    else:
+        pipe.execute_command(*command)
+
+
 class Commit:
     """The writes of one processed message for conversation `pid`, at time `now`
     (the time of what it records, unless told otherwise)."""
@@ -42,6 +70,7 @@ class Commit:
         self.commands: list[list[Any]] = []
         self.sends = 0
         self.erased = False
+        self.logged = False
         self.sealed_address: str | None = None
 
     def add(self, *command: Any) -> None:
@@ -71,6 +100,7 @@ class Commit:
     ) -> str:
         entry = transcript_entry(sender, text, self.now if at is None else at, message_id, **extra)
         self.add("RPUSH", keys.transcript(self.pid), entry)
+        self.logged = True
         return entry
 
     def send(self, outbound_json: dict[str, Any]) -> None:
@@ -116,6 +146,8 @@ class Commit:
         """The commands, with every key of the conversation set to expire after
         the retention period of inactivity, and the outbox marked pending."""
         commands = list(self.commands)
+        if self.logged and not self.erased:
+            commands.append(cap_transcript(self.pid))
         if not self.erased:
             for key in keys.conversation_keys(self.pid):
                 commands.append(["EXPIRE", key, str(self.retention)])

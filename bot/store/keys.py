@@ -70,6 +70,16 @@ def web_mailbox(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:web"
 
 
+def web_mailbox_dropped(pid: str) -> str:
+    """How many of the mailbox's oldest messages were dropped to cap its length."""
+    return f"{PREFIX}:c:{{{pid}}}:webdrop"
+
+
+def transcript_dropped(pid: str) -> str:
+    """How many of the transcript's oldest entries were dropped to cap its length."""
+    return f"{PREFIX}:c:{{{pid}}}:logdrop"
+
+
 def dead_letters(pid: str) -> str:
     """List of her inbound messages whose processing raised, as JSON {message, at}:
     kept for operators (`helpline deadletters`), for as long as the conversation."""
@@ -87,6 +97,8 @@ def conversation_keys(pid: str) -> list[str]:
         deletable_messages(pid),
         handoff(pid),
         web_mailbox(pid),
+        web_mailbox_dropped(pid),
+        transcript_dropped(pid),
         dead_letters(pid),
     ]
 

@@ -212,6 +212,10 @@ export class ConversationView {
       $("closed-notes").textContent = data.notes || "No notes.";
     }
 
+    const dropped = $("transcript-dropped");
+    dropped.hidden = !data.earlier_dropped;
+    dropped.textContent = data.earlier_dropped
+      ? `${data.earlier_dropped} earlier messages are not kept (a conversation keeps its newest 2,000).` : "";
     this.renderTranscript(data.messages || []);
     this.renderComposer(data, supervisor);
     if (this.focusWhenMine && this.canReply) {

@@ -69,11 +69,18 @@ function show(text, who, options = []) {
 }
 
 async function post(body) {
-  const response = await fetch("/chat/api/messages", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ session, ...body }),
-  });
+  let response;
+  // Too many at once (429): wait as told, then send it again; she loses nothing.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    response = await fetch("/chat/api/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session, ...body }),
+    });
+    if (response.status !== 429) break;
+    const wait = Math.min(Number(response.headers.get("Retry-After")) || 5, 60);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
   if (!response.ok) {
     show(page.texts?.web_not_sent || "This message could not be sent. Please try again.", "bot");
     return;
