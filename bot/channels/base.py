@@ -16,9 +16,10 @@ its class is built as `Class(settings, env)` with those variables' values.
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -245,20 +246,80 @@ def bad_request(message: str, status: int = 400) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+MAX_DEPTH = 32  # a Telegram Update nests about 8 deep; python-telegram-bot recurses on it
+MAX_DIGITS = 19  # 64-bit ids; int() of a 4,300-digit number raises, and is slow well before
+
+
+class UnreadableJson(ValueError):
+    """JSON that parses but that we refuse; its message is the sentence to answer."""
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise UnreadableJson(f"the body has an integer longer than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnreadableJson("the body has a number out of range (beyond ±1.8e308)")
+    return value
+
+
+def _constant(name: str) -> NoReturn:
+    raise UnreadableJson(f"the body has {name}, which is not a JSON number")
+
+
+def _unreadable_part(data: Any) -> str | None:
+    """Why a parsed body is refused: nested too deeply, or a string with a lone
+    UTF-16 surrogate (an escape like \\ud800 without its pair: no character,
+    and no UTF-8 to store it in). Iterative: deep nesting cannot overflow it."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return (
+                        "the body has a lone UTF-16 surrogate (\\ud800 to \\udfff), "
+                        "which is not text"
+                    )
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return f"the body's JSON is nested deeper than {MAX_DEPTH} levels"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 async def read_json(request: web.Request, max_body: int = MAX_BODY) -> dict | web.Response:
     """The request's JSON object, or the 4xx response to give: too large, not
-    UTF-8, not JSON, not an object."""
+    UTF-8, not JSON, not an object, nested too deeply, a number out of range
+    (NaN, Infinity, an integer of 20 digits or more) or a string that is not
+    text (a lone surrogate)."""
     raw = await read_body(request, max_body)
     if raw is None:
         return bad_request(f"the body is larger than {max_body // 1024} KB", 413)
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return bad_request("the body is not valid UTF-8")
+    try:
+        data = json.loads(text, parse_int=_integer, parse_float=_finite, parse_constant=_constant)
+    except UnreadableJson as exc:
+        return bad_request(str(exc))
     except json.JSONDecodeError:
         return bad_request("the body is not valid JSON")
+    except RecursionError:  # json.loads recurses once per level
+        return bad_request(f"the body's JSON is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         return bad_request("the body must be a JSON object")
+    problem = _unreadable_part(data)
+    if problem:
+        return bad_request(problem)
     return data
 
 

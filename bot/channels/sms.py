@@ -119,6 +119,9 @@ class SmsChannel(Channel):
         sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
         if not sender or not sid or "Body" not in form:
             return _problem(400, "Missing field: From, MessageSid and Body are required.")
+        media = form.get("NumMedia", "").strip() or "0"
+        if not (media.isascii() and media.isdigit() and len(media) <= 3):
+            return _problem(400, "NumMedia must be a whole number (0 to 999).")
         body = form["Body"]
         if len(body) > MAX_TEXT:
             inbound = Inbound("sms", sender, kind="too_long", dedup_id=sid)
@@ -126,7 +129,7 @@ class SmsChannel(Channel):
             # Twilio has blocked her number and answered her itself: a silent
             # safe exit, nothing kept (CONTENT.md).
             inbound = Inbound("sms", sender, kind="exit", dedup_id=sid)
-        elif not body.strip() and int(form.get("NumMedia", "0") or 0) > 0:
+        elif not body.strip() and int(media) > 0:
             inbound = Inbound("sms", sender, kind="unsupported", dedup_id=sid)
         else:
             inbound = Inbound("sms", sender, kind="text", text=body, dedup_id=sid)
