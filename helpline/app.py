@@ -143,9 +143,7 @@ def create_app(
     app[HANDOFF] = services.handoff
     app[EVENTS] = hub
     app[CREATES_FIRST_ADMIN] = not reuse_embedded
-    app.cleanup_ctx.extend(
-        [redis_ctx, shelters_ctx, events_ctx, first_admin_ctx, channels_ctx, pipeline_ctx]
-    )
+    app.cleanup_ctx.extend([redis_ctx, shelters_ctx, events_ctx, channels_ctx, pipeline_ctx])
     app.cleanup_ctx.append(flows_watch_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
@@ -189,18 +187,13 @@ async def events_ctx(app: web.Application) -> AsyncIterator[None]:
         await hub.redis.aclose()
 
 
-async def first_admin_ctx(app: web.Application) -> AsyncIterator[None]:
-    """With no counsellor accounts at all, a supervisor `admin` and its password, printed once."""
-    if app[CREATES_FIRST_ADMIN]:
-        password = await create_first_admin(app[HANDOFF].counsellors)
-        if password:
-            print(
-                f"helpline: created the first supervisor account: user `admin`, password "
-                f"`{password}`. It is shown only this once: sign in at /console and add real "
-                "accounts.",
-                flush=True,
-            )
-    yield
+async def first_admin(app: web.Application) -> str | None:
+    """With no counsellor accounts at all, create supervisor `admin`; its one-time
+    password, or None. `helpline run` calls it once the server listens, so that the
+    password is never shown by a start that then fails."""
+    if not app[CREATES_FIRST_ADMIN]:
+        return None
+    return await create_first_admin(app[HANDOFF].counsellors)
 
 
 async def channels_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ import warnings
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeGuard
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -50,6 +51,7 @@ from bot.channels.base import (
     PermanentSendError,
     RetryableSendError,
     Sent,
+    bad_request,
     read_json,
 )
 from bot.clock import wall_clock
@@ -61,6 +63,8 @@ log = logging.getLogger("helpline.telegram")
 
 MAX_TEXT = 4096
 HANDLED_UPDATES = ["message", "edited_message", "callback_query"]
+START_RETRY_S = 5.0  # Telegram unavailable at start: tried again after this, doubling
+START_RETRY_MAX_S = 60.0
 GLOBAL_PER_SECOND = 25  # Telegram allows about 30 messages a second in all
 CHAT_BURST, CHAT_INTERVAL_S = 3, 1.0  # short bursts, then about one a second per chat
 
@@ -119,34 +123,67 @@ class Pacer:
             self.per_chat.clear()
 
 
-def _missing_fields(data: dict) -> str | None:
-    """What a handled update lacks (python-telegram-bot accepts almost anything)."""
-    message = data.get("message") or data.get("edited_message")
-    if message is not None:
-        if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
-            return "the message needs an integer message_id"
-        chat = message.get("chat")
-        if (
-            not isinstance(chat, dict)
-            or not isinstance(chat.get("id"), int)
-            or not isinstance(chat.get("type"), str)
-        ):
-            return "the message needs a chat with an integer id and a type"
-        return None
-    query = data.get("callback_query")
+def _is_int(value: object) -> TypeGuard[int]:
+    """An integer as Telegram sends them (ids, Unix times: 64 bits at most), not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _is_number(value: object, limit: float) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= limit
+
+
+def _user_problem(user: object, name: str) -> str | None:
+    if not isinstance(user, dict) or not _is_int(user.get("id")):
+        return f"the {name} needs a from with an integer id"
+    if user.get("language_code") is not None and not isinstance(user["language_code"], str):
+        return f"the {name}'s language_code must be a string"
+    return None
+
+
+def _message_problem(message: object, name: str) -> str | None:
+    if not isinstance(message, dict):
+        return f"the {name} must be an object"
+    date = message.get("date")
+    if not _is_int(message.get("message_id")) or not (_is_int(date) and 0 <= date < 2**32):
+        return f"the {name} needs an integer message_id and a date (Unix time)"
+    chat = message.get("chat")
     if (
-        not isinstance(query, dict)
-        or not isinstance(query.get("id"), str)
-        or not isinstance(query.get("from"), dict)
+        not isinstance(chat, dict)
+        or not _is_int(chat.get("id"))
+        or not isinstance(chat.get("type"), str)
     ):
-        return "the callback_query needs an id and a from"
-    chat = (
-        (query.get("message") or {}).get("chat") if isinstance(query.get("message"), dict) else None
-    )
-    if query.get("message") is not None and not (
-        isinstance(chat, dict) and isinstance(chat.get("id"), int)
+        return f"the {name} needs a chat with an integer id and a type"
+    if message.get("from") is not None and (problem := _user_problem(message["from"], name)):
+        return problem
+    if message.get("text") is not None and not isinstance(message["text"], str):
+        return f"the {name}'s text must be a string"
+    location = message.get("location")
+    if location is not None and not (
+        isinstance(location, dict)
+        and _is_number(location.get("latitude"), 90)
+        and _is_number(location.get("longitude"), 180)
     ):
-        return "the callback_query's message needs a chat with an integer id"
+        return f"the {name}'s location needs a latitude (±90) and a longitude (±180)"
+    return None
+
+
+def _malformed(data: dict) -> str | None:
+    """What is wrong with the parts of a handled update that we read
+    (python-telegram-bot accepts almost anything, and fails later)."""
+    for name in ("message", "edited_message"):
+        if name in data and (problem := _message_problem(data[name], name)):
+            return problem
+    if "callback_query" not in data:
+        return None
+    query = data["callback_query"]
+    if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+        return "the callback_query needs a string id"
+    if problem := _user_problem(query.get("from"), "callback_query"):
+        return problem
+    if query.get("data") is not None and not isinstance(query["data"], str):
+        return "the callback_query's data must be a string"
+    if query.get("message") is not None:
+        return _message_problem(query["message"], "callback_query's message")
     return None
 
 
@@ -215,6 +252,7 @@ class TelegramChannel(Channel):
         self.configured_secret = env["TELEGRAM_WEBHOOK_SECRET"]
         self.secret: str | None = self.configured_secret
         self._polling: asyncio.Task | None = None
+        self._starting: asyncio.Task | None = None  # retrying a start Telegram refused
         self._background: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -225,7 +263,40 @@ class TelegramChannel(Channel):
             load_script(pipeline.redis, Path(__file__).parent / "rate.lua")
         )  # one global rate for every process
         self.secret = self.configured_secret or pipeline.privacy.telegram_secret
-        await self.bot.initialize()  # getMe: fails early on a wrong token
+        try:
+            await self._register()
+        except TelegramError as exc:
+            # Web chat and SMS must serve meanwhile: Telegram is off until it answers.
+            # Never the exception's text: python-telegram-bot puts the token in it.
+            if isinstance(exc, InvalidToken):
+                log.error(
+                    "Telegram rejected TELEGRAM_BOT_TOKEN: the Telegram channel is off while "
+                    "web chat and SMS serve. Check the token; retrying in the background."
+                )
+            else:
+                log.warning(
+                    "Telegram is unreachable at start (%s): the Telegram channel is off while "
+                    "web chat and SMS serve; retrying in the background.",
+                    type(exc).__name__,
+                )
+            self._starting = asyncio.create_task(self._register_later())
+
+    async def _register_later(self) -> None:
+        pause = START_RETRY_S
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                await self._register()
+            except TelegramError as exc:
+                log.debug("Telegram still unavailable (%s)", type(exc).__name__)
+                pause = min(pause * 2, START_RETRY_MAX_S)
+            else:
+                log.warning("Telegram answers now: the Telegram channel is on")
+                return
+
+    async def _register(self) -> None:
+        """getMe (which checks the token), then the webhook or long polling."""
+        await self.bot.initialize()
         if self.settings.public_url:
             await self.bot.set_webhook(
                 url=f"{self.settings.public_url}/telegram/webhook",
@@ -240,6 +311,10 @@ class TelegramChannel(Channel):
             log.info("Telegram long polling started")
 
     async def disconnect(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
         if self._polling is not None:
             self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -275,32 +350,32 @@ class TelegramChannel(Channel):
         return [web.post("/telegram/webhook", self.webhook)]
 
     async def webhook(self, request: web.Request) -> web.Response:
+        # aiohttp decodes header bytes that are not UTF-8 as lone surrogates: encode them back
         sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not self.secret or not hmac.compare_digest(sent.encode(), self.secret.encode()):
-            return web.json_response({"error": "wrong or missing secret token"}, status=403)
+        if not self.secret or not hmac.compare_digest(
+            sent.encode("utf-8", "surrogateescape"), self.secret.encode()
+        ):
+            return bad_request("wrong or missing secret token", 403)
         data = await read_json(request)
         if isinstance(data, web.Response):
             return data  # too large, not UTF-8, not a JSON object
-        if not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
-            return web.json_response(
-                {"error": "not a Telegram Update: an object with an integer update_id"}, status=400
-            )
+        if not _is_int(data.get("update_id")):
+            return bad_request("not a Telegram Update: an object with an integer update_id")
         if not any(kind in data for kind in HANDLED_UPDATES):
-            return web.json_response(
-                {"error": f"unsupported update type; handled: {', '.join(HANDLED_UPDATES)}"},
-                status=400,
-            )
-        missing = _missing_fields(data)
-        if missing:
-            return web.json_response({"error": f"malformed Telegram Update: {missing}"}, status=400)
+            return bad_request(f"unsupported update type; handled: {', '.join(HANDLED_UPDATES)}")
+        problem = _malformed(data)
+        if problem:
+            return bad_request(f"malformed Telegram Update: {problem}")
         try:
             update = Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return web.json_response(
-                {"error": "malformed Telegram Update: required fields are missing"}, status=400
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
+            # A field we do not read is missing or impossible: a date out of
+            # range raises any of the last three (datetime.fromtimestamp).
+            return bad_request(
+                "malformed Telegram Update: a field is missing, of the wrong type or out of range"
             )
         if update is None:
-            return web.json_response({"error": "malformed Telegram Update"}, status=400)
+            return bad_request("malformed Telegram Update")
         await self._accept(update)
         return web.json_response({"ok": True})
 

@@ -11,6 +11,7 @@ Lua scripts, the static files and the catalogs that the wheel must carry.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -107,6 +108,15 @@ async def test_helpline_run_from_the_wheel_serves_a_conversation(installed, tmp_
                     assert response.status == 200
                     replies = (await response.json())["messages"]
             assert replies, "no reply to the first message"
+
+            # the first admin's password, shown once the server listens, opens the console
+            said = (tmp_path / "run.log").read_text()
+            assert said.index("helpline: serving on") < said.index("first supervisor account")
+            password = re.search(r"user `admin`, password `([^`]+)`", said).group(1)
+            async with http.post(
+                f"{base}/console/api/login", json={"username": "admin", "password": password}
+            ) as response:
+                assert response.status == 200
     finally:
         process.send_signal(signal.SIGTERM)
         try:

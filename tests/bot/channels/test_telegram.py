@@ -13,6 +13,7 @@ import pytest
 from bot.channels import telegram as telegram_channel
 from bot.store import keys
 from bot.testing.settle import settled
+from bot.testing.webchat import WebChat
 from tests.conftest import ROOT
 from tests.fakes import FakeTelegram
 
@@ -393,3 +394,47 @@ async def test_after_a_search_from_her_location_she_is_told_the_pin_stays(
     await settled(redis)
     last = telegram.called("sendMessage")[-2:]
     assert any("The location you shared stays in this chat" in m["text"] for m in last), last
+
+
+async def test_telegram_down_at_start_leaves_web_and_sms_serving_then_comes_on(
+    make_client, telegram, monkeypatch, caplog
+):
+    monkeypatch.setattr(telegram_channel, "START_RETRY_S", 0.1)
+    telegram.failures.add("getMe", 502, count=3)  # down at start, back after three tries
+    client = await make_client(
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        },
+        public_url="https://help.example.org",
+    )
+    assert "Telegram is unreachable at start" in caplog.text
+    assert telegram.token not in caplog.text
+    chat = WebChat(client)
+    assert "confidential" in (await chat.start())[0]  # the web chat serves meanwhile
+    hooks = await telegram.wait_for("setWebhook", timeout=10)
+    assert hooks[0]["url"] == "https://help.example.org/telegram/webhook"
+    for _ in range(100):  # said just after the webhook is set
+        if "Telegram answers now" in caplog.text:
+            break
+        await asyncio.sleep(0.02)
+    assert "Telegram answers now" in caplog.text
+    response = await post(client, message_update("hello"))
+    assert response.status == 200
+    assert "confidential" in texts(await telegram.wait_for("sendMessage"))[0]
+
+
+async def test_a_rejected_token_is_said_without_the_token(make_client, telegram, caplog):
+    client = await make_client(
+        channel_env={
+            "TELEGRAM_BOT_TOKEN": "999:a-wrong-token-that-must-not-be-logged",
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        },
+        public_url="https://help.example.org",
+    )
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in caplog.text
+    assert "a-wrong-token" not in caplog.text
+    assert (await client.get("/healthz")).status == 200
+    assert "confidential" in (await WebChat(client).start())[0]
