@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
@@ -22,12 +26,26 @@ MIN_PASSWORD = 10
 SESSION_IDLE_S = 8 * 3600  # a session ends after this long without use
 SESSION_MAX_S = 12 * 3600  # and at most this long after login: one shift
 PRESENCE_S = 45  # online while the console has called in within this many seconds
-# argon2 costs ~100 ms of CPU and 64 MiB per check: run off the event loop,
-# a few at a time, with a short queue; beyond it a sign-in is told to retry.
+# argon2 costs ~100 ms of CPU (on 4 threads of its own) and 64 MiB per check: run
+# off the event loop, a few at a time, with a short queue; beyond it a sign-in is
+# told to retry. The checking threads run at a lower priority (nice 10, inherited
+# by argon2's own threads), so that messages and the console keep their CPU
+# during a flood of sign-ins.
 VERIFY_AT_ONCE = 2
 VERIFY_QUEUE = 32
+CHECK_NICENESS = 10
 
 _hasher = PasswordHasher()
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # Linux: per-thread niceness
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECK_NICENESS)
+
+
+_checkers = ThreadPoolExecutor(
+    max_workers=VERIFY_AT_ONCE, thread_name_prefix="password-check", initializer=_lower_priority
+)
 
 
 class AccountError(ValueError):
@@ -71,8 +89,7 @@ class Counsellors:
     def __init__(self, redis: Redis, clock: Clock = wall_clock):
         self.redis = redis
         self.clock = clock
-        self._verifying = asyncio.Semaphore(VERIFY_AT_ONCE)
-        self._waiting = 0
+        self._waiting = 0  # checks waiting or running in this process
 
     async def add(self, username: str, password: str, role: str | None = None) -> bool:
         """Create an account (a counsellor unless `role` says otherwise), or set an
@@ -169,8 +186,9 @@ class Counsellors:
             raise Busy
         self._waiting += 1
         try:
-            async with self._verifying:
-                return await asyncio.to_thread(_matches, hashed, password)
+            return await asyncio.get_running_loop().run_in_executor(
+                _checkers, _matches, hashed, password
+            )
         finally:
             self._waiting -= 1
 
