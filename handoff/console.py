@@ -19,7 +19,7 @@ from bot.store.privacy import Privacy
 from bot.store.replies import decoded
 from handoff import pages
 from handoff.counsellors import Counsellors, Session
-from handoff.events import EventHub
+from handoff.events import CLOSED, EventHub
 from handoff.pages import error
 from handoff.relay import Handoff
 from handoff.sessions import SignIn
@@ -359,6 +359,8 @@ class Console:
             }
         )
         await response.prepare(request)
+        if self.hub.closing:
+            return response
         queue = self.hub.subscribe()
         try:
             await response.write(b"retry: 2000\nevent: ready\ndata: {}\n\n")
@@ -371,6 +373,8 @@ class Console:
                     await self.counsellors.touch_presence(session.user)
                     await response.write(b": heartbeat\n\n")
                     continue
+                if event is CLOSED:
+                    break
                 if not await self._may_see(event, session):
                     continue
                 payload = json.dumps(event)

@@ -20,9 +20,13 @@ from bot.store import keys
 log = logging.getLogger("helpline.events")
 
 
+CLOSED: dict = {"type": "closed"}  # put in a stream's queue: the stream ends
+
+
 class EventHub:
     def __init__(self, redis: Redis):
         self.redis = redis
+        self.closing = False
         self.listeners: set[asyncio.Queue] = set()
         self._task: asyncio.Task | None = None
 
@@ -42,6 +46,15 @@ class EventHub:
 
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self.listeners.discard(queue)
+
+    def close_streams(self) -> None:
+        """Shutting down: every open event stream ends now (the console reconnects
+        to another process, or to this one once it is back)."""
+        self.closing = True
+        for queue in list(self.listeners):
+            while not queue.empty():  # the end goes first
+                queue.get_nowait()
+            queue.put_nowait(CLOSED)
 
     async def _run(self) -> None:
         while True:

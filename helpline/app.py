@@ -60,6 +60,9 @@ CREATES_FIRST_ADMIN = web.AppKey("creates_first_admin", bool)
 # ConnectionError: a 503 for a request, a retry for a send), never fails at once.
 POOL_SIZE = 64
 POOL_WAIT_S = 10.0
+# At shutdown, sends under way get this long to finish; with the web requests'
+# own wait (run.py) the whole stop stays within Docker's 10 s, and usually 5.
+SEND_GRACE_S = 4.0
 
 
 def open_redis(url: str, blocking: bool = False) -> Redis:
@@ -145,6 +148,7 @@ def create_app(
     app[CREATES_FIRST_ADMIN] = not reuse_embedded
     app.cleanup_ctx.extend([redis_ctx, shelters_ctx, events_ctx, channels_ctx, pipeline_ctx])
     app.cleanup_ctx.append(flows_watch_ctx)
+    app.on_shutdown.append(close_open_requests)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     for channel in channels.values():
@@ -208,12 +212,21 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The workers, senders, sweeps and erasers of this process."""
+    """The workers, senders, sweeps and erasers of this process; at shutdown the
+    sends under way finish (within SEND_GRACE_S), so none is made twice."""
     await app[PIPELINE].start()
     try:
         yield
     finally:
-        await app[PIPELINE].stop()
+        await app[PIPELINE].stop(grace_s=SEND_GRACE_S)
+
+
+async def close_open_requests(app: web.Application) -> None:
+    """Shutting down (after the listening sockets closed): long polls and console
+    event streams end at once, instead of holding the shutdown for their timeout."""
+    for channel in app[CHANNELS].values():
+        channel.close_requests()
+    app[EVENTS].close_streams()
 
 
 async def flows_watch_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -227,6 +227,9 @@ class Channel(ABC):
     async def disconnect(self) -> None:
         """Stop the channel and close its clients."""
 
+    def close_requests(self) -> None:
+        """Shutting down: end the requests this channel holds open (long polls)."""
+
 
 MAX_BODY = 64 * 1024  # no webhook or chat message needs more
 

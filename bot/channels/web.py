@@ -88,6 +88,7 @@ class WebChannel(Channel):
         self.template = (STATIC_DIR / "chat.html").read_text(encoding="utf-8")
         self._waiters: dict[str, asyncio.Event] = {}
         self._polls: dict[str, int] = {}  # open long polls by client
+        self.closing = False  # shutting down: long polls answer at once
         self.trusted_proxies = settings.trusted_proxies if settings else ()
         self.limits_on = settings.web_chat_limits if settings else True
 
@@ -227,7 +228,7 @@ class WebChannel(Channel):
                     keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid)],
                     args=["read", after],
                 )
-                if raw or not wait or time.monotonic() > deadline:
+                if raw or not wait or self.closing or time.monotonic() > deadline:
                     break
                 event = self._waiters.setdefault(pid, asyncio.Event())
                 try:  # another process may deliver: poll too
@@ -248,6 +249,12 @@ class WebChannel(Channel):
             language = json.loads(state).get("language") if state else None
             body["page"] = self.inlet.words.page_texts("web_", language, None).to_json()
         return web.json_response(body)
+
+    def close_requests(self) -> None:
+        """Shutting down: open long polls answer now (the page polls again)."""
+        self.closing = True
+        for event in self._waiters.values():
+            event.set()
 
     async def quick_exit(self, request: web.Request) -> web.Response:
         found = await self._session_and_body(request)

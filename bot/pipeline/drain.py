@@ -167,8 +167,13 @@ class OrderedDrain:
     took, `wake` tries to take one now, `sweep` takes over those left pending
     (their holder died, or another process stored them)."""
 
-    def __init__(self, steps: DrainScript, handle: Handler, name: str):
+    def __init__(self, steps: DrainScript, handle: Handler, name: str, finish_lists: bool = False):
         self.steps = steps
+        # Stopping: no new list is taken; a list being drained is finished
+        # (`finish_lists`: an outbox, so that no send is cut off midway and sent
+        # again after a restart) or left after its current item (an inbox).
+        self.stopping = False
+        self.finish_lists = finish_lists
         self.redis = steps.redis
         self.pending = steps.pending
         self.handle = handle
@@ -177,15 +182,23 @@ class OrderedDrain:
         self._again: set[str] = set()
         self._given: dict[str, tuple[str, Head]] = {}
         self.held: dict[str, str] = {}  # pid -> token of the locks we hold, renewed
+        self._releasing: set[asyncio.Task] = set()
 
     def start(self, pid: str, token: str, head: Head) -> None:
         """Drain `pid`'s list, whose lock we took with `token`, from `head`."""
+        if self.stopping and not self.finish_lists:  # it stays pending, its lock freed
+            release = asyncio.create_task(self._hand_over(pid, token))
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+            return
         self._given[pid] = (token, head)
         if pid not in self.tasks:
             self._spawn(pid)
 
     def wake(self, pid: str) -> None:
         """Drain `pid`'s list from this process (if another holds it, that one will)."""
+        if self.stopping:
+            return  # it stays pending: another process, or this one restarted, takes it
         if pid in self.tasks:
             self._again.add(pid)  # our holder may be releasing: it looks once more
             return
@@ -231,6 +244,9 @@ class OrderedDrain:
         self.held[pid] = token
         try:
             while head is not None:
+                if self.stopping and not self.finish_lists:
+                    await self._hand_over(pid, token)
+                    return
                 head = await self.handle(pid, head, token)
         except asyncio.CancelledError:
             # Shutting down mid-item: free the conversation for another process now.
@@ -281,8 +297,14 @@ class OrderedDrain:
             if pid not in self.tasks:
                 self.wake(pid)
 
-    async def stop(self) -> None:
+    async def stop(self, deadline: float | None = None) -> None:
+        """Take no new list; let the lists being drained get as far as they may
+        until `deadline` (loop time), then cancel what is left."""
+        self.stopping = True
+        loop = asyncio.get_running_loop()
+        while self.tasks and deadline is not None and loop.time() < deadline:
+            await asyncio.wait(list(self.tasks.values()), timeout=deadline - loop.time())
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._releasing, return_exceptions=True)

@@ -187,6 +187,7 @@ class Pipeline:
             ),
             functools.partial(self._send_head, channel.name),
             f"sender:{channel.name}",
+            finish_lists=True,
         )
 
     def wake_worker(self, pid: str) -> None:
@@ -425,11 +426,16 @@ class Pipeline:
                 await ensure_group(self.redis, keys.erase_stream(channel.name), ERASERS_GROUP)
                 self._tasks.append(asyncio.create_task(self._erase_loop(channel, self._stop)))
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop: no new work; the message being processed is finished, and so are
+        the replies being sent (all of their conversation's outbox), for up to
+        `grace_s` seconds; what is left stays pending for the next start (or
+        another process). A send is never cut off midway, unless the grace ends."""
         self._stop.set()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        deadline = asyncio.get_running_loop().time() + grace_s
         for drain in (self.workers, *self.senders.values()):
-            await drain.stop()
+            await drain.stop(deadline)

@@ -68,7 +68,9 @@ async def _serve(settings: Settings, flows) -> None:
         raise StartError(
             f"a file the app needs is missing: {exc.filename}. Reinstall helpline."
         ) from None
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    # At shutdown, requests under way get 2 s (long polls end at once), then the
+    # sends under way up to SEND_GRACE_S.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
     stop = asyncio.Event()  # set by SIGTERM or SIGINT, from now on
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -236,3 +236,56 @@ async def test_several_processes_serve_one_port_and_one_that_dies_is_replaced(tm
     finally:
         app.stop()
         await twilio.close()
+
+
+async def test_sigterm_lets_sends_under_way_finish_and_sends_nothing_twice(tmp_path):
+    """A routine stop while Twilio is slow and web pages hold long polls: it exits
+    within 5 s, and after the restart nobody gets a reply twice."""
+    twilio = await FakeTwilio().start()
+    twilio.delay = 1.5  # a slow provider: every send is under way for 1.5 s
+    app = App(tmp_path / "data", free_port(), twilio)
+    app.env["HELPLINE_TRUSTED_PROXIES"] = "127.0.0.1"  # 30 pages, 30 people's addresses
+    people = [f"+4477007{i:05d}" for i in range(20)]
+    try:
+        await app.start()
+        async with aiohttp.ClientSession() as session:
+            polls = [
+                asyncio.ensure_future(
+                    session.get(
+                        f"http://127.0.0.1:{app.port}/chat/api/messages",
+                        params={"session": f"long-poll-session-{i:04d}", "after": 0, "wait": "1"},
+                        headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+                    )
+                )
+                for i in range(30)
+            ]
+            statuses = await asyncio.gather(
+                *(
+                    send_sms(session, app.port, phone, "hi", f"SMd{i:031d}")
+                    for i, phone in enumerate(people)
+                )
+            )
+            assert statuses == [200] * len(people)
+            for _ in range(200):  # the replies are on their way to Twilio
+                if twilio.attempts >= len(people):
+                    break
+                await asyncio.sleep(0.02)
+            assert twilio.attempts >= len(people) and not twilio.messages
+            started = asyncio.get_running_loop().time()
+            app.process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(app.process.wait, 15)
+            took = asyncio.get_running_loop().time() - started
+            for poll in polls:  # every long poll was answered, not left hanging
+                assert (await poll).status == 200
+        assert app.process.returncode == 0
+        assert took < 5.0, f"the stop took {took:.1f} s"
+        assert len(twilio.messages) == len(people)  # the sends under way were finished
+        twilio.delay = 0
+        await app.start()
+        await asyncio.sleep(2.0)  # anything left over would be sent now
+        for phone in people:
+            replies = twilio.to(phone)
+            assert len(replies) == 1 and "confidential" in replies[0], (phone, replies)
+    finally:
+        app.stop()
+        await twilio.close()
