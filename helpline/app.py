@@ -26,7 +26,7 @@ from bot.runtime.live import Flows
 from bot.runtime.runtime import Runtime
 from bot.store import keys
 from bot.store.commit import Commit
-from bot.store.embedded import EmbeddedRedis
+from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError
 from bot.store.privacy import Privacy
 from handoff.console import Console
 from handoff.events import EventHub
@@ -63,6 +63,7 @@ POOL_WAIT_S = 10.0
 # At shutdown, sends under way get this long to finish; with the web requests'
 # own wait (run.py) the whole stop stays within Docker's 10 s, and usually 5.
 SEND_GRACE_S = 4.0
+SUPERVISE_EVERY_S = 0.5  # how often the embedded Redis is checked for life
 
 
 def open_redis(url: str, blocking: bool = False) -> Redis:
@@ -161,18 +162,47 @@ def create_app(
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The embedded Redis (unless REDIS_URL is set) and the app's client."""
+    """The embedded Redis (unless REDIS_URL is set), supervised, and the app's client."""
     embedded = app.get(EMBEDDED)
+    supervisor = None
     if embedded is not None:
         embedded.start()
         log.info("embedded Redis started on %s", embedded.socket_path)
+        if embedded.process is not None:  # ours (not another app's, reused)
+            supervisor = asyncio.create_task(supervise(embedded))
     try:
         yield
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         await app[REDIS].aclose()
         if embedded is not None:
             embedded.stop()
             log.info("embedded Redis stopped")
+
+
+async def supervise(embedded: EmbeddedRedis) -> None:
+    """Start the embedded Redis again, from its append-only file, whenever it dies.
+    Meanwhile requests get 503 with Retry-After and the pipeline retries; the
+    clients reconnect by themselves."""
+    while True:
+        await asyncio.sleep(SUPERVISE_EVERY_S)
+        process = embedded.process
+        if process is None or process.poll() is None:
+            continue
+        log.error(
+            "the embedded Redis stopped (exit code %s): starting it again from its "
+            "append-only file",
+            process.returncode,
+        )
+        try:
+            await asyncio.to_thread(embedded.start)
+        except EmbeddedRedisError as exc:
+            log.error("the embedded Redis did not start again (%s); trying again", exc)
+            continue
+        log.warning("the embedded Redis runs again")
 
 
 async def shelters_ctx(app: web.Application) -> AsyncIterator[None]:

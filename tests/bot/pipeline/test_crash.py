@@ -40,6 +40,7 @@ class App:
         }
         self.env.pop("REDIS_URL", None)
         self.process: subprocess.Popen | None = None
+        self.log = data_dir.parent / "app.log"  # its stderr: what went wrong, if anything
 
     async def start(self) -> None:
         self.process = subprocess.Popen(
@@ -47,7 +48,7 @@ class App:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log.open("a"),
         )
         await self.healthy()
 
@@ -283,6 +284,64 @@ async def test_sigterm_lets_sends_under_way_finish_and_sends_nothing_twice(tmp_p
         twilio.delay = 0
         await app.start()
         await asyncio.sleep(2.0)  # anything left over would be sent now
+        for phone in people:
+            replies = twilio.to(phone)
+            assert len(replies) == 1 and "confidential" in replies[0], (phone, replies)
+    finally:
+        app.stop()
+        await twilio.close()
+
+
+async def test_a_killed_embedded_redis_is_started_again_and_nothing_acknowledged_is_lost(
+    tmp_path,
+):
+    twilio = await FakeTwilio().start()
+    app = App(tmp_path / "data", free_port(), twilio)
+    people = [f"+4477006{i:05d}" for i in range(40)]
+    seen: list[tuple[int, str | None]] = []
+
+    async def deliver(session, i: int, phone: str) -> None:
+        """As a provider would: send until acknowledged (200)."""
+        url = f"http://127.0.0.1:{app.port}/sms/twilio"
+        fields = {"From": phone, "To": "+15005550006", "Body": "hi", "MessageSid": f"SMe{i:031d}"}
+        signature = RequestValidator("test-auth-token").compute_signature(url, fields)
+        for _ in range(200):
+            async with session.post(
+                url,
+                data=urlencode(fields),
+                headers={
+                    "X-Twilio-Signature": signature,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            ) as response:
+                seen.append((response.status, response.headers.get("Retry-After")))
+                if response.status == 200:
+                    return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{phone} never acknowledged")
+
+    try:
+        await app.start()
+        app_pid = app.process.pid
+        async with aiohttp.ClientSession() as session:
+            first = asyncio.gather(*(deliver(session, i, p) for i, p in enumerate(people[:20])))
+            await asyncio.sleep(0.05)  # under way
+            before = redis_pid(tmp_path / "data")
+            os.kill(before, signal.SIGKILL)  # mid-load
+            # Down: /healthz says so at once (or the server is back already)
+            async with session.get(f"http://127.0.0.1:{app.port}/healthz") as response:
+                seen.append((response.status, response.headers.get("Retry-After", "5")))
+            await first
+            await asyncio.gather(*(deliver(session, i + 20, p) for i, p in enumerate(people[20:])))
+        await app.healthy()
+        assert "the embedded Redis runs again" in app.log.read_text()
+        after = redis_pid(tmp_path / "data")
+        assert after != before and alive(after)
+        assert app.process.poll() is None and app.process.pid == app_pid  # the app lived on
+        assert {status for status, _ in seen} <= {200, 503}
+        assert all(retry == "5" for status, retry in seen if status == 503)
+        await twilio.wait_for(len(people), timeout=60)
+        await asyncio.sleep(1.0)  # nothing more should come
         for phone in people:
             replies = twilio.to(phone)
             assert len(replies) == 1 and "confidential" in replies[0], (phone, replies)
