@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 import asyncio
+import contextlib
 import json
 import secrets
 import signal
@@ -47,8 +48,8 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(HERE).parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loopback import LeanFakeTwilio  # noqa: E402
 from benchmarks.pipeline import free_port, wait_healthy  # noqa: E402
+from tests.fakes import FakeTwilio  # noqa: E402  (it can answer slowly: .delay)
 
 TOKEN = "bench-auth-token"
 ACCOUNT = "AC" + "f" * 32
@@ -57,9 +58,11 @@ RISKY = "he says he will kill me tonight"
 
 
 class App:
-    def __init__(self, base: str, env: dict[str, str]):
+    def __init__(self, base: str, env: dict[str, str], process: Process, twilio: FakeTwilio):
         self.base = base
         self.env = env
+        self.process = process
+        self.twilio = twilio
         self.validator = RequestValidator(TOKEN)
 
     def signed_sms(self, sender: str, body: str) -> tuple[dict, dict]:
@@ -75,9 +78,40 @@ class App:
         return fields, {"X-Twilio-Signature": signature}
 
 
+class Process:
+    """`helpline run` as its own process on a data dir, its stderr in a file."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "helpline.cli", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("a"),
+        )
+        await wait_healthy(f"http://127.0.0.1:{self.env['HELPLINE_PORT']}/healthz")
+
+    async def stop(self) -> float:
+        """SIGTERM; the seconds it took to exit."""
+        assert self.process is not None
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(self.process.wait, 30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return time.monotonic() - started
+
+
 @asynccontextmanager
 async def running_app():
-    twilio = await LeanFakeTwilio(ACCOUNT, TOKEN).start()
+    twilio = await FakeTwilio(ACCOUNT, TOKEN).start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,25 +141,14 @@ async def running_app():
                 check=True,
                 capture_output=True,
             )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpline.cli", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        app = App(base, env, Process(env, Path(tmp) / "app.log"), twilio)
+        await app.process.start()
         try:
-            await wait_healthy(f"{base}/healthz")
-            yield App(base, env)
+            yield app
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                _, stderr = process.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                _, stderr = process.communicate()
-            tracebacks = stderr.count("Traceback")
+            if app.process.process and app.process.process.poll() is None:
+                await app.process.stop()
+            tracebacks = app.process.log.read_text().count("Traceback")
             if tracebacks:
                 print(f"# the app logged {tracebacks} traceback(s)", file=sys.stderr)
             await twilio.close()
@@ -312,10 +335,108 @@ async def pool(app: App, http: aiohttp.ClientSession) -> dict[str, float]:
     return {"pool_people": 300, "pool_replies_lost": answered.count(False)}
 
 
+async def send_until_acknowledged(app: App, http, sender: str, statuses: list[int]) -> None:
+    """One inbound SMS, sent again (same MessageSid) until acknowledged."""
+    fields, headers = app.signed_sms(sender, "hi")
+    for _ in range(300):
+        try:
+            async with http.post(
+                f"{app.base}/sms/twilio", data=fields, headers=headers
+            ) as response:
+                statuses.append(response.status)
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            statuses.append(0)
+        await asyncio.sleep(0.1)
+
+
+async def until(done, timeout: float, every: float = 0.05) -> None:
+    """Return when `done()` is true, or after `timeout` seconds."""
+    for _ in range(int(timeout / every)):
+        if done():
+            return
+        await asyncio.sleep(every)
+
+
+def replies_per_person(app: App, people: list[str]) -> tuple[int, int]:
+    """(people without their welcome, people who got it more than once)"""
+    missing = duplicated = 0
+    for phone in people:
+        welcomes = [body for body in app.twilio.to(phone) if "confidential" in body]
+        missing += not welcomes
+        duplicated += len(welcomes) > 1
+    return missing, duplicated
+
+
+async def redis_killed(app: App, http: aiohttp.ClientSession) -> dict[str, float]:
+    """kill -9 of the embedded redis-server while 200 people's messages arrive."""
+    people = [f"+4477005{i:05d}" for i in range(200)]
+    statuses: list[int] = []
+    load = asyncio.ensure_future(
+        asyncio.gather(*(send_until_acknowledged(app, http, p, statuses) for p in people))
+    )
+    await asyncio.sleep(0.3)
+    pid = int((Path(app.env["HELPLINE_DATA_DIR"]) / "redis.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    while True:
+        async with http.get(f"{app.base}/healthz") as response:
+            if response.status == 200:
+                break
+        await asyncio.sleep(0.05)
+    back = time.monotonic() - killed
+    await load
+    await until(lambda: not replies_per_person(app, people)[0], 60)
+    await asyncio.sleep(1.0)
+    missing, duplicated = replies_per_person(app, people)
+    return {
+        "redis_kill_seconds_down": round(back, 2),
+        "redis_kill_app_restarted_by_hand": int(app.process.process.poll() is not None),
+        "redis_kill_answers_other_than_200_503": sum(s not in (200, 503) for s in statuses),
+        "redis_kill_acknowledged_unanswered": missing,
+        "redis_kill_answered_twice": duplicated,
+    }
+
+
+async def sigterm(app: App, http: aiohttp.ClientSession) -> dict[str, float]:
+    """A routine restart while Twilio takes 1.5 s a message and 30 pages long-poll."""
+    people = [f"+4477004{i:05d}" for i in range(40)]
+    app.twilio.delay = 1.5
+    polls = [
+        asyncio.ensure_future(
+            http.get(
+                f"{app.base}/chat/api/messages",
+                params={"session": f"bench-long-poll-{i:04d}", "after": 0, "wait": "1"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            )
+        )
+        for i in range(30)
+    ]
+    statuses: list[int] = []
+    await asyncio.gather(*(send_until_acknowledged(app, http, p, statuses) for p in people))
+    await until(lambda: app.twilio.attempts >= len(people), 30)
+    took = await app.process.stop()
+    for poll in polls:
+        with contextlib.suppress(aiohttp.ClientError):
+            (await poll).release()
+    app.twilio.delay = 0
+    await app.process.start()
+    await until(lambda: not replies_per_person(app, people)[0], 60)
+    await asyncio.sleep(1.0)
+    missing, duplicated = replies_per_person(app, people)
+    return {
+        "sigterm_exit_seconds": round(took, 2),
+        "sigterm_unanswered": missing,
+        "sigterm_answered_twice": duplicated,
+    }
+
+
 async def main() -> None:
     figures: dict[str, float] = {}
     connector = aiohttp.TCPConnector(limit=1000)
-    for run in (login_flood, wrong_passwords, risk_flood, session_flood, hostile, pool):
+    runs = (login_flood, wrong_passwords, risk_flood, session_flood, hostile, pool)
+    for run in (*runs, redis_killed, sigterm):
         async with (
             running_app() as app,
             aiohttp.ClientSession(
