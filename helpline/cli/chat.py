@@ -15,7 +15,13 @@ from bot.channels.base import Inbound
 from bot.channels.terminal import TerminalChannel
 from bot.config import Settings
 from helpline.app import PIPELINE, create_app
-from helpline.cli.common import flows_or_exit, settings_or_exit
+from helpline.cli.common import (
+    StartError,
+    cannot_start,
+    flows_or_exit,
+    settings_or_exit,
+    starting,
+)
 
 
 def add_parser(sub) -> None:
@@ -38,7 +44,11 @@ async def run_chat(
     terminal = TerminalChannel(channel)
     app = create_app(settings, flows=flows, channels={terminal.name: terminal}, reuse_embedded=True)
     runner = web.AppRunner(app)
-    await runner.setup()
+    try:
+        await starting(runner.setup(), settings)
+    except StartError as exc:
+        await runner.cleanup()
+        return cannot_start(str(exc))
     user = f"{getpass.getuser()}-{language or 'auto'}"
     pipeline = app[PIPELINE]
     print(

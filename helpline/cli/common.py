@@ -58,6 +58,71 @@ def locales_dir() -> Path:
     return Path(os.environ.get("HELPLINE_LOCALES_DIR") or "locales")
 
 
+class StartError(Exception):
+    """The app cannot start: one sentence for the operator, no secret in it."""
+
+
+def cannot_start(sentence: str) -> int:
+    print(f"helpline: {sentence}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+async def starting(step, settings: Settings, listening: bool = False) -> None:
+    """Run a start-up step; what can go wrong in it becomes a StartError sentence."""
+    import errno
+
+    from redis.exceptions import RedisError
+
+    from bot.store.embedded import EmbeddedRedisError
+
+    where = f"{settings.host}:{settings.port}"
+    try:
+        await step
+    except EmbeddedRedisError as exc:
+        raise StartError(str(exc)) from None
+    except RedisError as exc:
+        target = (
+            _without_password(settings.redis_url) if settings.redis_url else "the embedded Redis"
+        )
+        raise StartError(
+            f"cannot use Redis at {target} ({type(exc).__name__}: {str(exc).rstrip('.')}). "
+            "Check REDIS_URL and that the server runs."
+        ) from None
+    except OSError as exc:
+        if listening and exc.errno == errno.EADDRINUSE:
+            raise StartError(
+                f"cannot listen on {where}: the port is in use. Is another program (or "
+                "another helpline) using it? Set HELPLINE_PORT to another port."
+            ) from None
+        if listening and exc.errno == errno.EACCES:
+            raise StartError(
+                f"cannot listen on {where}: permission denied (ports below 1024 need "
+                "privileges). Set HELPLINE_PORT to 1024 or more, e.g. 8080."
+            ) from None
+        if listening and exc.errno == errno.EADDRNOTAVAIL:
+            raise StartError(
+                f"cannot listen on {where}: {settings.host} is not an address of this "
+                "machine. Set HELPLINE_HOST to one of its addresses, or 0.0.0.0."
+            ) from None
+        if exc.filename:
+            raise StartError(f"cannot open {exc.filename}: {exc.strerror}.") from None
+        raise StartError(
+            f"{'cannot listen on ' + where if listening else 'could not start'}: "
+            f"{exc.strerror or exc}."
+        ) from None
+
+
+def _without_password(url: str) -> str:
+    """The URL to show: without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 @asynccontextmanager
 async def cli_redis(settings: Settings) -> AsyncIterator:
     """Redis for a command run beside the app: REDIS_URL, else the running app's
@@ -77,6 +142,10 @@ async def cli_redis(settings: Settings) -> AsyncIterator:
             raise SystemExit(EXIT_CONFIG) from None
     redis = open_redis(url)
     try:
+        try:
+            await starting(redis.ping(), settings)
+        except StartError as exc:
+            raise SystemExit(cannot_start(str(exc))) from None
         yield redis
     finally:
         await redis.aclose()

@@ -10,7 +10,16 @@ import os
 import sys
 
 from bot.config import Settings
-from helpline.cli.common import EXIT_CONFIG, EXIT_OK, flows_or_exit, settings_or_exit, setup_logging
+from helpline.cli.common import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    StartError,
+    cannot_start,
+    flows_or_exit,
+    settings_or_exit,
+    setup_logging,
+    starting,
+)
 
 
 def add_parser(sub) -> None:
@@ -29,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = settings.with_secret()  # the data dir must be writable for the key
     except OSError as exc:
-        return _cannot_start(
+        return cannot_start(
             f"cannot write to HELPLINE_DATA_DIR={str(settings.data_dir)!r}: "
             f"{exc.strerror}. Point it to a folder this user can write."
         )
@@ -40,17 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=_new_loop) as runner:
             runner.run(_serve(settings, flows))
     except StartError as exc:
-        return _cannot_start(str(exc))
+        return cannot_start(str(exc))
     return EXIT_OK
-
-
-class StartError(Exception):
-    """The app cannot start: one sentence for the operator, no secret in it."""
-
-
-def _cannot_start(sentence: str) -> int:
-    print(f"helpline: {sentence}", file=sys.stderr)
-    return EXIT_CONFIG
 
 
 async def _serve(settings: Settings, flows) -> None:
@@ -76,14 +76,14 @@ async def _serve(settings: Settings, flows) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await _starting(runner.setup(), settings)
+        await starting(runner.setup(), settings)
         site = web.TCPSite(
             runner,
             settings.host,
             settings.port,
             reuse_port=settings.processes > 1,  # the processes share the port
         )
-        await _starting(site.start(), settings, listening=True)
+        await starting(site.start(), settings, listening=True)
         if settings.process_index == 0:
             print(
                 f"helpline: serving on http://{settings.host}:{settings.port}/  (console: /console)",
@@ -99,62 +99,6 @@ async def _serve(settings: Settings, flows) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
-
-
-async def _starting(step, settings: Settings, listening: bool = False) -> None:
-    """Run a start-up step; what can go wrong in it becomes a StartError sentence."""
-    import errno
-
-    from redis.exceptions import RedisError
-
-    from bot.store.embedded import EmbeddedRedisError
-
-    where = f"{settings.host}:{settings.port}"
-    try:
-        await step
-    except EmbeddedRedisError as exc:
-        raise StartError(str(exc)) from None
-    except RedisError as exc:
-        target = (
-            _without_password(settings.redis_url) if settings.redis_url else "the embedded Redis"
-        )
-        raise StartError(
-            f"cannot use Redis at {target} ({type(exc).__name__}: {str(exc).rstrip('.')}). "
-            "Check REDIS_URL and that the server runs."
-        ) from None
-    except OSError as exc:
-        if listening and exc.errno == errno.EADDRINUSE:
-            raise StartError(
-                f"cannot listen on {where}: the port is in use. Is another program (or "
-                "another helpline) using it? Set HELPLINE_PORT to another port."
-            ) from None
-        if listening and exc.errno == errno.EACCES:
-            raise StartError(
-                f"cannot listen on {where}: permission denied (ports below 1024 need "
-                "privileges). Set HELPLINE_PORT to 1024 or more, e.g. 8080."
-            ) from None
-        if listening and exc.errno == errno.EADDRNOTAVAIL:
-            raise StartError(
-                f"cannot listen on {where}: {settings.host} is not an address of this "
-                "machine. Set HELPLINE_HOST to one of its addresses, or 0.0.0.0."
-            ) from None
-        if exc.filename:
-            raise StartError(f"cannot open {exc.filename}: {exc.strerror}.") from None
-        raise StartError(
-            f"{'cannot listen on ' + where if listening else 'could not start'}: "
-            f"{exc.strerror or exc}."
-        ) from None
-
-
-def _without_password(url: str) -> str:
-    """The URL to show: without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _run_processes(settings: Settings, verbose: bool) -> int:

@@ -82,3 +82,25 @@ def test_a_privileged_port_is_told_apart_when_not_root(tmp_path, port):
         pytest.skip("root may listen on port 80: nothing to refuse")
     result = run(tmp_path, HELPLINE_PORT=port)
     assert result.returncode == 2 and "permission denied" in said(result)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["chat"], ["counsellor", "add", "maria"], ["counsellor", "list"], ["deadletters", "list"]],
+)
+def test_every_command_says_a_dead_redis_in_one_sentence(tmp_path, command):
+    result = helpline(
+        *command,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "HELPLINE_FLOWS_DIR": str(FLOWS),
+            "HELPLINE_LOCALES_DIR": str(LOCALES),
+            "REDIS_URL": f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0",
+        },
+        stdin="a long enough password\n",
+        timeout=60,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot use Redis at redis://:***@127.0.0.1" in said(result)
+    assert "s3cret-pw" not in result.stderr + result.stdout
