@@ -34,6 +34,25 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("aiohttp.access", "httpx", "telegram", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(MalformedRequests())
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (already answered 400) as an error,
+    with a traceback and the client's address: one line instead, no address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        problem = record.exc_info[1] if record.exc_info else None
+        if isinstance(problem, HttpProcessingError):
+            record.msg, record.args = (
+                "refused a malformed HTTP request (400, %s)",
+                (type(problem).__name__,),
+            )
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 
 
 def flows_or_exit(settings: Settings):

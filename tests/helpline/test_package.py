@@ -10,6 +10,7 @@ Lua scripts, the static files and the catalogs that the wheel must carry.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -109,6 +110,13 @@ async def test_helpline_run_from_the_wheel_serves_a_conversation(installed, tmp_
                     replies = (await response.json())["messages"]
             assert replies, "no reply to the first message"
 
+            # malformed HTTP is a 400 and one log line, never a traceback or the address
+            for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nX-Bad: a\x00b\r\n\r\n"):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(raw)
+                assert (await reader.readline()).startswith(b"HTTP/1.0 400")
+                writer.close()
+
             # the first admin's password, shown once the server listens, opens the console
             said = (tmp_path / "run.log").read_text()
             assert said.index("helpline: serving on") < said.index("first supervisor account")
@@ -126,4 +134,6 @@ async def test_helpline_run_from_the_wheel_serves_a_conversation(installed, tmp_
             process.wait()
         log.close()
     assert process.returncode == 0, (tmp_path / "run.log").read_text()
-    assert "Traceback" not in (tmp_path / "run.log").read_text()
+    said = (tmp_path / "run.log").read_text()
+    assert "Traceback" not in said and "127.0.0.1" not in said.replace(f"127.0.0.1:{port}", "")
+    assert "refused a malformed HTTP request (400, " in said
