@@ -44,6 +44,8 @@ class Settings:
     retention_days: int = 30
     reply_window_hours: int = 24  # a counsellor may write only this long after her last message
     redis_url: str | None = None
+    metrics_token: str | None = None  # HELPLINE_METRICS_TOKEN: /metrics needs it as a bearer
+    log_format: str = "text"  # HELPLINE_LOG_FORMAT: text or json
     # HELPLINE_TRUSTED_PROXIES: whose X-Forwarded-For names the client (bot.channels.clients)
     trusted_proxies: tuple[Network, ...] = ()
     # The channels' own variables (TELEGRAM_BOT_TOKEN, TWILIO_...), by name, as
@@ -311,6 +313,18 @@ def load_settings(
         kwargs["process_index"] = int(v)
     if (v := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _redis_url(v, problems)
+    if (v := get("HELPLINE_METRICS_TOKEN")) is not None:
+        if len(v) < 16 or not v.isascii() or not v.isprintable() or " " in v:
+            problems.append(
+                "HELPLINE_METRICS_TOKEN must be at least 16 printable ASCII characters without "
+                "spaces: e.g. the output of `openssl rand -hex 24`."
+            )
+        kwargs["metrics_token"] = v
+    if (v := get("HELPLINE_LOG_FORMAT")) is not None:
+        if v not in ("text", "json"):
+            problems.append(f"HELPLINE_LOG_FORMAT={v!r} must be `text` or `json`.")
+        else:
+            kwargs["log_format"] = v
     if (v := get("HELPLINE_TRUSTED_PROXIES")) is not None:
         networks, bad = parse_networks(v)
         if bad:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 
@@ -32,6 +33,7 @@ from handoff.console import Console
 from handoff.events import EventHub
 from handoff.relay import Handoff
 from handoff.sessions import create_first_admin
+from helpline.logs import request_ids
 from helpline.metrics import Metrics
 from helpline.services import build_services, start_shelters
 
@@ -63,7 +65,10 @@ POOL_WAIT_S = 10.0
 # At shutdown, sends under way get this long to finish; with the web requests'
 # own wait (run.py) the whole stop stays within Docker's 10 s, and usually 5.
 SEND_GRACE_S = 4.0
-SUPERVISE_EVERY_S = 0.5  # how often the embedded Redis is checked for life
+SUPERVISE_EVERY_S = 0.5
+# /healthz answers 503 when a stored message has waited this long unprocessed (the
+# sweep takes over a dead holder's work after 10 s; a minute means stuck).
+BACKLOG_STUCK_S = 60.0  # how often the embedded Redis is checked for life
 
 
 def open_redis(url: str, blocking: bool = False) -> Redis:
@@ -92,7 +97,7 @@ def create_app(
     used as is; with `channels` given, only those (the terminal chat, which also
     reuses a running app's embedded Redis and creates no account)."""
     settings = settings.with_secret()
-    app = web.Application(client_max_size=64 * 1024, middlewares=[storage_unavailable])
+    app = web.Application(client_max_size=64 * 1024, middlewares=[request_ids, storage_unavailable])
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir, reuse_running=reuse_embedded)
@@ -285,23 +290,48 @@ async def flows_watch_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Redis, the inbound backlog (503 when stuck), the flows' last refused edit and
+    the channels' state; no personal data."""
     app = request.app
+    redis = app[REDIS]
     try:
-        await asyncio.wait_for(app[REDIS].ping(), 2)
+        async with asyncio.timeout(2):
+            await redis.ping()
+            backlog = await redis.zcard(keys.WORK_PENDING)
+            oldest = await redis.zrange(keys.WORK_PENDING, 0, 0, withscores=True)
     except (TimeoutError, RedisError, OSError) as exc:
-        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+        return web.json_response(
+            {"status": "unavailable", "redis": type(exc).__name__},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    waited = max(0.0, app[RUNTIME].conversations.clock() - float(oldest[0][1])) if oldest else 0.0
+    stuck = waited > BACKLOG_STUCK_S
     body = {
-        "status": "ok",
+        "status": "stuck" if stuck else "ok",
         "redis": "ok",
+        # her messages stored but not yet processed, and how long the oldest has waited
+        "backlog": {"conversations": backlog, "oldest_seconds": round(waited, 1)},
         "flows": app[FLOWS].flowset.version,
+        "flows_reload_error": app[FLOWS].reload_error,
         "channels": sorted(app[CHANNELS].keys()),
+        "channel_state": {name: c.state for name, c in sorted(app[CHANNELS].items())},
         # a refused or partly broken translation catalog, in the checkers' format
         "catalogs": [str(issue) for issue in app[FLOWS].catalogs.problems] or "ok",
     }
-    return web.json_response(body)
+    return web.json_response(body, status=503 if stuck else 200)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
+    token = request.app[SETTINGS].metrics_token
+    if token is not None:
+        sent = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(sent, f"Bearer {token}".encode()):
+            return web.json_response(
+                {"error": "send the metrics token: Authorization: Bearer <HELPLINE_METRICS_TOKEN>"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     metrics = request.app[METRICS]
     with contextlib.suppress(RedisError, OSError):
         metrics.queue_length.set(await request.app[REDIS].zcard(keys.WAITING))

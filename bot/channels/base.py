@@ -230,6 +230,11 @@ class Channel(ABC):
     def close_requests(self) -> None:
         """Shutting down: end the requests this channel holds open (long polls)."""
 
+    @property
+    def state(self) -> str:
+        """For /healthz: `on`, or what is wrong (never a secret)."""
+        return "on"
+
 
 MAX_BODY = 64 * 1024  # no webhook or chat message needs more
 

@@ -281,6 +281,12 @@ class TelegramChannel(Channel):
                 )
             self._starting = asyncio.create_task(self._register_later())
 
+    @property
+    def state(self) -> str:
+        if self._starting is not None and not self._starting.done():
+            return "off: Telegram unavailable at start, retrying"
+        return "on"
+
     async def _register_later(self) -> None:
         pause = START_RETRY_S
         while True:

@@ -34,6 +34,7 @@ class Flows:
         self.locales_dir = Path(locales_dir)
         self.retention_days = retention_days
         self._stamp: tuple = ()
+        self.reload_error: str | None = None  # why the last edit was refused, if it was
         self.engine: Engine = self._build(previous=None)
         self.listeners: list[Callable[[Engine], None]] = []
 
@@ -78,7 +79,9 @@ class Flows:
             self.engine = self._build(previous=self.catalogs)
         except FlowsInvalid as exc:
             log.error("flows changed but have errors; still using the previous ones:\n%s", exc)
+            self.reload_error = str(exc.issues[0]) if exc.issues else "the flows have errors"
             return False
+        self.reload_error = None
         log.info("flows reloaded (version %s)", self.flowset.version)
         for listener in self.listeners:
             listener(self.engine)

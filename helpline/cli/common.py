@@ -27,11 +27,16 @@ def settings_or_exit() -> Settings:
         raise SystemExit(EXIT_CONFIG) from None
 
 
-def setup_logging(verbose: bool = False) -> None:
+def setup_logging(verbose: bool = False, log_format: str = "text", process_index: int = 0) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if log_format == "json":
+        from helpline.logs import JsonLines
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonLines(process_index))
     for noisy in ("aiohttp.access", "httpx", "telegram", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("aiohttp.server").addFilter(MalformedRequests())

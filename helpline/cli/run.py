@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, settings.log_format, settings.process_index)
     try:
         settings = settings.with_secret()  # the data dir must be writable for the key
     except OSError as exc:

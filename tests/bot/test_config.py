@@ -60,6 +60,8 @@ def test_defaults_match_the_spec(tmp_path):
         ({"HELPLINE_REPLY_WINDOW_HOURS": "0"}, "HELPLINE_REPLY_WINDOW_HOURS='0' must be a whole"),
         ({"HELPLINE_REPLY_WINDOW_HOURS": "1.5"}, "HELPLINE_REPLY_WINDOW_HOURS='1.5' must be"),
         ({"HELPLINE_SHELTERS_FILE": "/nonexistent.yaml"}, "is not a readable file"),
+        ({"HELPLINE_METRICS_TOKEN": "short"}, "HELPLINE_METRICS_TOKEN must be at least 16"),
+        ({"HELPLINE_LOG_FORMAT": "xml"}, "HELPLINE_LOG_FORMAT='xml' must be `text` or `json`"),
         (
             {"HELPLINE_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"},
             "HELPLINE_TRUSTED_PROXIES has 'proxy.local', which is not an address or CIDR",

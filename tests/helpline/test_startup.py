@@ -104,3 +104,49 @@ def test_every_command_says_a_dead_redis_in_one_sentence(tmp_path, command):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot use Redis at redis://:***@127.0.0.1" in said(result)
     assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_json_logs_are_one_object_a_line_with_the_process_index(tmp_path):
+    import json
+
+    with socket.socket() as taken:  # a start that logs a few lines, then fails
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run(
+            tmp_path, HELPLINE_PORT=str(taken.getsockname()[1]), HELPLINE_LOG_FORMAT="json"
+        )
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("helpline:")]
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        assert record["process"] == 0 and record["level"] in ("INFO", "WARNING")
+        assert {"time", "logger", "message", "pid"} <= set(record)
+
+
+def test_a_bad_log_format_is_a_configuration_error(tmp_path):
+    result = run(tmp_path, HELPLINE_LOG_FORMAT="xml")
+    assert result.returncode == 2 and "HELPLINE_LOG_FORMAT='xml' must be `text` or `json`" in (
+        result.stderr
+    )
+
+
+async def test_requests_carry_an_id_that_log_lines_share(client):
+    import json
+    import logging
+
+    from helpline.logs import REQUEST_ID, JsonLines
+
+    echoed = await client.get("/healthz", headers={"X-Request-Id": "proxy-id-42"})
+    assert echoed.headers["X-Request-Id"] == "proxy-id-42"
+    made = await client.get("/healthz", headers={"X-Request-Id": "not a plain id!"})
+    assert len(made.headers["X-Request-Id"]) == 16 and made.headers["X-Request-Id"].isalnum()
+    token = REQUEST_ID.set("proxy-id-42")
+    try:
+        record = logging.LogRecord(
+            "helpline.test", logging.INFO, __file__, 1, "hello %s", ("x",), None
+        )
+        line = json.loads(JsonLines(process_index=3).format(record))
+    finally:
+        REQUEST_ID.reset(token)
+    assert line["request_id"] == "proxy-id-42" and line["process"] == 3
+    assert line["message"] == "hello x"

@@ -9,6 +9,7 @@ import os
 from redis.exceptions import ResponseError
 
 from bot.channels.base import Inbound
+from bot.clock import wall_clock
 from bot.pipeline.drain import DrainScript
 from bot.store import keys
 from bot.testing.settle import settled
@@ -115,6 +116,50 @@ async def test_healthz_and_metrics(client, chat):
     assert 'helpline_messages_in_total{channel="web"}' in metrics
     assert 'helpline_messages_out_total{channel="web"}' in metrics
     assert "helpline_queue_length" in metrics and "helpline_processing_seconds_bucket" in metrics
+
+
+async def test_metrics_need_the_token_when_one_is_set(make_client):
+    client = await make_client(metrics_token="metrics-token-0123456789")
+    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}):
+        refused = await client.get("/metrics", headers=headers)
+        assert refused.status == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+        assert "helpline_" not in await refused.text()
+    allowed = await client.get(
+        "/metrics", headers={"Authorization": "Bearer metrics-token-0123456789"}
+    )
+    assert allowed.status == 200 and "helpline_queue_length" in await allowed.text()
+
+
+async def test_healthz_reports_the_backlog_and_turns_503_when_it_is_stuck(client, redis):
+    from helpline.app import BACKLOG_STUCK_S
+
+    body = await (await client.get("/healthz")).json()
+    assert body["backlog"] == {"conversations": 0, "oldest_seconds": 0.0}
+    assert body["channel_state"] == {"web": "on"} and body["flows_reload_error"] is None
+    # a conversation whose stored message nobody has progressed for too long
+    stale = wall_clock() - BACKLOG_STUCK_S - 5
+    await redis.zadd(keys.WORK_PENDING, {"stuck-conversation": stale})
+    stuck = await client.get("/healthz")
+    assert stuck.status == 503
+    body = await stuck.json()
+    assert body["status"] == "stuck" and body["backlog"]["conversations"] == 1
+    assert body["backlog"]["oldest_seconds"] > BACKLOG_STUCK_S
+
+
+async def test_healthz_names_an_edit_of_the_flows_that_was_refused(make_client, tmp_path):
+    import shutil
+
+    from helpline.app import FLOWS as FLOWS_KEY
+    from tests.conftest import FLOWS
+
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    client = await make_client(flows_dir=flows)
+    settings_file = flows / "settings.yaml"
+    settings_file.write_text(settings_file.read_text() + "\nnot: [valid\n")
+    assert not client.app[FLOWS_KEY].reload_if_changed()  # refused: the last good set runs
+    body = await (await client.get("/healthz")).json()
+    assert body["status"] == "ok" and "settings.yaml" in body["flows_reload_error"]
 
 
 async def test_healthz_is_503_when_redis_is_down(make_client, tmp_path):
