@@ -203,7 +203,11 @@ async def supervise(embedded: EmbeddedRedis) -> None:
             process.returncode,
         )
         try:
-            await asyncio.to_thread(embedded.start)
+            # On the event loop's thread, not another: the child's parent-death signal
+            # follows the thread that forked it, and forking from a second thread can
+            # leave the child stuck before it runs (a lock held at the fork). Redis is
+            # down meanwhile anyway; it answers within ~0.1 s.
+            embedded.start()
         except EmbeddedRedisError as exc:
             log.error("the embedded Redis did not start again (%s); trying again", exc)
             continue

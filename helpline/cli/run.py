@@ -73,8 +73,13 @@ async def _serve(settings: Settings, flows) -> None:
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
     stop = asyncio.Event()  # set by SIGTERM or SIGINT, from now on
     loop = asyncio.get_running_loop()
+
+    def stopping(signum: signal.Signals) -> None:
+        logging.getLogger("helpline.run").info("%s received: stopping", signum.name)
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stopping, signum)
     try:
         await starting(runner.setup(), settings)
         site = web.TCPSite(

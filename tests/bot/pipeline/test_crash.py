@@ -345,6 +345,9 @@ async def test_a_killed_embedded_redis_is_started_again_and_nothing_acknowledged
         for phone in people:
             replies = twilio.to(phone)
             assert len(replies) == 1 and "confidential" in replies[0], (phone, replies)
+    except BaseException:
+        print(app.log.read_text()[-4000:], "exit code:", app.process.poll())  # for the report
+        raise
     finally:
         app.stop()
         await twilio.close()
