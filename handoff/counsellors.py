@@ -146,16 +146,15 @@ class Counsellors:
             )
 
     async def account(self, username: str) -> Account | None:
-        role, disabled, created = await self.redis.hmget(
-            keys.counsellor(username), ["role", "disabled", "created_at"]
-        )
-        if role is None:
-            return None
-        return Account(username, decoded(role), disabled is not None, float(created or 0))
+        return _account(username, await self.redis.hmget(keys.counsellor(username), ACCOUNT_FIELDS))
 
     async def accounts(self) -> list[Account]:
         names = sorted(decoded(n) for n in await self.redis.smembers(keys.COUNSELLORS))
-        found = [await self.account(name) for name in names]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hmget(keys.counsellor(name), ACCOUNT_FIELDS)
+            rows = await pipe.execute() if names else []
+        found = [_account(name, row) for name, row in zip(names, rows, strict=True)]
         return [a for a in found if a is not None]
 
     async def count(self) -> int:
@@ -255,6 +254,17 @@ class Counsellors:
 
     async def load(self, username: str) -> int:
         return await self.redis.scard(keys.assigned(username))
+
+
+ACCOUNT_FIELDS = ["role", "disabled", "created_at"]
+
+
+def _account(username: str, fields: list) -> Account | None:
+    """An Account from the ACCOUNT_FIELDS of its hash (None: no such account)."""
+    role, disabled, created = fields
+    if role is None:
+        return None
+    return Account(username, decoded(role), disabled is not None, float(created or 0))
 
 
 def check_password(password: str) -> str:

@@ -110,13 +110,11 @@ class SignIn:
         try:
             role = await self.counsellors.verify(username, password)
         except Busy:
-            for limit, subject in tries:
-                await self.limits.give_back(limit, subject)
+            await self.limits.give_back(*tries)
             return error(503, "Many people are signing in: try again in a few seconds.", 5)
         if role is None:
             return error(401, "Wrong username or password.")
-        for limit, subject in tries:  # a right password is not an attack
-            await self.limits.give_back(limit, subject)
+        await self.limits.give_back(*tries)  # a right password is not an attack
         session = await self.counsellors.open_session(username, role)
         response = web.json_response(
             {"csrf_token": session.csrf_token, "user": username, "role": role}

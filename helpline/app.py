@@ -27,7 +27,7 @@ from bot.runtime.live import Flows
 from bot.runtime.runtime import Runtime
 from bot.store import keys
 from bot.store.commit import Commit
-from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError
+from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
 from handoff.console import Console
 from handoff.events import EventHub
@@ -189,29 +189,11 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def supervise(embedded: EmbeddedRedis) -> None:
-    """Start the embedded Redis again, from its append-only file, whenever it dies.
-    Meanwhile requests get 503 with Retry-After and the pipeline retries; the
-    clients reconnect by themselves."""
+    """Start the embedded Redis again whenever it dies. Meanwhile requests get 503
+    with Retry-After and the pipeline retries; the clients reconnect by themselves."""
     while True:
         await asyncio.sleep(SUPERVISE_EVERY_S)
-        process = embedded.process
-        if process is None or process.poll() is None:
-            continue
-        log.error(
-            "the embedded Redis stopped (exit code %s): starting it again from its "
-            "append-only file",
-            process.returncode,
-        )
-        try:
-            # On the event loop's thread, not another: the child's parent-death signal
-            # follows the thread that forked it, and forking from a second thread can
-            # leave the child stuck before it runs (a lock held at the fork). Redis is
-            # down meanwhile anyway; it answers within ~0.1 s.
-            embedded.start()
-        except EmbeddedRedisError as exc:
-            log.error("the embedded Redis did not start again (%s); trying again", exc)
-            continue
-        log.warning("the embedded Redis runs again")
+        embedded.restart_if_dead()  # on the loop's thread: see there why
 
 
 async def shelters_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -299,10 +281,11 @@ async def healthz(request: web.Request) -> web.Response:
     app = request.app
     redis = app[REDIS]
     try:
-        async with asyncio.timeout(2):
-            await redis.ping()
-            backlog = await redis.zcard(keys.WORK_PENDING)
-            oldest = await redis.zrange(keys.WORK_PENDING, 0, 0, withscores=True)
+        async with asyncio.timeout(2), redis.pipeline(transaction=False) as pipe:
+            # one round trip: an answer is also the proof that Redis is there
+            pipe.zcard(keys.WORK_PENDING)
+            pipe.zrange(keys.WORK_PENDING, 0, 0, withscores=True)
+            backlog, oldest = await pipe.execute()
     except (TimeoutError, RedisError, OSError) as exc:
         return web.json_response(
             {"status": "unavailable", "redis": type(exc).__name__},

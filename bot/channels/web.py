@@ -47,7 +47,6 @@ CLIENT_MESSAGES = Limit("chat-client", 60, 60)
 SESSION_MESSAGES = Limit("chat-session", 20, 60)
 NEW_CONVERSATIONS = Limit("chat-new", 5, 10 * 60)
 NEW_CONVERSATIONS_DAY = Limit("chat-new-day", 30, 24 * 3600)
-LIMITS = (CLIENT_MESSAGES, SESSION_MESSAGES, NEW_CONVERSATIONS, NEW_CONVERSATIONS_DAY)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
@@ -110,9 +109,10 @@ class WebChannel(Channel):
         (nothing counted then), else None with this message counted."""
         if not self.limits_on:
             return None
-        client = self._client(request)
-        checks = [(CLIENT_MESSAGES, client), (SESSION_MESSAGES, session)]
-        if not await self.redis.exists(keys.state(self.privacy.pid("web", session))):
+        client, pid = self._client(request), self.privacy.pid("web", session)
+        # keyed by her pseudonymous id: the session id is her address, never stored plain
+        checks = [(CLIENT_MESSAGES, client), (SESSION_MESSAGES, pid)]
+        if not await self.redis.exists(keys.state(pid)):
             checks += [(NEW_CONVERSATIONS, client), (NEW_CONVERSATIONS_DAY, client)]
         wait = await self.limits.take(*checks)
         if not wait:

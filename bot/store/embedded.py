@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import logging
 import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+log = logging.getLogger("helpline.app")
 
 _PR_SET_PDEATHSIG = 1
 MAX_UNIX_SOCKET_PATH = 107
@@ -181,6 +184,26 @@ class EmbeddedRedis:
                 raise EmbeddedRedisError(f"redis-server did not answer within {timeout:.0f} s.")
             time.sleep(0.02)
         return self.url
+
+    def restart_if_dead(self) -> None:
+        """Our server died: start it again from its append-only file, saying so.
+        Call it from the thread that started the server: the child's parent-death
+        signal follows that thread, and forking from another thread can leave the
+        child stuck before it runs (a lock held at the fork). It takes ~0.1 s."""
+        process = self.process
+        if process is None or process.poll() is None:
+            return
+        log.error(
+            "the embedded Redis stopped (exit code %s): starting it again from its "
+            "append-only file",
+            process.returncode,
+        )
+        try:
+            self.start()
+        except EmbeddedRedisError as exc:
+            log.error("the embedded Redis did not start again (%s); trying again", exc)
+            return
+        log.warning("the embedded Redis runs again")
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM: Redis flushes its append-only file, removes its socket and exits."""

@@ -33,6 +33,7 @@ class Limits:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._take = load_script(redis, LUA / "take.lua")
+        self._give_back = load_script(redis, LUA / "give_back.lua")
 
     async def take(self, *checks: tuple[Limit, str]) -> int:
         """Count one try against each (limit, subject); 0 when allowed, else the
@@ -45,11 +46,12 @@ class Limits:
         )
         return math.ceil(int(wait_ms) / 1000)
 
-    async def give_back(self, limit: Limit, subject: str) -> None:
-        """Undo one try that turned out legitimate (a right password)."""
-        key = keys.limit(limit.name, subject)
-        if int(await self.redis.get(key) or 0) > 0:
-            await self.redis.decr(key)
+    async def give_back(self, *checks: tuple[Limit, str]) -> None:
+        """Undo the try `take` counted on each (limit, subject): it was legitimate
+        (a right password), or refused for our own reasons (busy)."""
+        await self._give_back(
+            keys=[keys.limit(limit.name, subject) for limit, subject in checks], args=[]
+        )
 
     async def clear(self, limit: Limit, subject_prefix: str) -> int:
         """Forget every counter of `limit` whose subject starts with `subject_prefix`;

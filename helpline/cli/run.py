@@ -149,17 +149,8 @@ def _run_processes(settings: Settings, verbose: bool) -> int:
     try:
         while not stopping:
             time.sleep(0.2)
-            if embedded is not None and embedded.process and embedded.process.poll() is not None:
-                log.error(
-                    "the embedded Redis stopped (exit code %s): starting it again from its "
-                    "append-only file",
-                    embedded.process.returncode,
-                )
-                try:
-                    embedded.start()
-                    log.warning("the embedded Redis runs again")
-                except EmbeddedRedisError as exc:
-                    log.error("the embedded Redis did not start again (%s); trying again", exc)
+            if embedded is not None:
+                embedded.restart_if_dead()
             for index, child in list(children.items()):
                 if child.poll() is None or stopping:
                     continue

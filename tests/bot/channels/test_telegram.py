@@ -60,6 +60,15 @@ def button_update(payload: str, chat: int = CHAT) -> dict:
     }
 
 
+def telegram_env(fake: FakeTelegram, token: str | None = None) -> dict[str, str]:
+    """The channel's variables for the fake Bot API (with another token if given)."""
+    return {
+        "TELEGRAM_BOT_TOKEN": token or fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+    }
+
+
 @pytest.fixture
 async def telegram():
     fake = await FakeTelegram().start()
@@ -70,11 +79,7 @@ async def telegram():
 @pytest.fixture
 async def tg_client(make_client, telegram):
     return await make_client(
-        channel_env={
-            "TELEGRAM_BOT_TOKEN": telegram.token,
-            "TELEGRAM_API_BASE_URL": telegram.base_url,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        },
+        channel_env=telegram_env(telegram),
         public_url="https://help.example.org",
         send_backoff_s=0.02,
         send_attempts=4,
@@ -281,11 +286,7 @@ async def test_typing_is_shown_while_a_counsellor_writes(make_client, telegram, 
 
     # Plain http here: behind https the console's cookie is Secure and a test client would not send it.
     tg_client = await make_client(
-        channel_env={
-            "TELEGRAM_BOT_TOKEN": telegram.token,
-            "TELEGRAM_API_BASE_URL": telegram.base_url,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        },
+        channel_env=telegram_env(telegram),
         public_url="http://help.example.org",
     )
     await Counsellors(redis).add("ana", "a long enough password", "counsellor")
@@ -402,11 +403,7 @@ async def test_telegram_down_at_start_leaves_web_and_sms_serving_then_comes_on(
     monkeypatch.setattr(telegram_channel, "START_RETRY_S", 0.1)
     telegram.failures.add("getMe", 502, count=3)  # down at start, back after three tries
     client = await make_client(
-        channel_env={
-            "TELEGRAM_BOT_TOKEN": telegram.token,
-            "TELEGRAM_API_BASE_URL": telegram.base_url,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        },
+        channel_env=telegram_env(telegram),
         public_url="https://help.example.org",
     )
     assert "Telegram is unreachable at start" in caplog.text
@@ -427,11 +424,7 @@ async def test_telegram_down_at_start_leaves_web_and_sms_serving_then_comes_on(
 
 async def test_a_rejected_token_is_said_without_the_token(make_client, telegram, caplog):
     client = await make_client(
-        channel_env={
-            "TELEGRAM_BOT_TOKEN": "999:a-wrong-token-that-must-not-be-logged",
-            "TELEGRAM_API_BASE_URL": telegram.base_url,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        },
+        channel_env=telegram_env(telegram, token="999:a-wrong-token-that-must-not-be-logged"),
         public_url="https://help.example.org",
     )
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in caplog.text

@@ -75,7 +75,7 @@ async def test_the_page_waits_and_sends_again_without_losing_her_message(make_cl
         assert (await post(client, chat.session, f"m{i}")).status == 200
     refused = await post(client, chat.session, "the message that matters")
     assert refused.status == 429
-    window = keys.limit(web.SESSION_MESSAGES.name, chat.session)
+    window = keys.limit(web.SESSION_MESSAGES.name, chat_pid(client, chat.session))
     await redis.delete(window)  # as the window's end would (no sleeping a minute in a test)
     assert (await post(client, chat.session, "the message that matters")).status == 200
     await settled(redis)

@@ -69,8 +69,15 @@ class App:
 
 
 async def send_sms(
-    session: aiohttp.ClientSession, port: int, sender: str, body: str, sid: str
+    session: aiohttp.ClientSession,
+    port: int,
+    sender: str,
+    body: str,
+    sid: str,
+    seen: list[tuple[int, str | None]] | None = None,
 ) -> int:
+    """One signed inbound SMS, as Twilio posts it; its status (and Retry-After,
+    appended to `seen` when given)."""
     url = f"http://127.0.0.1:{port}/sms/twilio"
     fields = {"From": sender, "To": "+15005550006", "Body": body, "MessageSid": sid}
     signature = RequestValidator("test-auth-token").compute_signature(url, fields)
@@ -82,6 +89,8 @@ async def send_sms(
             "Content-Type": "application/x-www-form-urlencoded",
         },
     ) as response:
+        if seen is not None:
+            seen.append((response.status, response.headers.get("Retry-After")))
         return response.status
 
 
@@ -302,21 +311,9 @@ async def test_a_killed_embedded_redis_is_started_again_and_nothing_acknowledged
 
     async def deliver(session, i: int, phone: str) -> None:
         """As a provider would: send until acknowledged (200)."""
-        url = f"http://127.0.0.1:{app.port}/sms/twilio"
-        fields = {"From": phone, "To": "+15005550006", "Body": "hi", "MessageSid": f"SMe{i:031d}"}
-        signature = RequestValidator("test-auth-token").compute_signature(url, fields)
         for _ in range(200):
-            async with session.post(
-                url,
-                data=urlencode(fields),
-                headers={
-                    "X-Twilio-Signature": signature,
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-            ) as response:
-                seen.append((response.status, response.headers.get("Retry-After")))
-                if response.status == 200:
-                    return
+            if await send_sms(session, app.port, phone, "hi", f"SMe{i:031d}", seen) == 200:
+                return
             await asyncio.sleep(0.1)
         raise AssertionError(f"{phone} never acknowledged")
 
