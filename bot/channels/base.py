@@ -220,8 +220,10 @@ class Channel(ABC):
     async def send(self, address: str, outbound: Outbound) -> Sent:
         """Deliver one outbound message to `address`, or raise a SendError."""
 
-    def after_send(self, pid: str, outbound: Outbound, sent: Sent) -> list[list]:
-        """Redis commands to record with a successful send (applied atomically with it)."""
+    def after_send(self, pid: str, outbound: Outbound, sent: Sent, retention: int) -> list[list]:
+        """Redis commands to record with a successful send (applied atomically with it);
+        a key named by the provider's ids goes in `keys.traces(pid)`, for no longer
+        than `keys.trace_ttl(retention)`."""
         return []
 
     async def disconnect(self) -> None:

@@ -192,11 +192,15 @@ class SmsChannel(Channel):
             sids.append(body["sid"])
         return Sent(tuple(sids))
 
-    def after_send(self, pid: str, outbound: Outbound, sent: Sent) -> list[list]:
-        """Remember which of our messages each Twilio MessageSid is, for its status callbacks."""
-        if not outbound.id:
+    def after_send(self, pid: str, outbound: Outbound, sent: Sent, retention: int) -> list[list]:
+        """Remember which of our messages each Twilio MessageSid is, for its status
+        callbacks: among her traces, so that a safe exit deletes the mapping."""
+        if not outbound.id or not sent.message_ids:
             return []
+        ttl = str(keys.trace_ttl(retention))
+        mapped = [keys.sms_status(sid) for sid in sent.message_ids]
         return [
-            ["SET", keys.sms_status(sid), json.dumps([pid, outbound.id]), "EX", str(7 * 86400)]
-            for sid in sent.message_ids
+            *(["SET", key, json.dumps([pid, outbound.id]), "EX", ttl] for key in mapped),
+            ["SADD", keys.traces(pid), *mapped],
+            ["EXPIRE", keys.traces(pid), str(retention)],
         ]

@@ -8,8 +8,8 @@
 -- ARGV[4] lock TTL ms, ARGV[5] n, ARGV[6] our lock token ('' to take nothing)
 --
 -- accept: store an inbound message once, and take the conversation if it is free.
---   KEYS[4+n] dedup marker ('' for none); ARGV[7] message JSON, ARGV[8] dedup TTL s,
---   ARGV[9] retention s. Returns {0} a duplicate, {1} stored, {2, head, {values}}
+--   KEYS[4+n] dedup marker ('' for none), KEYS[5+n] the set of her traces that
+--   remembers it; ARGV[7] message JSON, ARGV[8] dedup TTL s, ARGV[9] retention s. Returns {0} a duplicate, {1} stored, {2, head, {values}}
 --   stored and taken (head: the oldest item, ours or one stored before).
 -- take: Returns {0} busy, {1} nothing to do (the conversation is no longer
 --   pending), {2, head, {values}} taken.
@@ -26,7 +26,8 @@
 --   outbox the writes just filled), laid out after ours: KEYS[4+n] lock,
 --   KEYS[5+n] list, KEYS[6+n] pending, KEYS[7+n .. 6+n+m] reads.
 --   ARGV[7] JSON list of commands [[name, args...], ...] (Redis commands, and
---   ['CAP', list, keep, counter]: keep the newest items), ARGV[8] guard key ('' for
+--   ['CAP', list, keep, counter]: keep the newest items; ['DELMEMBERS', set]:
+--   delete the keys the set names), ARGV[8] guard key ('' for
 --   none), ARGV[9] m, ARGV[10] token for the other list ('' for none).
 --   Returns {0} lock lost (nothing written); {1, false, {}, skipped, other}
 --   released; {2, next item, {values}, skipped, other}; other is the other list's
@@ -83,8 +84,14 @@ end
 
 if step == 'accept' then
   local dedup = KEYS[4 + n]
-  if dedup ~= '' and not redis.call('SET', dedup, '1', 'NX', 'EX', ARGV[8]) then
-    return {0}
+  if dedup ~= '' then
+    if not redis.call('SET', dedup, '1', 'NX', 'EX', ARGV[8]) then
+      return {0}
+    end
+    if KEYS[5 + n] ~= '' then
+      redis.call('SADD', KEYS[5 + n], dedup)
+      redis.call('EXPIRE', KEYS[5 + n], ARGV[9])
+    end
   end
   redis.call('RPUSH', KEYS[2], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[9])
@@ -106,7 +113,12 @@ if ARGV[8] ~= '' and redis.call('EXISTS', ARGV[8]) == 0 then
   skipped = 1
 else
   for _, command in ipairs(cjson.decode(ARGV[7])) do
-    if command[1] == 'CAP' then
+    if command[1] == 'DELMEMBERS' then
+      -- DELMEMBERS set: delete every key the set names (her traces, at a safe exit)
+      for _, key in ipairs(redis.call('SMEMBERS', command[2])) do
+        redis.call('DEL', key)
+      end
+    elseif command[1] == 'CAP' then
       -- CAP list keep counter: keep the newest `keep` items, counting those dropped
       local drop = redis.call('LLEN', command[2]) - tonumber(command[3])
       if drop > 0 then

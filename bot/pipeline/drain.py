@@ -83,13 +83,21 @@ class DrainScript:
         return [step, pid, f"{self.clock():.3f}", LOCK_TTL_MS, reads, token]
 
     async def accept(
-        self, pid: str, item: str, token: str, dedup_key: str, dedup_ttl_s: int, ttl_s: int
+        self,
+        pid: str,
+        item: str,
+        token: str,
+        dedup_key: str,
+        dedup_ttl_s: int,
+        ttl_s: int,
+        traces_key: str = "",
     ) -> tuple[bool, Head | None]:
         """Append `item` to `pid`'s list once (a second item with the same
-        `dedup_key` within `dedup_ttl_s` is a duplicate; '' for no check) and, with
-        a `token`, take the list if it is free. Returns (stored, the head taken)."""
+        `dedup_key` within `dedup_ttl_s` is a duplicate; '' for no check; the marker
+        is added to the set `traces_key`) and, with a `token`, take the list if it
+        is free. Returns (stored, the head taken)."""
         result = await self.script(
-            keys=[*self._keys(pid), dedup_key],
+            keys=[*self._keys(pid), dedup_key, traces_key],
             args=[*self._args("accept", pid, token), item, dedup_ttl_s, ttl_s],
         )
         return result[0] != 0, (Head(result[1], result[2]) if result[0] == 2 else None)

@@ -216,7 +216,13 @@ class Pipeline:
         ours = pid in workers.tasks
         token = "" if ours else uuid.uuid4().hex
         stored, head = await workers.steps.accept(
-            pid, json.dumps(data, ensure_ascii=False), token, dedup, DEDUP_TTL_S, self.retention
+            pid,
+            json.dumps(data, ensure_ascii=False),
+            token,
+            dedup,
+            min(DEDUP_TTL_S, self.retention),
+            self.retention,
+            keys.traces(pid),
         )
         if self.on_accept:
             self.on_accept(inbound, stored)
@@ -297,7 +303,7 @@ class Pipeline:
             for message_id in sent.message_ids:
                 commands.append(["ZADD", keys.deletable_messages(pid), now, message_id])
         if sent:
-            commands.extend(channel.after_send(pid, outbound, sent))
+            commands.extend(channel.after_send(pid, outbound, sent, self.retention))
         # Guarded by the outbox: if a safe exit erased the conversation while this
         # message was on its way, nothing is recorded, and the message is deleted too.
         applied = await self.senders[channel_name].commit(

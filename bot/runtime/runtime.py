@@ -321,7 +321,9 @@ async def _safe_exit(ctx: ActionContext) -> tuple[None, dict]:
     ctx.commit.erase()
     if handoff:
         assigned = decoded(handoff.get(b"assigned_to", b""))
-        ctx.commit.add("SET", keys.left(pid), assigned or "-", "EX", 7 * 86400)
+        # Tells the console she left; no longer than conversations are kept.
+        ttl = keys.trace_ttl(conversations.retention)
+        ctx.commit.add("SET", keys.left(pid), assigned or "-", "EX", ttl)
         if assigned:
             ctx.commit.add("SREM", keys.assigned(assigned), pid)
         ctx.commit.publish({"type": "left", "id": pid})

@@ -136,6 +136,7 @@ class Commit:
     def erase(self) -> None:
         """Safe exit: everything of the conversation goes, except unprocessed messages
         she sent after leaving (they start a new conversation)."""
+        self.add("DELMEMBERS", keys.traces(self.pid))
         self.add("DEL", *keys.conversation_keys(self.pid))
         self.add("ZREM", keys.QUEUE, self.pid)
         self.add("ZREM", keys.WAITING, self.pid)

@@ -86,6 +86,22 @@ def dead_letters(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:dead"
 
 
+def traces(pid: str) -> str:
+    """Set of the keys named by a provider's ids that concern her (webhook dedup
+    markers, SMS status mappings): a seized disk must not be able to tell from
+    them that she wrote, so a safe exit deletes them with her."""
+    return f"{PREFIX}:c:{{{pid}}}:traces"
+
+
+# The longest a trace keyed by a provider's id lives (a webhook retried, a status
+# callback late), and never longer than the retention of conversations.
+TRACE_TTL_S = 7 * 86400
+
+
+def trace_ttl(retention_s: int) -> int:
+    return min(TRACE_TTL_S, retention_s)
+
+
 def conversation_keys(pid: str) -> list[str]:
     """Every key that holds something of the conversation (not its inbox)."""
     return [
@@ -100,6 +116,7 @@ def conversation_keys(pid: str) -> list[str]:
         web_mailbox_dropped(pid),
         transcript_dropped(pid),
         dead_letters(pid),
+        traces(pid),
     ]
 
 

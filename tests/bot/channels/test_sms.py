@@ -275,3 +275,32 @@ async def test_settled_waits_for_every_reply_of_a_slow_provider(sms_client, twil
     await post(sms_client, form("1"))
     await settled(redis)
     assert len(twilio.messages) == 2
+
+
+async def test_after_an_exit_no_key_named_by_twilio_ids_is_left(sms_client, twilio, redis):
+    """A seized disk must not tell that her number wrote: the dedup markers of her
+    messages and the status mappings of our replies go with her conversation; the
+    marker that tells the console she left lives no longer than conversations."""
+    sids = [f"SM{next(_sids):032x}" for _ in range(3)]
+    await post(sms_client, form("hi", sid=sids[0]))
+    await post(sms_client, form("he has my passport", sid=sids[1]))  # queued: she is "left" after
+    await twilio.wait_for(2)
+    before = {k.decode() for k in await redis.keys("*")}
+    assert any(":seen:sms:" in k for k in before) and any(":smsstatus:" in k for k in before)
+    await post(sms_client, form("EXIT", sid=sids[2]))
+    await settled(redis)
+    after = {k.decode() for k in await redis.keys("*")}
+    assert [k for k in after if ":seen:" in k or ":smsstatus:" in k or ":c:" in k] == []
+    [left] = [k for k in after if ":left:" in k]
+    assert 0 < await redis.ttl(left) <= 30 * 86400  # the test retention, never 7 days more
+
+
+async def test_a_webhook_retried_within_the_retention_is_still_a_duplicate(
+    sms_client, twilio, redis
+):
+    await post(sms_client, form("hi", sid="SM" + "d" * 32))
+    await twilio.wait_for(1)
+    await post(sms_client, form("hi", sid="SM" + "d" * 32))
+    await settled(redis)
+    assert len(twilio.messages) == 1
+    assert 0 < await redis.ttl(keys.seen("sms", "SM" + "d" * 32)) <= 30 * 86400
