@@ -1,10 +1,13 @@
-"""Blind evaluation of risk detection on the held-out set.
+"""Blind evaluation of risk detection on the held-out sets.
 
-    python -m bot.risk_eval [-v] [--heldout DIR] [--flows DIR]
+    python -m bot.risk_eval [-v] [--heldout DIR]... [--flows DIR]
 
-The held-out set (benchmarks/data/risk_heldout/, one file per language) was
+Each held-out set (benchmarks/data/risk_heldout*/, one file per language) was
 written by people who had not seen the lexicons or the model, and frozen
-before any tuning: nothing is ever tuned on it. Each message has a concept
+before any tuning: nothing is ever tuned on it. The headline figures are those
+of the first set: by default `risk_heldout2`, written and frozen on 2026-12-04
+before that day's tuning. The first set, `risk_heldout`, is still measured and
+printed, but its misses were read while tuning earlier, so it is no longer blind. Each message has a concept
 (`none` for the benign ones, a third of the set: figurative speech and everyday
 uses of risk words) and a variant (plain, misspelled, no_diacritics,
 transliterated, repeated_letters, mixed, indirect, figurative).
@@ -33,7 +36,8 @@ from bot.risk.detector import MODEL, LiveRisk
 from bot.risk.lexicons import SEVERITY_RANK, load_concepts
 
 ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = ROOT / "benchmarks" / "data" / "risk_heldout"
+HELDOUT = ROOT / "benchmarks" / "data" / "risk_heldout2"  # the blind one: the headline
+SEEN = ROOT / "benchmarks" / "data" / "risk_heldout"  # read while tuning: printed after
 INDIRECT = "indirect"
 
 
@@ -130,7 +134,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every miss and false alarm"
     )
-    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument(
+        "--heldout",
+        type=Path,
+        action="append",
+        help="a held-out set (repeatable; the first gives the headline figures; "
+        f"default: {HELDOUT.name}, then {SEEN.name})",
+    )
     parser.add_argument(
         "--flows", type=Path, default=ROOT / "flows", help="the flows folder (its risk/)"
     )
@@ -144,15 +154,28 @@ def main(argv: list[str]) -> int:
         detector.model = None
     concepts, _ = load_concepts(args.flows / "risk")
     severities = {name: c.severity for name, c in concepts.items()}
-    by_language, by_variant, total = evaluate(detector, args.heldout, severities)
-    report(by_language, "language")
-    report(by_variant, "variant")
-    if args.verbose:
-        for line in total.misses:
-            print("missed:", line)
-        for line in total.false_alarms:
-            print("false alarm:", line)
-        print()
+    sets = args.heldout or [HELDOUT, SEEN]
+    totals = []
+    for heldout in sets:
+        print(f"== {heldout.name}" + (" (headline)" if heldout == sets[0] else ""))
+        by_language, by_variant, total = evaluate(detector, heldout, severities)
+        report(by_language, "language")
+        report(by_variant, "variant")
+        if args.verbose:
+            for line in total.misses:
+                print("missed:", line)
+            for line in total.false_alarms:
+                print("false alarm:", line)
+            print()
+        totals.append(total)
+    for heldout, other in zip(sets[1:], totals[1:], strict=True):
+        print(
+            f"also on {heldout.name}: recall_critical_high "
+            f"{_share(other.urgent_caught, other.urgent):.3f}, recall_indirect "
+            f"{_share(other.indirect_caught, other.indirect):.3f}, false_positive_rate "
+            f"{_share(other.false_positives, other.benign):.3f}"
+        )
+    total = totals[0]
     print(f"messages={total.urgent + total.indirect + total.medium + total.benign}")
     print(f"recall_critical_high={_share(total.urgent_caught, total.urgent):.3f}")
     print(f"critical_as_critical={_share(total.critical_caught, total.critical):.3f}")

@@ -71,11 +71,18 @@ class Ages:
     """The words that make a number an age: `say` come before it ("I am",
     "she is"), `years` after it ("years old"); `others` make it somebody else's
     ("my son", "ma fille"): a child's age in a question about school is not a
-    risk by itself, so an age right after one of them does not match alone."""
+    risk by itself, so an age right after one of them does not match alone;
+    `spans` make it a span of time, right before the number ("for 16 years",
+    "od 16 lat") or right after its `years` word ("16 years ago", "16 years of
+    experience", "16 lat temu")."""
 
     say: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
     others: list[str] = field(default_factory=list)
+    spans: list[str] = field(default_factory=list)
+
+
+AGE_KEYS = ("say", "years", "others", "spans")
 
 
 @dataclass
@@ -307,21 +314,20 @@ def _lexicon_from_source(
     ages = data.get("ages", {})
     if (
         not isinstance(ages, dict)
-        or not all(_strings(ages.get(k, [])) for k in ("say", "years", "others"))
-        or set(ages) - {"say", "years", "others"}
+        or not all(_strings(ages.get(k, [])) for k in AGE_KEYS)
+        or set(ages) - set(AGE_KEYS)
     ):
         issues.append(
             src.issue(
                 ("ages",),
                 "ages: {say: [words before an age], years: [words after it], "
-                "others: [words that make it somebody else's]}",
+                "others: [words that make it somebody else's], "
+                "spans: [words that make it a span of time]}",
                 code="schema",
             )
         )
     else:
-        lexicon.ages = Ages(
-            *([x.strip() for x in ages.get(k, [])] for k in ("say", "years", "others"))
-        )
+        lexicon.ages = Ages(*([x.strip() for x in ages.get(k, [])] for k in AGE_KEYS))
     exclusions = data.get("exclusions", [])
     if not isinstance(exclusions, list):
         exclusions = [None]

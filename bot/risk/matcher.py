@@ -56,6 +56,7 @@ from bot.risk.normalise import (
     arabizi_skeleton,
     cjk_text,
     fold_token,
+    script,
     tokens,
 )
 from bot.sources import Issue
@@ -92,6 +93,7 @@ class RiskMatcher:
         self._stems: set[str] = set()  # keys that came from a stem
         self._prefixes: set[str] = set()  # "zabi" for the lexicon word "zabi*"
         self._surfaces: dict[str, str] = {}  # a lexicon word as written (folded) -> its key
+        self._scripts: dict[str, set[str]] = {}  # and the scripts it was written in
         self._deletions: dict[str, set[str]] = {}
         self._arabic_skeletons: dict[str, str] = {}
         self._canonical: dict[str, str] = {}
@@ -108,6 +110,7 @@ class RiskMatcher:
         self._others: set[tuple[str, ...]] = set()  # "my son": the age is somebody else's
         self._cjk_others: list[str] = []
         self._years: dict[tuple[str, ...], str] = {}
+        self._spans: set[tuple[str, ...]] = set()  # "ago", "for": a span of time, not an age
         self._cjk_ages: list[tuple[re.Pattern, str]] = []
 
         def keys_of(text: str, language: str) -> list[str]:
@@ -166,6 +169,9 @@ class RiskMatcher:
                     self._cjk_others.append(other)
                 else:
                     self._others.add(tuple(keys_of(other, lang)))
+            for span in lexicon.ages.spans:
+                if not _CJK.search(span):
+                    self._spans.add(tuple(keys_of(span, lang)))
             for years in lexicon.ages.years:
                 if _CJK.search(years):
                     self._cjk_ages.append((re.compile(r"(\d{1,2})\s*" + re.escape(years)), lang))
@@ -189,6 +195,7 @@ class RiskMatcher:
         self._say_lengths = sorted({len(k) for k in self._say}, reverse=True)
         self._others_lengths = sorted({len(k) for k in self._others})
         self._years_lengths = sorted({len(k) for k in self._years}, reverse=True)
+        self._spans_lengths = sorted({len(k) for k in self._spans})
         # A group matches only when all its words are present: each is looked up
         # under its rarest word alone, so that a common word ("me", "my") found in
         # a message does not bring every group that contains it.
@@ -250,6 +257,7 @@ class RiskMatcher:
         self.vocabulary.add(key)
         if not prefix:
             self._surfaces.setdefault(word, key)
+            self._scripts.setdefault(word, set()).add(script(raw))
         if _ARABIC_CHAR.search(raw):
             skeleton = arabic_skeleton(raw)
             if len(skeleton) >= SKELETON_MIN_LENGTH:
@@ -301,6 +309,13 @@ class RiskMatcher:
                 ):
                     continue
                 if _is_substitution(word, candidate) and len(candidate) < SUBSTITUTION_MIN_LENGTH:
+                    continue
+                # A word typed in another script than the lexicon's is already a guess
+                # (Russian in Latin letters): a typo on top of it needs a longer word
+                # and the same first letter. German "asyl" is not Russian "насил".
+                if script(raw) not in self._scripts[candidate] and (
+                    len(word) <= FUZZY_MIN_LENGTH or word[0] != candidate[0]
+                ):
                     continue
                 if best is None or candidate < best:
                     best = candidate
@@ -453,6 +468,8 @@ class RiskMatcher:
             for n in self._years_lengths:
                 language = self._years.get(tuple(keys[i + 1 : i + 1 + n]))
                 if language:
+                    if self._span(keys, i, i + 1 + n):
+                        language = None  # "16 years of experience", "for 16 years"
                     break
             if language is None:
                 after = keys[i + 1] if i + 1 < len(keys) else None
@@ -479,6 +496,14 @@ class RiskMatcher:
             if language:
                 found.append(Match(self.minor_severity, MINOR, f"{key} (an age)", language))
         return found
+
+    def _span(self, keys: list[str], number: int, after: int) -> bool:
+        """Whether a `spans` phrase ends right before the number or starts at `after`."""
+        return any(
+            tuple(keys[max(0, number - n) : number]) in self._spans
+            or tuple(keys[after : after + n]) in self._spans
+            for n in self._spans_lengths
+        )
 
     def _collect(self, found, line: str | None, present: dict, hits: list, reading: int) -> None:
         """Phrases found, minus those that share a word with a benign exclusion phrase; the
@@ -514,6 +539,11 @@ class RiskMatcher:
             present.setdefault(key, []).append(first)
             for match in matches:
                 hits.append((match, first, last))
+
+
+def jesting(text: str) -> bool:
+    """Whether the message laughs: "haha", "lol", "mdr", "jaja", "хаха", 😂..."""
+    return _JEST.search(text) is not None
 
 
 def _family(language: str) -> str:

@@ -136,6 +136,7 @@ _CYRILLIC_APOSTROPHE = re.compile(
     r"(?<=[\u0400-\u04ff])['’ʼ`´](?=[\u0400-\u04ff])"
 )  # inside one word: "вб'є"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_OR_LATIN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
 # "30pills", "pills30": a count glued to a word (one digit is Arabizi or leetspeak: 7absni, k1ll)
@@ -241,8 +242,19 @@ def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=65536)
+def script(word: str) -> str:
+    """The script of a word's first letter: "LATIN", "CYRILLIC", "ARABIC"..."""
+    for char in word:
+        if char.isalpha():
+            return unicodedata.name(char, "?").split(" ", 1)[0]
+    return "LATIN"  # digits and leetspeak: typed on a Latin keyboard
+
+
 def cjk_text(text: str) -> str:
-    return "".join(_CJK.findall(unicodedata.normalize("NFKC", text)))
+    """Chinese characters, and the Latin letters and digits among them ("强jian",
+    pinyin typed for a character), without spaces or punctuation."""
+    return "".join(_CJK_OR_LATIN.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 # ---------------------------------------------------------------------------- lexicons

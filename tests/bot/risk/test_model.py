@@ -84,6 +84,13 @@ def test_a_model_hit_without_a_lexicon_hit_offers_and_when_confident_queues():
     assert RiskDetector(nothing, made_up_model(0.55)).match("hello there you") is None
 
 
+@pytest.mark.parametrize("text", ["qzz is here haha", "qzz is here 😂", "jaja qzz is here"])
+def test_a_message_that_laughs_gets_no_opinion_from_the_model(text):
+    model = RiskModel(weights={" qz": 20.0}, bias=-1.5, offer=0.5, queue=0.55)
+    assert model.score(text) >= model.offer  # an opinion, were it not for the laughter
+    assert RiskDetector(RiskMatcher([]), model).match(text) is None
+
+
 async def test_the_counsellor_sees_that_the_model_queued_her_and_its_score(
     make_client,
     team,  # noqa: F811 (the fixture imported above)

@@ -205,6 +205,13 @@ def test_what_the_frontline_review_flagged_wrongly_is_not(matcher, text):
         "ma fille a 16 ans, elle peut travailler l'été ?",
         "dъщеря ми е на 12, къде мога да я запиша на плуване".replace("d", "д"),
         "我儿子15岁了 想学游泳",
+        "I have 15 years of experience as a cook, can I work here?",
+        "i worked there for 12 years",
+        "mam 16 lat doświadczenia jako pielęgniarka",
+        # a typo read on top of a transliteration: "asyl" is not Russian "насил"
+        "ich schulde niemandem was, ich will nur wissen wie das mit dem asyl geht",
+        # "强jian" (rape, pinyin typed for a character) needs its "jian"
+        "这个app非要我强制更新 更新完打不开了",
     ],
 )
 def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
@@ -219,6 +226,10 @@ def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
         ("i want to die lol", "self_harm"),  # laughing can hide a real wish
         ("my sister is 15 and she is here with me", "minor"),
         ("I am 15", "minor"),
+        ("i am 15 years old", "minor"),
+        ("mam 16 lat", "minor"),
+        ("mne ochen ploho, krov ne ostanavlivaetsya", "medical_emergency"),
+        ("他强jian了我", "rape"),
     ],
 )
 def test_what_looks_like_a_figure_but_can_be_meant_still_matches(matcher, text, concept):
