@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,25 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+MIN_KEY_LENGTH = 16
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def key_bytes(text: str) -> bytes:
+    """The key a text stands for: 64 hex digits are the bytes they spell, any
+    other text its UTF-8 bytes."""
+    text = text.strip()
+    return bytes.fromhex(text) if _HEX_KEY.fullmatch(text) else text.encode()
+
+
+def earlier_readings(text: str) -> list[bytes]:
+    """How releases before 2026-12 read the same text in HELPLINE_SECRET_KEY: as
+    UTF-8 even when it was hex. Accepted for reading, so that the change of
+    format orphans no conversation."""
+    text = text.strip()
+    return [text.encode()] if _HEX_KEY.fullmatch(text) else []
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -41,6 +61,8 @@ class Settings:
     locales_dir: Path = Path("locales")
     shelters_file: Path = EXAMPLE_SHELTERS_FILE
     secret_key: bytes | None = None
+    # HELPLINE_OLD_SECRET_KEYS, and the earlier reading of a hex HELPLINE_SECRET_KEY
+    old_secret_keys: tuple[bytes, ...] = ()
     retention_days: int = 30
     reply_window_hours: int = 24  # a counsellor may write only this long after her last message
     redis_url: str | None = None
@@ -76,7 +98,7 @@ class Settings:
             return self
         key_file = self.data_dir / "secret.key"
         if key_file.exists():
-            key = bytes.fromhex(key_file.read_text().strip())
+            key = key_bytes(key_file.read_text())
         else:
             self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             key = secrets.token_bytes(32)
@@ -269,12 +291,23 @@ def load_settings(
         elif path.suffix.lower() not in (".yaml", ".yml", ".csv"):
             problems.append(f"HELPLINE_SHELTERS_FILE={v!r} must end in .yaml, .yml or .csv.")
         kwargs["shelters_file"] = path
+    old: list[bytes] = []
     if (v := get("HELPLINE_SECRET_KEY")) is not None:
-        if len(v) < 16:
+        if len(v) < MIN_KEY_LENGTH:
             problems.append(
                 "HELPLINE_SECRET_KEY is too short: use at least 16 characters (32 random bytes as hex is best)."
             )
-        kwargs["secret_key"] = v.encode()
+        kwargs["secret_key"] = key_bytes(v)
+        old += earlier_readings(v)
+    if (v := get("HELPLINE_OLD_SECRET_KEYS")) is not None:
+        texts = [t.strip() for t in v.split(",") if t.strip()]
+        if any(len(t) < MIN_KEY_LENGTH for t in texts):
+            problems.append(
+                "HELPLINE_OLD_SECRET_KEYS: every previous key, separated by commas, has at least 16 characters."
+            )
+        for text in texts:
+            old += [key_bytes(text), *earlier_readings(text)]
+    kwargs["old_secret_keys"] = tuple(dict.fromkeys(old))
     if (v := get("HELPLINE_RETENTION_DAYS")) is not None:
         try:
             days = int(v)

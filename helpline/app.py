@@ -105,7 +105,7 @@ def create_app(
         url = embedded.url
     redis = open_redis(url)  # connects on first use, once the cleanup contexts start Redis
     assert settings.secret_key is not None  # with_secret() sets it
-    privacy = Privacy(settings.secret_key)
+    privacy = Privacy(settings.secret_key, settings.old_secret_keys)
     flows = flows or Flows(settings.flows_dir, settings.locales_dir, settings.retention_days)
     channels = channels if channels is not None else build_channels(settings)
     metrics = Metrics()

@@ -109,7 +109,7 @@ class WebChannel(Channel):
         (nothing counted then), else None with this message counted."""
         if not self.limits_on:
             return None
-        client, pid = self._client(request), self.privacy.pid("web", session)
+        client, pid = self._client(request), await self.privacy.find_pid(self.redis, "web", session)
         # keyed by her pseudonymous id: the session id is her address, never stored plain
         checks = [(CLIENT_MESSAGES, client), (SESSION_MESSAGES, pid)]
         if not await self.redis.exists(keys.state(pid)):
@@ -218,7 +218,7 @@ class WebChannel(Channel):
                 status=429,
                 headers={"Retry-After": "1"},
             )
-        pid = self.privacy.pid("web", session)
+        pid = await self.privacy.find_pid(self.redis, "web", session)
         deadline = time.monotonic() + LONG_POLL_S
         if wait:
             self._polls[client] = self._polls.get(client, 0) + 1
@@ -267,7 +267,7 @@ class WebChannel(Channel):
     async def send(self, address: str, outbound: Outbound) -> Sent:
         if outbound.kind != "text":
             return Sent()
-        pid = self.privacy.pid("web", address)
+        pid = await self.privacy.find_pid(self.redis, "web", address)
         item = {
             "id": outbound.id,
             "text": outbound.text,

@@ -205,7 +205,7 @@ class Pipeline:
     async def accept(self, inbound: Inbound) -> bool:
         """Store `inbound` durably, once. True if stored, False for a duplicate delivery.
         Return only after Redis has it: the caller may then acknowledge."""
-        pid = self.privacy.pid(inbound.channel, inbound.user_id)
+        pid = await self.privacy.find_pid(self.redis, inbound.channel, inbound.user_id)
         data = inbound.to_json()
         data["received_at"] = inbound.received_at or self.clock()
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)

@@ -3,6 +3,16 @@
 Redis never holds a chat id or a phone number in the clear: a conversation is
 keyed by an HMAC of (channel, user id), and the address needed to reply is kept
 encrypted with AES-GCM. Both keys derive from HELPLINE_SECRET_KEY.
+
+One key format everywhere (`bot.config.key_bytes`): 64 hexadecimal digits, which is what
+the generated key file holds and what `openssl rand -hex 32` prints, are the 32
+bytes they spell; any other text of 16 characters or more is its UTF-8 bytes.
+So the key file's content can be copied into HELPLINE_SECRET_KEY as it is.
+
+Rotation: previous keys (HELPLINE_OLD_SECRET_KEYS) are accepted for reading.
+An address or a cookie sealed with an old key still opens, and a conversation
+begun under an old key keeps its pseudonymous id until it ends or expires
+(`find_pid`); everything new is sealed and named with the current key.
 """
 
 from __future__ import annotations
@@ -11,44 +21,92 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
-class Privacy:
+def _derive(secret_key: bytes, purpose: bytes) -> bytes:
+    return hmac.new(secret_key, purpose, hashlib.sha256).digest()
+
+
+class _Keys:
+    """What one secret key derives: one key per use."""
+
     def __init__(self, secret_key: bytes):
-        self._pid_key = hmac.new(secret_key, b"helpline pseudonymous ids", hashlib.sha256).digest()
-        self._aead = AESGCM(
-            hmac.new(secret_key, b"helpline contact addresses", hashlib.sha256).digest()
-        )
-        self.cookie_key = hmac.new(secret_key, b"helpline console cookies", hashlib.sha256).digest()
+        self.pid_key = _derive(secret_key, b"helpline pseudonymous ids")
+        self.aead = AESGCM(_derive(secret_key, b"helpline contact addresses"))
+        self.cookie_key = _derive(secret_key, b"helpline console cookies")
         self.telegram_secret = hmac.new(
             secret_key, b"helpline telegram webhook", hashlib.sha256
         ).hexdigest()[:48]
 
     def pid(self, channel: str, user_id: str) -> str:
-        """The conversation's pseudonymous id: stable, not reversible without the key."""
-        digest = hmac.new(self._pid_key, f"{channel}:{user_id}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(self.pid_key, f"{channel}:{user_id}".encode(), hashlib.sha256).digest()
         return base64.b32encode(digest[:15]).decode().lower()
+
+    def mac(self, value: str) -> str:
+        return hmac.new(self.cookie_key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class Privacy:
+    def __init__(self, secret_key: bytes, old_keys: tuple[bytes, ...] | list[bytes] = ()):
+        self._current = _Keys(secret_key)
+        self._old = [_Keys(k) for k in dict.fromkeys(old_keys) if k != secret_key]
+        self._all = [self._current, *self._old]
+        self.cookie_key = self._current.cookie_key
+        self.telegram_secret = self._current.telegram_secret
+        # Telegram may still send the secret it was given under an old key until
+        # the webhook is registered again (at start).
+        self.telegram_secrets = [k.telegram_secret for k in self._all]
+
+    def pid(self, channel: str, user_id: str) -> str:
+        """The conversation's pseudonymous id: stable, not reversible without the key."""
+        return self._current.pid(channel, user_id)
+
+    async def find_pid(self, redis: Any, channel: str, user_id: str) -> str:
+        """The id of her conversation: the current key's, unless a conversation
+        begun under an old key is still going (rotation); one EXISTS per key, and
+        only while old keys are set."""
+        pid = self._current.pid(channel, user_id)
+        if not self._old:
+            return pid
+        from bot.store import keys  # the key names; privacy stays free of Redis otherwise
+
+        if await redis.exists(keys.state(pid)):
+            return pid
+        for old in self._old:
+            earlier = old.pid(channel, user_id)
+            if await redis.exists(keys.state(earlier)):
+                return earlier
+        return pid
 
     def encrypt(self, plaintext: str, context: str = "") -> str:
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
+        sealed = self._current.aead.encrypt(nonce, plaintext.encode(), context.encode())
         return base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def decrypt(self, token: str, context: str = "") -> str | None:
         try:
             raw = base64.urlsafe_b64decode(token.encode())
-            return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
-        except (InvalidTag, ValueError):
+        except ValueError:
             return None
+        for derived in self._all:
+            try:
+                return derived.aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+            except (InvalidTag, ValueError):
+                continue
+        return None
 
     def sign(self, value: str) -> str:
-        mac = hmac.new(self.cookie_key, value.encode(), hashlib.sha256).hexdigest()[:32]
-        return f"{value}.{mac}"
+        return f"{value}.{self._current.mac(value)}"
 
     def unsign(self, signed: str) -> str | None:
         value, _, mac = signed.rpartition(".")
-        expected = hmac.new(self.cookie_key, value.encode(), hashlib.sha256).hexdigest()[:32]
-        return value if value and hmac.compare_digest(mac, expected) else None
+        if not value:
+            return None
+        for derived in self._all:
+            if hmac.compare_digest(mac, derived.mac(value)):
+                return value
+        return None

@@ -152,6 +152,61 @@ def test_secret_key_is_generated_once_into_the_data_dir(tmp_path):
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
+def test_the_key_file_copied_into_the_environment_is_the_same_key(tmp_path):
+    """One format: what the generated file holds, put in HELPLINE_SECRET_KEY, names
+    every conversation as before (the natural step when moving to compose)."""
+    from bot.store.privacy import Privacy
+
+    generated = load({**BASE, "HELPLINE_DATA_DIR": str(tmp_path)}).with_secret()
+    text = (tmp_path / "secret.key").read_text()
+    copied = load({**BASE, "HELPLINE_SECRET_KEY": text + "\n"}).with_secret()
+    assert copied.secret_key == generated.secret_key
+    assert Privacy(copied.secret_key).pid("sms", "+447700900123") == Privacy(
+        generated.secret_key
+    ).pid("sms", "+447700900123")
+
+
+def test_a_hex_key_set_before_the_format_changed_is_still_read():
+    """Releases before 2026-12 read a hex HELPLINE_SECRET_KEY as text: that
+    reading stays accepted for the conversations it named."""
+    text = "ab" * 32
+    settings = load({**BASE, "HELPLINE_SECRET_KEY": text})
+    assert settings.secret_key == bytes.fromhex(text)
+    assert settings.old_secret_keys == (text.encode(),)
+    words = load({**BASE, "HELPLINE_SECRET_KEY": "a passphrase of some length"})
+    assert words.secret_key == b"a passphrase of some length" and words.old_secret_keys == ()
+
+
+def test_old_secret_keys_are_read_in_the_same_format():
+    old = "cd" * 32
+    settings = load(
+        {
+            **BASE,
+            "HELPLINE_SECRET_KEY": "ab" * 32,
+            "HELPLINE_OLD_SECRET_KEYS": f"{old}, older-passphrase-1",
+        }
+    )
+    assert bytes.fromhex(old) in settings.old_secret_keys
+    assert b"older-passphrase-1" in settings.old_secret_keys
+    with pytest.raises(ConfigError, match="HELPLINE_OLD_SECRET_KEYS"):
+        load({**BASE, "HELPLINE_OLD_SECRET_KEYS": "short"})
+
+
+def test_what_an_old_key_sealed_or_signed_still_opens_and_new_things_use_the_new_key():
+    from bot.store.privacy import Privacy
+
+    old, new = b"old-secret-key-0123456789", b"new-secret-key-0123456789"
+    before = Privacy(old)
+    sealed, signed = before.encrypt("+447700900123", "pid1"), before.sign("session")
+    after = Privacy(new, (old,))
+    assert after.decrypt(sealed, "pid1") == "+447700900123"
+    assert after.unsign(signed) == "session"
+    assert Privacy(new).decrypt(sealed, "pid1") is None and Privacy(new).unsign(signed) is None
+    assert before.decrypt(after.encrypt("x", "pid1"), "pid1") is None  # sealed with the new key
+    assert after.pid("sms", "1") == Privacy(new).pid("sms", "1") != before.pid("sms", "1")
+    assert before.telegram_secret in after.telegram_secrets
+
+
 def test_trusted_proxies_name_the_client_from_the_right_of_x_forwarded_for():
     from aiohttp.test_utils import make_mocked_request
 

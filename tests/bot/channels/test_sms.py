@@ -304,3 +304,37 @@ async def test_a_webhook_retried_within_the_retention_is_still_a_duplicate(
     await settled(redis)
     assert len(twilio.messages) == 1
     assert 0 < await redis.ttl(keys.seen("sms", "SM" + "d" * 32)) <= 30 * 86400
+
+
+async def test_a_key_rotation_orphans_no_conversation(make_client, twilio, redis):
+    """The README's rotation: the new key in HELPLINE_SECRET_KEY, the old one in
+    HELPLINE_OLD_SECRET_KEYS. Her conversation, begun under the old key, goes on
+    where it was (her place in the queue, her replies); a new person is named
+    with the new key."""
+    old, new = b"old-secret-key-0123456789abcdef", b"new-secret-key-0123456789abcdef"
+    env = {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": twilio.base_url,
+    }
+    before = await make_client(channel_env=env, public_url=PUBLIC, secret_key=old)
+    await post(before, form("hi"))
+    await post(before, form("he has my passport"))  # queued for a counsellor
+    await twilio.wait_for(2)
+    await before.close()
+    [queued] = await redis.zrange(keys.QUEUE, 0, -1)
+
+    after = await make_client(
+        channel_env=env, public_url=PUBLIC, secret_key=new, old_secret_keys=(old,)
+    )
+    await post(after, form("1"))
+    messages = await twilio.wait_for(3)
+    assert messages[2]["To"] == PHONE and "confidential" not in messages[2]["Body"]
+    assert await redis.zrange(keys.QUEUE, 0, -1) == [queued]  # still her, still queued
+    await post(after, form("hi", sender="+447700900456"))
+    await twilio.wait_for(4)
+    await settled(redis)
+    assert len(await redis.zrange(keys.QUEUE, 0, -1)) == 1
+    states = {k.decode() for k in await redis.keys(f"{keys.PREFIX}:c:*:state")}
+    assert len(states) == 2 and keys.state(queued.decode()) in states
