@@ -18,6 +18,7 @@ from bot.store import keys
 from bot.store.privacy import Privacy
 from bot.store.replies import decoded
 from handoff import pages
+from handoff.audit import MAX_READ, Audit
 from handoff.counsellors import Counsellors, Session
 from handoff.events import CLOSED, EventHub
 from handoff.pages import error
@@ -27,6 +28,9 @@ from handoff.sessions import SignIn
 MAX_MESSAGE = 4096
 MAX_NOTES = 5000
 HEARTBEAT_S = 15
+# The page reads a conversation again at each new message: the audit notes one
+# read per counsellor and conversation in this long (per process).
+READ_AUDITED_EVERY_S = 600
 
 
 class Console:
@@ -45,7 +49,11 @@ class Console:
         self.counsellors: Counsellors = handoff.counsellors
         self.hub = hub
         self.clock = handoff.conversations.clock
-        self.sign_in = SignIn(self.counsellors, privacy, secure_cookies, trusted_proxies)
+        self.audit = Audit(self.redis, handoff.conversations.retention)
+        self._reads: dict[tuple[str, str], float] = {}  # (user, pid) -> when a read was audited
+        self.sign_in = SignIn(
+            self.counsellors, privacy, secure_cookies, trusted_proxies, audit=self.audit
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -67,6 +75,7 @@ class Console:
             ),
             web.get(f"{api}/counsellors", self.sign_in.guard(self.team)),
             web.get(f"{api}/overview", self.sign_in.guard(self.overview, supervisor=True)),
+            web.get(f"{api}/audit", self.sign_in.guard(self.audit_entries, supervisor=True)),
         ]
 
     # ------------------------------------------------------------------ queue
@@ -107,6 +116,23 @@ class Console:
                 "online": await self.counsellors.online(),
             }
         )
+
+    async def audit_entries(self, request: web.Request, session: Session) -> web.Response:
+        """Supervisors: the newest counsellor actions first, `since` (seconds since
+        the epoch) on, at most `limit` (default 200)."""
+        since, limit = request.query.get("since"), request.query.get("limit", "200")
+        try:
+            start = float(since) if since else None
+            count = int(limit)
+            if not 1 <= count <= MAX_READ or (start is not None and not 0 <= start < 1e11):
+                raise ValueError
+        except ValueError:
+            return error(
+                400,
+                f"`since` is seconds since 1970 and `limit` a whole number from 1 to {MAX_READ}.",
+            )
+        entries = await self.audit.read(start, count)
+        return web.json_response([e.as_json() for e in entries])
 
     # ------------------------------------------------------------------ one conversation
 
@@ -157,6 +183,7 @@ class Console:
             return problem
         assert record is not None  # _access gives a record whenever it gives no error
         status = record.get("status", "bot")
+        await self._audit_read(session.user, pid)
         body = {
             "id": pid,
             "channel": record.get("channel"),
@@ -170,6 +197,7 @@ class Console:
         }
         if status == "left":
             return web.json_response(body)
+        body["case"] = await self.audit.case(pid)  # how the audit names it
         caps = CAPABILITIES.get(body["channel"] or "")
         if caps is not None:
             body["max_text"] = caps.max_text  # a longer reply would be cut: the page says so first
@@ -209,6 +237,15 @@ class Console:
             ]
         return web.json_response(body)
 
+    async def _audit_read(self, user: str, pid: str) -> None:
+        now = self.clock()
+        if now - self._reads.get((user, pid), float("-inf")) < READ_AUDITED_EVERY_S:
+            return
+        if len(self._reads) > 10_000:
+            self._reads = {k: t for k, t in self._reads.items() if now - t < READ_AUDITED_EVERY_S}
+        self._reads[(user, pid)] = now
+        await self.audit.record(user, "read", pid)
+
     async def claim(self, request: web.Request, session: Session) -> web.Response:
         pid = request.match_info["id"]
         record, problem = await self._access(pid, session)
@@ -229,6 +266,9 @@ class Console:
             return error(409, f"{other} has already claimed this conversation.")
         if enqueued_at and not other and self.handoff.metrics:
             self.handoff.metrics.wait_seconds.observe(max(0.0, self.clock() - enqueued_at))
+        await self.audit.record(
+            session.user, "claim", pid, f"taken over from {other}" if other else ""
+        )
         await self._publish({"type": "queue"}, {"type": "message", "id": pid})
         return web.json_response({"ok": True, "assigned_to": session.user})
 
@@ -257,6 +297,7 @@ class Console:
             claimed, other, _ = await self.handoff.queue.claim(pid, session.user)
             if claimed != 200:
                 return error(409, f"{other or 'Someone'} has already claimed this conversation.")
+            await self.audit.record(session.user, "claim", pid, "by replying")
             await self._publish({"type": "queue"})
             code, message_id = await self.handoff.send_message(
                 pid, session.user, text.strip(), session.is_supervisor
@@ -269,6 +310,7 @@ class Console:
                     404: "This conversation has ended.",
                 }.get(code, "The message was not sent."),
             )
+        await self.audit.record(session.user, "reply", pid)
         return web.json_response({"ok": True, "id": message_id})
 
     async def typing(self, request: web.Request, session: Session) -> web.Response:
@@ -297,6 +339,7 @@ class Console:
         code, _, _ = await self.handoff.queue.claim(pid, target, take_over=True)
         if code != 200:
             return error(404, "No such conversation.")
+        await self.audit.record(session.user, "transfer", pid, f"to {target}")
         await self._publish({"type": "queue"}, {"type": "message", "id": pid})
         return web.json_response({"ok": True, "assigned_to": target})
 
@@ -326,6 +369,7 @@ class Console:
             return error(503, "The conversation is busy: try again in a moment.")
         if code != 200:
             return error(404, "No such conversation.")
+        await self.audit.record(session.user, "close", pid, outcome.strip())
         return web.json_response({"ok": True})
 
     async def block(self, request: web.Request, session: Session) -> web.Response:
@@ -344,8 +388,10 @@ class Console:
             )
         if minutes == 0:
             await self.redis.delete(keys.blocked(pid))
+            await self.audit.record(session.user, "unblock", pid)
         else:
             await self.redis.set(keys.blocked(pid), session.user, ex=minutes * 60)
+            await self.audit.record(session.user, "block", pid, f"{minutes} minutes")
         return web.json_response({"ok": True, "blocked_minutes": minutes})
 
     # ------------------------------------------------------------------ live events

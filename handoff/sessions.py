@@ -20,6 +20,7 @@ from bot.config import Network
 from bot.store import keys
 from bot.store.limits import Limit, Limits
 from bot.store.privacy import Privacy
+from handoff.audit import Audit
 from handoff.counsellors import SESSION_IDLE_S, USERNAME_RE, Busy, Counsellors, Session
 from handoff.pages import error
 
@@ -46,8 +47,10 @@ class SignIn:
         privacy: Privacy,
         secure_cookies: bool,
         trusted_proxies: tuple[Network, ...] = (),
+        audit: Audit | None = None,
     ) -> None:
         self.counsellors = counsellors
+        self.audit = audit
         self.privacy = privacy
         self.secure_cookies = secure_cookies
         self.trusted_proxies = trusted_proxies
@@ -113,9 +116,13 @@ class SignIn:
             await self.limits.give_back(*tries)
             return error(503, "Many people are signing in: try again in a few seconds.", 5)
         if role is None:
+            if self.audit and account != "-" and await self.counsellors.exists(account):
+                await self.audit.record(account, "login_refused")
             return error(401, "Wrong username or password.")
         await self.limits.give_back(*tries)  # a right password is not an attack
         session = await self.counsellors.open_session(username, role)
+        if self.audit:
+            await self.audit.record(username, "login")
         response = web.json_response(
             {"csrf_token": session.csrf_token, "user": username, "role": role}
         )
@@ -133,6 +140,8 @@ class SignIn:
     async def logout(self, request: web.Request, session: Session) -> web.Response:
         await self.counsellors.close_session(session.id)
         await self.counsellors.leave(session.user)
+        if self.audit:
+            await self.audit.record(session.user, "logout")
         response = web.json_response({"ok": True})
         response.del_cookie(COOKIE, path="/console")
         return response

@@ -86,6 +86,12 @@ def dead_letters(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:dead"
 
 
+def case(pid: str) -> str:
+    """The conversation's case reference in the audit (handoff/audit.py): random,
+    so that the audit cannot name her once this key is gone."""
+    return f"{PREFIX}:c:{{{pid}}}:case"
+
+
 def traces(pid: str) -> str:
     """Set of the keys named by a provider's ids that concern her (webhook dedup
     markers, SMS status mappings): a seized disk must not be able to tell from
@@ -117,6 +123,7 @@ def conversation_keys(pid: str) -> list[str]:
         transcript_dropped(pid),
         dead_letters(pid),
         traces(pid),
+        case(pid),
     ]
 
 
@@ -176,6 +183,7 @@ QUEUE = (
 )
 WAITING = f"{PREFIX}:queue:waiting"  # the same scores, only for those no counsellor has claimed yet
 WAITS = f"{PREFIX}:queue:waits"  # the last 50 waits until a claim, "claimed_at:seconds" (no ids)
+AUDIT = f"{PREFIX}:audit"  # stream of counsellor actions (handoff/audit.py)
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
 FIRST_ADMIN = (

@@ -15,6 +15,7 @@ export class TeamView {
     this.overview = null;
     this.fetchedAt = performance.now();
     this.team = [];
+    this.audit = [];
   }
 
   get visible() {
@@ -33,9 +34,10 @@ export class TeamView {
   async refresh() {
     if (this.view.hidden) return;
     try {
-      const [overview, team] = await Promise.all([get("/overview"), get("/counsellors")]);
+      const [overview, team, audit] = await Promise.all([get("/overview"), get("/counsellors"), get("/audit?limit=50")]);
       this.overview = overview;
       this.team = team;
+      this.audit = audit;
       this.fetchedAt = performance.now();
       this.render();
     } catch (error) {
@@ -65,6 +67,20 @@ export class TeamView {
     $("team-rows").replaceChildren(...rows);
     $("team-empty").hidden = rows.length > 0;
     this.renderConversations();
+    this.renderAudit();
+  }
+
+  /** The newest counsellor actions (GET /audit). */
+  renderAudit() {
+    const rows = this.audit.map((e) => h("tr", {},
+      h("td", {}, new Date(e.at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "medium" })),
+      h("td", {}, e.actor === "cli" ? "Operator (command line)" : e.actor),
+      h("td", {}, e.what),
+      h("td", {}, e.case || "—"),
+      h("td", {}, e.detail || ""),
+    ));
+    $("audit-rows").replaceChildren(...rows);
+    $("audit-empty").hidden = rows.length > 0;
   }
 
   /** Every open conversation, each with a reassign control. */

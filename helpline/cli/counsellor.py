@@ -98,10 +98,12 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 async def _change(user: str, action: str, password: str = "", role: str | None = None) -> int:
     from bot.store.limits import Limits
+    from handoff.audit import Audit
     from handoff.counsellors import AccountError, Counsellors
     from handoff.sessions import ACCOUNT_TRIES
 
-    async with cli_redis(settings_or_exit()) as redis:
+    settings = settings_or_exit()
+    async with cli_redis(settings) as redis:
         counsellors = Counsellors(redis)
         try:
             if action == "add":
@@ -122,6 +124,10 @@ async def _change(user: str, action: str, password: str = "", role: str | None =
                 print(f"unlocked {user} (failed sign-ins from {cleared} client(s) forgotten)")
         except AccountError as exc:
             return _fail(f"{exc} Nothing changed.")
+        # the operator at the command line: the account changed is the detail
+        await Audit(redis, settings.retention_seconds).record(
+            "cli", f"account_{action}", None, user
+        )
     return EXIT_OK
 
 

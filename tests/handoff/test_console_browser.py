@@ -457,6 +457,12 @@ async def test_supervisor_sees_the_team_and_reassigns(app, tabs):
         "1"
     )
 
+    # The audit says who claimed and who reassigned, by the conversation's case.
+    await sue.get_by_role("link", name="Team").click()
+    audit = sue.locator("#audit-rows")
+    await expect(audit.locator("tr", has_text="transferred")).to_contain_text("to bea")
+    await expect(audit.locator("tr", has_text="claimed").first).to_contain_text("ana")
+
     # Ana loses it live; Bea is told it is hers.
     await expect(ana.locator("#conv-problem")).to_contain_text("This conversation is with bea")
     await expect(bea.locator("#flash")).to_contain_text("A conversation was given to you")
