@@ -27,6 +27,7 @@ from bot.runtime.live import Flows
 from bot.runtime.runtime import Runtime
 from bot.store import keys
 from bot.store.commit import Commit
+from bot.store.compaction import compact_forever
 from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
 from handoff.console import Console
@@ -175,13 +176,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded Redis started on %s", embedded.socket_path)
         if embedded.process is not None:  # ours (not another app's, reused)
             supervisor = asyncio.create_task(supervise(embedded))
+    compactor = asyncio.create_task(compact_forever(app[REDIS], app[RUNTIME].conversations.clock))
     try:
         yield
     finally:
-        if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+        for task in (supervisor, compactor):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await app[REDIS].aclose()
         if embedded is not None:
             embedded.stop()

@@ -183,6 +183,10 @@ QUEUE = (
 )
 WAITING = f"{PREFIX}:queue:waiting"  # the same scores, only for those no counsellor has claimed yet
 WAITS = f"{PREFIX}:queue:waits"  # the last 50 waits until a claim, "claimed_at:seconds" (no ids)
+# Sorted set pid -> when her data goes (bot/store/compaction.py): the append-only
+# file is rewritten once it has, so that erased words leave the disk.
+COMPACT = f"{PREFIX}:compact"
+COMPACT_LOCK = f"{PREFIX}:compact:lock"
 AUDIT = f"{PREFIX}:audit"  # stream of counsellor actions (handoff/audit.py)
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
