@@ -265,7 +265,9 @@ class Console:
         if code == 409:
             return error(409, f"{other} has already claimed this conversation.")
         if enqueued_at and not other and self.handoff.metrics:
-            self.handoff.metrics.wait_seconds.observe(max(0.0, self.clock() - enqueued_at))
+            self.handoff.metrics.observe(
+                "helpline_queue_wait_seconds", max(0.0, self.clock() - enqueued_at)
+            )
         await self.audit.record(
             session.user, "claim", pid, f"taken over from {other}" if other else ""
         )

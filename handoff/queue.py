@@ -17,7 +17,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -65,6 +65,7 @@ class HandoffQueue:
         self._enqueue = load_script(redis, LUA / "enqueue.lua")
         self._claim = load_script(redis, LUA / "claim.lua")
         self._leave = load_script(redis, LUA / "leave.lua")
+        self.metrics: Any = None  # helpline.metrics.Metrics, set by the app
 
     def score(self, level: str, enqueued_at: float) -> float:
         return enqueued_at + LEVEL_INDEX[level] * self.aging_seconds
@@ -158,10 +159,12 @@ class HandoffQueue:
                 continue
             if data["status"] == "waiting" and self.silent_too_long(data, now):
                 # Nobody could write to her any more: she left the queue unanswered.
-                await self._leave(
+                left = await self._leave(
                     keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
                     args=[pid, "waiting", "abandoned", now],
                 )
+                if left and self.metrics:
+                    self.metrics.inc("helpline_queue_abandoned", "silent")
                 continue
             level = data.get("severity", "asked")
             waited = max(0.0, now - float(data.get("enqueued_at", now)))
@@ -226,6 +229,8 @@ class HandoffQueue:
             args=[pid, "waiting", "withdrawn", now],
         )
         if done:
+            if self.metrics:
+                self.metrics.inc("helpline_queue_abandoned", "withdrawn")
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "queue"}))
         return bool(done)
 

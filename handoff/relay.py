@@ -76,6 +76,7 @@ class Handoff:
         )
         self.counsellors = Counsellors(self.redis, conversations.clock)
         self.metrics = metrics
+        self.queue.metrics = metrics
         self._relay = load_script(self.redis, LUA / "relay.lua")
 
     @property
@@ -97,7 +98,7 @@ class Handoff:
             now=now,
         )
         if new and self.metrics:
-            self.metrics.handoffs.labels(level).inc()
+            self.metrics.inc("helpline_handoffs", level)
         ctx.conversation.mode = MODE_QUEUED
         ctx.commit.publish({"type": "queue"})
         position = await self.queue.position(ctx.pid) or 1
@@ -201,9 +202,20 @@ class Handoff:
             ],
         )
         if code == 200:
+            if self.metrics:
+                await self._first_reply(pid, now)
             self.wake.wake_sender(channel, pid)
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
         return int(code), message_id
+
+    async def _first_reply(self, pid: str, now: float) -> None:
+        """The time from her handoff to a counsellor's first reply, once per handoff."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hsetnx(keys.handoff(pid), "first_reply_at", f"{now:.3f}")
+            pipe.hget(keys.handoff(pid), "enqueued_at")
+            first, enqueued_at = await pipe.execute()
+        if first and enqueued_at:
+            self.metrics.observe("helpline_first_reply_seconds", max(0.0, now - float(enqueued_at)))
 
     async def typing(self, pid: str) -> bool:
         """Show "typing..." to a Telegram user; skipped on channels without it."""

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
@@ -35,7 +35,7 @@ from handoff.events import EventHub
 from handoff.relay import Handoff
 from handoff.sessions import create_first_admin
 from helpline.logs import request_ids
-from helpline.metrics import Metrics
+from helpline.metrics import Metrics, flush_forever
 from helpline.services import build_services, start_shelters
 
 log = logging.getLogger("helpline.app")
@@ -119,7 +119,9 @@ def create_app(
         commit = Commit(pid, inbound.channel, settings.retention_seconds, conversations.clock())
         commit.pop_inbox()
         await runtime.handle(pid, inbound, commit, loaded)
-        metrics.processing_seconds.observe(max(0.0, conversations.clock() - inbound.received_at))
+        metrics.observe(
+            "helpline_processing_seconds", max(0.0, conversations.clock() - inbound.received_at)
+        )
         return commit
 
     pipeline = Pipeline(
@@ -129,6 +131,7 @@ def create_app(
         process=process,
         on_accept=metrics.count_accepted,
         on_delivery=metrics.count_delivered,
+        on_send_error=metrics.count_send_error,
         max_attempts=settings.send_attempts,
         backoff_base=settings.send_backoff_s,
         clock=conversations.clock,
@@ -239,10 +242,16 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     """The workers, senders, sweeps and erasers of this process; at shutdown the
     sends under way finish (within SEND_GRACE_S), so none is made twice."""
     await app[PIPELINE].start()
+    stopping = False
+    flusher = asyncio.create_task(flush_forever(app[METRICS], app[REDIS], lambda: stopping))
     try:
         yield
     finally:
         await app[PIPELINE].stop(grace_s=SEND_GRACE_S)
+        stopping = True
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
 
 
 async def close_open_requests(app: web.Application) -> None:
@@ -322,11 +331,9 @@ async def metrics_view(request: web.Request) -> web.Response:
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    metrics = request.app[METRICS]
-    with contextlib.suppress(RedisError, OSError):
-        metrics.queue_length.set(await request.app[REDIS].zcard(keys.WAITING))
+    now = request.app[RUNTIME].conversations.clock()
     return web.Response(
-        body=generate_latest(metrics.registry),
+        body=await request.app[METRICS].render(request.app[REDIS], now),
         headers={"Content-Type": CONTENT_TYPE_LATEST},
     )
 

@@ -124,6 +124,7 @@ Process = Callable[[str, Inbound, list], Awaitable[Commit]]
 OnAccept = Callable[[Inbound, bool], None]  # (inbound, new: not a duplicate)
 # (channel, outbound, pid, the final error or None)
 OnDelivery = Callable[[str, Outbound, str, Exception | None], Awaitable[None]]
+OnSendError = Callable[[str, Exception], None]  # (channel, each refusal or failure)
 
 
 class Pipeline:
@@ -138,13 +139,15 @@ class Pipeline:
         process: Process,
         on_accept: OnAccept | None = None,
         on_delivery: OnDelivery | None = None,
+        on_send_error: OnSendError | None = None,
         max_attempts: int = MAX_SEND_ATTEMPTS,
         backoff_base: float = BACKOFF_BASE_S,
         clock: Clock = wall_clock,
         words: Words | None = None,
     ):
         """`process` turns one inbound message into a Commit (the runtime);
-        `on_accept` and `on_delivery` are told of each message in and out (metrics);
+        `on_accept` and `on_delivery` are told of each message in and out, and
+        `on_send_error` of each refusal or failure of a provider (metrics);
         `words` are the live flows' keywords and texts, for the channels."""
         self.redis = redis
         self.privacy = privacy
@@ -152,6 +155,7 @@ class Pipeline:
         self.process = process
         self.on_accept = on_accept
         self.on_delivery = on_delivery
+        self.on_send_error = on_send_error
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.clock = clock
@@ -338,6 +342,8 @@ class Pipeline:
             except RetryableSendError as exc:
                 error = exc
                 attempt += 1
+                if self.on_send_error:
+                    self.on_send_error(channel.name, exc)
                 if attempt < self.max_attempts:
                     await asyncio.sleep(
                         exc.retry_after
@@ -352,6 +358,8 @@ class Pipeline:
                 log.warning("channel %s: Redis error while sending; retrying", channel.name)
                 await asyncio.sleep(self._backoff(min(local_errors - 1, 6)))
             except PermanentSendError as exc:
+                if self.on_send_error:
+                    self.on_send_error(channel.name, exc)
                 return None, exc
             except Exception as exc:  # a bug in a channel must not stop the outbox
                 log.exception("channel %s failed to send", channel.name)

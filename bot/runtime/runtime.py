@@ -120,6 +120,10 @@ class Runtime:
 
         context = self._context(inbound, conv, now)
         risk = self.risk.match(inbound.text) if (self.risk and inbound.text) else None
+        if risk is not None:  # counted once, with the message's other writes
+            commit.add(
+                *keys.count_metric("helpline_risk_detections", risk.language or "-", risk.concept)
+            )
         commit.log(
             "user", _recorded(inbound, reading, risk), inbound.received_at, **_risk_note(risk)
         )
@@ -319,6 +323,8 @@ async def _safe_exit(ctx: ActionContext) -> tuple[None, dict]:
         ctx.commit.delete_messages(ctx.inbound.channel, sealed, sorted(set(ids)))
     handoff = await redis.hgetall(keys.handoff(pid))
     ctx.commit.erase()
+    if handoff.get(b"status") == b"waiting":  # she left the queue before anyone took her
+        ctx.commit.add(*keys.count_metric("helpline_queue_abandoned", "exit"))
     if handoff:
         assigned = decoded(handoff.get(b"assigned_to", b""))
         # Tells the console she left; no longer than conversations are kept.

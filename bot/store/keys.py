@@ -187,7 +187,28 @@ WAITS = f"{PREFIX}:queue:waits"  # the last 50 waits until a claim, "claimed_at:
 # file is rewritten once it has, so that erased words leave the disk.
 COMPACT = f"{PREFIX}:compact"
 COMPACT_LOCK = f"{PREFIX}:compact:lock"
-AUDIT = f"{PREFIX}:audit"  # stream of counsellor actions (handoff/audit.py)
+AUDIT = f"{PREFIX}:audit"
+METRICS = (
+    f"{PREFIX}:metrics"  # hash: the line's counters, added by every process (helpline/metrics.py)
+)
+METRIC_SEP = "\x1f"  # between a counter's name and its labels in a METRICS field
+
+
+def metric_field(name: str, *labels: str) -> str:
+    """The METRICS field of a counter and its label values."""
+    return METRIC_SEP.join((name, *labels))
+
+
+def count_metric(name: str, *labels: str) -> list:
+    """The command that adds one to a counter, for writes that must count once (a commit)."""
+    return [
+        "HINCRBYFLOAT",
+        METRICS,
+        metric_field(name, *labels),
+        "1",
+    ]  # stream of counsellor actions (handoff/audit.py)
+
+
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
 FIRST_ADMIN = (

@@ -136,32 +136,34 @@ class Checker:
         self.status = 0  # of the last answer
         caplog.set_level(logging.ERROR)
 
-    def accepted(self) -> float:
+    async def accepted(self) -> float:
         """Deliveries the pipeline took, new or duplicate (every channel's go through it)."""
-        total = 0.0
-        for family in self.metrics.registry.collect():
-            if family.name in ("helpline_messages_in", "helpline_duplicate_deliveries"):
-                total += sum(s.value for s in family.samples if s.name.endswith("_total"))
-        return total
+        await self.metrics.flush(self.redis)
+        totals = await self.redis.hgetall(keys.METRICS)
+        return sum(
+            float(v)
+            for k, v in totals.items()
+            if k.decode().startswith(("helpline_messages_in", "helpline_duplicate_deliveries"))
+        )
 
     async def problem(self, request: Hostile, stores_nothing_when_refused: bool) -> str | None:
         """What is wrong with the app's handling of `request`, or None."""
         await settled(self.redis)  # what earlier requests started has finished
-        accepted, logged = self.accepted(), len(self.caplog.records)
+        accepted, logged = await self.accepted(), len(self.caplog.records)
         answer = await send(self.client, request)
         self.status = answer.status
         case = f"{request.method} {request.target[:40]} {request.name}"
         if answer.status >= 500:
             said = " ".join(answer.body[:300].decode(errors="replace").split())
             return f"{case}: {answer.status} {said}"
-        if self.accepted() != accepted:
+        if await self.accepted() != accepted:
             await settled(self.redis)  # the workers' tracebacks are logged too
         for record in self.caplog.records[logged:]:
             if record.exc_info or "Traceback" in record.getMessage():
                 error = record.exc_info[1] if record.exc_info else None
                 return f"{case}: {answer.status}, logged {record.getMessage()!r}: {error!r}"
         if stores_nothing_when_refused and 400 <= answer.status < 500:
-            if self.accepted() != accepted:
+            if await self.accepted() != accepted:
                 return f"{case}: {answer.status}, yet a message was stored"
             if request.who is not None:
                 pid = self.privacy.pid(*request.who)

@@ -196,6 +196,9 @@ async def test_retry_on_429_and_500(sms_client, twilio):
     await post(sms_client, form("hi"))
     await twilio.wait_for(1)
     assert twilio.attempts == 3
+    metrics = await (await sms_client.get("/metrics")).text()  # what operators see
+    assert 'helpline_provider_errors_total{channel="sms",kind="rate_limited"} 1.0' in metrics
+    assert 'helpline_provider_errors_total{channel="sms",kind="unavailable"} 1.0' in metrics
 
 
 async def test_status_callback_marks_failed_delivery(sms_client, twilio, redis):
