@@ -34,10 +34,10 @@ from pathlib import Path  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 
 from bot.channels.base import Inbound  # noqa: E402
+from bot.channels.telegram import Pacer  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.store import keys  # noqa: E402
 from bot.testing.settle import settled  # noqa: E402
-from bot.channels.telegram import Pacer  # noqa: E402
 from helpline.app import CHANNELS, PIPELINE, REDIS, create_app  # noqa: E402
 from tests.fakes import FakeTelegram, FakeTwilio  # noqa: E402
 
@@ -65,7 +65,9 @@ async def converse(app, channel: str, i: int) -> None:
                 user_of(channel, i),
                 text=text,
                 message_id=str(n) if channel == "telegram" else None,
-                dedup_id=f"SM{n:032x}" if channel == "sms" else (str(n) if channel == "telegram" else None),
+                dedup_id=f"SM{n:032x}"
+                if channel == "sms"
+                else (str(n) if channel == "telegram" else None),
                 language_hint="en" if channel == "telegram" else None,
             )
         )
