@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
 from rapidfuzz.distance import OSA
@@ -55,6 +56,7 @@ from bot.risk.normalise import (
     arabic_skeleton,
     arabizi_skeleton,
     cjk_text,
+    eastern_digits,
     fold_token,
     script,
     tokens,
@@ -110,8 +112,10 @@ class RiskMatcher:
         self._others: set[tuple[str, ...]] = set()  # "my son": the age is somebody else's
         self._cjk_others: list[str] = []
         self._years: dict[tuple[str, ...], str] = {}
-        self._spans: set[tuple[str, ...]] = set()  # "ago", "for": a span of time, not an age
+        # "ago", "for": a span of time, not an age; by key, the languages it is a word of
+        self._spans: dict[tuple[str, ...], set[str]] = {}
         self._cjk_ages: list[tuple[re.Pattern, str]] = []
+        age_words: list[tuple[Any, str, str]] = []  # (its table, the words, their language)
 
         def keys_of(text: str, language: str) -> list[str]:
             found: list[str] = []
@@ -149,17 +153,18 @@ class RiskMatcher:
                 if len(keys) == len(words):
                     self._near.append((entry, keys))
             for text in lexicon.exclusions:
-                add(text, lang, ("exclude", None))
+                add(text, lang, ("exclude", text))
             for words in lexicon.near_exclusions:
-                keys = tuple(k for k in (add(word, lang, ("part", None)) for word in words) if k)
+                keys = tuple(k for k in (add(word, lang, ("part", word)) for word in words) if k)
                 if len(keys) == len(words):
                     self._near_exclusions.append(keys)
             for say in lexicon.ages.say:
                 if _CJK.search(say):
                     continue
                 self._say[tuple(keys_of(say, lang))] = lang
+                age_words.append((self._say, say, lang))
             for word in lexicon.figurative:
-                key = add(word, lang, ("part", None))
+                key = add(word, lang, ("part", word))
                 if key and key.startswith("cjk:"):
                     self._cjk_figurative.append(cjk_text(word))
                 elif key:
@@ -169,19 +174,33 @@ class RiskMatcher:
                     self._cjk_others.append(other)
                 else:
                     self._others.add(tuple(keys_of(other, lang)))
+                    age_words.append((self._others, other, lang))
             for span in lexicon.ages.spans:
                 if not _CJK.search(span):
-                    self._spans.add(tuple(keys_of(span, lang)))
+                    self._spans.setdefault(tuple(keys_of(span, lang)), set()).add(_family(lang))
+                    age_words.append((self._spans, span, lang))
             for years in lexicon.ages.years:
                 if _CJK.search(years):
                     self._cjk_ages.append((re.compile(r"(\d{1,2})\s*" + re.escape(years)), lang))
                 else:
                     self._years[tuple(keys_of(years, lang))] = lang
+                    age_words.append((self._years, years, lang))
         for word in self._surfaces:  # typos are measured against whole words, never stems
             if len(word) >= FUZZY_MIN_LENGTH:
                 for variant in _deletions(word) | {word}:
                     self._deletions.setdefault(variant, set()).add(word)
         self._aliases = self._alias_patterns(patterns)
+        # The words around ages as a message reads them too: French "expérience"
+        # makes the message word "experience" a French key, and "15 years of
+        # experience" is still a span of time in English.
+        for table, text, lang in age_words:
+            read = tuple(self.canonical(w) for w in tokens(text))
+            if isinstance(table, set):
+                table.add(read)
+            elif table is self._spans:
+                self._spans.setdefault(read, set()).add(_family(lang))
+            else:
+                table.setdefault(read, lang)
         for key, payloads in patterns.items():
             self._words.add_word(key, _pattern(key, key, payloads))
         for key, payloads in cjk_patterns.items():
@@ -196,6 +215,14 @@ class RiskMatcher:
         self._others_lengths = sorted({len(k) for k in self._others})
         self._years_lengths = sorted({len(k) for k in self._years}, reverse=True)
         self._spans_lengths = sorted({len(k) for k in self._spans})
+        self._years_families: dict[tuple[str, ...], set[str]] = {}
+        for table, text, lang in age_words:
+            if table is self._years:
+                for words in (
+                    tuple(keys_of(text, lang)),
+                    tuple(self.canonical(w) for w in tokens(text)),
+                ):
+                    self._years_families.setdefault(words, set()).add(_family(lang))
         # A group matches only when all its words are present: each is looked up
         # under its rarest word alone, so that a common word ("me", "my") found in
         # a message does not bring every group that contains it.
@@ -236,6 +263,12 @@ class RiskMatcher:
                     as_read = read(entry)
                     if as_read != key:
                         aliases.setdefault(as_read, set()).add(key)
+                elif kind == "exclude" and not _CJK.search(entry):
+                    # benign phrases too: "telefono" in a message is not always
+                    # the key the Italian lexicon gave it
+                    as_read = read(entry)
+                    if as_read != key and as_read.count(" ") == key.count(" "):
+                        extra.setdefault(as_read, []).append((kind, entry))
         for as_read, found in extra.items():
             patterns.setdefault(as_read, []).extend(found)
         for as_read in aliases:
@@ -349,8 +382,10 @@ class RiskMatcher:
                 keys = [cache.get(w) or canonical(w) for w in words]
                 line = " " + " ".join(keys) + " "
                 self._collect(self._words.iter(line), line, present, hits, reading)
-                if reading == 0 and (self._say or self._years) and _NUMBER.search(text):
-                    hits.extend((m, -1, -1) for m in self._ages(keys, text))
+                if reading == 0 and (self._say or self._years):
+                    digits = text if text.isascii() else eastern_digits(text)
+                    if _NUMBER.search(digits):
+                        hits.extend((m, -1, -1) for m in self._ages(keys, digits))
         if (self._has_cjk or self._cjk_ages) and not text.isascii():
             cjk = cjk_text(text) if self._has_cjk else ""
             if cjk:
@@ -466,9 +501,10 @@ class RiskMatcher:
                 continue
             language = None
             for n in self._years_lengths:
-                language = self._years.get(tuple(keys[i + 1 : i + 1 + n]))
+                years = tuple(keys[i + 1 : i + 1 + n])
+                language = self._years.get(years)
                 if language:
-                    if self._span(keys, i, i + 1 + n):
+                    if self._span(keys, i, i + 1 + n, self._years_families[years]):
                         language = None  # "16 years of experience", "for 16 years"
                     break
             if language is None:
@@ -497,13 +533,16 @@ class RiskMatcher:
                 found.append(Match(self.minor_severity, MINOR, f"{key} (an age)", language))
         return found
 
-    def _span(self, keys: list[str], number: int, after: int) -> bool:
-        """Whether a `spans` phrase ends right before the number or starts at `after`."""
-        return any(
-            tuple(keys[max(0, number - n) : number]) in self._spans
-            or tuple(keys[after : after + n]) in self._spans
-            for n in self._spans_lengths
-        )
+    def _span(self, keys: list[str], number: int, after: int, families: set[str]) -> bool:
+        """Whether a `spans` phrase of a language of the years word ends right
+        before the number or starts at `after` ("vivo in Italia da 12 anni"; the
+        German "vor" before Polish "lat" is no span). Italian "anni" and Romanian
+        "ani" read alike, so "da 15 ani" counts as Italian's span too."""
+        for n in self._spans_lengths:
+            for found in (tuple(keys[max(0, number - n) : number]), tuple(keys[after : after + n])):
+                if families & self._spans.get(found, set()):
+                    return True
+        return False
 
     def _collect(self, found, line: str | None, present: dict, hits: list, reading: int) -> None:
         """Phrases found, minus those that share a word with a benign exclusion phrase; the

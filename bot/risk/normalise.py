@@ -202,7 +202,8 @@ def arabizi_skeleton(raw: str) -> str:
     """Consonants of a Latin-written Arabic word: "7abasni" -> "hbsn"."""
     token = raw.translate(_ARABIZI_TABLE)
     token = re.sub(r"[aeiouy0-9]", "", token)
-    token = token.replace("kh", "h").replace("gh", "g").replace("sh", "s")
+    # as arabic_skeleton reads ق: "9tlni", "qtelni" and "ktelni" are all يقتلني
+    token = token.replace("kh", "h").replace("gh", "g").replace("sh", "s").replace("q", "k")
     return _REPEATS.sub(r"\1", token)
 
 
@@ -213,6 +214,14 @@ def arabic_skeleton(word: str) -> str:
     return _REPEATS.sub(r"\1", token)
 
 
+# Arabic-Indic and Persian digits read as ASCII: "عمري ١٦ سنة" is "I am 16".
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def eastern_digits(text: str) -> str:
+    return text.translate(_DIGITS)
+
+
 def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
     """The message's words, casefolded (NFKC) but not yet folded: an apostrophe
     separates words (m'ont, l'a) except inside a Cyrillic word (вбʼє), or joins
@@ -221,7 +230,7 @@ def tokens(text: str, join_apostrophes: bool = False) -> list[str]:
     if text.isascii():
         text = text.lower()  # NFKC and casefold change nothing else in ASCII
     else:
-        text = unicodedata.normalize("NFKC", text).casefold()
+        text = unicodedata.normalize("NFKC", text).casefold().translate(_DIGITS)
         text = _CYRILLIC_APOSTROPHE.sub("", _ARABIC_MARKS.sub("", text))
         text = _CJK.sub(" ", text)  # Chinese is matched as characters, not as words
     if _HAS_APOSTROPHE.search(text):

@@ -212,6 +212,8 @@ def test_what_the_frontline_review_flagged_wrongly_is_not(matcher, text):
         "ich schulde niemandem was, ich will nur wissen wie das mit dem asyl geht",
         # "强jian" (rape, pinyin typed for a character) needs its "jian"
         "这个app非要我强制更新 更新完打不开了",
+        # a span of time in the language of the years word ("anni" folds like Romanian "ani")
+        "vivo in italia da 12 anni, posso chiedere la cittadinanza?",
     ],
 )
 def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
@@ -230,6 +232,8 @@ def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
         ("mam 16 lat", "minor"),
         ("mne ochen ploho, krov ne ostanavlivaetsya", "medical_emergency"),
         ("他强jian了我", "rape"),
+        ("عمري ١٦ سنة", "minor"),  # Arabic-Indic digits are numbers too
+        ("da 15 ani si ma tin inchisa", "minor|confinement"),
     ],
 )
 def test_what_looks_like_a_figure_but_can_be_meant_still_matches(matcher, text, concept):
