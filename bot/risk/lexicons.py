@@ -80,9 +80,12 @@ class Ages:
     years: list[str] = field(default_factory=list)
     others: list[str] = field(default_factory=list)
     spans: list[str] = field(default_factory=list)
+    # spans only right before the number ("il y a 15 ans"), never after the years
+    # word ("j'ai 15 ans il y a des hommes...")
+    spans_before: list[str] = field(default_factory=list)
 
 
-AGE_KEYS = ("say", "years", "others", "spans")
+AGE_KEYS = ("say", "years", "others", "spans", "spans_before")
 
 
 @dataclass
@@ -322,7 +325,8 @@ def _lexicon_from_source(
                 ("ages",),
                 "ages: {say: [words before an age], years: [words after it], "
                 "others: [words that make it somebody else's], "
-                "spans: [words that make it a span of time]}",
+                "spans: [words that make it a span of time, before the number or after "
+                "its years word], spans_before: [the same, only before the number]}",
                 code="schema",
             )
         )

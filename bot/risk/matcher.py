@@ -114,6 +114,7 @@ class RiskMatcher:
         self._years: dict[tuple[str, ...], str] = {}
         # "ago", "for": a span of time, not an age; by key, the languages it is a word of
         self._spans: dict[tuple[str, ...], set[str]] = {}
+        self._spans_before: dict[tuple[str, ...], set[str]] = {}
         self._cjk_ages: list[tuple[re.Pattern, str]] = []
         age_words: list[tuple[Any, str, str]] = []  # (its table, the words, their language)
 
@@ -179,6 +180,12 @@ class RiskMatcher:
                 if not _CJK.search(span):
                     self._spans.setdefault(tuple(keys_of(span, lang)), set()).add(_family(lang))
                     age_words.append((self._spans, span, lang))
+            for span in lexicon.ages.spans_before:
+                if not _CJK.search(span):
+                    self._spans_before.setdefault(tuple(keys_of(span, lang)), set()).add(
+                        _family(lang)
+                    )
+                    age_words.append((self._spans_before, span, lang))
             for years in lexicon.ages.years:
                 if _CJK.search(years):
                     self._cjk_ages.append((re.compile(r"(\d{1,2})\s*" + re.escape(years)), lang))
@@ -197,8 +204,8 @@ class RiskMatcher:
             read = tuple(self.canonical(w) for w in tokens(text))
             if isinstance(table, set):
                 table.add(read)
-            elif table is self._spans:
-                self._spans.setdefault(read, set()).add(_family(lang))
+            elif table is self._spans or table is self._spans_before:
+                table.setdefault(read, set()).add(_family(lang))
             else:
                 table.setdefault(read, lang)
         for key, payloads in patterns.items():
@@ -214,7 +221,7 @@ class RiskMatcher:
         self._say_lengths = sorted({len(k) for k in self._say}, reverse=True)
         self._others_lengths = sorted({len(k) for k in self._others})
         self._years_lengths = sorted({len(k) for k in self._years}, reverse=True)
-        self._spans_lengths = sorted({len(k) for k in self._spans})
+        self._spans_lengths = sorted({len(k) for k in (*self._spans, *self._spans_before)})
         self._years_families: dict[tuple[str, ...], set[str]] = {}
         for table, text, lang in age_words:
             if table is self._years:
@@ -539,9 +546,11 @@ class RiskMatcher:
         German "vor" before Polish "lat" is no span). Italian "anni" and Romanian
         "ani" read alike, so "da 15 ani" counts as Italian's span too."""
         for n in self._spans_lengths:
-            for found in (tuple(keys[max(0, number - n) : number]), tuple(keys[after : after + n])):
-                if families & self._spans.get(found, set()):
-                    return True
+            before = tuple(keys[max(0, number - n) : number])
+            if families & (self._spans.get(before, set()) | self._spans_before.get(before, set())):
+                return True
+            if families & self._spans.get(tuple(keys[after : after + n]), set()):
+                return True
         return False
 
     def _collect(self, found, line: str | None, present: dict, hits: list, reading: int) -> None:

@@ -214,6 +214,7 @@ def test_what_the_frontline_review_flagged_wrongly_is_not(matcher, text):
         "这个app非要我强制更新 更新完打不开了",
         # a span of time in the language of the years word ("anni" folds like Romanian "ani")
         "vivo in italia da 12 anni, posso chiedere la cittadinanza?",
+        "il y a 15 ans je suis arrivée en France",
     ],
 )
 def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
@@ -234,6 +235,7 @@ def test_figures_of_speech_and_a_childs_age_are_not_risks(matcher, text):
         ("他强jian了我", "rape"),
         ("عمري ١٦ سنة", "minor"),  # Arabic-Indic digits are numbers too
         ("da 15 ani si ma tin inchisa", "minor|confinement"),
+        ("j'ai 15 ans il y a des hommes qui viennent", "minor"),
     ],
 )
 def test_what_looks_like_a_figure_but_can_be_meant_still_matches(matcher, text, concept):
