@@ -9,6 +9,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from bot.clock import wall_clock
 from helpline.cli.common import EXIT_FAILED, cli_redis, settings_or_exit
 
 _AGO = re.compile(r"(\d+)\s*([mhd])")
@@ -48,7 +49,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
     since = None
     if args.since is not None:
-        since = parse_since(args.since, datetime.now(UTC).timestamp())
+        since = parse_since(args.since, wall_clock())
         if since is None:
             print(
                 f"helpline: --since {args.since!r} is neither a time ago (30m, 24h, 7d) nor "
