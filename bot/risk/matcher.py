@@ -629,7 +629,8 @@ _CLAUSE_WORDS = frozenset(
         "and but so or i im me my he she they we him her them pls plz please help now and also "
         "et mais je il elle ils aidez y pero yo el ella ayuda e ma io lui lei aiuto und aber ich er sie hilfe "
         "si dar eu el ea ajutor és de én ő segítség i ale ja on ona pomocy pomóż dhe por unë ai ajo ndihmë "
-        "и но а я он она они помогите і та але він вона допоможіть و لكن انا هو هي ساعدوني"
+        "и но а я он она они помогите і та але він вона допоможіть و لكن انا هو هي ساعدوني "
+        "пожалуйста будь моля не меня мене ме"
     ).split()
 )
 
