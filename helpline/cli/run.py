@@ -60,7 +60,7 @@ async def _serve(settings: Settings, flows) -> None:
 
     from aiohttp import web
 
-    from helpline.app import create_app, first_admin
+    from helpline.app import create_app
 
     try:
         app = create_app(settings, flows=flows)
@@ -94,7 +94,7 @@ async def _serve(settings: Settings, flows) -> None:
                 f"helpline: serving on http://{settings.host}:{settings.port}/  (console: /console)",
                 flush=True,
             )
-        if password := await first_admin(app):
+        if password := await _first_admin(app, stop):
             print(
                 f"helpline: created the first supervisor account: user `admin`, password "
                 f"`{password}`. It is shown only this once: sign in at /console and add real "
@@ -104,6 +104,27 @@ async def _serve(settings: Settings, flows) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def _first_admin(app, stop: asyncio.Event) -> str | None:
+    """The first supervisor's one-time password, once Redis takes the account: a
+    Redis restart in the first seconds (the supervisor starts it again) must not
+    stop the server, nor leave the line without an account."""
+    from redis.exceptions import RedisError
+
+    from helpline.app import HANDOFF, first_admin
+
+    while not stop.is_set():
+        try:
+            password = await first_admin(app)
+            if password or await app[HANDOFF].counsellors.count():
+                return password
+        except (RedisError, OSError) as exc:
+            logging.getLogger("helpline.run").warning(
+                "Redis is unavailable (%s): the first account waits for it", type(exc).__name__
+            )
+        await asyncio.sleep(1)  # another process may be creating it, or Redis restarting
+    return None
 
 
 def _run_processes(settings: Settings, verbose: bool) -> int:
