@@ -66,10 +66,10 @@ POOL_WAIT_S = 10.0
 # At shutdown, sends under way get this long to finish; with the web requests'
 # own wait (run.py) the whole stop stays within Docker's 10 s, and usually 5.
 SEND_GRACE_S = 4.0
-SUPERVISE_EVERY_S = 0.5
+SUPERVISE_EVERY_S = 0.5  # how often the embedded Redis is checked for life
 # /healthz answers 503 when a stored message has waited this long unprocessed (the
 # sweep takes over a dead holder's work after 10 s; a minute means stuck).
-BACKLOG_STUCK_S = 60.0  # how often the embedded Redis is checked for life
+BACKLOG_STUCK_S = 60.0
 
 
 def open_redis(url: str, blocking: bool = False) -> Redis:
@@ -242,14 +242,12 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     """The workers, senders, sweeps and erasers of this process; at shutdown the
     sends under way finish (within SEND_GRACE_S), so none is made twice."""
     await app[PIPELINE].start()
-    stopping = False
-    flusher = asyncio.create_task(flush_forever(app[METRICS], app[REDIS], lambda: stopping))
+    flusher = asyncio.create_task(flush_forever(app[METRICS], app[REDIS]))
     try:
         yield
     finally:
         await app[PIPELINE].stop(grace_s=SEND_GRACE_S)
-        stopping = True
-        flusher.cancel()
+        flusher.cancel()  # it flushes once more as it stops
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,7 @@ class Metrics:
     def inc(self, name: str, *labels: str, by: float = 1.0) -> None:
         counted = COUNTERS[name]
         assert len(labels) == len(counted.labels) and not counted.buckets, name
-        field = SEP.join((name, *labels))
+        field = keys.metric_field(name, *labels)
         self._pending[field] = self._pending.get(field, 0.0) + by
 
     def observe(self, name: str, value: float) -> None:
@@ -106,10 +106,10 @@ class Metrics:
         assert counted.buckets, name
         for le in counted.buckets:
             if value <= le:
-                field = SEP.join((name, "le", repr(float(le))))
+                field = keys.metric_field(name, "le", repr(float(le)))
                 self._pending[field] = self._pending.get(field, 0.0) + 1
         for part, amount in (("count", 1.0), ("sum", value)):
-            field = SEP.join((name, part))
+            field = keys.metric_field(name, part)
             self._pending[field] = self._pending.get(field, 0.0) + amount
 
     async def flush(self, redis: Any) -> None:
@@ -263,10 +263,10 @@ def _histogram(counted: Counted, mine: dict[tuple[str, ...], float]) -> Histogra
     return family
 
 
-async def flush_forever(metrics: Metrics, redis: Any, stopping: Callable[[], bool]) -> None:
-    """Flush every second for the app's lifetime; once more when it stops."""
+async def flush_forever(metrics: Metrics, redis: Any) -> None:
+    """Flush every second for the app's lifetime; once more when cancelled."""
     try:
-        while not stopping():
+        while True:
             await asyncio.sleep(FLUSH_EVERY_S)
             with contextlib.suppress(RedisError, OSError):
                 await metrics.flush(redis)

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from bot.store import keys
-from bot.store.compaction import erased_now, expires_at
+from bot.store.compaction import data_goes_at
 
 # A transcript keeps this many entries; older ones are dropped and counted
 # (keys.transcript_dropped), so that a flood cannot grow it without end.
@@ -142,7 +142,7 @@ class Commit:
         self.add("ZREM", keys.QUEUE, self.pid)
         self.add("ZREM", keys.WAITING, self.pid)
         self.add("ZREM", keys.DEAD_LETTERS, self.pid)
-        self.add(*erased_now(self.pid, self.now))
+        self.add(*data_goes_at(self.pid, self.now))
         self.erased = True
 
     def finish(self) -> list[list[Any]]:
@@ -154,7 +154,7 @@ class Commit:
         if not self.erased:
             for key in keys.conversation_keys(self.pid):
                 commands.append(["EXPIRE", key, str(self.retention)])
-            commands.append(expires_at(self.pid, self.now + self.retention))
+            commands.append(data_goes_at(self.pid, self.now + self.retention))
         if self.sends:
             commands.append(
                 ["ZADD", keys.send_pending(self.channel), "NX", f"{self.now:.3f}", self.pid]

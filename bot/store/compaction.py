@@ -33,13 +33,9 @@ MIN_GAP_S = 30  # two rewrites at least this far apart, over every process
 BATCH = 1000
 
 
-def erased_now(pid: str, now: float) -> list:
-    """The command that schedules a compaction for `pid`'s safe exit."""
-    return ["ZADD", keys.COMPACT, f"{now:.3f}", pid]
-
-
-def expires_at(pid: str, at: float) -> list:
-    """The command that says when `pid`'s data expires if nothing more happens."""
+def data_goes_at(pid: str, at: float) -> list:
+    """The command that says when `pid`'s data goes: now for a safe exit, the end
+    of the retention if nothing more happens."""
     return ["ZADD", keys.COMPACT, f"{at:.3f}", pid]
 
 

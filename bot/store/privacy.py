@@ -26,6 +26,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bot.store import keys
+
 
 def _derive(secret_key: bytes, purpose: bytes) -> bytes:
     return hmac.new(secret_key, purpose, hashlib.sha256).digest()
@@ -55,7 +57,6 @@ class Privacy:
         self._current = _Keys(secret_key)
         self._old = [_Keys(k) for k in dict.fromkeys(old_keys) if k != secret_key]
         self._all = [self._current, *self._old]
-        self.cookie_key = self._current.cookie_key
         self.telegram_secret = self._current.telegram_secret
         # Telegram may still send the secret it was given under an old key until
         # the webhook is registered again (at start).
@@ -72,8 +73,6 @@ class Privacy:
         pid = self._current.pid(channel, user_id)
         if not self._old:
             return pid
-        from bot.store import keys  # the key names; privacy stays free of Redis otherwise
-
         if await redis.exists(keys.state(pid)):
             return pid
         for old in self._old:
