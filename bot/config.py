@@ -180,6 +180,33 @@ def _redis_url(value: str, problems: list[str]) -> str:
     return value
 
 
+SENTINEL_SCHEME = "redis+sentinel"  # how a Sentinel group travels as `redis_url`
+
+
+def _sentinel_url(sentinels: str | None, master: str | None, problems: list[str]) -> str:
+    """REDIS_SENTINELS and REDIS_SENTINEL_MASTER as one address for `open_redis`:
+    redis+sentinel://host:port,host:port/primary-name."""
+    addresses = [part.strip() for part in (sentinels or "").split(",") if part.strip()]
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(
+                f"REDIS_SENTINELS has {address!r}: each Sentinel is host:port "
+                "(e.g. sentinel-1:26379,sentinel-2:26379,sentinel-3:26379)."
+            )
+    if not addresses:
+        problems.append(
+            "REDIS_SENTINELS is empty: list the Sentinels as host:port,... "
+            "(e.g. sentinel-1:26379,sentinel-2:26379,sentinel-3:26379)."
+        )
+    if not master or not master.strip() or "/" in master:
+        problems.append(
+            "REDIS_SENTINEL_MASTER must name the primary the Sentinels monitor "
+            "(the name in their `sentinel monitor NAME ...` line, e.g. mymaster)."
+        )
+    return f"{SENTINEL_SCHEME}://{','.join(addresses)}/{(master or '').strip()}"
+
+
 def _readable_dir(name: str, value: str, problems: list[str]) -> Path:
     path = Path(value)
     if not path.is_dir():
@@ -346,6 +373,9 @@ def load_settings(
         kwargs["process_index"] = int(v)
     if (v := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _redis_url(v, problems)
+    sentinels, master = get("REDIS_SENTINELS"), get("REDIS_SENTINEL_MASTER")
+    if sentinels is not None or master is not None:  # instead of REDIS_URL, if both are set
+        kwargs["redis_url"] = _sentinel_url(sentinels, master, problems)
     if (v := get("HELPLINE_METRICS_TOKEN")) is not None:
         if len(v) < 16 or not v.isascii() or not v.isprintable() or " " in v:
             problems.append(

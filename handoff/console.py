@@ -214,18 +214,24 @@ class Console:
         if status in ("waiting", "assigned"):
             body["reply_window_ends_at"] = self.handoff.queue.reply_window_ends(record)
             body["reply_window_open"] = self.clock() <= body["reply_window_ends_at"]
-        for key in ("outcome", "notes", "closed_by"):
-            if record.get(key):
-                body[key] = record[key]
-        raw = await self.redis.lrange(keys.transcript(pid), 0, -1)
-        if dropped := int(await self.redis.get(keys.transcript_dropped(pid)) or 0):
+        for field in ("outcome", "notes", "closed_by"):
+            if record.get(field):
+                body[field] = record[field]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(keys.transcript(pid), 0, -1)
+            pipe.get(keys.transcript_dropped(pid))
+            pipe.hgetall(keys.delivery(pid))
+            pipe.get(keys.data_key(pid))
+            raw, dropped, statuses, wrapped = await pipe.execute()
+        if dropped := int(dropped or 0):
             body["earlier_dropped"] = dropped  # over the transcript's cap, oldest first
-        delivery = {
-            decoded(k): decoded(v)
-            for k, v in (await self.redis.hgetall(keys.delivery(pid))).items()
-        }
+        delivery = {decoded(k): decoded(v) for k, v in statuses.items()}
+        data_key = self.handoff.conversations.vault.unwrap(pid, wrapped)
         for item in raw:
-            message = json.loads(item)
+            opened = data_key.open(item) if data_key is not None else None
+            if opened is None:  # never: her key goes only with her transcript
+                continue
+            message = json.loads(opened)
             if message.get("id") in delivery:
                 message["status"] = delivery[message["id"]]
             body["messages"].append(message)

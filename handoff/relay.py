@@ -180,7 +180,10 @@ class Handoff:
             text=text if caps is None or caps.max_text >= len(text) else text[: caps.max_text],
             id=message_id,
         )
-        entry = transcript_entry("counsellor", text, now, message_id, by=username)
+        key = await self.conversations.vault.get(pid)
+        if key is None:  # she left (a safe exit) or her conversation expired
+            return 404, None
+        entry = key.seal(transcript_entry("counsellor", text, now, message_id, by=username))
         code = await self._relay(
             keys=[
                 keys.handoff(pid),
@@ -192,7 +195,7 @@ class Handoff:
             args=[
                 username,
                 entry,
-                json.dumps({**outbound.to_json(), "channel": channel}),
+                key.seal(json.dumps({**outbound.to_json(), "channel": channel})),
                 message_id,
                 pid,
                 self.conversations.retention,
@@ -252,7 +255,8 @@ class Handoff:
             assigned, channel = record.get("assigned_to", ""), record.get("channel", "")
             conv = await self.conversations.load(pid)
             now = self.conversations.clock()
-            commit = Commit(pid, channel, self.conversations.retention, now)
+            key = await self.conversations.vault.ensure(pid)
+            commit = Commit(pid, channel, self.conversations.retention, now, key)
             commit.add(
                 "HSET",
                 keys.handoff(pid),

@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import RedisError
 
 from bot.channels import build_channels
 from bot.channels.base import Channel, Inbound
 from bot.clock import Clock, wall_clock
-from bot.config import Settings
+from bot.config import SENTINEL_SCHEME, Settings
 from bot.pipeline.pipeline import Pipeline
 from bot.runtime.conversations import Conversations
 from bot.runtime.live import Flows
@@ -30,6 +31,7 @@ from bot.store.commit import Commit
 from bot.store.compaction import compact_forever
 from bot.store.embedded import EmbeddedRedis
 from bot.store.privacy import Privacy
+from bot.store.vault import DataKey
 from handoff.console import Console
 from handoff.events import EventHub
 from handoff.relay import Handoff
@@ -73,7 +75,12 @@ BACKLOG_STUCK_S = 60.0
 
 
 def open_redis(url: str, blocking: bool = False) -> Redis:
-    """The app's client; `blocking` for pub/sub, which waits longer than any timeout."""
+    """The app's client; `blocking` for pub/sub, which waits longer than any timeout.
+    A Sentinel group (redis+sentinel://host:port,.../name, from REDIS_SENTINELS)
+    gives a client that asks the Sentinels for the primary, and again after a
+    failover."""
+    if url.startswith(f"{SENTINEL_SCHEME}://"):
+        return _sentinel_client(url, blocking)
     if blocking:
         return Redis.from_url(url, socket_timeout=None, socket_connect_timeout=5)
     pool = BlockingConnectionPool.from_url(
@@ -84,6 +91,29 @@ def open_redis(url: str, blocking: bool = False) -> Redis:
         socket_connect_timeout=5,
     )
     return Redis.from_pool(pool)
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """The primary's connections, found by the Sentinels, with a cap that makes a
+    request wait for a free connection (as BlockingConnectionPool does) rather than fail."""
+
+
+def _sentinel_client(url: str, blocking: bool) -> Redis:
+    addresses, _, name = url.split("://", 1)[1].rpartition("/")
+    sentinels = [
+        (host, int(port)) for host, _, port in (a.rpartition(":") for a in addresses.split(","))
+    ]
+    group = Sentinel(sentinels, socket_connect_timeout=2, socket_timeout=2)
+    if blocking:
+        return group.master_for(name, socket_timeout=None, socket_connect_timeout=5)
+    return group.master_for(
+        name,
+        connection_pool_class=_BlockingSentinelPool,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_S,
+        health_check_interval=30,
+        socket_connect_timeout=5,
+    )
 
 
 def create_app(
@@ -115,8 +145,10 @@ def create_app(
     # The pipeline hands each message to the runtime, and the handoff wakes the
     # pipeline after a console change: `runtime` is assigned below, before any
     # message can arrive (the cleanup contexts start the pipeline).
-    async def process(pid: str, inbound: Inbound, loaded: list) -> Commit:
-        commit = Commit(pid, inbound.channel, settings.retention_seconds, conversations.clock())
+    async def process(pid: str, inbound: Inbound, loaded: list, key: DataKey) -> Commit:
+        commit = Commit(
+            pid, inbound.channel, settings.retention_seconds, conversations.clock(), key
+        )
         commit.pop_inbox()
         await runtime.handle(pid, inbound, commit, loaded)
         metrics.observe(
@@ -126,7 +158,7 @@ def create_app(
 
     pipeline = Pipeline(
         redis,
-        privacy,
+        conversations.vault,
         settings.retention_seconds,
         process=process,
         on_accept=metrics.count_accepted,
@@ -136,6 +168,9 @@ def create_app(
         backoff_base=settings.send_backoff_s,
         clock=conversations.clock,
         words=flows,
+        # With Sentinels, a message is acknowledged once a replica has it too:
+        # the replica a failover promotes holds every acknowledged message.
+        replicas=1 if url.startswith(f"{SENTINEL_SCHEME}://") else 0,
     )
     for channel in channels.values():
         pipeline.add_channel(channel)

@@ -29,6 +29,7 @@ from bot.store import keys
 from bot.store.limits import Limit, Limits
 from bot.store.privacy import Privacy
 from bot.store.scripts import load_script
+from bot.store.vault import Vault
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -95,6 +96,7 @@ class WebChannel(Channel):
         await super().connect(pipeline)
         self.redis: Redis = pipeline.redis
         self.privacy: Privacy = pipeline.privacy
+        self.vault: Vault = pipeline.vault
         self.retention: int = pipeline.retention
         self.clock: Clock = pipeline.clock
         self.limits = Limits(self.redis)
@@ -224,8 +226,8 @@ class WebChannel(Channel):
             self._polls[client] = self._polls.get(client, 0) + 1
         try:
             while True:
-                dropped, raw = await self._mailbox(
-                    keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid)],
+                dropped, raw, wrapped = await self._mailbox(
+                    keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid), keys.data_key(pid)],
                     args=["read", after],
                 )
                 if raw or not wait or self.closing or time.monotonic() > deadline:
@@ -242,7 +244,9 @@ class WebChannel(Channel):
                 self._polls[client] -= 1
                 if not self._polls[client]:
                     del self._polls[client]
-        messages = [json.loads(item) for item in raw]
+        key = self.vault.unwrap(pid, wrapped)
+        opened = [key.open(item) if key else None for item in raw]
+        messages = [json.loads(item) for item in opened if item is not None]
         body: dict = {"messages": messages, "next": max(after, int(dropped)) + len(messages)}
         if messages:  # the page's own words follow the conversation's language
             state = await self.redis.get(keys.state(pid))
@@ -268,6 +272,9 @@ class WebChannel(Channel):
         if outbound.kind != "text":
             return Sent()
         pid = await self.privacy.find_pid(self.redis, "web", address)
+        key = await self.vault.get(pid)
+        if key is None:  # she left (a safe exit) while this was on its way
+            return Sent()
         item = {
             "id": outbound.id,
             "text": outbound.text,
@@ -277,8 +284,13 @@ class WebChannel(Channel):
             "at": round(self.clock(), 3),
         }
         await self._mailbox(
-            keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid)],
-            args=["push", json.dumps(item, ensure_ascii=False), MAILBOX_KEEP, self.retention],
+            keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid), keys.data_key(pid)],
+            args=[
+                "push",
+                key.seal(json.dumps(item, ensure_ascii=False)),
+                MAILBOX_KEEP,
+                self.retention,
+            ],
         )
         if (event := self._waiters.get(pid)) is not None:
             event.set()

@@ -9,8 +9,11 @@
 --
 -- accept: store an inbound message once, and take the conversation if it is free.
 --   KEYS[4+n] dedup marker ('' for none), KEYS[5+n] the set of her traces that
---   remembers it; ARGV[7] message JSON, ARGV[8] dedup TTL s, ARGV[9] retention s. Returns {0} a duplicate, {1} stored, {2, head, {values}}
---   stored and taken (head: the oldest item, ours or one stored before).
+--   remembers it, KEYS[6+n] her data key; ARGV[7] the message, sealed with the
+--   data key ARGV[10] (stored if she has none), ARGV[8] dedup TTL s, ARGV[9]
+--   retention s. Returns {0} a duplicate, {1} stored, {2, head, {values}} stored
+--   and taken (head: the oldest item, ours or one stored before), {3, data key}
+--   nothing done: the message must be sealed with this key instead.
 -- take: Returns {0} busy, {1} nothing to do (the conversation is no longer
 --   pending), {2, head, {values}} taken.
 -- renew: a live holder's lease: the lock lives another TTL if it is still ours.
@@ -27,7 +30,8 @@
 --   KEYS[5+n] list, KEYS[6+n] pending, KEYS[7+n .. 6+n+m] reads.
 --   ARGV[7] JSON list of commands [[name, args...], ...] (Redis commands, and
 --   ['CAP', list, keep, counter]: keep the newest items; ['DELMEMBERS', set]:
---   delete the keys the set names), ARGV[8] guard key ('' for
+--   delete the keys the set names; ['DELIFEMPTY', key, list]: delete the key
+--   unless the list has items), ARGV[8] guard key ('' for
 --   none), ARGV[9] m, ARGV[10] token for the other list ('' for none).
 --   Returns {0} lock lost (nothing written); {1, false, {}, skipped, other}
 --   released; {2, next item, {values}, skipped, other}; other is the other list's
@@ -83,6 +87,14 @@ if step == 'renew' or step == 'release' then
 end
 
 if step == 'accept' then
+  local data_key = redis.call('GET', KEYS[6 + n])
+  if not data_key then
+    redis.call('SET', KEYS[6 + n], ARGV[10], 'EX', ARGV[9])
+  elseif data_key ~= ARGV[10] then
+    return {3, data_key}
+  else
+    redis.call('EXPIRE', KEYS[6 + n], ARGV[9])
+  end
   local dedup = KEYS[4 + n]
   if dedup ~= '' then
     if not redis.call('SET', dedup, '1', 'NX', 'EX', ARGV[8]) then
@@ -117,6 +129,10 @@ else
       -- DELMEMBERS set: delete every key the set names (her traces, at a safe exit)
       for _, key in ipairs(redis.call('SMEMBERS', command[2])) do
         redis.call('DEL', key)
+      end
+    elseif command[1] == 'DELIFEMPTY' then
+      if redis.call('LLEN', command[3]) == 0 then
+        redis.call('DEL', command[2])
       end
     elseif command[1] == 'CAP' then
       -- CAP list keep counter: keep the newest `keep` items, counting those dropped

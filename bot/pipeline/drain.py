@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import Clock, wall_clock
+from bot.store import keys
 from bot.store.scripts import load_script
 
 log = logging.getLogger("helpline.pipeline")
@@ -90,16 +91,21 @@ class DrainScript:
         dedup_key: str,
         dedup_ttl_s: int,
         ttl_s: int,
-        traces_key: str = "",
-    ) -> tuple[bool, Head | None]:
-        """Append `item` to `pid`'s list once (a second item with the same
-        `dedup_key` within `dedup_ttl_s` is a duplicate; '' for no check; the marker
-        is added to the set `traces_key`) and, with a `token`, take the list if it
-        is free. Returns (stored, the head taken)."""
+        traces_key: str,
+        data_key: str,
+    ) -> tuple[bool, Head | None] | bytes:
+        """Append `item`, sealed with the data key `data_key` (wrapped), to `pid`'s
+        list once (a second item with the same `dedup_key` within `dedup_ttl_s` is a
+        duplicate; '' for no check; the marker is added to the set `traces_key`)
+        and, with a `token`, take the list if it is free. Returns (stored, the head
+        taken); or, when she already has another data key, that key (wrapped), and
+        nothing is done."""
         result = await self.script(
-            keys=[*self._keys(pid), dedup_key, traces_key],
-            args=[*self._args("accept", pid, token), item, dedup_ttl_s, ttl_s],
+            keys=[*self._keys(pid), dedup_key, traces_key, keys.data_key(pid)],
+            args=[*self._args("accept", pid, token), item, dedup_ttl_s, ttl_s, data_key],
         )
+        if result[0] == 3:
+            return cast(bytes, result[1])
         return result[0] != 0, (Head(result[1], result[2]) if result[0] == 2 else None)
 
     async def take(self, pid: str, token: str) -> Head | None:
@@ -119,13 +125,13 @@ class DrainScript:
         only while we hold the lock and `guard` exists (if given), then hand back
         the next item or release. With `then` = (other lists, token), also take
         that other list of `pid` (the outbox the writes filled)."""
-        keys, then_token, then_reads = self._keys(pid), "", 0
+        names, then_token, then_reads = self._keys(pid), "", 0
         if then is not None:
             other, then_token = then
-            keys += other._keys(pid)
+            names += other._keys(pid)
             then_reads = len(other.read_along)
         result = await self.script(
-            keys=keys,
+            keys=names,
             args=[
                 *self._args("apply", pid, token),
                 json.dumps(commands, ensure_ascii=False),

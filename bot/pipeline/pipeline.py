@@ -34,6 +34,7 @@ import json
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import cast
@@ -62,12 +63,17 @@ from bot.pipeline.drain import (
 from bot.store import keys
 from bot.store.commit import Commit, cap_transcript, transcript_entry
 from bot.store.privacy import Privacy
+from bot.store.vault import DataKey, Vault, is_sealed
 
 DEDUP_TTL_S = 7 * 86400
 MAX_SEND_ATTEMPTS = 6
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
 ERASERS_GROUP = "erasers"
+# With a Sentinel group: how long an acknowledgement waits for a replica to
+# have the message (WAIT), before it is given on the primary's copy alone.
+REPLICA_WAIT_MS = 500
+ALONE_FOR_S = 10
 
 
 def consumer_name() -> str:
@@ -119,8 +125,8 @@ async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None
             await pipe.execute()
 
 
-# process(pid, inbound, [raw state, blocked] as read along) -> the message's writes
-Process = Callable[[str, Inbound, list], Awaitable[Commit]]
+# process(pid, inbound, [raw state, blocked] as read along, her data key) -> the message's writes
+Process = Callable[[str, Inbound, list, DataKey], Awaitable[Commit]]
 OnAccept = Callable[[Inbound, bool], None]  # (inbound, new: not a duplicate)
 # (channel, outbound, pid, the final error or None)
 OnDelivery = Callable[[str, Outbound, str, Exception | None], Awaitable[None]]
@@ -133,7 +139,7 @@ class Pipeline:
     def __init__(
         self,
         redis: Redis,
-        privacy: Privacy,
+        vault: Vault,
         retention_seconds: int,
         *,
         process: Process,
@@ -144,13 +150,17 @@ class Pipeline:
         backoff_base: float = BACKOFF_BASE_S,
         clock: Clock = wall_clock,
         words: Words | None = None,
+        replicas: int = 0,
     ):
         """`process` turns one inbound message into a Commit (the runtime);
         `on_accept` and `on_delivery` are told of each message in and out, and
         `on_send_error` of each refusal or failure of a provider (metrics);
-        `words` are the live flows' keywords and texts, for the channels."""
+        `words` are the live flows' keywords and texts, for the channels;
+        `replicas`: how many replicas must hold a message before it is
+        acknowledged (WAIT), waiting at most REPLICA_WAIT_MS."""
         self.redis = redis
-        self.privacy = privacy
+        self.vault = vault
+        self.privacy: Privacy = vault.privacy
         self.retention = retention_seconds
         self.process = process
         self.on_accept = on_accept
@@ -160,6 +170,8 @@ class Pipeline:
         self.backoff_base = backoff_base
         self.clock = clock
         self.words: Words = words or NoWords()
+        self.replicas = replicas
+        self._alone_until = 0.0  # (monotonic) no replica answered: acknowledge without one
         self.channels: dict[str, Channel] = {}
         self.workers = OrderedDrain(
             DrainScript(
@@ -167,7 +179,7 @@ class Pipeline:
                 keys.inbox,
                 keys.work_lock,
                 keys.WORK_PENDING,
-                (keys.state, keys.blocked),
+                (keys.state, keys.blocked, keys.data_key),
                 clock,
             ),
             self._process_head,
@@ -186,7 +198,7 @@ class Pipeline:
                 keys.outbox,
                 keys.send_lock,
                 keys.send_pending(channel.name),
-                (keys.address,),
+                (keys.address, keys.data_key),
                 self.clock,
             ),
             functools.partial(self._send_head, channel.name),
@@ -214,20 +226,33 @@ class Pipeline:
         data["received_at"] = inbound.received_at or self.clock()
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
         dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
+        item = json.dumps(data, ensure_ascii=False)
         workers = self.workers
         # Take the conversation at once, unless our own holder has it (it is told
         # to look again instead).
         ours = pid in workers.tasks
         token = "" if ours else uuid.uuid4().hex
-        stored, head = await workers.steps.accept(
-            pid,
-            json.dumps(data, ensure_ascii=False),
-            token,
-            dedup,
-            min(DEDUP_TTL_S, self.retention),
-            self.retention,
-            keys.traces(pid),
-        )
+        key = self.vault.cached(pid)  # checked by the script: one round trip
+        while True:
+            accepted = await workers.steps.accept(
+                pid,
+                key.seal(item),
+                token,
+                dedup,
+                min(DEDUP_TTL_S, self.retention),
+                self.retention,
+                keys.traces(pid),
+                key.wrapped,
+            )
+            if not isinstance(accepted, bytes):
+                break
+            stored_key = self.vault.unwrap(pid, accepted)
+            if stored_key is None:
+                raise RuntimeError("her data key does not open with the secret key")
+            key = stored_key
+        stored, head = accepted
+        if stored and self.replicas:
+            await self._replicated()
         if self.on_accept:
             self.on_accept(inbound, stored)
         if head is not None:
@@ -236,14 +261,35 @@ class Pipeline:
             workers.wake(pid)
         return stored
 
+    async def _replicated(self) -> None:
+        """Wait until a replica has the message too (a failover to it keeps it).
+        If none confirms within REPLICA_WAIT_MS (no replica left: after a
+        failover, until the old primary comes back as one), the primary's copy is
+        enough for ALONE_FOR_S: nobody waits a second per message meanwhile."""
+        if time.monotonic() < self._alone_until:
+            return
+        copies = int(await self.redis.execute_command("WAIT", self.replicas, REPLICA_WAIT_MS))
+        if copies < self.replicas:
+            self._alone_until = time.monotonic() + ALONE_FOR_S
+            log.warning(
+                "no replica confirmed a message within %d ms: messages are acknowledged "
+                "on the primary alone for the next %d s",
+                REPLICA_WAIT_MS,
+                ALONE_FOR_S,
+            )
+
     async def _process_head(self, pid: str, head: Head, token: str) -> Head | None:
-        raw, loaded = head.item, head.values
-        data = json.loads(raw)
+        raw, (state, blocked, wrapped) = head.item, head.values
+        key = self.vault.unwrap(pid, wrapped) or await self.vault.ensure(pid)
+        opened = key.open(raw)
+        if opened is None:  # never: the key stays while her inbox has messages
+            raise RuntimeError("an inbound message does not open with her data key")
+        data = json.loads(opened)
         data["user_id"] = self.privacy.decrypt(data["user_id"], pid) or ""
         inbound = Inbound.from_json(data)
         sends = 0
         try:
-            commit = await self.process(pid, inbound, loaded)
+            commit = await self.process(pid, inbound, [state, blocked], key)
             commands, sends = commit.finish(), commit.sends
         except Exception:
             # Never lose it, never loop on it: keep it for operators, tell the counsellors.
@@ -253,7 +299,7 @@ class Pipeline:
             now = self.clock()
             commands = [
                 ["LPOP", keys.inbox(pid)],
-                [
+                [  # as stored: sealed with her data key
                     "RPUSH",
                     keys.dead_letters(pid),
                     json.dumps({"message": raw.decode(), "at": now}),
@@ -263,8 +309,10 @@ class Pipeline:
                 [
                     "RPUSH",
                     keys.transcript(pid),
-                    transcript_entry(
-                        "user", inbound.text, inbound.received_at, status="unprocessed"
+                    key.seal(
+                        transcript_entry(
+                            "user", inbound.text, inbound.received_at, status="unprocessed"
+                        )
                     ),
                 ],
                 cap_transcript(pid),
@@ -282,11 +330,13 @@ class Pipeline:
     # ------------------------------------------------------------------ outbound
 
     async def _send_head(self, channel_name: str, pid: str, head: Head, token: str) -> Head | None:
-        raw, loaded = head.item, head.values
-        item = json.loads(raw)
+        raw, (stored_address, wrapped) = head.item, head.values
+        key = self.vault.unwrap(pid, wrapped)
+        opened = key.open(raw) if key is not None else None if is_sealed(raw) else raw.decode()
+        item = json.loads(opened) if opened is not None else {}  # None: never (read with it)
         outbound = Outbound.from_json(item)
-        sealed = item.get("to") or (loaded[0] or b"").decode()
-        address = self.privacy.decrypt(sealed, pid) if sealed else None
+        sealed = item.get("to") or (stored_address or b"").decode()
+        address = self._open_address(pid, sealed, key) if sealed else None
         channel = self.channels[channel_name]
         sent: Sent | None = None
         error: Exception | None = None
@@ -325,6 +375,11 @@ class Pipeline:
         if self.on_delivery:
             await self.on_delivery(channel_name, outbound, pid, error)
         return applied.next
+
+    def _open_address(self, pid: str, sealed: str, key: DataKey | None) -> str | None:
+        if is_sealed(sealed):
+            return key.open(sealed) if key is not None else None
+        return self.privacy.decrypt(sealed, pid)  # sealed before data keys (2026-12)
 
     async def send_with_retries(
         self,

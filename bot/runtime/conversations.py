@@ -18,6 +18,7 @@ from bot.runtime.live import Flows
 from bot.store import keys
 from bot.store.commit import Commit
 from bot.store.privacy import Privacy
+from bot.store.vault import Vault
 
 # What the transcript keeps instead of what is never stored (conversations'
 # `_` variables: the place she is in, the services near it).
@@ -38,6 +39,7 @@ class Conversations:
     ):
         self.redis = redis
         self.privacy = privacy
+        self.vault = Vault(redis, privacy, retention_seconds)
         self.flows = flows
         self.retention = retention_seconds
         self.clock = clock

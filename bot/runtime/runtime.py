@@ -98,7 +98,7 @@ class Runtime:
         else:
             raw, blocked = loaded
             conv = Conversation.from_dict(json.loads(raw)) if raw else None
-        commit.set_address(conversations.privacy.encrypt(inbound.user_id, pid))
+        commit.set_address(inbound.user_id)
         caps = CAPABILITIES.get(inbound.channel)
         if inbound.message_id and caps and caps.deletable_messages:
             commit.remember_deletable_message(inbound.message_id, now)

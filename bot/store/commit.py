@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.store import keys
 from bot.store.compaction import data_goes_at
+from bot.store.vault import DataKey
 
 # A transcript keeps this many entries; older ones are dropped and counted
 # (keys.transcript_dropped), so that a flood cannot grow it without end.
@@ -61,10 +62,12 @@ def queue_command(pipe, command: list[str]) -> None:
 
 class Commit:
     """The writes of one processed message for conversation `pid`, at time `now`
-    (the time of what it records, unless told otherwise)."""
+    (the time of what it records, unless told otherwise); her words and her
+    address are sealed with her data `key` (bot/store/vault.py)."""
 
-    def __init__(self, pid: str, channel: str, retention_seconds: int, now: float):
+    def __init__(self, pid: str, channel: str, retention_seconds: int, now: float, key: DataKey):
         self.now = now
+        self.key = key
         self.pid = pid
         self.channel = channel
         self.retention = retention_seconds
@@ -87,9 +90,9 @@ class Commit:
             json.dumps(state, ensure_ascii=False, separators=(",", ":")),
         )
 
-    def set_address(self, sealed: str) -> None:
-        self.add("SET", keys.address(self.pid), sealed)
-        self.sealed_address = sealed
+    def set_address(self, address: str) -> None:
+        self.sealed_address = self.key.seal(address)
+        self.add("SET", keys.address(self.pid), self.sealed_address)
 
     def log(
         self,
@@ -100,7 +103,7 @@ class Commit:
         **extra: Any,
     ) -> str:
         entry = transcript_entry(sender, text, self.now if at is None else at, message_id, **extra)
-        self.add("RPUSH", keys.transcript(self.pid), entry)
+        self.add("RPUSH", keys.transcript(self.pid), self.key.seal(entry))
         self.logged = True
         return entry
 
@@ -109,7 +112,11 @@ class Commit:
         outbound_json = {**outbound_json, "channel": self.channel}
         if self.sealed_address:
             outbound_json["to"] = self.sealed_address  # the sender needs no extra read
-        self.add("RPUSH", keys.outbox(self.pid), json.dumps(outbound_json, ensure_ascii=False))
+        self.add(
+            "RPUSH",
+            keys.outbox(self.pid),
+            self.key.seal(json.dumps(outbound_json, ensure_ascii=False)),
+        )
         if outbound_json.get("id") and outbound_json.get("kind") == "text":
             self.add("HSET", keys.delivery(self.pid), outbound_json["id"], "pending")
         self.sends += 1
@@ -138,7 +145,11 @@ class Commit:
         """Safe exit: everything of the conversation goes, except unprocessed messages
         she sent after leaving (they start a new conversation)."""
         self.add("DELMEMBERS", keys.traces(self.pid))
-        self.add("DEL", *keys.conversation_keys(self.pid))
+        data_key = keys.data_key(self.pid)
+        self.add("DEL", *(key for key in keys.conversation_keys(self.pid) if key != data_key))
+        # Messages she sent after leaving, still in the inbox, are sealed with it:
+        # it goes with the conversation they start.
+        self.add("DELIFEMPTY", data_key, keys.inbox(self.pid))
         self.add("ZREM", keys.QUEUE, self.pid)
         self.add("ZREM", keys.WAITING, self.pid)
         self.add("ZREM", keys.DEAD_LETTERS, self.pid)

@@ -19,8 +19,14 @@ def state(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:state"
 
 
+def data_key(pid: str) -> str:
+    """The conversation's data key, wrapped with the secret key (bot/store/vault.py):
+    every item below that holds her words or her address is sealed with it."""
+    return f"{PREFIX}:c:{{{pid}}}:key"
+
+
 def address(pid: str) -> str:
-    """AES-GCM-encrypted channel address (chat id, phone number, web session)."""
+    """Her channel address (chat id, phone number, web session), sealed."""
     return f"{PREFIX}:c:{{{pid}}}:addr"
 
 
@@ -111,6 +117,7 @@ def trace_ttl(retention_s: int) -> int:
 def conversation_keys(pid: str) -> list[str]:
     """Every key that holds something of the conversation (not its inbox)."""
     return [
+        data_key(pid),
         state(pid),
         address(pid),
         transcript(pid),

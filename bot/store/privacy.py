@@ -39,6 +39,7 @@ class _Keys:
     def __init__(self, secret_key: bytes):
         self.pid_key = _derive(secret_key, b"helpline pseudonymous ids")
         self.aead = AESGCM(_derive(secret_key, b"helpline contact addresses"))
+        self.wrapping = AESGCM(_derive(secret_key, b"helpline data keys"))
         self.cookie_key = _derive(secret_key, b"helpline console cookies")
         self.telegram_secret = hmac.new(
             secret_key, b"helpline telegram webhook", hashlib.sha256
@@ -94,6 +95,24 @@ class Privacy:
         for derived in self._all:
             try:
                 return derived.aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+            except (InvalidTag, ValueError):
+                continue
+        return None
+
+    def wrap(self, data_key: bytes, pid: str) -> str:
+        """A conversation's data key (bot/store/vault.py), sealed for storing beside her data."""
+        nonce = os.urandom(12)
+        sealed = self._current.wrapping.encrypt(nonce, data_key, pid.encode())
+        return base64.b64encode(nonce + sealed).decode()
+
+    def unwrap(self, wrapped: str, pid: str) -> bytes | None:
+        try:
+            raw = base64.b64decode(wrapped.encode())
+        except ValueError:
+            return None
+        for derived in self._all:
+            try:
+                return derived.wrapping.decrypt(raw[:12], raw[12:], pid.encode())
             except (InvalidTag, ValueError):
                 continue
         return None

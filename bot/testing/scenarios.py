@@ -169,11 +169,15 @@ class ScenarioRunner:
         """Process one inbound message as a worker would; return the replies' texts
         and the payloads of the last menu among them (None if none had one)."""
         pid = self.privacy.pid(inbound.channel, inbound.user_id)
-        commit = Commit(pid, inbound.channel, 86400, self.clock())
+        key = await self.conversations.vault.ensure(pid)
+        commit = Commit(pid, inbound.channel, 86400, self.clock(), key)
         await self.inboxes.hold(pid, "scenario")
         await self.runtime.handle(pid, inbound, commit)
         await self.inboxes.apply(pid, "scenario", commit.finish())  # as the pipeline does
-        sent = [json.loads(r) for r in await self.redis.lrange(keys.outbox(pid), 0, -1)]
+        sent = [
+            json.loads(key.open(r) or "{}")
+            for r in await self.redis.lrange(keys.outbox(pid), 0, -1)
+        ]
         await self.redis.delete(keys.outbox(pid), keys.work_lock(pid))
         await self.redis.zrem(keys.send_pending(inbound.channel), pid)
         texts = [

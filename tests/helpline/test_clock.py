@@ -3,12 +3,13 @@ comes from it (bot/clock.py); nothing reads the wall clock behind its back."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from bot.store import keys
+from bot.testing.sealed import opened
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
+from helpline.app import PRIVACY
 from tests.conftest import ROOT
 
 FIXED = 1_900_000_000.0  # 2030-03-17: far from today, so a stray wall-clock time shows
@@ -20,14 +21,16 @@ async def test_every_time_the_app_records_comes_from_its_clock(make_client, redi
     await chat.start()
     await chat.say("COUNSELLOR")
     await settled(redis)
-    [transcript] = await redis.keys(keys.transcript("*"))
-    times = {json.loads(entry)["at"] for entry in await redis.lrange(transcript, 0, -1)}
+    pid = client.app[PRIVACY].pid("web", chat.session)
+    times = {
+        entry["at"] for entry in await opened(redis, client.app[PRIVACY], pid, keys.transcript)
+    }
     assert times == {FIXED}
     [handoff] = await redis.keys(keys.handoff("*"))
     assert float(await redis.hget(handoff, "enqueued_at")) == FIXED
     assert await redis.zrange(keys.WORK_PENDING, 0, -1, withscores=True) == []
-    mailbox = (await redis.keys(keys.web_mailbox("*")))[0]
-    assert {json.loads(m)["at"] for m in await redis.lrange(mailbox, 0, -1)} == {FIXED}
+    mailbox = await opened(redis, client.app[PRIVACY], pid, keys.web_mailbox)
+    assert {m["at"] for m in mailbox} == {FIXED}
 
 
 def test_no_module_reads_the_wall_clock_but_the_clock():

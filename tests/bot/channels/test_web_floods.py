@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import secrets
 
 import pytest
 
 from bot.channels import web
 from bot.store import commit, keys
+from bot.testing.sealed import opened
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
@@ -80,24 +80,29 @@ async def test_the_page_waits_and_sends_again_without_losing_her_message(make_cl
     assert (await post(client, chat.session, "the message that matters")).status == 200
     await settled(redis)
     pid = chat_pid(client, chat.session)
-    texts = [json.loads(e)["text"] for e in await redis.lrange(keys.transcript(pid), 0, -1)]
+    texts = [e["text"] for e in await opened(redis, privacy(client), pid, keys.transcript)]
     assert texts.count("the message that matters") == 1
 
 
-def chat_pid(client, session: str) -> str:
+def privacy(client):
     from helpline.app import PRIVACY
 
-    return client.app[PRIVACY].pid("web", session)
+    return client.app[PRIVACY]
+
+
+def chat_pid(client, session: str) -> str:
+    return privacy(client).pid("web", session)
 
 
 async def test_the_mailbox_keeps_its_newest_replies_and_the_page_keeps_its_place(
     make_client, redis
 ):
-    from helpline.app import CHANNELS
+    from helpline.app import CHANNELS, PIPELINE
 
     client = await make_client()
     channel = client.app[CHANNELS]["web"]
     session = new_session()
+    await client.app[PIPELINE].vault.ensure(chat_pid(client, session))  # her conversation's
     for i in range(web.MAILBOX_KEEP + 100):
         await channel.send(session, web.Outbound(text=f"reply {i}", id=str(i)))
 
@@ -131,7 +136,7 @@ async def test_a_transcript_keeps_its_newest_entries_and_counts_the_rest(
     for i in range(6):
         await chat.say(f"note {i}")
     pid = chat_pid(client, chat.session)
-    entries = [json.loads(e) for e in await redis.lrange(keys.transcript(pid), 0, -1)]
+    entries = await opened(redis, privacy(client), pid, keys.transcript)
     assert len(entries) == 10 and entries[-2]["text"] == "note 5"
     dropped = int(await redis.get(keys.transcript_dropped(pid)))
     assert dropped > 0

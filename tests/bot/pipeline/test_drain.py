@@ -27,20 +27,20 @@ def lists(redis):
 
 async def test_accept_stores_once_and_takes_a_free_list(lists, redis):
     await redis.set(lists.read_along[0]("p"), "state")
-    assert await lists.accept("p", "m1", "A", "hl:test:seen:1", 60, 60) == (
+    assert await lists.accept("p", "m1", "A", "hl:test:seen:1", 60, 60, "", "k") == (
         True,
         Head(b"m1", [b"state"]),
     )
-    assert await lists.accept("p", "m1", "B", "hl:test:seen:1", 60, 60) == (False, None)
+    assert await lists.accept("p", "m1", "B", "hl:test:seen:1", 60, 60, "", "k") == (False, None)
     # held by A: stored, not taken
-    assert await lists.accept("p", "m2", "B", "hl:test:seen:2", 60, 60) == (True, None)
+    assert await lists.accept("p", "m2", "B", "hl:test:seen:2", 60, 60, "", "k") == (True, None)
     assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1", b"m2"]
     assert await redis.get(lists.lock_key("p")) == b"A"
 
 
 async def test_apply_hands_back_the_next_item_then_releases(lists, redis):
-    await lists.accept("p", "m1", "", "", 60, 60)
-    await lists.accept("p", "m2", "", "", 60, 60)
+    await lists.accept("p", "m1", "", "", 60, 60, "", "k")
+    await lists.accept("p", "m2", "", "", 60, 60, "", "k")
     head = await lists.take("p", "A")
     assert head is not None and head.item == b"m1"
     assert await lists.take("p", "B") is None  # busy
@@ -53,7 +53,7 @@ async def test_apply_hands_back_the_next_item_then_releases(lists, redis):
 
 
 async def test_a_lost_lock_writes_nothing(lists, redis):
-    await lists.accept("p", "m1", "A", "", 60, 60)
+    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
     await redis.set(lists.lock_key("p"), "B")  # A's lock expired; B took the list
     applied = await lists.apply("p", "A", [["LPOP", lists.list_key("p")], ["SET", "hl:test:w", 1]])
     assert not applied.kept
@@ -63,7 +63,7 @@ async def test_a_lost_lock_writes_nothing(lists, redis):
 
 
 async def test_a_missing_guard_skips_the_writes(lists, redis):
-    await lists.accept("p", "m1", "A", "", 60, 60)
+    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
     applied = await lists.apply(
         "p", "A", [["SET", "hl:test:guarded", 1]], guard="hl:test:erased-meanwhile"
     )
@@ -79,7 +79,7 @@ async def test_apply_takes_the_other_list_along(lists, redis):
     outboxes = DrainScript(
         redis, lambda pid: f"hl:test:out:{pid}", lambda pid: f"hl:test:outlock:{pid}", "hl:test:op"
     )
-    await lists.accept("p", "m1", "A", "", 60, 60)
+    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
     applied = await lists.apply(
         "p",
         "A",
@@ -91,7 +91,7 @@ async def test_apply_takes_the_other_list_along(lists, redis):
 
 
 async def test_release_marks_the_conversation_stale(lists, redis):
-    await lists.accept("p", "m1", "", "", 60, 60)
+    await lists.accept("p", "m1", "", "", 60, 60, "", "k")
     assert await redis.zscore(lists.pending, "p") > 0
     assert await lists.take("p", "A") is not None
     assert not await lists.release("p", "B")  # not B's to release
@@ -103,7 +103,7 @@ async def test_release_marks_the_conversation_stale(lists, redis):
 
 
 async def test_renew_extends_only_the_callers_lock(lists, redis):
-    await lists.accept("p", "m1", "A", "", 60, 60)
+    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
     await redis.pexpire(lists.lock_key("p"), 1000)
     assert not await lists.renew("p", "B")
     assert await redis.pttl(lists.lock_key("p")) <= 1000
@@ -115,3 +115,31 @@ async def test_hold_takes_the_lock_alone_for_its_lifetime(lists, redis):
     assert await lists.hold("p", "console")
     assert not await lists.hold("p", "worker")
     assert 0 < await redis.pttl(lists.lock_key("p")) <= LOCK_TTL_MS
+
+
+async def test_accept_stores_her_data_key_once_and_refuses_another(lists, redis):
+    """Two processes guessing her data key: the first stores it, the second is
+    told the stored one (and stores nothing) so that it seals with it instead."""
+    from bot.store import keys
+
+    assert await lists.accept("p", "m1", "", "", 60, 60, "", "key-A") == (True, None)
+    assert await redis.get(keys.data_key("p")) == b"key-A"
+    assert await lists.accept("p", "m2", "", "hl:test:seen:9", 60, 60, "", "key-B") == b"key-A"
+    assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1"]
+    assert not await redis.exists("hl:test:seen:9")  # not remembered: it is sent again
+    assert await lists.accept("p", "m2", "", "hl:test:seen:9", 60, 60, "", "key-A") == (True, None)
+
+
+async def test_a_safe_exit_keeps_her_data_key_while_her_inbox_holds_messages(lists, redis):
+    """Messages she sent after her exit word, not processed yet, are sealed with
+    her key: it goes only with the last of them."""
+    from bot.store import keys
+
+    await lists.accept("p", "exit", "A", "", 60, 60, "", "k")
+    await lists.accept("p", "hello again", "", "", 60, 60, "", "k")
+    erase = [["LPOP", lists.list_key("p")], ["DELIFEMPTY", keys.data_key("p"), lists.list_key("p")]]
+    applied = await lists.apply("p", "A", erase)
+    assert applied.next is not None and applied.next.item == b"hello again"
+    assert await redis.get(keys.data_key("p")) == b"k"
+    await lists.apply("p", "A", erase)
+    assert not await redis.exists(keys.data_key("p"))

@@ -12,6 +12,7 @@ from bot.channels.base import Inbound
 from bot.clock import wall_clock
 from bot.pipeline.drain import DrainScript
 from bot.store import keys
+from bot.testing.sealed import opened
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from helpline.app import PIPELINE, PRIVACY
@@ -53,7 +54,10 @@ async def test_a_message_whose_processing_fails_is_kept_and_shown(make_client, r
     pid = client.app[PRIVACY].pid("web", chat.session)
     assert await redis.zrange(keys.DEAD_LETTERS, 0, -1) == [pid.encode()]
     dead = await redis.lrange(keys.dead_letters(pid), 0, -1)
-    assert len(dead) == 1 and b"boom" in dead[0]
+    assert len(dead) == 1 and b"boom" not in dead[0]  # sealed with her data key
+    [letter] = await opened(redis, client.app[PRIVACY], pid, keys.dead_letters)
+    key = await client.app[PIPELINE].vault.get(pid)
+    assert key is not None and json.loads(key.open(letter["message"]))["text"] == "boom"
     # kept with the conversation: it expires with her data, never later
     assert 0 < await redis.ttl(keys.dead_letters(pid)) <= await redis.ttl(keys.state(pid))
 
@@ -241,7 +245,7 @@ async def test_coalesced_script_calls_fail_alone(redis):
         for key in ["hl:test:a", "not-a-list", "hl:test:b"]
     }
     results = await asyncio.gather(
-        *(steps.accept("p", "m", "", "", 60, 60) for steps in lists.values()),
+        *(steps.accept("p", "m", "", "", 60, 60, "", "k") for steps in lists.values()),
         return_exceptions=True,
     )
     assert results[0] == (True, None) and results[2] == (True, None)

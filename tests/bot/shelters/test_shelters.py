@@ -28,9 +28,12 @@ from bot.shelters.gazetteer import Gazetteer
 from bot.shelters.importer import import_directory, load_at_start
 from bot.shelters.search import Directory
 from bot.store import keys
+from bot.store.vault import Vault, is_sealed
 from bot.testing.scenarios import ScenarioRunner
+from bot.testing.sealed import opened
 from bot.testing.settle import settled
 from bot.text.segments import segments
+from helpline.app import PRIVACY
 from helpline.services import scenario_runtime
 from tests.conftest import FLOWS, LOCALES, ROOT, helpline
 
@@ -751,8 +754,14 @@ async def test_distances_in_her_language(redis, settings, tmp_path):
 # --------------------------------------------------------------------------- privacy
 
 
-async def all_of_redis(redis) -> str:
-    """Every key and every value in Redis, as one text."""
+async def all_of_redis(redis, privacy) -> str:
+    """Every key and every value in Redis, as one text; sealed values opened
+    with the data keys of the conversations (bot/store/vault.py)."""
+    vault = Vault(redis, privacy, 0)
+    data_keys = []
+    async for name in redis.scan_iter(match=keys.data_key("*"), count=1000):
+        pid = name.decode().split("{")[1].split("}")[0]
+        data_keys.append(vault.unwrap(pid, await redis.get(name)))
     parts = []
     async for key in redis.scan_iter(count=1000):
         kind = (await redis.type(key)).decode()
@@ -781,6 +790,8 @@ async def all_of_redis(redis) -> str:
         else:
             value = []
         parts.extend(v.decode(errors="replace") for v in value)
+        for sealed in (v for v in value if is_sealed(v)):
+            parts.extend(filter(None, (k.open(sealed) for k in data_keys if k is not None)))
     return "\n".join(parts)
 
 
@@ -796,27 +807,26 @@ async def test_nothing_about_her_place_stays_in_redis(chat, redis):
         await chat.say(typed)
         await chat.say("2")  # search another place
     await settled(redis)
-    stored = await all_of_redis(redis)
+    stored = await all_of_redis(redis, chat.client.app[PRIVACY])
     for typed in TYPED:
         assert typed not in stored
     state = json.loads(await redis.get(keys.state(chat_pid(chat))))
     assert set(state["vars"]) <= {"need", "shelter_ids", "language_guessed"}  # nothing of her place
     transcript = [
-        json.loads(e)["text"] for e in await redis.lrange(keys.transcript(chat_pid(chat)), 0, -1)
+        e["text"]
+        for e in await opened(redis, chat.client.app[PRIVACY], chat_pid(chat), keys.transcript)
     ]
     assert transcript.count(TRANSIENT_ANSWER) == 3
     assert not any("Nearest to" in t for t in transcript), "the results are sent, not kept"
 
 
 def chat_pid(chat) -> str:
-    from helpline.app import PRIVACY
-
     return chat.client.app[PRIVACY].pid("web", chat.session)
 
 
 async def test_nothing_about_her_location_stays_in_redis(runner, redis):
     await say(runner, "telegram", "hello", "1", "3", "1", LOCATION, "1", "1")
-    stored = await all_of_redis(redis)
+    stored = await all_of_redis(redis, runner.privacy)
     for text in LOCATION_TEXTS:
         assert text not in stored
     assert "(shared a location)" in stored
