@@ -4,7 +4,8 @@ The whole app in this process (its embedded Redis in a temporary folder, fake
 Twilio and Telegram servers on loopback from tests/fakes.py), then N
 conversations per channel, each a five-message exchange as a person has it
 (a greeting, "yes I can talk", two menu choices, thanks), every reply delivered.
-Redis's `used_memory` is read before and after each channel's batch: the
+Redis's `used_memory` is read before and after each channel's batch (after a
+warm-up of 200 other conversations of the channel): the
 difference over N is what one idle conversation costs while it is kept
 (HELPLINE_RETENTION_DAYS), shared structures (queues, the compaction schedule)
 included. A breakdown by key, from MEMORY USAGE on a sample, shows where it goes.
@@ -46,6 +47,7 @@ EXCHANGE = ("hello, I need some help", "1", "2", "1", "thank you")
 # Conversations at once. Telegram paces each chat (about one message a second, as
 # Telegram allows), so five replies take a chat five seconds: many at once.
 CONCURRENT = {"web": 100, "sms": 100, "telegram": 400}
+WARM_UP = 200
 _ids = itertools.count(1)
 
 
@@ -80,7 +82,7 @@ async def used_memory(redis) -> int:
     return int((await redis.info("memory"))["used_memory"])
 
 
-async def batch(app, channel: str, count: int) -> float:
+async def batch(app, channel: str, count: int, first: int = 0) -> float:
     redis = app[REDIS]
     await settled(redis, timeout=600)
     before = await used_memory(redis)
@@ -91,7 +93,7 @@ async def batch(app, channel: str, count: int) -> float:
         async with gate:
             await converse(app, channel, i)
 
-    await asyncio.gather(*(one(i) for i in range(count)))
+    await asyncio.gather(*(one(i) for i in range(first, first + count)))
     await settled(redis, timeout=1800)
     await asyncio.sleep(1)  # a last flush of metrics, timers
     after = await used_memory(redis)
@@ -157,6 +159,9 @@ async def main(count: int) -> None:
         try:
             costs = {}
             for channel in ("web", "sms", "telegram"):
+                # Warm-up (other people): what Redis allocates once, on its first
+                # keys of a kind, is not what one more conversation costs.
+                await batch(app, channel, WARM_UP, first=10**6)
                 costs[channel] = await batch(app, channel, count)
             await breakdown(app[REDIS])
             rss = rss_mb()

@@ -10,6 +10,7 @@ running app), or purge them.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import cast
@@ -76,7 +77,7 @@ async def retry(redis: Redis, pids: list[str] | None, retention_s: int) -> int:
                 continue
             tx.multi()
             for raw in entries:
-                tx.rpush(keys.inbox(pid), json.loads(raw)["message"])
+                tx.rpush(keys.inbox(pid), _message(json.loads(raw)))
             tx.expire(keys.inbox(pid), retention_s)
             tx.delete(keys.dead_letters(pid))
             tx.zrem(keys.DEAD_LETTERS, pid)
@@ -84,6 +85,14 @@ async def retry(redis: Redis, pids: list[str] | None, retention_s: int) -> int:
             await tx.execute()
             moved += len(entries)
     return moved
+
+
+def _message(entry: dict) -> bytes:
+    """The inbox item a dead letter keeps: sealed (bytes, in base64), or a JSON
+    text from before data keys (2026-12)."""
+    if "sealed" in entry:
+        return base64.b64decode(entry["sealed"])
+    return entry["message"].encode()
 
 
 async def purge(redis: Redis, pids: list[str] | None) -> int:

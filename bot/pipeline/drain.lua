@@ -28,7 +28,8 @@
 --   hand back the next item, or release. Optionally take another list too (the
 --   outbox the writes just filled), laid out after ours: KEYS[4+n] lock,
 --   KEYS[5+n] list, KEYS[6+n] pending, KEYS[7+n .. 6+n+m] reads.
---   ARGV[7] JSON list of commands [[name, args...], ...] (Redis commands, and
+--   ARGV[7] JSON list of commands [[name, args...], ...] (an argument {"b": i}
+--   stands for ARGV[i]: bytes JSON cannot carry, from ARGV[11] on) (Redis commands, and
 --   ['CAP', list, keep, counter]: keep the newest items; ['DELMEMBERS', set]:
 --   delete the keys the set names; ['DELIFEMPTY', key, list]: delete the key
 --   unless the list has items), ARGV[8] guard key ('' for
@@ -125,6 +126,11 @@ if ARGV[8] ~= '' and redis.call('EXISTS', ARGV[8]) == 0 then
   skipped = 1
 else
   for _, command in ipairs(cjson.decode(ARGV[7])) do
+    for i, part in ipairs(command) do
+      if type(part) == 'table' then
+        command[i] = ARGV[part.b]
+      end
+    end
     if command[1] == 'DELMEMBERS' then
       -- DELMEMBERS set: delete every key the set names (her traces, at a safe exit)
       for _, key in ipairs(redis.call('SMEMBERS', command[2])) do

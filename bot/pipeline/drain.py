@@ -30,6 +30,7 @@ RENEW_EVERY_S = LOCK_TTL_MS / 3000  # live holders renew their locks this often
 SWEEP_EVERY_S = 1.0  # how often each process looks for conversations left pending
 STALE_AFTER_S = 2.0  # pending with no progress for this long: looked at by the sweep
 SWEEP_BATCH = 500
+APPLY_FIXED_ARGS = 10  # apply's arguments before the binary ones (drain.lua)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class DrainScript:
     async def accept(
         self,
         pid: str,
-        item: str,
+        item: str | bytes,
         token: str,
         dedup_key: str,
         dedup_ttl_s: int,
@@ -130,15 +131,22 @@ class DrainScript:
             other, then_token = then
             names += other._keys(pid)
             then_reads = len(other.read_along)
+        # Sealed items are bytes, which JSON cannot carry: each travels as an
+        # argument of its own, named in the JSON by {"b": its ARGV index}.
+        binary: list[bytes] = []
+
+        def part(value):
+            if isinstance(value, bytes):
+                binary.append(value)
+                return {"b": APPLY_FIXED_ARGS + len(binary)}
+            return value
+
+        listed = json.dumps(
+            [[part(v) for v in command] for command in commands], ensure_ascii=False
+        )
         result = await self.script(
             keys=names,
-            args=[
-                *self._args("apply", pid, token),
-                json.dumps(commands, ensure_ascii=False),
-                guard,
-                then_reads,
-                then_token,
-            ],
+            args=[*self._args("apply", pid, token), listed, guard, then_reads, then_token, *binary],
         )
         if result[0] == 0:
             return Applied(kept=False)

@@ -29,6 +29,7 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import json
 import os
@@ -302,7 +303,7 @@ class Pipeline:
                 [  # as stored: sealed with her data key
                     "RPUSH",
                     keys.dead_letters(pid),
-                    json.dumps({"message": raw.decode(), "at": now}),
+                    json.dumps({"sealed": base64.b64encode(raw).decode(), "at": now}),
                 ],
                 ["EXPIRE", keys.dead_letters(pid), str(self.retention)],
                 ["ZADD", keys.DEAD_LETTERS, f"{now:.3f}", pid],
@@ -335,8 +336,10 @@ class Pipeline:
         opened = key.open(raw) if key is not None else None if is_sealed(raw) else raw.decode()
         item = json.loads(opened) if opened is not None else {}  # None: never (read with it)
         outbound = Outbound.from_json(item)
-        sealed = item.get("to") or (stored_address or b"").decode()
-        address = self._open_address(pid, sealed, key) if sealed else None
+        if is_sealed(raw):  # her address is in it, sealed with the item
+            address = item.get("to") or self._open_address(pid, stored_address, key)
+        else:  # an item from before data keys (2026-12)
+            address = self._open_address(pid, (item.get("to") or "").encode(), key)
         channel = self.channels[channel_name]
         sent: Sent | None = None
         error: Exception | None = None
@@ -376,10 +379,12 @@ class Pipeline:
             await self.on_delivery(channel_name, outbound, pid, error)
         return applied.next
 
-    def _open_address(self, pid: str, sealed: str, key: DataKey | None) -> str | None:
+    def _open_address(self, pid: str, sealed: bytes | None, key: DataKey | None) -> str | None:
+        if not sealed:
+            return None
         if is_sealed(sealed):
             return key.open(sealed) if key is not None else None
-        return self.privacy.decrypt(sealed, pid)  # sealed before data keys (2026-12)
+        return self.privacy.decrypt(sealed.decode(), pid)  # sealed before data keys (2026-12)
 
     async def send_with_retries(
         self,

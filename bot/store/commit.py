@@ -75,10 +75,13 @@ class Commit:
         self.sends = 0
         self.erased = False
         self.logged = False
-        self.sealed_address: str | None = None
+        self.address: str | None = None  # her address: in each outbox item (sealed with it)
 
     def add(self, *command: Any) -> None:
-        self.commands.append([str(part) if not isinstance(part, str) else part for part in command])
+        """One Redis command; its parts as text, but sealed items stay bytes."""
+        self.commands.append(
+            [part if isinstance(part, str | bytes) else str(part) for part in command]
+        )
 
     def pop_inbox(self) -> None:
         self.add("LPOP", keys.inbox(self.pid))
@@ -91,8 +94,8 @@ class Commit:
         )
 
     def set_address(self, address: str) -> None:
-        self.sealed_address = self.key.seal(address)
-        self.add("SET", keys.address(self.pid), self.sealed_address)
+        self.address = address
+        self.add("SET", keys.address(self.pid), self.key.seal(address))
 
     def log(
         self,
@@ -110,8 +113,8 @@ class Commit:
     def send(self, outbound_json: dict[str, Any]) -> None:
         """Queue one outbound message; senders deliver the outbox in order."""
         outbound_json = {**outbound_json, "channel": self.channel}
-        if self.sealed_address:
-            outbound_json["to"] = self.sealed_address  # the sender needs no extra read
+        if self.address:
+            outbound_json["to"] = self.address  # the sender needs no extra read
         self.add(
             "RPUSH",
             keys.outbox(self.pid),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 
@@ -57,7 +58,8 @@ async def test_a_message_whose_processing_fails_is_kept_and_shown(make_client, r
     assert len(dead) == 1 and b"boom" not in dead[0]  # sealed with her data key
     [letter] = await opened(redis, client.app[PRIVACY], pid, keys.dead_letters)
     key = await client.app[PIPELINE].vault.get(pid)
-    assert key is not None and json.loads(key.open(letter["message"]))["text"] == "boom"
+    sealed = base64.b64decode(letter["sealed"])
+    assert key is not None and json.loads(key.open(sealed))["text"] == "boom"
     # kept with the conversation: it expires with her data, never later
     assert 0 < await redis.ttl(keys.dead_letters(pid)) <= await redis.ttl(keys.state(pid))
 
