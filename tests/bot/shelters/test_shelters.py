@@ -176,6 +176,28 @@ def test_csv_errors_name_their_lines():
     ]
 
 
+def test_coordinates_outside_the_rows_country_and_every_duplicate_on_the_first_pass():
+    """Latitude and longitude swapped but both in range (Berlin at 13.40, 52.52
+    is in Chad) would import and then find nothing; so would a place in another
+    country. A duplicate id is reported even when one of its rows has another error."""
+    rows = """\
+id,name,kind,city,country,latitude,longitude,address,phone,website,languages,services,opening_hours,last_checked,example
+de-1,Swapped,shelter,Berlin,DE,13.40,52.52,,,https://example.org/a,,,,2026-01-10,false
+de-2,In Paris,shelter,Berlin,DE,48.85,2.35,,,https://example.org/b,,,,2026-01-10,false
+de-3,Fine,shelter,Berlin,DE,52.52,13.40,,,https://example.org/c,,,,2026-01-10,false
+de-4,No phone nor website,shelter,Berlin,DE,52.52,13.40,,,,,,,2026-01-10,false
+de-4,Again,shelter,Berlin,DE,52.52,13.40,,,https://example.org/d,,,,2026-01-10,false
+no-1,Nordkapp,shelter,Honningsvåg,NO,70.98,25.97,,,https://example.org/e,,,,2026-01-10,false
+es-1,Las Palmas,shelter,Las Palmas,ES,28.12,-15.43,,,https://example.org/f,,,,2026-01-10,false
+"""
+    assert problems_of(rows, "dir.csv") == [
+        "dir.csv:2: the coordinates are outside the country DE: latitude and longitude look swapped: 52.52, 13.4 is in DE",
+        "dir.csv:3: the coordinates are outside the country DE: check them: 48.85, 2.35 is not in DE",
+        "dir.csv:5: the entry has neither phone nor website: give at least one, so that she can reach the service",
+        "dir.csv:6: duplicate id 'de-4': line 5 already uses it; give every entry its own id",
+    ]
+
+
 def test_csv_header_and_shape_problems():
     text = "id,name,kind,city,country,lat,longitude,last_checked\nx,X,shelter,Rome,IT,41.9,12.5,2026-01-01,extra,cells\n"
     assert problems_of(text, "dir.csv") == [
