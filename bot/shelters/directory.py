@@ -211,10 +211,11 @@ def parse_directory(
     seen: dict[str, int] = {}
     today = today or date.today()
     for line, row in rows:
-        ident, id_line = row.get("id", (None, line))
+        found, id_line = row.get("id", (None, line))
+        ident = found if isinstance(found, str) else None
         # Every duplicate on the first reading, whatever else is wrong with either row.
-        duplicate = isinstance(ident, str) and ident in seen
-        if duplicate:
+        duplicate = ident is not None and ident in seen
+        if ident is not None and duplicate:
             problems.append(
                 _problem(
                     file,
@@ -223,7 +224,7 @@ def parse_directory(
                     "already uses it; give every entry its own id",
                 )
             )
-        elif isinstance(ident, str):
+        elif ident is not None:
             seen[ident] = id_line
         shelter = _validate(row, line, file, problems, today)
         if shelter is not None and not duplicate:
