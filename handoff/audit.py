@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.store import keys
+from bot.store.scripts import load_script
 
 # What is audited, in the words the console and the CLI show.
 ACTIONS = {
@@ -39,27 +41,7 @@ ACTIONS = {
 MAX_READ = 1000
 CASE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: said aloud, read on paper
 
-# One round trip: the conversation's case reference (made once, kept with the
-# conversation, only while it exists), then the entry, on the server's clock, and
-# the entries older than the retention trimmed (approximately: in whole blocks, so
-# a few may outlive it by minutes).
-# KEYS: audit stream, case key ('' for none), state key; ARGV: retention ms,
-# case made for it, then field, value, ...
-_RECORD = """
-local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
-if KEYS[2] ~= '' then
-  if redis.call('EXISTS', KEYS[3]) == 1 then
-    redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', math.floor(tonumber(ARGV[1]) / 1000))
-  end
-  fields[#fields + 1] = 'case'
-  fields[#fields + 1] = redis.call('GET', KEYS[2]) or 'erased'
-end
-local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
-local ms = tonumber(string.match(id, '^(%d+)'))
-redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(ms - tonumber(ARGV[1])))
-return id
-"""
+AUDIT_LUA = Path(__file__).parent / "lua" / "audit.lua"  # one round trip: case, entry, trim
 
 
 @dataclass(frozen=True)
@@ -78,7 +60,7 @@ class Audit:
     def __init__(self, redis: Any, retention_s: int):
         self.redis = redis
         self.retention_s = retention_s
-        self._record = redis.register_script(_RECORD)
+        self._record = load_script(redis, AUDIT_LUA)
 
     async def record(
         self, actor: str, action: str, pid: str | None = None, detail: str = ""

@@ -184,7 +184,7 @@ class Handoff:
         if key is None:  # she left (a safe exit) or her conversation expired
             return 404, None
         entry = key.seal(transcript_entry("counsellor", text, now, message_id, by=username))
-        code = await self._relay(
+        answer = await self._relay(
             keys=[
                 keys.handoff(pid),
                 keys.transcript(pid),
@@ -204,21 +204,14 @@ class Handoff:
                 self.reply_window_s,
             ],
         )
+        code, first, enqueued_at = answer if isinstance(answer, list) else (answer, 0, b"")
         if code == 200:
-            if self.metrics:
-                await self._first_reply(pid, now)
+            if self.metrics and first and enqueued_at:
+                waited = max(0.0, now - float(enqueued_at))
+                self.metrics.observe("helpline_first_reply_seconds", waited)
             self.wake.wake_sender(channel, pid)
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "message", "id": pid}))
         return int(code), message_id
-
-    async def _first_reply(self, pid: str, now: float) -> None:
-        """The time from her handoff to a counsellor's first reply, once per handoff."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hsetnx(keys.handoff(pid), "first_reply_at", f"{now:.3f}")
-            pipe.hget(keys.handoff(pid), "enqueued_at")
-            first, enqueued_at = await pipe.execute()
-        if first and enqueued_at:
-            self.metrics.observe("helpline_first_reply_seconds", max(0.0, now - float(enqueued_at)))
 
     async def typing(self, pid: str) -> bool:
         """Show "typing..." to a Telegram user; skipped on channels without it."""

@@ -22,11 +22,10 @@ from bot.channels import build_channels
 from bot.channels.base import Channel, Inbound
 from bot.clock import Clock, wall_clock
 from bot.config import SENTINEL_SCHEME, Settings
-from bot.pipeline.pipeline import Pipeline
+from bot.pipeline.pipeline import Pipeline, backlog, read_backlog
 from bot.runtime.conversations import Conversations
 from bot.runtime.live import Flows
 from bot.runtime.runtime import Runtime
-from bot.store import keys
 from bot.store.commit import Commit
 from bot.store.compaction import compact_forever
 from bot.store.embedded import EmbeddedRedis
@@ -328,22 +327,21 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(2), redis.pipeline(transaction=False) as pipe:
             # one round trip: an answer is also the proof that Redis is there
-            pipe.zcard(keys.WORK_PENDING)
-            pipe.zrange(keys.WORK_PENDING, 0, 0, withscores=True)
-            backlog, oldest = await pipe.execute()
+            read_backlog(pipe)
+            count, oldest = await pipe.execute()
     except (TimeoutError, RedisError, OSError) as exc:
         return web.json_response(
             {"status": "unavailable", "redis": type(exc).__name__},
             status=503,
             headers={"Retry-After": "5"},
         )
-    waited = max(0.0, app[RUNTIME].conversations.clock() - float(oldest[0][1])) if oldest else 0.0
+    waiting, waited = backlog(count, oldest, app[RUNTIME].conversations.clock())
     stuck = waited > BACKLOG_STUCK_S
     body = {
         "status": "stuck" if stuck else "ok",
         "redis": "ok",
         # her messages stored but not yet processed, and how long the oldest has waited
-        "backlog": {"conversations": backlog, "oldest_seconds": round(waited, 1)},
+        "backlog": {"conversations": waiting, "oldest_seconds": round(waited, 1)},
         "flows": app[FLOWS].flowset.version,
         "flows_reload_error": app[FLOWS].reload_error,
         "channels": sorted(app[CHANNELS].keys()),

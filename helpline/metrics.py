@@ -28,6 +28,7 @@ from prometheus_client.core import (
 from redis.exceptions import RedisError
 
 from bot.channels.base import Inbound, Outbound, PermanentSendError, RetryableSendError
+from bot.pipeline.pipeline import backlog, read_backlog
 from bot.store import keys
 from handoff.queue import LEVELS
 
@@ -172,10 +173,9 @@ async def _read(redis: Any, now: float) -> dict[str, Any]:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.METRICS)
             pipe.zrange(keys.WAITING, 0, 9999)
-            pipe.zcard(keys.WORK_PENDING)
-            pipe.zrange(keys.WORK_PENDING, 0, 0, withscores=True)
             pipe.zcard(keys.DEAD_LETTERS)
-            totals, waiting, backlog, oldest, dead = await pipe.execute()
+            read_backlog(pipe)
+            totals, waiting, dead, count, oldest = await pipe.execute()
         async with redis.pipeline(transaction=False) as pipe:
             for pid in waiting:
                 pipe.hget(keys.handoff(pid.decode()), "severity")
@@ -186,12 +186,13 @@ async def _read(redis: Any, now: float) -> dict[str, Any]:
     for severity in severities:
         name = severity.decode() if severity else "unknown"
         by_severity[name] = by_severity.get(name, 0) + 1
+    pending, age = backlog(count, oldest, now)
     return {
         "redis_up": 1,
         "totals": {k.decode(): float(v) for k, v in totals.items()},
         "waiting": by_severity,
-        "backlog": backlog,
-        "backlog_age": max(0.0, now - float(oldest[0][1])) if oldest else 0.0,
+        "backlog": pending,
+        "backlog_age": age,
         "dead": dead,
     }
 

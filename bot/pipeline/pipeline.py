@@ -126,6 +126,18 @@ async def forget(redis: Redis, stream: str, group: str, entry_ids: list) -> None
             await pipe.execute()
 
 
+def read_backlog(pipe) -> None:
+    """Queue on a redis-py pipeline the two reads `backlog` takes."""
+    pipe.zcard(keys.WORK_PENDING)
+    pipe.zrange(keys.WORK_PENDING, 0, 0, withscores=True)
+
+
+def backlog(count: int, oldest: list, now: float) -> tuple[int, float]:
+    """Her messages stored but not yet processed: (conversations with some, how
+    long the oldest has waited in seconds), from `read_backlog`'s two answers."""
+    return count, max(0.0, now - float(oldest[0][1])) if oldest else 0.0
+
+
 # process(pid, inbound, [raw state, blocked] as read along, her data key) -> the message's writes
 Process = Callable[[str, Inbound, list, DataKey], Awaitable[Commit]]
 OnAccept = Callable[[Inbound, bool], None]  # (inbound, new: not a duplicate)
@@ -336,10 +348,12 @@ class Pipeline:
         opened = key.open(raw) if key is not None else None if is_sealed(raw) else raw.decode()
         item = json.loads(opened) if opened is not None else {}  # None: never (read with it)
         outbound = Outbound.from_json(item)
-        if is_sealed(raw):  # her address is in it, sealed with the item
-            address = item.get("to") or self._open_address(pid, stored_address, key)
-        else:  # an item from before data keys (2026-12)
-            address = self._open_address(pid, (item.get("to") or "").encode(), key)
+        if is_sealed(raw) and item.get("to"):  # her address, sealed with the item
+            address = item["to"]
+        elif item.get("to"):  # an item from before data keys (2026-12)
+            address = self._open_address(pid, item["to"].encode(), key)
+        else:  # an item with nothing of hers (typing...)
+            address = self._open_address(pid, stored_address, key)
         channel = self.channels[channel_name]
         sent: Sent | None = None
         error: Exception | None = None

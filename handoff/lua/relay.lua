@@ -5,8 +5,10 @@
 -- ARGV[1] username, ARGV[2] transcript entry JSON, ARGV[3] outbound JSON, ARGV[4] message id,
 -- ARGV[5] pid, ARGV[6] retention s, ARGV[7] '1' if the sender is a supervisor, ARGV[8] now (s)
 -- ARGV[9] reply window s
--- Returns 200 sent, 404 no open conversation, 403 not assigned to the sender, 409 not claimed yet,
--- 410 her last message is older than the reply window (she must write first)
+-- Returns {200, first, enqueued_at} sent (first: 1 if it is the handoff's first
+-- reply, for the time-to-first-reply metric), 404 no open conversation, 403 not
+-- assigned to the sender, 409 not claimed yet, 410 her last message is older than
+-- the reply window (she must write first)
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'waiting' and status ~= 'assigned' then
   return 404
@@ -28,4 +30,5 @@ redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('HSET', KEYS[4], ARGV[4], 'pending')
 for i = 2, 4 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
 redis.call('ZADD', KEYS[5], 'NX', ARGV[8], ARGV[5])
-return 200
+local first = redis.call('HSETNX', KEYS[1], 'first_reply_at', ARGV[8])
+return {200, first, redis.call('HGET', KEYS[1], 'enqueued_at') or ''}
