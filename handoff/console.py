@@ -214,7 +214,7 @@ class Console:
         if status in ("waiting", "assigned"):
             body["reply_window_ends_at"] = self.handoff.queue.reply_window_ends(record)
             body["reply_window_open"] = self.clock() <= body["reply_window_ends_at"]
-        for field in ("outcome", "notes", "closed_by"):
+        for field in ("outcome", "closed_by"):
             if record.get(field):
                 body[field] = record[field]
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -222,11 +222,14 @@ class Console:
             pipe.get(keys.transcript_dropped(pid))
             pipe.hgetall(keys.delivery(pid))
             pipe.get(keys.data_key(pid))
-            raw, dropped, statuses, wrapped = await pipe.execute()
+            pipe.hget(keys.handoff(pid), "notes")  # sealed: bytes, not in `record`'s text
+            raw, dropped, statuses, wrapped, notes = await pipe.execute()
         if dropped := int(dropped or 0):
             body["earlier_dropped"] = dropped  # over the transcript's cap, oldest first
         delivery = {decoded(k): decoded(v) for k, v in statuses.items()}
         data_key = self.handoff.conversations.vault.unwrap(pid, wrapped)
+        if notes and data_key is not None and (opened_notes := data_key.open(notes)):
+            body["notes"] = opened_notes
         for item in raw:
             opened = data_key.open(item) if data_key is not None else None
             if opened is None:  # never: her key goes only with her transcript

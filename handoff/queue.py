@@ -31,6 +31,12 @@ LEVELS = ("critical", "high", "medium", "asked")
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
 
 
+def as_text(row: dict) -> dict[str, str]:
+    """A handoff hash's fields as text; the close notes are sealed with her data
+    key (bytes: the console opens them), so they are not among them."""
+    return {decoded(k): decoded(v) for k, v in row.items() if k != b"notes"}
+
+
 @dataclass(frozen=True)
 class QueueEntry:
     id: str
@@ -153,7 +159,7 @@ class HandoffQueue:
         assigned: list[tuple[float, QueueEntry]] = []
         stale: list[str] = []
         for pid, row in zip(pids, rows, strict=True):
-            data = {k.decode(): v.decode() for k, v in row.items()}
+            data = as_text(row)
             if data.get("status") not in ("waiting", "assigned"):
                 stale.append(pid)  # expired with the conversation, or closed
                 continue
@@ -203,8 +209,7 @@ class HandoffQueue:
 
     async def record(self, pid: str) -> dict[str, str]:
         """The conversation's handoff record, as text ({} when there is none)."""
-        raw = await self.redis.hgetall(keys.handoff(pid))
-        return {decoded(k): decoded(v) for k, v in raw.items()}
+        return as_text(await self.redis.hgetall(keys.handoff(pid)))
 
     async def usual_wait_minutes(self, now: float | None = None) -> int | None:
         """The median wait until a counsellor claimed someone, over the last

@@ -258,7 +258,7 @@ class Handoff:
                 "outcome",
                 outcome,
                 "notes",
-                notes,
+                key.seal(notes) if notes else "",  # her counsellor's words about her: sealed
                 "closed_by",
                 username,
                 "closed_at",

@@ -1,7 +1,8 @@
 """Per-conversation data keys: what makes an erased conversation unreadable.
 
 Every stored item of a conversation that holds her words or her address (inbox,
-outbox, transcript, web mailbox, dead letters, the address) is sealed with
+outbox, transcript, web mailbox, dead letters, the address, a counsellor's
+close notes) is sealed with
 AES-GCM under a random key of its own, the conversation's data key. The data key
 is stored in Redis next to her other keys (`keys.data_key`), wrapped with a key
 derived from HELPLINE_SECRET_KEY, and it goes with them: a safe exit deletes it,

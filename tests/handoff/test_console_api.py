@@ -8,9 +8,11 @@ import time
 
 import pytest
 
+from bot.store import keys
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
+from helpline.app import REDIS
 from tests.conftest import ROOT
 
 PASSWORD = "correct horse battery"
@@ -388,10 +390,19 @@ async def test_close_without_return_ends_the_conversation(make_client, team):
     await client.post(f"/console/api/conversations/{pid}/claim", headers={"X-CSRF-Token": csrf})
     closed = await client.post(
         f"/console/api/conversations/{pid}/close",
-        json={"outcome": "referred", "notes": "n", "return_to_bot": False},
+        json={
+            "outcome": "referred",
+            "notes": "Sees the Zebraquartz lawyer",
+            "return_to_bot": False,
+        },
         headers={"X-CSRF-Token": csrf},
     )
     assert closed.status == 200
+    # her counsellor's words about her are sealed with her data key, as hers are
+    stored = await client.app[REDIS].hget(keys.handoff(pid), "notes")
+    assert stored and b"Zebraquartz" not in stored
+    shown = await (await client.get(f"/console/api/conversations/{pid}")).json()
+    assert shown["notes"] == "Sees the Zebraquartz lawyer" and shown["outcome"] == "referred"
     assert await chat.replies(expect_none=True) == []  # nothing is sent on close without return
     text = await chat.say("hello")
     assert "confidential" in text  # she starts again at the welcome
