@@ -170,8 +170,13 @@ class Handoff:
         self, pid: str, username: str, text: str, supervisor: bool
     ) -> tuple[int, str | None]:
         """A counsellor's reply; (status, message id)."""
-        channel = decoded_or_empty(await self.redis.hget(keys.handoff(pid), "channel"))
-        if not channel:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.handoff(pid), "channel")
+            pipe.get(keys.data_key(pid))
+            raw_channel, wrapped = await pipe.execute()
+        channel = decoded_or_empty(raw_channel)
+        key = self.conversations.vault.unwrap(pid, wrapped)
+        if not channel or key is None:  # no handoff; or she left (a safe exit), or it expired
             return 404, None
         message_id = new_id()
         now = self.conversations.clock()
@@ -180,9 +185,6 @@ class Handoff:
             text=text if caps is None or caps.max_text >= len(text) else text[: caps.max_text],
             id=message_id,
         )
-        key = await self.conversations.vault.get(pid)
-        if key is None:  # she left (a safe exit) or her conversation expired
-            return 404, None
         entry = key.seal(transcript_entry("counsellor", text, now, message_id, by=username))
         answer = await self._relay(
             keys=[

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -53,6 +54,14 @@ class _Keys:
         return hmac.new(self.cookie_key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def _addresses(derived: _Keys) -> AESGCM:
+    return derived.aead
+
+
+def _data_keys(derived: _Keys) -> AESGCM:
+    return derived.wrapping
+
+
 class Privacy:
     def __init__(self, secret_key: bytes, old_keys: tuple[bytes, ...] | list[bytes] = ()):
         self._current = _Keys(secret_key)
@@ -83,36 +92,34 @@ class Privacy:
         return pid
 
     def encrypt(self, plaintext: str, context: str = "") -> str:
-        nonce = os.urandom(12)
-        sealed = self._current.aead.encrypt(nonce, plaintext.encode(), context.encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self._seal(_addresses, plaintext.encode(), context)
 
     def decrypt(self, token: str, context: str = "") -> str | None:
+        opened = self._open(_addresses, token, context)
+        return None if opened is None else opened.decode()
+
+    def wrap(self, data_key: bytes, pid: str) -> str:
+        """A conversation's data key (bot/store/vault.py), sealed for storing beside her data."""
+        return self._seal(_data_keys, data_key, pid)
+
+    def unwrap(self, wrapped: str, pid: str) -> bytes | None:
+        return self._open(_data_keys, wrapped, pid)
+
+    def _seal(self, use: Callable[[_Keys], AESGCM], data: bytes, context: str) -> str:
+        """`data` sealed with the current key's AES-GCM for `use`, bound to `context`."""
+        nonce = os.urandom(12)
+        sealed = use(self._current).encrypt(nonce, data, context.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def _open(self, use: Callable[[_Keys], AESGCM], token: str, context: str) -> bytes | None:
+        """What `_seal` sealed, with the current key or an old one (rotation)."""
         try:
             raw = base64.urlsafe_b64decode(token.encode())
         except ValueError:
             return None
         for derived in self._all:
             try:
-                return derived.aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
-            except (InvalidTag, ValueError):
-                continue
-        return None
-
-    def wrap(self, data_key: bytes, pid: str) -> str:
-        """A conversation's data key (bot/store/vault.py), sealed for storing beside her data."""
-        nonce = os.urandom(12)
-        sealed = self._current.wrapping.encrypt(nonce, data_key, pid.encode())
-        return base64.b64encode(nonce + sealed).decode()
-
-    def unwrap(self, wrapped: str, pid: str) -> bytes | None:
-        try:
-            raw = base64.b64decode(wrapped.encode())
-        except ValueError:
-            return None
-        for derived in self._all:
-            try:
-                return derived.wrapping.decrypt(raw[:12], raw[12:], pid.encode())
+                return use(derived).decrypt(raw[:12], raw[12:], context.encode())
             except (InvalidTag, ValueError):
                 continue
         return None

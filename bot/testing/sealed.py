@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from bot.store import keys
 from bot.store.privacy import Privacy
-from bot.store.vault import Vault
+from bot.store.vault import DataKey, Vault
 
 
 async def opened(
@@ -22,3 +23,14 @@ async def opened(
         assert text is not None, "an item does not open with her data key"
         items.append(json.loads(text))
     return items
+
+
+async def stored_data_keys(redis: Any, privacy: Privacy) -> list[DataKey]:
+    """Every conversation's data key in Redis, unwrapped with the secret key."""
+    vault = Vault(redis, privacy, 0)
+    found = []
+    async for name in redis.scan_iter(match=keys.data_key("*"), count=1000):
+        pid = name.decode().split("{", 1)[1].split("}", 1)[0]
+        if (key := vault.unwrap(pid, await redis.get(name))) is not None:
+            found.append(key)
+    return found

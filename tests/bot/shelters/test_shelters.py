@@ -28,9 +28,9 @@ from bot.shelters.gazetteer import Gazetteer
 from bot.shelters.importer import import_directory, load_at_start
 from bot.shelters.search import Directory
 from bot.store import keys
-from bot.store.vault import Vault, is_sealed
+from bot.store.vault import is_sealed
 from bot.testing.scenarios import ScenarioRunner
-from bot.testing.sealed import opened
+from bot.testing.sealed import opened, stored_data_keys
 from bot.testing.settle import settled
 from bot.text.segments import segments
 from helpline.app import PRIVACY
@@ -779,11 +779,7 @@ async def test_distances_in_her_language(redis, settings, tmp_path):
 async def all_of_redis(redis, privacy) -> str:
     """Every key and every value in Redis, as one text; sealed values opened
     with the data keys of the conversations (bot/store/vault.py)."""
-    vault = Vault(redis, privacy, 0)
-    data_keys = []
-    async for name in redis.scan_iter(match=keys.data_key("*"), count=1000):
-        pid = name.decode().split("{")[1].split("}")[0]
-        data_keys.append(vault.unwrap(pid, await redis.get(name)))
+    data_keys = await stored_data_keys(redis, privacy)
     parts = []
     async for key in redis.scan_iter(count=1000):
         kind = (await redis.type(key)).decode()
@@ -813,7 +809,7 @@ async def all_of_redis(redis, privacy) -> str:
             value = []
         parts.extend(v.decode(errors="replace") for v in value)
         for sealed in (v for v in value if is_sealed(v)):
-            parts.extend(filter(None, (k.open(sealed) for k in data_keys if k is not None)))
+            parts.extend(filter(None, (k.open(sealed) for k in data_keys)))
     return "\n".join(parts)
 
 

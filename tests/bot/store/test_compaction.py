@@ -13,6 +13,7 @@ import pytest
 
 from bot.store import compaction, keys
 from bot.store.vault import Vault
+from bot.testing.sealed import stored_data_keys
 from bot.testing.webchat import WebChat
 from helpline.app import PRIVACY, REDIS
 
@@ -71,13 +72,8 @@ async def test_after_a_safe_exit_nothing_on_disk_reads_her_words(
         assert files_holding(data, record) == []
     # Every data key still stored (other conversations) fails on her records,
     # with the secret key at hand; so does every key string left in any file.
-    survivors = [
-        Vault(redis, privacy, 60).unwrap(
-            name.decode().split("{")[1].split("}")[0], await redis.get(name)
-        )
-        async for name in redis.scan_iter(match=keys.data_key("*"))
-    ]
-    assert all(k.open(r) is None for k in survivors if k is not None for r in records)
+    survivors = await stored_data_keys(redis, privacy)
+    assert all(k.open(r) is None for k in survivors for r in records)
     assert all(
         wrapped not in p.read_bytes() for p in data.rglob("*") if p.is_file() and not p.is_socket()
     )

@@ -20,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, load_settings
 from bot.store import keys
 from bot.store.embedded import redis_server_binary
 from bot.store.privacy import Privacy
@@ -232,8 +232,7 @@ async def test_a_failover_loses_no_acknowledged_message(tmp_path):
 
         # Every acknowledged message is in her transcript on the promoted primary.
         redis = Redis(port=group.replica_port)
-        settings = Settings(secret_key=SECRET.encode())
-        privacy = Privacy(settings.secret_key)
+        privacy = Privacy(SECRET.encode())
         vault = Vault(redis, privacy, 60)
 
         async def transcripts() -> dict[str, set[str]]:
