@@ -17,6 +17,7 @@ from bot.config import Network
 from bot.store import keys
 from bot.store.privacy import Privacy
 from bot.store.replies import decoded
+from bot.store.shared import fill_texts
 from handoff import pages
 from handoff.audit import MAX_READ, Audit
 from handoff.counsellors import Counsellors, Session
@@ -235,9 +236,11 @@ class Console:
             if opened is None:  # never: her key goes only with her transcript
                 continue
             message = json.loads(opened)
-            if message.get("id") in delivery:
-                message["status"] = delivery[message["id"]]
+            status = keys.delivery_status(message.get("from", ""), delivery, message.get("id", ""))
+            if status and "status" not in message:
+                message["status"] = status
             body["messages"].append(message)
+        await fill_texts(self.redis, body["messages"])  # the flows' words, kept once for all
         engine = self.handoff.conversations.engine
         if conv is not None:
             body["canned"] = [

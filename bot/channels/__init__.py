@@ -90,7 +90,7 @@ REGISTRY: dict[str, ChannelInfo] = {
         ChannelInfo(
             "web",
             "Web chat",
-            Capabilities(buttons=True, max_text=4096, language_hint=True),
+            Capabilities(buttons=True, max_text=4096, language_hint=True, needs_address=False),
             "bot.channels.web:WebChannel",  # needs no variable: always on
         ),
     )

@@ -40,6 +40,9 @@ class Capabilities:
     sms_segments: bool = False  # texts are planned into GSM-7/UCS-2 segments
     phone_addresses: bool = False  # she writes from a phone number (its country hints her language)
     language_hint: bool = False  # her app tells its language (language_code, Accept-Language)
+    # Replies go to her address (chat id, number), kept sealed with her data; the
+    # web chat's go to her conversation's own mailbox: it keeps no address.
+    needs_address: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,12 @@ class Outbound:
     location_label: str = ""
     message_ids: tuple[int, ...] = ()
     id: str = ""  # our id, used in the transcript's delivery status
+    # The conversation it belongs to (its pid), told by the sender, never stored
+    # with it: a channel whose provider reports delivery later names it there.
+    conversation: str = ""
+    # Said in the flows' own words alone, naming no one (bot/store/shared.py): a
+    # channel that keeps what it sent may keep it once for everyone.
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +115,7 @@ class Outbound:
             "location_label": self.location_label,
             "message_ids": list(self.message_ids),
             "id": self.id,
+            **({"shared": True} if self.shared else {}),
         }
 
     @classmethod
@@ -118,6 +128,7 @@ class Outbound:
             location_label=data.get("location_label", ""),
             message_ids=tuple(data.get("message_ids", ())),
             id=data.get("id", ""),
+            shared=bool(data.get("shared")),
         )
 
 
@@ -221,9 +232,9 @@ class Channel(ABC):
         """Deliver one outbound message to `address`, or raise a SendError."""
 
     def after_send(self, pid: str, outbound: Outbound, sent: Sent, retention: int) -> list[list]:
-        """Redis commands to record with a successful send (applied atomically with it);
-        a key named by the provider's ids goes in `keys.traces(pid)`, for no longer
-        than `keys.trace_ttl(retention)`."""
+        """Redis commands to record with a successful send (applied atomically with
+        it). Anything named by the provider's ids must be a key of the conversation
+        (keys.conversation_keys), so that a safe exit deletes it with her."""
         return []
 
     async def disconnect(self) -> None:

@@ -19,7 +19,7 @@ import base64
 import json
 import logging
 from collections.abc import Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import ClientError, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -51,6 +51,19 @@ FAILED_STATUSES = {"failed", "undelivered"}
 
 def _problem(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=message + "\n", content_type="text/plain")
+
+
+# A failure reported for one of her messages, only while her conversation is
+# kept (a late report after a safe exit must not start a new trace of her).
+_MARK_FAILED = """
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], 'failed')
+redis.call('EXPIRE', KEYS[2], ttl)
+return 1
+"""
 
 
 class SmsChannel(Channel):
@@ -145,28 +158,32 @@ class SmsChannel(Channel):
         sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
         if not sid or not status:
             return _problem(400, "Missing field: MessageSid and MessageStatus are required.")
-        mapping = await self.inlet.redis.get(keys.sms_status(sid))
-        if mapping:
-            pid, message_id = json.loads(mapping)
-            if await self.inlet.redis.hexists(keys.delivery(pid), message_id):
-                value = (
-                    "failed"
-                    if status in FAILED_STATUSES
-                    else ("delivered" if status == "delivered" else None)
+        # Ours name the conversation and the message in their URL (signed with
+        # it); a message sent before 2026-12 has a mapping of its own in Redis.
+        pid, message_id = request.query.get("c", ""), request.query.get("m", "")
+        if not (pid and message_id):
+            mapping = await self.inlet.redis.get(keys.sms_status(sid))
+            pid, message_id = json.loads(mapping) if mapping else ("", "")
+        # Only a failure is news: a message Twilio took is "sent" (keys.delivery_status).
+        if status in FAILED_STATUSES and pid and message_id:
+            marked = await self.inlet.redis.eval(
+                _MARK_FAILED, 2, keys.state(pid), keys.delivery(pid), message_id
+            )
+            if marked:
+                await self.inlet.redis.publish(
+                    keys.EVENTS, json.dumps({"type": "message", "id": pid})
                 )
-                if value:
-                    await self.inlet.redis.hset(keys.delivery(pid), message_id, value)
-                    await self.inlet.redis.publish(
-                        keys.EVENTS, json.dumps({"type": "message", "id": pid})
-                    )
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def send(self, address: str, outbound: Outbound) -> Sent:
         if outbound.kind != "text":
             return Sent()  # SMS has no typing indicator and cannot delete a text on the phone
-        callback = (
-            f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
-        )
+        callback = None
+        if self.settings.public_url:
+            # Its delivery reports say whose message it is: nothing to keep for them.
+            callback = f"{self.settings.public_url}/sms/twilio/status"
+            if outbound.conversation and outbound.id:
+                callback += "?" + urlencode({"c": outbound.conversation, "m": outbound.id})
         form = {"To": address, "From": self.from_number}
         if callback:
             form["StatusCallback"] = callback
@@ -191,16 +208,3 @@ class SmsChannel(Channel):
                 raise PermanentSendError(f"Twilio {response.status_code} code {code}")
             sids.append(body["sid"])
         return Sent(tuple(sids))
-
-    def after_send(self, pid: str, outbound: Outbound, sent: Sent, retention: int) -> list[list]:
-        """Remember which of our messages each Twilio MessageSid is, for its status
-        callbacks: among her traces, so that a safe exit deletes the mapping."""
-        if not outbound.id or not sent.message_ids:
-            return []
-        ttl = str(keys.trace_ttl(retention))
-        mapped = [keys.sms_status(sid) for sid in sent.message_ids]
-        return [
-            *(["SET", key, json.dumps([pid, outbound.id]), "EX", ttl] for key in mapped),
-            ["SADD", keys.traces(pid), *mapped],
-            ["EXPIRE", keys.traces(pid), str(retention)],
-        ]

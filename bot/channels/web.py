@@ -29,6 +29,7 @@ from bot.store import keys
 from bot.store.limits import Limit, Limits
 from bot.store.privacy import Privacy
 from bot.store.scripts import load_script
+from bot.store.shared import MISSING, keep_command, shared_texts, text_ref
 from bot.store.vault import Vault
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -247,6 +248,11 @@ class WebChannel(Channel):
         key = self.vault.unwrap(pid, wrapped)
         opened = [key.open(item) if key else None for item in raw]
         messages = [json.loads(item) for item in opened if item is not None]
+        said = await shared_texts(self.redis, {m["ref"] for m in messages if "ref" in m})
+        for message in messages:
+            if "ref" in message:
+                found = said[message.pop("ref")]
+                message.update(json.loads(found) if found else {"text": MISSING, "options": []})
         body: dict = {"messages": messages, "next": max(after, int(dropped)) + len(messages)}
         if messages:  # the page's own words follow the conversation's language
             state = await self.redis.get(keys.state(pid))
@@ -271,18 +277,24 @@ class WebChannel(Channel):
     async def send(self, address: str, outbound: Outbound) -> Sent:
         if outbound.kind != "text":
             return Sent()
-        pid = await self.privacy.find_pid(self.redis, "web", address)
+        # her conversation, told by the sender (an address: a session, from before 2026-12)
+        pid = outbound.conversation or await self.privacy.find_pid(self.redis, "web", address)
         key = await self.vault.get(pid)
         if key is None:  # she left (a safe exit) while this was on its way
             return Sent()
-        item = {
-            "id": outbound.id,
+        said = {
             "text": outbound.text,
             "options": [
                 {"label": label, "payload": payload} for label, payload in outbound.options
             ],
-            "at": round(self.clock(), 3),
         }
+        item: dict = {"id": outbound.id, "at": round(self.clock(), 3)}
+        if outbound.shared:  # the flows' own words: kept once for everyone
+            text = json.dumps(said, ensure_ascii=False, separators=(",", ":"))
+            item["ref"] = text_ref(text)
+            await self.redis.execute_command(*keep_command(item["ref"], text))
+        else:
+            item.update(said)
         await self._mailbox(
             keys=[keys.web_mailbox(pid), keys.web_mailbox_dropped(pid), keys.data_key(pid)],
             args=[

@@ -386,6 +386,7 @@ class Engine:
                 (self.translator.language_name(code), f"{state.key}#lang:{code}")
                 for code in self.translator.languages
             )
+            self.texts.public.update(label for label, _ in options)
         else:
             options = tuple(
                 (self.render(o.label, conv), f"{state.key}#{o.number}") for o in state.options

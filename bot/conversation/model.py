@@ -28,16 +28,20 @@ class Conversation:
     language_chosen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """What Redis keeps; a field at its default is left out (from_dict puts
+        it back): a conversation is stored for weeks, thousands at once."""
+        data: dict[str, Any] = {
             "flow": self.flow,
             "state": self.state,
             "language": self.language,
             "vars": {k: v for k, v in self.variables.items() if not k.startswith("_")},
             "mode": self.mode,
-            "updated_at": self.updated_at,
+            "updated_at": round(self.updated_at, 3),
             "version": self.version,
             "language_chosen": self.language_chosen,
         }
+        defaults = {"vars": {}, "mode": MODE_BOT, "version": "", "language_chosen": False}
+        return {k: v for k, v in data.items() if k not in defaults or v != defaults[k]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:

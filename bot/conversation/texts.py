@@ -30,6 +30,11 @@ class Texts:
         self.retention_days = retention_days  # {retention_days}: what the welcome promises
         self._builtin_cache: dict[str, dict[str, str]] = {}
         self._texts: dict[tuple[str, str], str] = {}
+        # Texts rendered from a template and the line's own settings alone (no
+        # variable of a conversation): the same for everyone, they name no one.
+        # A transcript keeps them once for all (bot/store/shared.py).
+        self.public: set[str] = set()
+        self._needs_variables: dict[tuple[str, str], bool] = {}
 
     def keyword(self, kind: str, language: str) -> str:
         """The first word of a global keyword, in `language`: shown to the person."""
@@ -39,13 +44,22 @@ class Texts:
         """`msgid` in `language`, with the built-in placeholders and `variables`."""
         text = self.translated(language, msgid)
         if "{" not in text:
+            self.public.add(text)
             return text
-        values = _VarMap(self.builtins(language))
+        builtins = self.builtins(language)
+        values = _VarMap(builtins)
         values.update(variables)
         try:
-            return text.format_map(values).strip()  # an empty placeholder at the end
+            rendered = text.format_map(values).strip()  # an empty placeholder at the end
         except (ValueError, KeyError, IndexError, AttributeError):
             return self.translator.text("en", msgid).format_map(values).strip()
+        needs = self._needs_variables.get((language, msgid))
+        if needs is None:
+            needs = not placeholders(text) <= builtins.keys()
+            self._needs_variables[(language, msgid)] = needs
+        if not needs and not builtins.keys() & variables.keys():
+            self.public.add(rendered)
+        return rendered
 
     def translated(self, language: str, msgid: str) -> str:
         key = (language, msgid)

@@ -8,10 +8,11 @@
 -- ARGV[4] lock TTL ms, ARGV[5] n, ARGV[6] our lock token ('' to take nothing)
 --
 -- accept: store an inbound message once, and take the conversation if it is free.
---   KEYS[4+n] dedup marker ('' for none), KEYS[5+n] the set of her traces that
---   remembers it, KEYS[6+n] her data key; ARGV[7] the message, sealed with the
---   data key ARGV[10] (stored if she has none), ARGV[8] dedup TTL s, ARGV[9]
---   retention s. Returns {0} a duplicate, {1} stored, {2, head, {values}} stored
+--   KEYS[4+n] the ids of her messages seen lately (sorted set id -> time; ''
+--   for no dedup check), KEYS[5+n] her data key; ARGV[7] the message, sealed with
+--   the data key ARGV[10] (stored if she has none), ARGV[8] its dedup id, ARGV[9]
+--   retention s, ARGV[11] how long an id is remembered (s), ARGV[12] how many at
+--   most. Returns {0} a duplicate, {1} stored, {2, head, {values}} stored
 --   and taken (head: the oldest item, ours or one stored before), {3, data key}
 --   nothing done: the message must be sealed with this key instead.
 -- take: Returns {0} busy, {1} nothing to do (the conversation is no longer
@@ -88,23 +89,26 @@ if step == 'renew' or step == 'release' then
 end
 
 if step == 'accept' then
-  local data_key = redis.call('GET', KEYS[6 + n])
+  local data_key = redis.call('GET', KEYS[5 + n])
   if not data_key then
-    redis.call('SET', KEYS[6 + n], ARGV[10], 'EX', ARGV[9])
+    redis.call('SET', KEYS[5 + n], ARGV[10], 'EX', ARGV[9])
   elseif data_key ~= ARGV[10] then
     return {3, data_key}
   else
-    redis.call('EXPIRE', KEYS[6 + n], ARGV[9])
+    redis.call('EXPIRE', KEYS[5 + n], ARGV[9])
   end
-  local dedup = KEYS[4 + n]
-  if dedup ~= '' then
-    if not redis.call('SET', dedup, '1', 'NX', 'EX', ARGV[8]) then
+  local seen = KEYS[4 + n]
+  if seen ~= '' then
+    redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. (tonumber(now) - tonumber(ARGV[11])))
+    if redis.call('ZSCORE', seen, ARGV[8]) then
       return {0}
     end
-    if KEYS[5 + n] ~= '' then
-      redis.call('SADD', KEYS[5 + n], dedup)
-      redis.call('EXPIRE', KEYS[5 + n], ARGV[9])
+    redis.call('ZADD', seen, math.floor(tonumber(now)), ARGV[8])  -- whole seconds: smaller
+    local keep = tonumber(ARGV[12])
+    if redis.call('ZCARD', seen) > keep then
+      redis.call('ZREMRANGEBYRANK', seen, 0, -keep - 1)
     end
+    redis.call('EXPIRE', seen, ARGV[9])
   end
   redis.call('RPUSH', KEYS[2], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[9])

@@ -31,6 +31,9 @@ SWEEP_EVERY_S = 1.0  # how often each process looks for conversations left pendi
 STALE_AFTER_S = 2.0  # pending with no progress for this long: looked at by the sweep
 SWEEP_BATCH = 500
 APPLY_FIXED_ARGS = 10  # apply's arguments before the binary ones (drain.lua)
+# A conversation remembers the ids of her last this many messages (a provider's
+# retried webhook is a duplicate): a flood cannot grow the set without end.
+DEDUP_KEEP = 1000
 
 
 @dataclass(frozen=True)
@@ -89,21 +92,28 @@ class DrainScript:
         pid: str,
         item: str | bytes,
         token: str,
-        dedup_key: str,
-        dedup_ttl_s: int,
+        dedup_id: str,
+        dedup_window_s: int,
         ttl_s: int,
-        traces_key: str,
         data_key: str,
     ) -> tuple[bool, Head | None] | bytes:
         """Append `item`, sealed with the data key `data_key` (wrapped), to `pid`'s
-        list once (a second item with the same `dedup_key` within `dedup_ttl_s` is a
-        duplicate; '' for no check; the marker is added to the set `traces_key`)
-        and, with a `token`, take the list if it is free. Returns (stored, the head
-        taken); or, when she already has another data key, that key (wrapped), and
-        nothing is done."""
+        list once (a second item with the same `dedup_id` within `dedup_window_s`,
+        among her last DEDUP_KEEP, is a duplicate; '' for no check) and, with a
+        `token`, take the list if it is free. Returns (stored, the head taken); or,
+        when she already has another data key, that key (wrapped), and nothing is
+        done."""
         result = await self.script(
-            keys=[*self._keys(pid), dedup_key, traces_key, keys.data_key(pid)],
-            args=[*self._args("accept", pid, token), item, dedup_ttl_s, ttl_s, data_key],
+            keys=[*self._keys(pid), keys.seen(pid) if dedup_id else "", keys.data_key(pid)],
+            args=[
+                *self._args("accept", pid, token),
+                item,
+                dedup_id,
+                ttl_s,
+                data_key,
+                dedup_window_s,
+                DEDUP_KEEP,
+            ],
         )
         if result[0] == 3:
             return cast(bytes, result[1])

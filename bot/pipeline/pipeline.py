@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import hashlib
 import json
 import os
 import random
@@ -38,6 +39,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import cast
 
 from redis.asyncio import Redis
@@ -66,7 +68,6 @@ from bot.store.commit import Commit, cap_transcript, transcript_entry
 from bot.store.privacy import Privacy
 from bot.store.vault import DataKey, Vault, is_sealed
 
-DEDUP_TTL_S = 7 * 86400
 MAX_SEND_ATTEMPTS = 6
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
@@ -75,6 +76,14 @@ ERASERS_GROUP = "erasers"
 # have the message (WAIT), before it is given on the primary's copy alone.
 REPLICA_WAIT_MS = 500
 ALONE_FOR_S = 10
+
+
+def dedup_id(channel: str, provider_id: str) -> str:
+    """What her conversation remembers of a provider's message id (a webhook
+    retried is a duplicate): a short digest, so that the store does not keep the
+    provider's own ids of her messages."""
+    digest = hashlib.blake2b(f"{channel}:{provider_id}".encode(), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def consumer_name() -> str:
@@ -238,7 +247,7 @@ class Pipeline:
         data = inbound.to_json()
         data["received_at"] = inbound.received_at or self.clock()
         data["user_id"] = self.privacy.encrypt(inbound.user_id, pid)
-        dedup = keys.seen(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
+        dedup = dedup_id(inbound.channel, inbound.dedup_id) if inbound.dedup_id else ""
         item = json.dumps(data, ensure_ascii=False)
         workers = self.workers
         # Take the conversation at once, unless our own holder has it (it is told
@@ -252,9 +261,8 @@ class Pipeline:
                 key.seal(item),
                 token,
                 dedup,
-                min(DEDUP_TTL_S, self.retention),
+                keys.trace_ttl(self.retention),
                 self.retention,
-                keys.traces(pid),
                 key.wrapped,
             )
             if not isinstance(accepted, bytes):
@@ -347,7 +355,7 @@ class Pipeline:
         key = self.vault.unwrap(pid, wrapped)
         opened = key.open(raw) if key is not None else None if is_sealed(raw) else raw.decode()
         item = json.loads(opened) if opened is not None else {}  # None: never (read with it)
-        outbound = Outbound.from_json(item)
+        outbound = replace(Outbound.from_json(item), conversation=pid)
         if is_sealed(raw) and item.get("to"):  # her address, sealed with the item
             address = item["to"]
         elif item.get("to"):  # an item from before data keys (2026-12)
@@ -357,20 +365,24 @@ class Pipeline:
         channel = self.channels[channel_name]
         sent: Sent | None = None
         error: Exception | None = None
+        if address is None and not channel.capabilities.needs_address:
+            address = ""  # the web chat: her mailbox is found by her conversation
         if address is None:
             error = PermanentSendError("no address for this conversation")
         else:
             sent, error = await self.send_with_retries(channel, address, outbound)
         commands = [["LPOP", keys.outbox(pid)]]
         if outbound.kind == "text" and outbound.id:
-            status = "failed" if error else "sent"
-            commands.append(["HSET", keys.delivery(pid), outbound.id, status])
+            if error:
+                commands.append(["HSET", keys.delivery(pid), outbound.id, "failed"])
+            else:  # sent: no field (keys.delivery_status)
+                commands.append(["HDEL", keys.delivery(pid), outbound.id])
             if error:
                 commands.append(
                     ["PUBLISH", keys.EVENTS, json.dumps({"type": "message", "id": pid})]
                 )
         if sent and sent.message_ids and channel.capabilities.deletable_messages:
-            now = str(self.clock())
+            now = str(int(self.clock()))  # whole seconds: the smallest encoding
             for message_id in sent.message_ids:
                 commands.append(["ZADD", keys.deletable_messages(pid), now, message_id])
         if sent:

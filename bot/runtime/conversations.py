@@ -5,6 +5,7 @@ others to load a conversation or to speak."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from redis.asyncio import Redis
 
@@ -81,8 +82,17 @@ class Conversations:
             for k, v in conv.variables.items()
             if k.startswith("_") and isinstance(v, str) and len(v) >= 3
         ]
+        # A step said in the flows' own words alone (no variable of hers) is the
+        # same for everyone: kept once for all, her transcript refers to it.
+        public = engine.texts.public
+        shared = all(
+            (not r.text or r.text in public) and all(label in public for label, _ in r.options)
+            for r in replies
+        )
         for outbound, shown in rendered:
-            commit.send(outbound.to_json())
+            commit.send(replace(outbound, shared=shared).to_json())
             if any(value in shown for value in transient):
-                shown = TRANSIENT_REPLY
-            commit.log("bot", shown, message_id=outbound.id)
+                # What was sent names her place: the note, not the text, is shared.
+                commit.log("bot", TRANSIENT_REPLY, message_id=outbound.id, shared=True)
+            else:
+                commit.log("bot", shown, message_id=outbound.id, shared=shared)

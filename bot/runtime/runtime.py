@@ -98,8 +98,9 @@ class Runtime:
         else:
             raw, blocked = loaded
             conv = Conversation.from_dict(json.loads(raw)) if raw else None
-        commit.set_address(inbound.user_id)
         caps = CAPABILITIES.get(inbound.channel)
+        if caps is None or caps.needs_address:
+            commit.set_address(inbound.user_id)
         if inbound.message_id and caps and caps.deletable_messages:
             commit.remember_deletable_message(inbound.message_id, now)
 
@@ -288,7 +289,7 @@ def _recorded(inbound: Inbound, reading: Reading, risk: Match | None) -> str:
     return inbound.text
 
 
-def _risk_note(risk: Match | None) -> dict[str, str]:
+def _risk_note(risk: Match | None) -> dict[str, Any]:
     return {"risk": risk.severity, "category": risk.concept, "why": risk.why} if risk else {}
 
 

@@ -6,11 +6,12 @@ conversation's lock. Everything a message changes lands together or not at all.
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
 from typing import Any
 
 from bot.store import keys
 from bot.store.compaction import data_goes_at
+from bot.store.shared import keep_command, text_ref
 from bot.store.vault import DataKey
 
 # A transcript keeps this many entries; older ones are dropped and counted
@@ -19,21 +20,21 @@ TRANSCRIPT_KEEP = 2000
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    """A message's id: unique within its conversation (48 random bits; her
+    transcript keeps 2,000 entries at most), and short, since every entry has one."""
+    return secrets.token_hex(6)
 
 
 def transcript_entry(
     sender: str, text: str, at: float, message_id: str | None = None, **extra: Any
 ) -> str:
-    """One transcript line; `sender` is user, bot or counsellor (the console's "from")."""
-    entry = {
-        "id": message_id or new_id(),
-        "from": sender,
-        "text": text,
-        "at": round(at, 3),
-    }
+    """One transcript line; `sender` is user, bot or counsellor (the console's "from").
+    A `ref` in `extra` (bot/store/shared.py) stands for the text, which is not kept."""
+    entry: dict[str, Any] = {"id": message_id or new_id(), "from": sender, "at": round(at, 3)}
+    if "ref" not in extra:
+        entry["text"] = text
     entry.update({k: v for k, v in extra.items() if v is not None})
-    return json.dumps(entry, ensure_ascii=False)
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
 
 
 def cap_transcript(pid: str) -> list[str]:
@@ -103,8 +104,14 @@ class Commit:
         text: str,
         at: float | None = None,
         message_id: str | None = None,
+        shared: bool = False,
         **extra: Any,
     ) -> str:
+        """Add a transcript entry; a `shared` text (one of the flows', naming no
+        one: bot/store/shared.py) is kept once for everyone, her entry refers to it."""
+        if shared:
+            extra["ref"] = text_ref(text)
+            self.add(*keep_command(extra["ref"], text))
         entry = transcript_entry(sender, text, self.now if at is None else at, message_id, **extra)
         self.add("RPUSH", keys.transcript(self.pid), self.key.seal(entry))
         self.logged = True
@@ -125,7 +132,8 @@ class Commit:
         self.sends += 1
 
     def remember_deletable_message(self, message_id: str, at: float) -> None:
-        self.add("ZADD", keys.deletable_messages(self.pid), at, message_id)
+        # whole seconds: a small integer takes less room than a fraction
+        self.add("ZADD", keys.deletable_messages(self.pid), int(at), message_id)
 
     def publish(self, event: dict[str, Any]) -> None:
         self.add("PUBLISH", keys.EVENTS, json.dumps(event))

@@ -36,8 +36,18 @@ def transcript(pid: str) -> str:
 
 
 def delivery(pid: str) -> str:
-    """Hash message id -> delivery status (pending, sent, failed) of outbound messages."""
+    """Hash message id -> delivery status of outbound messages that are not sent
+    yet (pending) or failed. A message of the bot or a counsellor with no field
+    here was sent: an idle conversation keeps no hash (see `delivery_status`)."""
     return f"{PREFIX}:c:{{{pid}}}:delivery"
+
+
+def delivery_status(sender: str, statuses: dict[str, str], message_id: str) -> str | None:
+    """The delivery status of a transcript entry: what `delivery` says, else
+    "sent" for what the bot or a counsellor said (None for her own words)."""
+    if message_id in statuses:
+        return statuses[message_id]
+    return "sent" if sender in ("bot", "counsellor") else None
 
 
 def inbox(pid: str) -> str:
@@ -98,15 +108,23 @@ def case(pid: str) -> str:
     return f"{PREFIX}:c:{{{pid}}}:case"
 
 
+def seen(pid: str) -> str:
+    """Sorted set: the dedup ids of her last messages (a digest of the provider's
+    id: Telegram's update_id, Twilio's MessageSid) -> when it came. Hers, so it
+    goes with her conversation at a safe exit."""
+    return f"{PREFIX}:c:{{{pid}}}:seen"
+
+
 def traces(pid: str) -> str:
-    """Set of the keys named by a provider's ids that concern her (webhook dedup
-    markers, SMS status mappings): a seized disk must not be able to tell from
-    them that she wrote, so a safe exit deletes them with her."""
+    """Before 2026-12: a set of keys named by a provider's ids that concern her
+    (webhook dedup markers, SMS status mappings), deleted with her at a safe exit.
+    Nothing adds to it now (keys.seen, and the status callback's URL, replace
+    them); still deleted at an exit until the last of them has expired."""
     return f"{PREFIX}:c:{{{pid}}}:traces"
 
 
-# The longest a trace keyed by a provider's id lives (a webhook retried, a status
-# callback late), and never longer than the retention of conversations.
+# The longest a webhook's id is remembered (a retried delivery), and the longest
+# the "left" marker lives; never longer than the retention of conversations.
 TRACE_TTL_S = 7 * 86400
 
 
@@ -130,6 +148,7 @@ def conversation_keys(pid: str) -> list[str]:
         transcript_dropped(pid),
         dead_letters(pid),
         traces(pid),
+        seen(pid),
         case(pid),
     ]
 
@@ -173,13 +192,9 @@ def telegram_rate(window: int) -> str:
     return f"{PREFIX}:telegram:rate:{window}"
 
 
-def seen(channel: str, message_id: str) -> str:
-    """Dedup marker of a delivered webhook (Telegram update_id, Twilio MessageSid)."""
-    return f"{PREFIX}:seen:{channel}:{message_id}"
-
-
 def sms_status(message_sid: str) -> str:
-    """Maps a Twilio MessageSid of ours back to (pid, message id) for status callbacks."""
+    """Before 2026-12: mapped a Twilio MessageSid of ours back to (pid, message id)
+    for status callbacks; now their URL says it. Read until the last has expired."""
     return f"{PREFIX}:smsstatus:{message_sid}"
 
 
@@ -217,6 +232,9 @@ def count_metric(name: str, *labels: str) -> list:
 
 
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
+# Hash digest -> text: the flows' texts that transcripts and web mailboxes refer
+# to (bot/store/shared.py). Names no one; kept for as long as the line runs.
+TEXTS = f"{PREFIX}:texts"
 COUNSELLORS = f"{PREFIX}:counsellors"  # set of usernames
 FIRST_ADMIN = (
     f"{PREFIX}:first-admin"  # claimed by the one process that creates `admin` on first start

@@ -13,9 +13,12 @@ ciphertext that nobody can open, not even with the secret key.
 
 A sealed item is bytes: 0x00, then the nonce, the ciphertext and the tag
 (Redis strings are binary: no base64, a quarter smaller). Its plaintext is
-the text, deflated when that is shorter (a byte says which: the flows' long
-replies shrink by a fifth). An item that starts with `{` is a JSON item stored
-before data keys existed (2026-12), read as it is.
+the text, deflated when that is shorter (a byte says which). Deflate starts
+from a dictionary of the JSON our items are made of (DICTIONARY), so that a
+short item shrinks too: a transcript entry of 70 bytes is sealed in 35 and
+its 29 of nonce and tag. The dictionary never changes: another would be
+another marker byte. An item that starts with `{` is a JSON item stored before
+data keys existed (2026-12), read as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +35,26 @@ from bot.store import keys
 from bot.store.privacy import Privacy
 
 SEALED = b"\x00"  # first byte of a sealed item (an item from before data keys is JSON: "{")
-PLAIN, DEFLATED = b"\x00", b"\x01"  # what the sealed body holds: the text, or it deflated
+# What the sealed body holds: the text; it deflated (items sealed before 2026-12-04);
+# it deflated from DICTIONARY.
+PLAIN, DEFLATED, DEFLATED_V1 = b"\x00", b"\x01", b"\x02"
+# What deflate may refer back to from the first byte of an item: the fields of
+# the JSON items sealed here (an outbox item, an inbound message, a web mailbox
+# item, a transcript entry), the most frequent last (nearest, so cheapest).
+# NEVER edit: items sealed with it are opened with it.
+DICTIONARY = (
+    b'"options":[],"request_location":false,"location_label":"","message_ids":[],'
+    b'"shared":true,"channel":"telegram","to":"+'
+    b'{"channel":"sms","user_id":"","kind":"text","text":"","payload":null,"location":null,'
+    b'"language_hint":null,"message_id":null,"dedup_id":null,"received_at":17'
+    b'{"label":"","payload":"'
+    b',"risk":"critical","category":"","why":"'
+    b'{"id":"","from":"counsellor","at":17,"text":"","by":"'
+    b',"status":"unprocessed"'
+    b'{"id":"","at":17,"ref":"'
+    b'{"id":"","from":"bot","at":17,"ref":"'
+    b'{"id":"","from":"user","at":17,"text":"'
+)
 CACHE_SIZE = 10_000  # data keys a process remembers (for accepting messages in one round trip)
 
 
@@ -45,9 +67,10 @@ class DataKey:
 
     def seal(self, plaintext: str) -> bytes:
         raw = plaintext.encode()
-        packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: no header, no checksum
+        # raw deflate (no header, no checksum), from the dictionary
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
         deflated = packer.compress(raw) + packer.flush()
-        body = DEFLATED + deflated if len(deflated) < len(raw) else PLAIN + raw
+        body = DEFLATED_V1 + deflated if len(deflated) < len(raw) else PLAIN + raw
         nonce = os.urandom(12)
         return SEALED + nonce + self._aead.encrypt(nonce, body, None)
 
@@ -59,6 +82,9 @@ class DataKey:
             return raw.decode(errors="replace")
         try:
             body = self._aead.decrypt(raw[1:13], raw[13:], None)
+            if body[:1] == DEFLATED_V1:
+                unpacker = zlib.decompressobj(-15, zdict=DICTIONARY)
+                return (unpacker.decompress(body[1:]) + unpacker.flush()).decode()
             if body[:1] == DEFLATED:
                 return zlib.decompress(body[1:], -15).decode()
             return body[1:].decode()

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.store import keys
 from bot.store.privacy import Privacy
+from bot.store.shared import fill_texts
 from bot.store.vault import DataKey, Vault
 
 
@@ -23,6 +24,12 @@ async def opened(
         assert text is not None, "an item does not open with her data key"
         items.append(json.loads(text))
     return items
+
+
+async def transcript(redis: Any, privacy: Privacy, pid: str) -> list[dict]:
+    """`pid`'s transcript as the console reads it: opened, the flows' shared
+    texts put back (bot/store/shared.py)."""
+    return await fill_texts(redis, await opened(redis, privacy, pid, keys.transcript))
 
 
 async def stored_data_keys(redis: Any, privacy: Privacy) -> list[DataKey]:

@@ -89,6 +89,11 @@ async def test_handoff_claim_reply_close(make_client, team, redis):
     conversation = await (await person_side.get(f"/console/api/conversations/{pid}")).json()
     texts = [(m["from"], m["text"]) for m in conversation["messages"]]
     assert ("counsellor", "Hello, I am here.") in texts and ("user", "thank you") in texts
+    # Sent, as every reply of the bot: a status the console reads without one kept
+    # per message; the web chat reaches her mailbox without any address kept.
+    statuses = {m["from"]: m.get("status") for m in conversation["messages"]}
+    assert statuses == {"user": None, "bot": "sent", "counsellor": "sent"}
+    assert not await redis.exists(keys.address(pid)) and not await redis.exists(keys.delivery(pid))
     close = await person_side.post(
         f"/console/api/conversations/{pid}/close",
         json={"outcome": "information", "notes": "", "return_to_bot": True},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -53,6 +53,17 @@ def form(body: str, sender: str = PHONE, sid: str | None = None, **extra) -> dic
     }
 
 
+def query_of(url: str) -> tuple[str, str]:
+    """The conversation and the message a StatusCallback URL of ours names."""
+    query = dict(parse_qsl(urlsplit(url).query))
+    return query["c"], query["m"]
+
+
+def signature_of(path: str, fields: dict, token: str = "test-auth-token") -> str:
+    """What Twilio sends in X-Twilio-Signature for this URL and form."""
+    return RequestValidator(token).compute_signature(PUBLIC + path, fields)
+
+
 async def post(
     client,
     fields: dict,
@@ -61,11 +72,7 @@ async def post(
     signature: str | None = None,
     raw: bytes | None = None,
 ):
-    signature = (
-        signature
-        if signature is not None
-        else RequestValidator(token).compute_signature(PUBLIC + path, fields)
-    )
+    signature = signature if signature is not None else signature_of(path, fields, token)
     body = raw if raw is not None else urlencode(fields).encode()
     return await client.post(
         path,
@@ -90,7 +97,7 @@ async def test_welcome_is_one_gsm7_segment_with_numbered_menu(sms_client, twilio
     assert segments(body) == ("GSM-7", 1), (len(body), body)
     for word in ("traffick", "abuse", "shelter"):
         assert word not in body.lower()
-    assert messages[0]["StatusCallback"] == PUBLIC + "/sms/twilio/status"
+    assert messages[0]["StatusCallback"].startswith(PUBLIC + "/sms/twilio/status?c=")
 
 
 async def test_a_guessed_language_names_the_language_keyword(sms_client, twilio):
@@ -202,19 +209,52 @@ async def test_retry_on_429_and_500(sms_client, twilio):
 
 
 async def test_status_callback_marks_failed_delivery(sms_client, twilio, redis):
+    """Twilio calls the StatusCallback URL we gave with the message: it names the
+    conversation and the message, signed with the rest, so nothing is kept per sid."""
     await post(sms_client, form("hi"))
     messages = await twilio.wait_for(1)
+    path = messages[0]["StatusCallback"].removeprefix(PUBLIC)
+    assert path.startswith("/sms/twilio/status?c=")
     callback = {
         "MessageSid": messages[0]["sid"],
         "MessageStatus": "undelivered",
         "ErrorCode": "30003",
     }
-    assert (await post(sms_client, callback, path="/sms/twilio/status")).status == 200
-    delivery = await redis.keys(f"{keys.PREFIX}:c:*:delivery")
-    assert b"failed" in await redis.hvals(delivery[0])
+    forged = path.replace("c=", "c=x")  # another conversation: not what Twilio signed
     assert (
-        await post(sms_client, callback, path="/sms/twilio/status", signature="bad")
+        await post(sms_client, callback, path=forged, signature=signature_of(path, callback))
     ).status == 403
+    assert (await post(sms_client, callback, path=path, signature="bad")).status == 403
+    pid, message_id = query_of(path)
+    assert await redis.hgetall(keys.delivery(pid)) == {}  # sent: nothing kept
+    assert (await post(sms_client, callback, path=path)).status == 200
+    assert await redis.hgetall(keys.delivery(pid)) == {message_id.encode(): b"failed"}
+    assert 0 < await redis.ttl(keys.delivery(pid)) <= await redis.ttl(keys.state(pid))
+    assert not await redis.keys(f"{keys.PREFIX}:smsstatus:*")
+
+
+async def test_a_failure_reported_after_her_exit_leaves_no_trace(sms_client, twilio, redis):
+    await post(sms_client, form("hi"))
+    [message] = await twilio.wait_for(1)
+    await post(sms_client, form("EXIT"))
+    await settled(redis)
+    path = message["StatusCallback"].removeprefix(PUBLIC)
+    callback = {"MessageSid": message["sid"], "MessageStatus": "failed"}
+    assert (await post(sms_client, callback, path=path)).status == 200
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
+async def test_a_status_callback_of_a_message_sent_before_the_upgrade_still_counts(
+    sms_client, twilio, redis
+):
+    """Before 2026-12 the URL named nothing and a key mapped the sid: read until it expires."""
+    await post(sms_client, form("hi"))
+    messages = await twilio.wait_for(1)
+    pid, message_id = query_of(messages[0]["StatusCallback"])
+    await redis.set(keys.sms_status(messages[0]["sid"]), json.dumps([pid, message_id]))
+    callback = {"MessageSid": messages[0]["sid"], "MessageStatus": "undelivered"}
+    assert (await post(sms_client, callback, path="/sms/twilio/status")).status == 200
+    assert await redis.hgetall(keys.delivery(pid)) == {message_id.encode(): b"failed"}
 
 
 async def test_long_text_gets_a_polite_reply(sms_client, twilio):
@@ -289,11 +329,11 @@ async def test_after_an_exit_no_key_named_by_twilio_ids_is_left(sms_client, twil
     await post(sms_client, form("he has my passport", sid=sids[1]))  # queued: she is "left" after
     await twilio.wait_for(2)
     before = {k.decode() for k in await redis.keys("*")}
-    assert any(":seen:sms:" in k for k in before) and any(":smsstatus:" in k for k in before)
+    assert any(k.endswith(":seen") for k in before)  # her dedup ids: in her conversation
     await post(sms_client, form("EXIT", sid=sids[2]))
     await settled(redis)
     after = {k.decode() for k in await redis.keys("*")}
-    assert [k for k in after if ":seen:" in k or ":smsstatus:" in k or ":c:" in k] == []
+    assert [k for k in after if ":seen" in k or ":smsstatus:" in k or ":c:" in k] == []
     [left] = [k for k in after if ":left:" in k]
     assert 0 < await redis.ttl(left) <= 30 * 86400  # the test retention, never 7 days more
 
@@ -306,7 +346,9 @@ async def test_a_webhook_retried_within_the_retention_is_still_a_duplicate(
     await post(sms_client, form("hi", sid="SM" + "d" * 32))
     await settled(redis)
     assert len(twilio.messages) == 1
-    assert 0 < await redis.ttl(keys.seen("sms", "SM" + "d" * 32)) <= 30 * 86400
+    [seen] = await redis.keys(keys.seen("*"))
+    assert 0 < await redis.ttl(seen) <= 30 * 86400
+    assert b"SM" + b"d" * 32 not in await redis.zrange(seen, 0, -1)  # a digest, not Twilio's id
 
 
 async def test_a_key_rotation_orphans_no_conversation(make_client, twilio, redis):

@@ -205,12 +205,11 @@ async def test_final_failure_is_visible_to_counsellors(tg_client, telegram, redi
     await post(tg_client, message_update("hello"))
     pid = None
     for _ in range(200):
-        found = await redis.keys(f"{keys.PREFIX}:c:*:delivery")
-        if found:
-            statuses = await redis.hvals(found[0])
-            if b"failed" in statuses:
-                pid = found[0].decode()
-                break
+        for found in await redis.keys(f"{keys.PREFIX}:c:*:delivery"):
+            if b"failed" in await redis.hvals(found):
+                pid = found.decode()
+        if pid:
+            break
         await asyncio.sleep(0.05)
     assert pid is not None, "a finally failed message must be recorded as failed"
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.channels import web
 from bot.store import commit, keys
-from bot.testing.sealed import opened
+from bot.testing.sealed import transcript
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
@@ -80,7 +80,7 @@ async def test_the_page_waits_and_sends_again_without_losing_her_message(make_cl
     assert (await post(client, chat.session, "the message that matters")).status == 200
     await settled(redis)
     pid = chat_pid(client, chat.session)
-    texts = [e["text"] for e in await opened(redis, privacy(client), pid, keys.transcript)]
+    texts = [e["text"] for e in await transcript(redis, privacy(client), pid)]
     assert texts.count("the message that matters") == 1
 
 
@@ -136,7 +136,7 @@ async def test_a_transcript_keeps_its_newest_entries_and_counts_the_rest(
     for i in range(6):
         await chat.say(f"note {i}")
     pid = chat_pid(client, chat.session)
-    entries = await opened(redis, privacy(client), pid, keys.transcript)
+    entries = await transcript(redis, privacy(client), pid)
     assert len(entries) == 10 and entries[-2]["text"] == "note 5"
     dropped = int(await redis.get(keys.transcript_dropped(pid)))
     assert dropped > 0

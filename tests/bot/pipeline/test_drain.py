@@ -7,7 +7,9 @@ import itertools
 
 import pytest
 
+from bot.pipeline import drain
 from bot.pipeline.drain import LOCK_TTL_MS, DrainScript, Head
+from bot.store import keys
 
 _names = itertools.count()
 
@@ -27,20 +29,52 @@ def lists(redis):
 
 async def test_accept_stores_once_and_takes_a_free_list(lists, redis):
     await redis.set(lists.read_along[0]("p"), "state")
-    assert await lists.accept("p", "m1", "A", "hl:test:seen:1", 60, 60, "", "k") == (
+    assert await lists.accept("p", "m1", "A", "id-1", 60, 60, "k") == (
         True,
         Head(b"m1", [b"state"]),
     )
-    assert await lists.accept("p", "m1", "B", "hl:test:seen:1", 60, 60, "", "k") == (False, None)
+    assert await lists.accept("p", "m1", "B", "id-1", 60, 60, "k") == (False, None)
     # held by A: stored, not taken
-    assert await lists.accept("p", "m2", "B", "hl:test:seen:2", 60, 60, "", "k") == (True, None)
+    assert await lists.accept("p", "m2", "B", "id-2", 60, 60, "k") == (True, None)
     assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1", b"m2"]
     assert await redis.get(lists.lock_key("p")) == b"A"
 
 
+async def test_an_id_is_a_duplicate_within_the_window_among_her_last_ids(redis, monkeypatch):
+    """A provider's retry is a duplicate while its id is remembered: for the
+    window, among her last DEDUP_KEEP ids (a flood cannot grow the set). The ids
+    are hers: in her conversation's set, which expires with it."""
+    monkeypatch.setattr(drain, "DEDUP_KEEP", 3)
+    now = [1000.0]
+    n = next(_names)
+    lists = DrainScript(
+        redis,
+        lambda pid: f"hl:test{n}:list:{pid}",
+        lambda pid: f"hl:test{n}:lock:{pid}",
+        f"hl:test{n}:pending",
+        clock=lambda: now[0],
+    )
+    pid = f"dedup{n}"
+
+    async def stored(item: str, dedup_id: str) -> bool:
+        now[0] += 1
+        result = await lists.accept(pid, item, "", dedup_id, 60, 3600, "k")
+        assert isinstance(result, tuple)
+        return result[0]
+
+    assert [await stored(f"m{i}", f"id-{i}") for i in range(4)] == [True] * 4
+    assert not await stored("m3", "id-3")  # remembered
+    assert await stored("m0", "id-0")  # the oldest fell out of her last 3
+    assert 3000 < await redis.ttl(keys.seen(pid)) <= 3600
+    now[0] += 61  # past the window: every id is forgotten
+    assert await stored("m2", "id-2")
+    assert await redis.zcard(keys.seen(pid)) == 1
+    assert await redis.llen(lists.list_key(pid)) == 6
+
+
 async def test_apply_hands_back_the_next_item_then_releases(lists, redis):
-    await lists.accept("p", "m1", "", "", 60, 60, "", "k")
-    await lists.accept("p", "m2", "", "", 60, 60, "", "k")
+    await lists.accept("p", "m1", "", "", 60, 60, "k")
+    await lists.accept("p", "m2", "", "", 60, 60, "k")
     head = await lists.take("p", "A")
     assert head is not None and head.item == b"m1"
     assert await lists.take("p", "B") is None  # busy
@@ -53,7 +87,7 @@ async def test_apply_hands_back_the_next_item_then_releases(lists, redis):
 
 
 async def test_a_lost_lock_writes_nothing(lists, redis):
-    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
+    await lists.accept("p", "m1", "A", "", 60, 60, "k")
     await redis.set(lists.lock_key("p"), "B")  # A's lock expired; B took the list
     applied = await lists.apply("p", "A", [["LPOP", lists.list_key("p")], ["SET", "hl:test:w", 1]])
     assert not applied.kept
@@ -63,7 +97,7 @@ async def test_a_lost_lock_writes_nothing(lists, redis):
 
 
 async def test_a_missing_guard_skips_the_writes(lists, redis):
-    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
+    await lists.accept("p", "m1", "A", "", 60, 60, "k")
     applied = await lists.apply(
         "p", "A", [["SET", "hl:test:guarded", 1]], guard="hl:test:erased-meanwhile"
     )
@@ -79,7 +113,7 @@ async def test_apply_takes_the_other_list_along(lists, redis):
     outboxes = DrainScript(
         redis, lambda pid: f"hl:test:out:{pid}", lambda pid: f"hl:test:outlock:{pid}", "hl:test:op"
     )
-    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
+    await lists.accept("p", "m1", "A", "", 60, 60, "k")
     applied = await lists.apply(
         "p",
         "A",
@@ -91,7 +125,7 @@ async def test_apply_takes_the_other_list_along(lists, redis):
 
 
 async def test_release_marks_the_conversation_stale(lists, redis):
-    await lists.accept("p", "m1", "", "", 60, 60, "", "k")
+    await lists.accept("p", "m1", "", "", 60, 60, "k")
     assert await redis.zscore(lists.pending, "p") > 0
     assert await lists.take("p", "A") is not None
     assert not await lists.release("p", "B")  # not B's to release
@@ -103,7 +137,7 @@ async def test_release_marks_the_conversation_stale(lists, redis):
 
 
 async def test_renew_extends_only_the_callers_lock(lists, redis):
-    await lists.accept("p", "m1", "A", "", 60, 60, "", "k")
+    await lists.accept("p", "m1", "A", "", 60, 60, "k")
     await redis.pexpire(lists.lock_key("p"), 1000)
     assert not await lists.renew("p", "B")
     assert await redis.pttl(lists.lock_key("p")) <= 1000
@@ -122,12 +156,12 @@ async def test_accept_stores_her_data_key_once_and_refuses_another(lists, redis)
     told the stored one (and stores nothing) so that it seals with it instead."""
     from bot.store import keys
 
-    assert await lists.accept("p", "m1", "", "", 60, 60, "", "key-A") == (True, None)
+    assert await lists.accept("p", "m1", "", "", 60, 60, "key-A") == (True, None)
     assert await redis.get(keys.data_key("p")) == b"key-A"
-    assert await lists.accept("p", "m2", "", "hl:test:seen:9", 60, 60, "", "key-B") == b"key-A"
+    assert await lists.accept("p", "m2", "", "id-9", 60, 60, "key-B") == b"key-A"
     assert await redis.lrange(lists.list_key("p"), 0, -1) == [b"m1"]
-    assert not await redis.exists("hl:test:seen:9")  # not remembered: it is sent again
-    assert await lists.accept("p", "m2", "", "hl:test:seen:9", 60, 60, "", "key-A") == (True, None)
+    assert not await redis.exists(keys.seen("p"))  # not remembered: it is sent again
+    assert await lists.accept("p", "m2", "", "id-9", 60, 60, "key-A") == (True, None)
 
 
 async def test_a_safe_exit_keeps_her_data_key_while_her_inbox_holds_messages(lists, redis):
@@ -135,8 +169,8 @@ async def test_a_safe_exit_keeps_her_data_key_while_her_inbox_holds_messages(lis
     her key: it goes only with the last of them."""
     from bot.store import keys
 
-    await lists.accept("p", "exit", "A", "", 60, 60, "", "k")
-    await lists.accept("p", "hello again", "", "", 60, 60, "", "k")
+    await lists.accept("p", "exit", "A", "", 60, 60, "k")
+    await lists.accept("p", "hello again", "", "", 60, 60, "k")
     erase = [["LPOP", lists.list_key("p")], ["DELIFEMPTY", keys.data_key("p"), lists.list_key("p")]]
     applied = await lists.apply("p", "A", erase)
     assert applied.next is not None and applied.next.item == b"hello again"

@@ -247,7 +247,7 @@ async def test_coalesced_script_calls_fail_alone(redis):
         for key in ["hl:test:a", "not-a-list", "hl:test:b"]
     }
     results = await asyncio.gather(
-        *(steps.accept("p", "m", "", "", 60, 60, "", "k") for steps in lists.values()),
+        *(steps.accept("p", "m", "", "", 60, 60, "k") for steps in lists.values()),
         return_exceptions=True,
     )
     assert results[0] == (True, None) and results[2] == (True, None)

@@ -30,7 +30,7 @@ from bot.shelters.search import Directory
 from bot.store import keys
 from bot.store.vault import is_sealed
 from bot.testing.scenarios import ScenarioRunner
-from bot.testing.sealed import opened, stored_data_keys
+from bot.testing.sealed import stored_data_keys, transcript
 from bot.testing.settle import settled
 from bot.text.segments import segments
 from helpline.app import PRIVACY
@@ -829,13 +829,12 @@ async def test_nothing_about_her_place_stays_in_redis(chat, redis):
     for typed in TYPED:
         assert typed not in stored
     state = json.loads(await redis.get(keys.state(chat_pid(chat))))
-    assert set(state["vars"]) <= {"need", "shelter_ids", "language_guessed"}  # nothing of her place
-    transcript = [
-        e["text"]
-        for e in await opened(redis, chat.client.app[PRIVACY], chat_pid(chat), keys.transcript)
-    ]
-    assert transcript.count(TRANSIENT_ANSWER) == 3
-    assert not any("Nearest to" in t for t in transcript), "the results are sent, not kept"
+    # nothing of her place:
+    assert set(state.get("vars", {})) <= {"need", "shelter_ids", "language_guessed"}
+    entries = await transcript(redis, chat.client.app[PRIVACY], chat_pid(chat))
+    texts = [e["text"] for e in entries]
+    assert texts.count(TRANSIENT_ANSWER) == 3
+    assert not any("Nearest to" in t for t in texts), "the results are sent, not kept"
 
 
 def chat_pid(chat) -> str:

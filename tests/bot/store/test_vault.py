@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.store import keys
+import os
+import zlib
+
+from bot.store import keys, vault
 from bot.store.privacy import Privacy
 from bot.store.vault import Vault
 from bot.testing.sealed import opened
@@ -26,6 +29,23 @@ async def test_an_item_opens_with_her_key_only_and_old_items_read_as_they_are(re
     assert (
         hers.open(b'{"text": "stored before data keys"}') == '{"text": "stored before data keys"}'
     )
+
+
+async def test_a_short_entry_is_deflated_from_the_dictionary_and_old_seals_still_open(redis):
+    """A transcript entry of 70 bytes seals in fewer than 70 (nonce and tag
+    included): deflate starts from the dictionary of our JSON. Items sealed
+    before it (deflated without it) open as they were."""
+    hers = Vault(redis, Privacy(NEW), 60).new("her")
+    entry = '{"id":"0a1b2c3d4e5f","from":"user","at":1796400419.123,"text":"yes"}'
+    sealed = hers.seal(entry)
+    assert hers.open(sealed) == entry and len(sealed) < len(entry)
+    assert sealed[13:] != hers.seal(entry)[13:]  # a fresh nonce every time
+    # as the code of 2026-12-03 sealed it: raw deflate without a dictionary
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = vault.DEFLATED + packer.compress(entry.encode() * 3) + packer.flush()
+    nonce = os.urandom(12)
+    old = vault.SEALED + nonce + hers._aead.encrypt(nonce, body, None)
+    assert hers.open(old) == entry * 3
 
 
 async def test_a_data_key_wrapped_under_a_rotated_secret_still_opens(redis):
