@@ -288,7 +288,7 @@ class WebChannel(Channel):
                 {"label": label, "payload": payload} for label, payload in outbound.options
             ],
         }
-        item: dict = {"id": outbound.id, "at": round(self.clock(), 3)}
+        item: dict = {"id": outbound.id}  # the page shows no time: none is kept
         if outbound.shared:  # the flows' own words: kept once for everyone
             text = json.dumps(said, ensure_ascii=False, separators=(",", ":"))
             item["ref"] = text_ref(text)

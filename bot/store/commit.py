@@ -21,8 +21,9 @@ TRANSCRIPT_KEEP = 2000
 
 def new_id() -> str:
     """A message's id: unique within its conversation (48 random bits; her
-    transcript keeps 2,000 entries at most), and short, since every entry has one."""
-    return secrets.token_hex(6)
+    transcript keeps 2,000 entries at most), and short (8 characters, URL-safe),
+    since every entry has one."""
+    return secrets.token_urlsafe(6)
 
 
 def transcript_entry(

@@ -51,7 +51,7 @@ DICTIONARY = (
     b',"risk":"critical","category":"","why":"'
     b'{"id":"","from":"counsellor","at":17,"text":"","by":"'
     b',"status":"unprocessed"'
-    b'{"id":"","at":17,"ref":"'
+    b'{"id":"","ref":"'
     b'{"id":"","from":"bot","at":17,"ref":"'
     b'{"id":"","from":"user","at":17,"text":"'
 )
