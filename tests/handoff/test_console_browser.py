@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from twilio.request_validator import RequestValidator
 
 from bot.i18n.catalogs import Catalogs
 from bot.store import keys
@@ -26,6 +27,7 @@ from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
 from handoff.queue import HandoffQueue
 from tests.conftest import ROOT
+from tests.fakes import FakeTwilio
 
 STATIC = ROOT / "handoff" / "static"
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
@@ -537,15 +539,45 @@ async def test_safe_exit_locks_the_conversation(app, tabs):
     await expect(console.locator("#queue-empty")).to_be_visible()
 
 
-async def test_a_failed_delivery_is_shown(app, tabs, redis):
+@pytest.fixture
+async def twilio():
+    fake = await FakeTwilio().start()
+    yield fake
+    await fake.close()
+
+
+async def test_a_failed_delivery_is_shown(make_client, team, browser, twilio):
+    """She writes by SMS; Twilio then refuses every message to her number."""
+    public = "http://helpline.test"  # not https: the test browser keeps the cookie
+    app = await make_client(
+        channel_env={
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": twilio.base_url,
+        },
+        public_url=public,
+        send_backoff_s=0.02,
+        send_attempts=2,
+    )
+    tabs = Tabs(browser, app)
+    try:
+        await _a_failed_delivery_is_shown(app, tabs, twilio, public)
+    finally:
+        await tabs.close()
+    assert not tabs.problems, tabs.problems
+
+
+async def _a_failed_delivery_is_shown(app, tabs, twilio, public: str):
     console = await tabs.console("ana")
-    chat = WebChat(app)
-    await chat.start()
-    await chat.send(RISK_TEXT)
-    _, pid = await queued_row(console)
+    sms = {"From": "+447700900123", "MessageSid": "SM" + "e" * 32, "Body": RISK_TEXT}
+    signature = RequestValidator(twilio.auth_token).compute_signature(public + "/sms/twilio", sms)
+    posted = await app.post("/sms/twilio", data=sms, headers={"X-Twilio-Signature": signature})
+    assert posted.status == 200
+    await queued_row(console)
     await console.locator(".queue-item a").first.click()
     await console.get_by_role("button", name="Claim").click()
-    await redis.delete(keys.address(pid))  # her channel can no longer be reached
+    twilio.failures.add("Messages", 400, count=100)  # her number can no longer be reached
     await console.locator("#reply-text").fill("Can you read me?")
     await console.locator("#reply-text").press("Enter")
     failed = console.locator("#transcript .from-counsellor.failed")
