@@ -1,19 +1,23 @@
-"""Both readers of every message: the lexicons first, then, when no lexicon
-entry matched, the statistical model (bot/risk/model.py). A model hit offers a
-counsellor (medium) and, when the model is confident, queues her at high."""
+"""Both readers of every message: the lexicons first, then, unless a lexicon
+entry already queues her (high or critical), the statistical model
+(bot/risk/model.py). A model hit offers a counsellor (medium) and, when the
+model is confident, queues her at high, also over a lexicon's mere offer
+("they showed me photos of my kids and said they would hurt them, I am so
+afraid": "afraid" alone offers; the whole message queues)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from bot.risk.lexicons import Match
+from bot.risk.lexicons import MINOR, SEVERITY_RANK, Match
 from bot.risk.matcher import RiskMatcher, jesting, load_matcher
 from bot.risk.model import MODEL_FILE, RiskModel
 
 log = logging.getLogger("helpline.risk")
 
-MODEL = "model"  # the concept of a match that only the model saw
+MODEL = "model"  # the concept of a match that the model saw (alone, or queued)
+QUEUE = "high"  # the severity of a confident model
 
 
 class RiskDetector:
@@ -22,10 +26,25 @@ class RiskDetector:
         self.model = model
 
     def match(self, text: str) -> Match | None:
-        found = self.matcher.match(text) if self.matcher is not None else None
-        if found is not None or self.model is None:
-            return found
-        return self.model_match(text)
+        found, kin = self.matcher.reading(text) if self.matcher is not None else ([], [])
+        lexicon = found[0] if found else None
+        if self.model is None or (
+            lexicon and SEVERITY_RANK[lexicon.severity] <= SEVERITY_RANK[QUEUE]
+        ):
+            return lexicon
+        opinion = self.model_match(text)
+        if opinion is None:
+            return lexicon
+        if kin:
+            # "my daughter is 14, a man from the internet took her": the model sees a
+            # risk, and the message gives a child's age: a child at risk.
+            return Match(kin[0].severity, MINOR, kin[0].phrase, kin[0].language, opinion.score)
+        if lexicon is None:
+            return opinion
+        if opinion.severity == QUEUE:
+            # The counsellor sees both: the words the lexicon found, the model's score.
+            return Match(QUEUE, MODEL, lexicon.phrase, lexicon.language, opinion.score)
+        return lexicon
 
     def model_match(self, text: str) -> Match | None:
         """The model's opinion, unless the message laughs ("you're killing me with
@@ -35,7 +54,7 @@ class RiskDetector:
             return None
         score = self.model.score(text)
         if score >= self.model.queue:
-            return Match("high", MODEL, "", "", round(score, 2))
+            return Match(QUEUE, MODEL, "", "", round(score, 2))
         if score >= self.model.offer:
             return Match("medium", MODEL, "", "", round(score, 2))
         return None

@@ -61,9 +61,11 @@ class Match:
     @property
     def why(self) -> str:
         """What a counsellor is shown."""
-        if self.score is not None:
-            return f"the model's score {self.score:.2f}"
-        return f'"{self.phrase}" ({self.language})'
+        words = f'"{self.phrase}" ({self.language})'
+        if self.score is None:
+            return words
+        model = f"the model's score {self.score:.2f}"
+        return f"{model}, with {words}" if self.phrase else model
 
 
 @dataclass

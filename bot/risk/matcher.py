@@ -66,11 +66,11 @@ from bot.sources import Issue
 log = logging.getLogger("helpline.risk")
 
 YOUNGEST, OLDEST_MINOR = 10, 17  # a number in this range, said as an age, is a minor
-# Laughter and joking marks, in the scripts of the lexicons: "haha", "lol", "mdr",
+# Laughter and joking marks, in the scripts of the lexicons: "haha", "ahah", "lol", "mdr",
 # "jaja", "xD", "хаха", "ههههه", "哈哈", and the laughing emoji.
 _JEST = re.compile(
-    r"(?<![^\W\d_])(?:a?(?:ha){2,}h?|(?:ja){2,}j?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao|rofl|mdr|ptdr"
-    r"|xd+|[aа]?(?:ха){2,}х?|(?:хе){2,}|(?:хи){2,})(?![^\W\d_])"
+    r"(?<![^\W\d_])(?:(?:ha|ah){2,}[ah]?|(?:ja){2,}j?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao|rofl"
+    r"|mdr|ptdr|xd+|(?:ха|ах){2,}[ах]?|(?:хе){2,}|(?:хи){2,})(?![^\W\d_])"
     r"|ه{3,}|哈哈|嘿嘿|呵呵|[\U0001F602\U0001F923\U0001F605\U0001F606\U0001F639\U0001F61C\U0001F61D]",
     re.IGNORECASE,
 )
@@ -78,7 +78,11 @@ _JEST = re.compile(
 # up to 4 words before it ("this exam will really kill me"), 2 after ("it kills
 # me, this heat"), never further ("he will kill me after the exam" stays a threat).
 FIGURE_GAP, FIGURE_AFTER = 4, 2
-JEST_DROPS = frozenset({"threat_to_kill", "violence_now", "distress"})
+# What a figure of speech makes harmless: "this exam will kill me".
+FIGURE_DROPS = frozenset({"threat_to_kill", "violence_now", "distress"})
+# ...and what laughter does too: "mum will kill me if I forget her birthday ahah",
+# read as a threat to her family; "my sister will beat me at chess haha".
+JEST_DROPS = FIGURE_DROPS | {"threat_to_family", "violence"}
 # Words before an age that make it somebody else's ("my son is 15"), looked for this far back.
 AGE_OWNER_WINDOW = 4
 
@@ -244,6 +248,17 @@ class RiskMatcher:
         self._positioned |= {
             read for read, keys in self._aliases.items() if keys & self._positioned
         }
+        # A message word becomes one key: "документы" is a key of its own (the
+        # Bulgarian lexicon's word), so the Russian group's "документ*" would never
+        # see it. The prefixes of near groups and combinations are looked for in
+        # every word besides its key.
+        self._part_prefixes = frozenset(
+            key.strip()[:-1]
+            for keys in (*self._combination_keys, *(keys for _, keys in self._near))
+            for key in keys
+            if key.strip().endswith("*")
+        )
+        self._prefix_cache: dict[str, tuple[str, ...]] = {}
 
     def _alias_patterns(self, patterns: dict[str, list]) -> dict[str, set[str]]:
         """A lexicon's word read as a message word can become another key than
@@ -337,6 +352,18 @@ class RiskMatcher:
                     return word[:end] + "*"
         return None
 
+    def _prefix_keys(self, raw: str) -> tuple[str, ...]:
+        """The keys of the group prefixes `raw` starts with (" dokument* "), cached."""
+        word = fold_token(raw)
+        found = tuple(
+            f" {word[:end]}* "
+            for end in range(len(word), MIN_STEM - 1, -1)
+            if word[:end] in self._part_prefixes
+        )
+        if len(self._prefix_cache) < 200_000:
+            self._prefix_cache[raw] = found
+        return found
+
     def _typo(self, raw: str, word: str) -> str | None:
         if len(word) >= FUZZY_MIN_LENGTH - 1:
             best = None
@@ -374,10 +401,18 @@ class RiskMatcher:
 
     def matches(self, text: str) -> list[Match]:
         """Every risk in `text`, most severe first."""
+        return self.reading(text)[0]
+
+    def reading(self, text: str) -> tuple[list[Match], list[Match]]:
+        """Every risk in `text`, most severe first; and the ages under 18 of
+        somebody else's child ("my daughter is 14"), which are not a risk alone:
+        with anything else that is, they are one (`minor`), and the detector
+        counts them with the model's opinion too."""
         if not text:
-            return []
+            return [], []
         present: dict[str, list[int]] = {}  # key -> word positions where it was found
         hits: list[tuple[Match, int, int]] = []  # with the first and last word's positions
+        kin: list[Match] = []
         if self._has_words:
             readings = [tokens(text)]
             if _HAS_APOSTROPHE.search(text):  # and the reading with apostrophes joining words
@@ -389,23 +424,35 @@ class RiskMatcher:
                 keys = [cache.get(w) or canonical(w) for w in words]
                 line = " " + " ".join(keys) + " "
                 self._collect(self._words.iter(line), line, present, hits, reading)
+                if self._part_prefixes:
+                    prefixed = self._prefix_cache
+                    for i, word in enumerate(words):
+                        starts = prefixed.get(word)
+                        if starts is None:
+                            starts = self._prefix_keys(word)
+                        for alternative in starts:
+                            if alternative != f" {keys[i]} ":
+                                present.setdefault(alternative, []).append(i + 1 + 1000 * reading)
                 if reading == 0 and (self._say or self._years):
                     digits = text if text.isascii() else eastern_digits(text)
                     if _NUMBER.search(digits):
-                        hits.extend((m, -1, -1) for m in self._ages(keys, digits))
+                        own, others = self._ages(keys, digits)
+                        hits.extend((m, -1, -1) for m in own)
+                        kin += others
         if (self._has_cjk or self._cjk_ages) and not text.isascii():
             cjk = cjk_text(text) if self._has_cjk else ""
             if cjk:
                 self._collect(self._cjk.iter(cjk), None, present, hits, 0)
             for pattern, language in self._cjk_ages:
                 for found in pattern.finditer(text):
-                    before = text[max(0, found.start() - AGE_OWNER_WINDOW * 2) : found.start()]
-                    if any(other in before for other in self._cjk_others):
+                    if not YOUNGEST <= int(found.group(1)) <= OLDEST_MINOR:
                         continue
-                    if YOUNGEST <= int(found.group(1)) <= OLDEST_MINOR:
-                        hits.append(
-                            (Match(self.minor_severity, MINOR, found.group(0), language), -1, -1)
-                        )
+                    before = text[max(0, found.start() - AGE_OWNER_WINDOW * 2) : found.start()]
+                    age = Match(self.minor_severity, MINOR, found.group(0), language)
+                    if any(other in before for other in self._cjk_others):
+                        kin.append(age)
+                    else:
+                        hits.append((age, -1, -1))
         if present:
             for read in [r for r in present if r in self._aliases]:
                 for key in self._aliases[read]:
@@ -424,10 +471,12 @@ class RiskMatcher:
                 hits = self._without_figures(hits, present, text)
                 break
         results = [m for m, _, _ in hits]
+        if results and kin:
+            results += kin  # "my daughter is 14 and he took her": a child at risk
         if len(results) > 1:
             results = list(dict.fromkeys(results))  # a phrase found in both readings counts once
             results.sort(key=lambda m: SEVERITY_RANK[m.severity])
-        return results
+        return results, kin
 
     def _without_figures(self, hits: list, present: dict[str, list[int]], text: str) -> list:
         """Threats and attacks said laughing, or whose subject is a thing: figures of
@@ -450,7 +499,7 @@ class RiskMatcher:
         return [
             (match, first, last)
             for match, first, last in hits
-            if match.concept not in JEST_DROPS
+            if match.concept not in FIGURE_DROPS
             or not (
                 any(
                     first - FIGURE_GAP <= p <= last + FIGURE_AFTER
@@ -493,16 +542,23 @@ class RiskMatcher:
         for i in candidates:
             keys = self._near_exclusions[i]
             if all(k in present for k in keys):
-                span = _close([present[k] for k in keys], EXCLUSION_GAP)
-                if span:
-                    spans.append(span)
+                # each reading of the message apart (positions 1000 apart)
+                for reading in {p // 1000 for p in present[keys[0]]}:
+                    span = _close(
+                        [[p for p in present[k] if p // 1000 == reading] for k in keys],
+                        EXCLUSION_GAP,
+                    )
+                    if span:
+                        spans.append(span)
         return spans
 
-    def _ages(self, keys: list[str], text: str) -> list[Match]:
+    def _ages(self, keys: list[str], text: str) -> tuple[list[Match], list[Match]]:
         """A number from 10 to 17 right before "years", or right after "I am" when
         nothing follows it but the end of a sentence or a word that starts another
-        ("I am 16, please", "I am 16 and", not "I am 16 weeks pregnant")."""
+        ("I am 16, please", "I am 16 and", not "I am 16 weeks pregnant"); and apart,
+        those that are somebody else's ("my son is 15")."""
         found: list[Match] = []
+        kin: list[Match] = []
         for i, key in enumerate(keys):
             if not (key.isdigit() and len(key) <= 2 and YOUNGEST <= int(key) <= OLDEST_MINOR):
                 continue
@@ -528,17 +584,19 @@ class RiskMatcher:
                     and not re.search(rf"(?<!\d){key}\s*[,.;:!?)]", text)
                 ):
                     language = None  # "I am 16 km away": a number of something else
-            if language and self._others:
-                window = keys[max(0, i - AGE_OWNER_WINDOW) : i]
-                if any(
-                    tuple(window[j : j + n]) in self._others
-                    for n in self._others_lengths
-                    for j in range(len(window) - n + 1)
-                ):
-                    language = None  # "my son is 15": somebody else's age, no risk alone
-            if language:
+            if not language:
+                continue
+            window = keys[max(0, i - AGE_OWNER_WINDOW) : i]
+            if self._others and any(
+                tuple(window[j : j + n]) in self._others
+                for n in self._others_lengths
+                for j in range(len(window) - n + 1)
+            ):
+                # "my son is 15": somebody else's age, no risk alone
+                kin.append(Match(self.minor_severity, MINOR, f"{key} (a child's age)", language))
+            else:
                 found.append(Match(self.minor_severity, MINOR, f"{key} (an age)", language))
-        return found
+        return found, kin
 
     def _span(self, keys: list[str], number: int, after: int, families: set[str]) -> bool:
         """Whether a `spans` phrase of a language of the years word ends right

@@ -139,6 +139,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_OR_LATIN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
+_LONG_REPEATS = re.compile(r"(.)\1{2,}")
 # "30pills", "pills30": a count glued to a word (one digit is Arabizi or leetspeak: 7absni, k1ll)
 _GLUED_NUMBER = re.compile(r"^(\d{2,})([^\W\d_]{2,})$|^([^\W\d_]{2,})(\d{2,})$")
 # Spelling variants of transliteration, folded to one form on both sides.
@@ -184,7 +185,9 @@ def fold_token(raw: str) -> str:
     """One word to its matching skeleton: "Паспорт" and "pasport" -> "pasport";
     "k1lll" -> "kil"; "zabrali" and "забрали" -> "zabrali"."""
     if _ARABIC_CHAR.search(raw):
-        return _ARABIC_MARKS.sub("", raw).translate(_ARABIC_FOLD)
+        # A letter stretched three times or more ("الحقوووني"): once. Twice can be
+        # the word's own ("ممنوع").
+        return _LONG_REPEATS.sub(r"\1", _ARABIC_MARKS.sub("", raw).translate(_ARABIC_FOLD))
     token = _strip_marks(raw).translate(_EXTRA).translate(_CYRILLIC_TABLE)
     if any(c.isdigit() or c in "@$!|" for c in token) and any(c.isalpha() for c in token):
         token = token.translate(_LEET_TABLE)

@@ -47,7 +47,7 @@ def test_the_headline_figures_count_what_a_person_would_get(tmp_path):
     )  # the variant table
 
 
-SETS = ["risk_heldout", "risk_heldout2"]
+SETS = ["risk_heldout", "risk_heldout2", "risk_heldout3"]
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -70,7 +70,7 @@ def test_the_shipped_heldout_set_is_large_enough_and_labelled_with_known_concept
     files = sorted((ROOT / "benchmarks" / "data" / name).glob("*.yaml"))
     if not files:
         pytest.skip(
-            "the blind held-out set (benchmarks/data/risk_heldout/) is not written yet: "
+            f"the blind held-out set (benchmarks/data/{name}/) is not written yet: "
             "issue 13 stays open until it is"
         )
     assert len(files) >= 15
@@ -78,7 +78,7 @@ def test_the_shipped_heldout_set_is_large_enough_and_labelled_with_known_concept
         messages = yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
         assert len(messages) >= 40, path.name
         benign = [m for m in messages if m["concept"] == "none"]
-        # hard negatives: a third in the first set, 12 of 45 in the second
+        # hard negatives: a third in the first and third sets, 12 of 45 in the second
         assert len(benign) >= 0.25 * len(messages), path.name
         assert {m["concept"] for m in messages} <= set(concepts) | {"none"}, path.name
         assert {m["variant"] for m in messages} <= variants, path.name

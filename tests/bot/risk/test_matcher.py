@@ -194,3 +194,66 @@ def test_a_figurative_word_only_speaks_for_its_own_language():
     matcher = RiskMatcher([en, pl])
     assert matcher.match("this movie will kill me") is None
     assert matcher.match("on mówi że mnie zabije") is not None
+
+
+@pytest.fixture(scope="module")
+def parents() -> RiskMatcher:
+    en = Lexicon(
+        "en",
+        phrases=[entry("distress", "scared", "en", "medium")],
+        ages=Ages(say=["i am", "is"], years=["years"], others=["my son", "my daughter"]),
+    )
+    zh = Lexicon("zh", ages=Ages(years=["岁"], others=["女儿"]))
+    return RiskMatcher([en, zh])
+
+
+@pytest.mark.parametrize("text", ["my son is 15 and plays football", "我女儿16岁 想学游泳"])
+def test_a_childs_age_alone_is_no_risk(parents, text):
+    assert parents.matches(text) == []
+    assert [m.concept for m in parents.reading(text)[1]] == ["minor"]
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("my daughter is 14 and I am scared", "14 (a child's age)"),
+        ("我女儿16岁 scared", "16岁"),
+    ],
+)
+def test_a_childs_age_with_another_risk_is_a_child_at_risk(parents, text, age):
+    found = parents.matches(text)
+    assert [(m.severity, m.concept, m.phrase) for m in found] == [
+        ("high", "minor", age),
+        ("medium", "distress", "scared"),
+    ]
+
+
+def test_a_groups_prefix_sees_a_word_that_another_lexicon_holds_whole():
+    """ "документы" is a key of its own (a Bulgarian phrase's word); the Russian
+    group's "документ*" still finds it, in any order."""
+    bg = Lexicon("bg", phrases=[entry("documents_withheld", "документы ми", "bg", "high")])
+    ru = Lexicon("ru", near=[near("documents_withheld", ["забрали", "документ*"], "ru", "high")])
+    matcher = RiskMatcher([bg, ru])
+    assert matcher.canonical("документы") != matcher.canonical("документ")
+    for text in ["забрали мои документы", "документы у меня забрали"]:
+        assert [m.phrase for m in matcher.matches(text)] == ["забрали ~ документ*"], text
+    assert matcher.matches("документы мои в порядке") == []
+
+
+def test_a_benign_group_covers_both_readings_of_a_message_with_an_apostrophe():
+    """Ukrainian "вб'є" (will kill) is read with and without its apostrophe; the
+    queue that "kills" is a figure of speech in both readings."""
+    uk = Lexicon(
+        "uk",
+        phrases=[entry("violence_now", "вб'є", "uk")],
+        near_exclusions=[("черга", "вб'є")],
+    )
+    matcher = RiskMatcher([uk])
+    assert matcher.matches("він мене вб'є") != []
+    assert matcher.matches("черга в міграційній службі сьогодні мене просто вб'є") == []
+
+
+def test_an_arabic_letter_stretched_three_times_is_read_once():
+    ar = Lexicon("ar", phrases=[entry("distress", "الحقوني", "ar", "medium")])
+    matcher = RiskMatcher([ar])
+    assert [m.phrase for m in matcher.matches("الحقوووووني بسرعة")] == ["الحقوني"]

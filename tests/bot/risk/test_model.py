@@ -11,8 +11,17 @@ import shutil
 import pytest
 
 from bot.risk.detector import RiskDetector
+from bot.risk.lexicons import Ages, Entry, Lexicon
 from bot.risk.matcher import RiskMatcher
-from bot.risk.model import MODEL_FILE, RiskModel, digest, features
+from bot.risk.model import (
+    MODEL_FILE,
+    VALIDATION,
+    RiskModel,
+    digest,
+    features,
+    training_messages,
+    validation_messages,
+)
 from bot.testing.webchat import WebChat
 from tests.conftest import FLOWS, ROOT
 from tests.handoff.test_console_api import login, team  # noqa: F401 (a fixture)
@@ -23,11 +32,30 @@ SHIPPED = FLOWS / "risk" / MODEL_FILE
 def test_the_shipped_model_is_trained_on_the_labelled_messages_as_they_are():
     model = RiskModel.load(SHIPPED)
     assert model is not None
-    assert model.trained_on == digest(ROOT / "tests" / "data" / "risk"), (
-        "tests/data/risk changed since flows/risk/model.json was trained: "
+    assert model.trained_on == digest(ROOT / "tests" / "data" / "risk", VALIDATION), (
+        "tests/data/risk or the validation set changed since flows/risk/model.json was trained: "
         "pip install -e '.[train]' && python -m bot.risk.model train"
     )
     assert 0.0 < model.offer <= model.queue < 1.0
+
+
+def test_the_thresholds_sit_on_the_benign_tail_of_a_validation_set_never_trained_on():
+    """Chosen on benchmarks/data/risk_heldout2 (retired from blind evaluation):
+    a queue for at most 1.5% of its benign messages, an offer for at most 2%;
+    its messages are left out of training where the tuning files copy them."""
+    model = RiskModel.load(SHIPPED)
+    validation = validation_messages(VALIDATION)
+    benign = sorted(model.score(text) for text, risky, _ in validation if not risky)
+    assert len(benign) >= 150
+    for threshold, share in ((model.queue, 0.015), (model.offer, 0.02)):
+        above = [s for s in benign if s >= threshold]
+        assert len(above) <= share * len(benign)
+        # ...and no higher than it needs to be: the next benign score is right under it
+        assert threshold - max(s for s in benign if s < threshold) < 0.001
+    texts = frozenset(text for text, _, _ in validation)
+    labelled = ROOT / "tests" / "data" / "risk"
+    assert any(text in texts for text, _ in training_messages(labelled))
+    assert not any(text in texts for text, _ in training_messages(labelled, texts))
 
 
 @pytest.mark.parametrize(
@@ -84,7 +112,38 @@ def test_a_model_hit_without_a_lexicon_hit_offers_and_when_confident_queues():
     assert RiskDetector(nothing, made_up_model(0.55)).match("hello there you") is None
 
 
-@pytest.mark.parametrize("text", ["qzz is here haha", "qzz is here 😂", "jaja qzz is here"])
+def test_a_confident_model_queues_what_a_lexicon_only_offered():
+    """ "afraid" alone offers a counsellor; the model, confident about the whole
+    message, queues her, and the counsellor sees both reasons."""
+    afraid = Entry("medium", "distress", "afraid", "en")
+    lexicon = RiskMatcher([Lexicon("en", phrases=[afraid])])
+    text = "qzz qzz afraid"
+    score = made_up_model(0.55).score(text)
+    assert score > 0.55
+    found = RiskDetector(lexicon, made_up_model(0.55)).match(text)
+    assert (found.severity, found.concept, found.why) == (
+        "high",
+        "model",
+        f'the model\'s score {score:.2f}, with "afraid" (en)',
+    )
+    # Not confident: the lexicon's offer stands.
+    found = RiskDetector(lexicon, made_up_model(0.999)).match(text)
+    assert (found.severity, found.concept) == ("medium", "distress")
+    # A lexicon hit that already queues is never second-guessed.
+    hit = Entry("critical", "threat_to_kill", "kill me", "en")
+    both = RiskMatcher([Lexicon("en", phrases=[afraid, hit])])
+    found = RiskDetector(both, made_up_model(0.5)).match("qzz qzz kill me")
+    assert (found.severity, found.concept, found.why) == (
+        "critical",
+        "threat_to_kill",
+        '"kill me" (en)',
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["qzz is here haha", "qzz is here 😂", "jaja qzz is here", "qzz is here ahah", "qzz тут ахах"],
+)
 def test_a_message_that_laughs_gets_no_opinion_from_the_model(text):
     model = RiskModel(weights={" qz": 20.0}, bias=-1.5, offer=0.5, queue=0.55)
     assert model.score(text) >= model.offer  # an opinion, were it not for the laughter
@@ -112,3 +171,22 @@ async def test_the_counsellor_sees_that_the_model_queued_her_and_its_score(
     body = await (await client.get(f"/console/api/conversations/{entry['id']}")).json()
     [said] = [m for m in body["messages"] if m["from"] == "user" and m["text"] == "qzz is here"]
     assert said["why"] == f"the model's score {model.score('qzz is here'):.2f}"
+
+
+def test_a_childs_age_that_the_model_finds_at_risk_is_a_child_at_risk():
+    """ "my son is 15" alone is a mother's question; with a message the model
+    reads as a risk, a child at risk: queued at high, and the counsellor sees why."""
+    ages = Ages(say=["is"], years=["years"], others=["my son"])
+    afraid = Entry("medium", "distress", "afraid", "en")
+    parents = RiskMatcher([Lexicon("en", phrases=[afraid], ages=ages)])
+    detector = RiskDetector(parents, made_up_model(0.99))
+    text = "my son is 15, qzz qzz"
+    score = detector.model.score(text)
+    assert detector.model.offer <= score < detector.model.queue
+    found = detector.match(text)
+    assert (found.severity, found.concept, found.why) == (
+        "high",
+        "minor",
+        f"the model's score {score:.2f}, with \"15 (a child's age)\" (en)",
+    )
+    assert detector.match("my son is 15 and plays football") is None
