@@ -5,8 +5,10 @@
 Each held-out set (benchmarks/data/risk_heldout*/, one file per language) was
 written by people who had not seen the lexicons or the model, and frozen
 before any tuning. The headline figures are those of the newest set, the one
-still blind: by default `risk_heldout3`, written and frozen on 2026-12-04
-before that evening's tuning; nobody has read its messages or its misses. The
+blind when it was measured: by default `risk_heldout3`, written and frozen on
+2026-12-04 before that evening's tuning, measured once after it, and only then
+were its misses read (for issue 13's note): the next round of tuning needs a
+fourth set, written and frozen before it starts. The
 older sets are still measured and printed after it, but they are no longer
 blind: `risk_heldout2` is the model's validation set (its thresholds are
 chosen on it) and the lexicons were tuned on its misses; `risk_heldout`'s
