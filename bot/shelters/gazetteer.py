@@ -11,18 +11,29 @@ country comes out. The index is built once, lazily, on first use
 How a text is read, in order:
 1. a country named at its end ("Valencia, Spain", "valencia españa") narrows
    the cities to that country;
-2. the whole text as a city name; else the longest run of its words that is
-   one ("I am in Bologna");
-3. else a name one edit away (a letter wrong, missing, added, or two swapped);
-4. else the whole text as a country.
-Several cities with that name: the most populous wins when it has ten times the
-people of the next one (Frankfurt am Main over Frankfurt (Oder)); otherwise the
-person is asked which one, by country.
+2. the whole text as a city name, in its script or read in Latin letters
+   ("Βερόνα" is "verona": Verona, not Véroia one Greek letter away);
+3. a name after a locative phrase of her language ("I am in Ulm now", "sono a
+   Bari", "я в Варне", "Szegeden vagyok", "我在乌尔姆"), in its case ending too;
+4. a text made mostly of ordinary words ("ho paura", "near the station", see
+   placewords.py) names no place: she is asked again, nothing is guessed;
+   otherwise the longest run of its words that names a town;
+5. else one edit away (a letter wrong, missing, added, or two swapped), in a
+   town of 15,000 people or more; a spelling GeoNames lacks ("فالنسيا",
+   "Niżny Nowogród") by its consonants in Latin letters;
+6. else the whole text as a country.
+Several cities with that name: a town's own name before a town that has it as
+another name (Bari, not Barry), a town of its own before a district of a city
+ten times its size (Salamanca, not Madrid's district); the most populous wins
+when it has ten times the people of the next one (Frankfurt am Main over
+Frankfurt (Oder)); otherwise the person is asked which of at most three, the
+biggest first.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 import tracemalloc
@@ -34,6 +45,21 @@ from babel import Locale, UnknownLocaleError
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.shelters.placewords import (
+    ARTICLES,
+    CHINESE_PREFIXES,
+    CHINESE_SUFFIXES,
+    HUNGARIAN_ENDINGS,
+    HUNGARIAN_VERBS,
+    LOCATIVES,
+    LONGEST_LOCATIVE,
+    ORDINARY,
+    PLACE_NOUNS,
+    SLAVIC_ENDINGS,
+    latin_readings,
+    skeleton,
+    to_latin,
+)
 from bot.text.normalise import _ARABIC_FOLD, _ARABIC_MARKS, _EXTRA_LATIN, _PUNCT, _SPACE, fold
 
 MIN_POPULATION = 5000
@@ -108,9 +134,10 @@ COUNTRY_ALIASES = {
     "turkiye": "TR",
 }
 TYPO_MIN_LENGTH = 5  # shorter names: a typo is as likely to name another town
-TYPO_WORD_LENGTH = 6  # a word of a longer text is tried with a typo from this length
+TYPO_POPULATION = 15000  # a typo, or consonants alone, find only towns this big
 DOMINANT = 10  # the most populous namesake wins when it has this many times the next one's people
-MAX_CHOICES = 4
+MAX_CHOICES = 3
+DISTRICT_KM = 8.0  # a "city" this close to one ten times its size is one of its districts
 MAX_TEXT = 100
 
 
@@ -136,6 +163,8 @@ class Place:
 
 
 UNKNOWN = Place("unknown")
+_FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
 
 
 class Gazetteer:
@@ -199,6 +228,8 @@ class Gazetteer:
             self._lon.append(float(record["longitude"]))
             self._population.append(int(record["population"] or 0))
             for raw in {record["name"], *record["alternatenames"]}:
+                if raw.isupper() and raw.isascii() and len(raw) <= 4 and raw != record["name"]:
+                    continue  # an airport's code ("VRN", "BLQ"), not a name people type
                 name = plain_fold(raw)
                 if name:
                     index.setdefault(name, []).append(number)
@@ -218,6 +249,17 @@ class Gazetteer:
             self._typo.setdefault(f"<{len(name)}{name[:2]}", []).append(name)
             self._typo.setdefault(f">{len(name)}{name[-2:]}", []).append(name)
         del typo_names
+        # Consonants of each town's own name (15,000 people or more): how an Arabic or
+        # Polish spelling GeoNames lacks still finds it ("فالنسيا", "Niżny Nowogród").
+        skeletons: dict[str, list[int]] = {}
+        for number, own in enumerate(self._names):
+            if self._population[number] >= TYPO_POPULATION:
+                consonants = skeleton(to_latin(plain_fold(own)))
+                if len(consonants) >= 3:
+                    skeletons.setdefault(consonants, []).append(number)
+        self._skeletons: dict[str, int | tuple[int, ...]] = {
+            key: ids[0] if len(ids) == 1 else tuple(ids) for key, ids in skeletons.items()
+        }
         self._grid: dict[tuple[int, int], list[int]] = {}
         for number in range(len(self._names)):
             self._grid.setdefault(
@@ -290,34 +332,211 @@ class Gazetteer:
         return self._country_index[match[0]] if match else None
 
     def _find_city(self, folded: str, country: str | None, typos: bool = True) -> Place:
-        if not folded:
+        """The city `folded` names: the whole text, else a name a locative phrase
+        introduces ("sono a bari"), else a run of its words that are not ordinary
+        ones ("ulm please"), else the whole text with one typo. A text of mostly
+        ordinary words ("ho paura", "wo kann ich heute nacht schlafen") is no place
+        unless a locative introduces the name, or the name opens or ends it."""
+        words = folded.split()
+        if not words or folded in PLACE_NOUNS:
             return UNKNOWN
-        ids = self._exact(folded, country)
-        if not ids:  # the longest run of words that names a city: "i am in bologna now"
-            words = folded.split()
-            letters = sum(map(len, words))
+        plain = [w for w in words if w not in ORDINARY and w not in PLACE_NOUNS]
+        if plain or len(words) == 1:  # "como", "nice" alone are the towns; "ho paura" is not
+            ids, key = self._lookup(folded, country, typos=False)
+            if not plain:  # "felek" ("I am afraid") is Avrig's other name: only a town's own
+                ids = self._own_name(ids, key)
+            if ids:
+                return self._choose(ids, False, key)
+        if _CJK.search(folded):
+            return self._find_chinese(folded, country, typos)
+        if typos and len(plain) == len(words):  # "niżny nowogród", "فالنسيا", "bolgona"
+            ids, key = self._lookup(folded, country, typos=True)
+            if ids:
+                return self._choose(ids, True, key)
+        place = self._after_locative(words, country, typos)
+        if place.kind != "unknown" or not plain:
+            return place
+        if 2 * len(plain) < len(words):
+            # Mostly ordinary words: no place, unless she gave the town's name first or
+            # last ("Kassel, please help"), as it is written, and of some size.
             for size in range(len(words) - 1, 0, -1):
-                for start in range(len(words) - size + 1):
-                    run = " ".join(words[start : start + size])
-                    # A run that is a small part of a long text is more often a word
-                    # than a place: "somewhere nice, I do not know" is not Nice.
-                    if len(run) >= 3 and 3 * sum(map(len, words[start : start + size])) >= letters:
-                        ids.extend(self._exact(run, country))
-                if ids:
+                for run in (words[:size], words[-size:]):
+                    if run[0] in plain and run[-1] in plain and len(" ".join(run)) >= 3:
+                        ids, key = self._lookup(" ".join(run), country, typos=False)
+                        ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
+                        if ids:
+                            return self._choose(ids, False, key)
+            return UNKNOWN  # ask again rather than guess
+        for size in range(len(words) - 1, 0, -1):  # the longest run: "ulm please"
+            ids = []
+            for start in range(len(words) - size + 1):
+                run = words[start : start + size]
+                name = " ".join(run)
+                if any(w in plain for w in run) and run[0] not in ORDINARY and len(name) >= 3:
+                    found = self._lookup(name, country, typos=False)[0]
+                    # a word among others: a town of some size ("mori" is a word too)
+                    ids.extend(i for i in found if self._population[i] >= TYPO_POPULATION)
+            if ids:
+                return self._choose(ids, False, None)
+        if not typos:
+            return UNKNOWN
+        if len(words) > 1 and len(folded) >= 8:  # "san vcient del raspeig", "la lguna"
+            ids, key = self._lookup(folded, country, typos=True)
+            if ids:
+                return self._choose(ids, True, key)
+        return UNKNOWN
+
+    def _after_locative(self, words: list[str], country: str | None, typos: bool) -> Place:
+        """The name right after "i am in", "sono a", "я в", "أنا في"..., or right
+        before "vagyok" with its case ending ("Szegeden vagyok")."""
+        starts: list[tuple[int, int]] = []  # (-phrase length, where the name starts)
+        for i in range(len(words)):
+            for size in range(min(LONGEST_LOCATIVE, len(words) - i - 1), 0, -1):
+                if tuple(words[i : i + size]) in LOCATIVES:
+                    starts.append((-size, i + size))
                     break
-        corrected = False
-        if not ids and typos:
-            # The whole text, else its long words ("i am in bolgona"): a short word
-            # one letter from some small town is too often not a place at all.
-            candidates = [folded] if len(folded) >= TYPO_MIN_LENGTH else []
-            candidates += [w for w in folded.split() if len(w) >= TYPO_WORD_LENGTH and w != folded]
-            for candidate in candidates:
-                for name in self._near_names(candidate):
-                    ids.extend(self._exact(name, country))
-                if ids:
-                    corrected = True
+        for negative_size, start in sorted(starts):
+            rest = words[start:]
+            # "in the Hague", "à la Rochelle" keep their article; "in the street" is none
+            tries = [rest]
+            while len(rest) > 1 and rest[0] in ARTICLES:
+                rest = rest[1:]
+                tries.append(rest)
+            skipped = rest  # "in the city of kassel", "в городе казань"
+            while len(skipped) > 1 and skipped[0] in ORDINARY | PLACE_NOUNS | ARTICLES:
+                skipped = skipped[1:]
+                if len(skipped) < len(rest) - 3:
                     break
-        return self._choose(ids, corrected)
+                tries.append(skipped)
+            for attempt in tries:
+                for size in range(len(attempt), 0, -1):  # the longest: "satu mare", not "satu"
+                    run = attempt[:size]
+                    if all(w in PLACE_NOUNS or w in ARTICLES for w in run):
+                        continue
+                    if negative_size == -1 and all(w in ORDINARY or w in PLACE_NOUNS for w in run):
+                        continue  # after a bare "in", "a": "in danger", "a casa" are no towns
+                    ids, key = self._lookup(" ".join(run), country, typos=False)
+                    if all(w in ORDINARY or w in ARTICLES for w in run):
+                        ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
+                    if ids:
+                        return self._choose(ids, False, key)
+            while len(rest) > 1 and rest[-1] in ORDINARY:  # "i am in ulm now"
+                rest = rest[:-1]
+            first = rest[0]
+            for ending, nominative in () if first in ORDINARY else SLAVIC_ENDINGS:
+                if first.endswith(ending) and len(first) - len(ending) >= 3:
+                    stem = first[: len(first) - len(ending)] + nominative
+                    ids, key = self._lookup(" ".join([stem, *rest[1:2]]), country, typos=False)
+                    if not ids:
+                        ids, key = self._lookup(stem, country, typos=False)
+                    if ids:
+                        return self._choose(ids, True, key)
+            name = " ".join(rest)
+            if negative_size == -1 and len(name) < 7:
+                continue  # "close to the river" is not Rives
+            if typos and len(rest) <= 3 and any(w not in ORDINARY for w in rest):
+                ids, key = self._lookup(name, country, typos=True)
+                if not ids and len(rest) > 1 and rest[0] not in ORDINARY:
+                    ids, key = self._lookup(rest[0], country, typos=True)
+                if ids:
+                    return self._choose(ids, True, key)
+        for i, word in enumerate(words[1:], 1):
+            if word in HUNGARIAN_VERBS:
+                for ending in HUNGARIAN_ENDINGS:
+                    stem = words[i - 1].removesuffix(ending)
+                    if stem != words[i - 1] and len(stem) >= 3:
+                        ids, key = self._lookup(stem, country, typos=False)
+                        if ids:
+                            return self._choose(ids, False, key)
+        return UNKNOWN
+
+    def _find_chinese(self, folded: str, country: str | None, typos: bool) -> Place:
+        """ "我在乌尔姆", "我现在在柏林市", "我在 Kassel": the name without the words around it."""
+        for segment in _CJK.split(folded):  # a name in another script is the name
+            if segment.strip() and len(segment.strip()) >= 3:
+                place = self._find_city(segment.strip(), country, typos)
+                if place.kind != "unknown":
+                    return place
+        text = "".join(_CJK.findall(folded))
+        changed = True
+        while changed and text:
+            changed = False
+            ids = self._exact(text, country)
+            if ids:
+                return self._choose(ids, False, text)
+            for prefix in CHINESE_PREFIXES:
+                if text.startswith(prefix) and len(text) > len(prefix):
+                    text, changed = text[len(prefix) :], True
+                    break
+            else:
+                for suffix in CHINESE_SUFFIXES:
+                    if text.endswith(suffix) and len(text) > len(suffix):
+                        text, changed = text[: -len(suffix)], True
+                        break
+        return UNKNOWN
+
+    def _lookup(self, name: str, country: str | None, typos: bool) -> tuple[list[int], str]:
+        """Cities named `name` (with `typos`, also one letter off) and the spelling
+        that found them. Another script is read in Latin letters before any typo
+        ("βερονα" is Verona, not Véroia one letter from it); a typo must keep the
+        consonants of that Latin reading ("فالنسيا" is not فالنسيان, Valenciennes,
+        one letter off); a spelling GeoNames lacks is found by its consonants
+        ("فالنسيا" -> Valencia, "nizny nowogrod" -> Nizhniy Novgorod)."""
+        ids = self._exact(name, country)
+        if ids:
+            return ids, name
+        readings = latin_readings(name) if not name.isascii() else [name]
+        latin = readings[0]
+        for reading in readings:
+            if reading != name and reading.isascii():
+                ids = self._exact(reading, country)
+                if ids:
+                    return ids, reading
+        if not typos or _CJK.search(name):
+            return [], name
+        consonants = skeleton(latin) if latin.isascii() else ""
+        by_consonants: list[int] = []
+        if len(consonants) >= 3 and (latin != name or (" " in name and len(consonants) >= 5)):
+            by_consonants = self._by_skeleton(latin, consonants, country)
+        if len(name) >= TYPO_MIN_LENGTH:
+            for near in self._near_names(name):
+                ids.extend(self._exact(near, country))
+            ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
+            if ids and by_consonants and _FEW_NAMES.search(name):
+                # GeoNames holds few Arabic and Greek names: one letter off is often
+                # another town (فالنسيان is Valenciennes); the consonants of her
+                # spelling in Latin letters say which one she means (Valencia).
+                ids = [i for i in ids if i in by_consonants] or by_consonants
+            if ids:
+                return ids, name
+        return by_consonants, latin
+
+    def _by_skeleton(self, latin: str, consonants: str, country: str | None) -> list[int]:
+        """The towns whose own name has these consonants, and of those the closest
+        in vowels too ("falnsia" is Valencia, not Vilnius), if close at all."""
+        found = self._skeletons.get(consonants)
+        if found is None:
+            return []
+        ids = [found] if isinstance(found, int) else list(found)
+        if country:
+            ids = [i for i in ids if self._countries[i] == country]
+        distance = {i: OSA.distance(_loose(latin), _loose(self._folded(i))) for i in ids}
+        if not distance or min(distance.values()) > 1 + len(latin) // 6:
+            return []
+        closest = min(distance.values())
+        return [i for i in ids if distance[i] == closest]
+
+    def _own_name(self, ids: list[int], name: str) -> list[int]:
+        """The towns of some size whose own name, not another one, an ordinary word
+        is: "como" is Como, "mer" ("sea") is no answer."""
+        return [
+            i
+            for i in ids
+            if _bulk_fold(self._names[i]) == name and self._population[i] >= TYPO_POPULATION
+        ]
+
+    def _folded(self, number: int) -> str:
+        return to_latin(_bulk_fold(self._names[number]))
 
     def _exact(self, name: str, country: str | None) -> list[int]:
         found = self._index.get(name)
@@ -340,23 +559,50 @@ class Gazetteer:
                         found.add(name)
         return found
 
-    def _choose(self, ids: list[int], corrected: bool) -> Place:
-        best: dict[tuple[str, str], int] = {}  # one city per (name, country): the most populous
-        for number in ids:
-            key = (self._names[number], self._countries[number])
-            if key not in best or self._population[number] > self._population[best[key]]:
-                best[key] = number
-        ranked = sorted(best.values(), key=lambda i: -self._population[i])
-        if not ranked:
+    def _inside_bigger_city(self, number: int) -> bool:
+        """A district of a city ten times its size (Madrid's Salamanca, the City of
+        London): GeoNames files some districts as populated places."""
+        people, lat, lon = self._population[number], self._lat[number], self._lon[number]
+        row, column = math.floor(lat), math.floor(lon)
+        for dlat in (-1, 0, 1):
+            for dlon in (-1, 0, 1):
+                for other in self._grid.get((row + dlat, column + dlon), ()):
+                    if self._population[other] >= DOMINANT * max(people, 1) and (
+                        _km(lat, lon, self._lat[other], self._lon[other]) <= DISTRICT_KM
+                    ):
+                        return True
+        return False
+
+    def _choose(self, ids: list[int], corrected: bool, query: str | None) -> Place:
+        """One city, or at most three to choose from, the biggest first. A town
+        whose own name was typed goes before those that merely have it as an
+        alternate one ("bari": Bari, not Barry or Bar); a district of a bigger city
+        after a town of its own."""
+        if not ids:
             return UNKNOWN
-        if len(ranked) == 1 or self._population[ranked[0]] >= DOMINANT * max(
-            1, self._population[ranked[1]]
-        ):
+        weight = {i: self._population[i] for i in set(ids)}
+        if len(weight) > 1:
+            for i in weight:
+                if self._inside_bigger_city(i):
+                    weight[i] //= DOMINANT * DOMINANT
+        best: dict[tuple[str, str], int] = {}  # one city per (name, country)
+        for number in weight:
+            key = (self._names[number], self._countries[number])
+            if key not in best or weight[number] > weight[best[key]]:
+                best[key] = number
+        ranked = sorted(best.values(), key=lambda i: -weight[i])
+        if query is not None and len(ranked) > 1:
+            own = [i for i in ranked if _bulk_fold(self._names[i]) == query]
+            if own and weight[own[0]] * DOMINANT >= weight[ranked[0]]:
+                ranked = own
+        if len(ranked) == 1 or weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]]):
             city = self._city(ranked[0])
             return Place("city", city=city, country=city.country, corrected=corrected)
         return Place(
             "ambiguous",
-            choices=tuple(self._city(i) for i in ranked[:MAX_CHOICES]),
+            choices=tuple(
+                sorted((self._city(i) for i in ranked[:MAX_CHOICES]), key=lambda c: -c.population)
+            ),
             corrected=corrected,
         )
 
@@ -371,6 +617,15 @@ class Gazetteer:
                     if distance < best_distance:
                         best, best_distance = number, distance
         return self._countries[best] if best is not None else None
+
+
+def _loose(latin: str) -> str:
+    """A Latin spelling with the letters other scripts confuse made one: v w f,
+    e i y, o u ("valencia" -> "falinsia", as "فالنسيا" reads "falnsia")."""
+    return latin.translate(_LOOSE).replace("h", "")
+
+
+_LOOSE = str.maketrans("vwpgqeoycj", "ffbkkiuisi")
 
 
 def _bulk_fold(name: str) -> str:

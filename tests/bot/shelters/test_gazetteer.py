@@ -164,3 +164,264 @@ def test_cost_is_measured(gazetteer):
     cities, names = gazetteer.size
     assert cities > 20_000 and names > 150_000
     assert 0 < gazetteer.load_seconds < 30
+
+
+# ---------------------------------------------------------------- issue 17, item 1
+# Development examples, written from our own knowledge (never from the frozen
+# evaluation set): what a person would see after answering "In which town or city
+# are you?".
+
+
+@pytest.mark.parametrize(
+    ("typed", "name", "country"),
+    [
+        # Greek, Arabic and Cyrillic forms, indexed or not
+        ("Βερόνα", "Verona", "IT"),
+        ("Βιέννη", "Vienna", "AT"),
+        ("Μιλάνο", "Milan", "IT"),
+        ("Παλέρμο", "Palermo", "IT"),
+        ("Τορίνο", "Turin", "IT"),
+        ("Θεσσαλονίκη", "Thessaloníki", "GR"),
+        ("Σαραγόσα", "Zaragoza", "ES"),
+        ("Μπάρι", "Bari", "IT"),
+        ("فالنسيا", "Valencia", "ES"),
+        ("فيرونا", "Verona", "IT"),
+        ("ميونخ", "Munich", "DE"),
+        ("فيينا", "Vienna", "AT"),
+        ("برلين", "Berlin", "DE"),
+        ("بودابست", "Budapest", "HU"),
+        ("باليرمو", "Palermo", "IT"),
+        ("Верона", "Verona", "IT"),
+        ("Мюнхен", "Munich", "DE"),
+        ("Лейпциг", "Leipzig", "DE"),
+        ("Пловдив", "Plovdiv", "BG"),
+        ("Нижний Новгород", "Nizhniy Novgorod", "RU"),
+        ("Львів", "Lviv", "UA"),
+        ("Харків", "Kharkiv", "UA"),
+        # exonyms
+        ("Niżny Nowogród", "Nizhniy Novgorod", "RU"),
+        ("Monachium", "Munich", "DE"),
+        ("Wiedeń", "Vienna", "AT"),
+        ("Mediolan", "Milan", "IT"),
+        ("Lipsk", "Leipzig", "DE"),
+        ("Bécs", "Vienna", "AT"),
+        ("Kolozsvár", "Cluj-Napoca", "RO"),
+        ("Temesvár", "Timişoara", "RO"),
+        ("Mailand", "Milan", "IT"),
+        ("Breslau", "Wrocław", "PL"),
+        ("Danzig", "Gdańsk", "PL"),
+        ("Lemberg", "Lviv", "UA"),
+        ("Pressburg", "Bratislava", "SK"),
+        ("Varsovia", "Warsaw", "PL"),
+        ("Ginebra", "Geneva", "CH"),
+        ("Parigi", "Paris", "FR"),
+        ("Varsovie", "Warsaw", "PL"),
+        ("Tiranë", "Tirana", "AL"),
+        ("Μόντενα", "Modena", "IT"),
+        ("Πάντοβα", "Padua", "IT"),
+        ("Περούτζια", "Perugia", "IT"),
+        ("Νόβι Σαντ", "Novi Sad", "RS"),
+        ("Αγία Πετρούπολη", "Saint Petersburg", "RU"),
+        ("بيليفيلد", "Bielefeld", "DE"),
+        ("Frankfurt nad Menem", "Frankfurt am Main", "DE"),
+        ("Monaco di Baviera", "Munich", "DE"),
+        ("Kassel, please help", "Kassel", "DE"),
+        ("Jestem teraz w mieście Kielce", "Kielce", "PL"),
+        ("Satu Mare", "Satu Mare", "RO"),
+        ("sunt în Baia Mare", "Baia Mare", "RO"),
+        ("I am in Nice", "Nice", "FR"),
+        # typos and missing diacritics
+        ("Stuttgrat", "Stuttgart", "DE"),
+        ("Leipizg", "Leipzig", "DE"),
+        ("Zaragzoa", "Zaragoza", "ES"),
+        ("Debrecn", "Debrecen", "HU"),
+        ("Timisoara", "Timişoara", "RO"),
+        ("Iasi", "Iaşi", "RO"),
+        ("Wroclaw", "Wrocław", "PL"),
+        ("Poznan", "Poznań", "PL"),
+        # short names, alone or in a sentence, in several languages
+        ("Ulm", "Ulm", "DE"),
+        ("I am in Ulm now", "Ulm", "DE"),
+        ("ich bin in Ulm", "Ulm", "DE"),
+        ("Bari", "Bari", "IT"),
+        ("sono a Bari", "Bari", "IT"),
+        ("Nis", "Niš", "RS"),
+        ("Ruse", "Ruse", "BG"),
+        ("аз съм в Русе", "Ruse", "BG"),
+        ("estoy en Zaragoza", "Zaragoza", "ES"),
+        ("je suis à Lyon", "Lyon", "FR"),
+        ("jestem w Gdańsku", "Gdańsk", "PL"),
+        ("sunt în Iași", "Iaşi", "RO"),
+        ("Szegeden vagyok", "Szeged", "HU"),
+        ("jam në Durrës", "Durrës", "AL"),
+        ("я в Варне", "Varna", "BG"),
+        ("я у Львові", "Lviv", "UA"),
+        ("أنا في باري", "Bari", "IT"),
+        ("我在乌尔姆", "Ulm", "DE"),
+        ("now I live in Graz", "Graz", "AT"),
+        # namesakes: the city, not a district of another one, nor a smaller town
+        ("Salamanca", "Salamanca", "ES"),
+        ("Valencia", "Valencia", "ES"),
+        ("Frankfurt", "Frankfurt am Main", "DE"),
+        ("Frankfurt an der Oder", "Frankfurt (Oder)", "DE"),
+    ],
+)
+def test_where_she_is(gazetteer, typed, name, country):
+    place = gazetteer.resolve(typed)
+    assert place.kind == "city", (typed, place)
+    assert (place.city.name, place.city.country) == (name, country), (typed, place)
+
+
+def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
+    city = gazetteer.resolve("Salamanca").city
+    assert city is not None and city.latitude > 40.8  # Madrid's district lies at 40.43
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        # en
+        "I don't know",
+        "near the station",
+        "I am scared",
+        "where can I sleep tonight",
+        "the city centre",
+        "in the street",
+        "a small village",
+        "help me",
+        "I am in danger",
+        "at a friend's house",
+        "somewhere nice, I do not know",
+        # es
+        "no sé",
+        "cerca de la estación",
+        "tengo miedo",
+        "dónde puedo dormir esta noche",
+        "en la calle",
+        "un pueblo pequeño",
+        "ayúdame por favor",
+        "estoy en peligro",
+        # fr
+        "je ne sais pas",
+        "près de la gare",
+        "j'ai peur",
+        "où puis-je dormir ce soir",
+        "dans la rue",
+        "au centre-ville",
+        "un petit village",
+        # it
+        "non lo so",
+        "vicino alla stazione",
+        "ho paura",
+        "dove posso dormire stanotte",
+        "per strada",
+        "un piccolo paese",
+        "sono a casa di un amico",
+        # de
+        "ich weiß nicht",
+        "in der Nähe vom Bahnhof",
+        "ich habe Angst",
+        "wo kann ich heute Nacht schlafen",
+        "auf der Straße",
+        "ein kleines Dorf",
+        # pl
+        "nie wiem",
+        "blisko dworca",
+        "boję się",
+        "gdzie mogę spać dziś w nocy",
+        "na ulicy",
+        "mała wieś",
+        # ro
+        "nu știu",
+        "lângă gară",
+        "mi-e frică",
+        "unde pot dormi la noapte",
+        "pe stradă",
+        "un sat mic",
+        # hu
+        "nem tudom",
+        "a pályaudvar közelében",
+        "félek",
+        "hol alhatok ma éjjel",
+        "az utcán",
+        "egy kis faluban",
+        # sq
+        "nuk e di",
+        "afër stacionit",
+        "kam frikë",
+        "ku mund të fle sonte",
+        "në rrugë",
+        "një fshat i vogël",
+        # ru
+        "не знаю",
+        "около вокзала",
+        "мне страшно",
+        "где я могу переночевать",
+        "на улице",
+        "в центре города",
+        "маленькая деревня",
+        # uk
+        "біля вокзалу",
+        "мені страшно",
+        "де я можу переночувати",
+        "на вулиці",
+        "маленьке село",
+        # bg
+        "не знам",
+        "близо до гарата",
+        "страх ме е",
+        "къде мога да спя тази нощ",
+        "на улицата",
+        "малко село",
+        # ar
+        "لا أعرف",
+        "قرب المحطة",
+        "أنا خائفة",
+        "أين يمكنني النوم الليلة",
+        "في الشارع",
+        "قرية صغيرة",
+        # zh
+        "我不知道",
+        "在火车站附近",
+        "我很害怕",
+        "今晚我能在哪里睡觉",
+        "在街上",
+        "市中心",
+        # her own words around no town's name
+        "szef zabrał mi paszport",
+        "хозяин забрал мой паспорт",
+        "à côté de la mer",
+        "siamo in albergo",
+        "at McDonald's",
+        "close to the river",
+        "I don't know, somewhere nice",
+    ],
+)
+def test_an_answer_that_names_no_place_is_asked_again(gazetteer, typed):
+    place = gazetteer.resolve(typed)
+    assert place.kind == "unknown", (typed, place)
+
+
+def test_at_most_three_choices_the_biggest_first(gazetteer):
+    for name in ("Alexandria", "Neustadt", "Novi Grad", "Kirovsk", "Sovetskiy", "Mikhaylovka"):
+        place = gazetteer.resolve(name)
+        assert len(place.choices) <= 3
+        assert place.choices == tuple(sorted(place.choices, key=lambda c: -c.population))
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("jestem w Krakowie", "Kraków"),
+        ("mieszkam w Warszawie", "Warsaw"),
+        ("jestem we Wrocławiu", "Wrocław"),
+        ("я сейчас в Москве", "Moscow"),
+        ("я в Берлине", "Berlin"),
+        ("я живу в Праге", "Prague"),
+        ("я у Харкові", "Kharkiv"),
+        ("я в Одесі", "Odesa"),
+    ],
+)
+def test_a_name_in_its_locative_case(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.kind == "city" and place.city.name == name, (typed, place)

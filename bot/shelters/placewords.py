@@ -1,0 +1,300 @@
+"""The words around a place name in her answer, in the 14 languages of the
+locales (en es fr it de pl ro hu sq ru uk bg ar zh), and the letters of other
+scripts in Latin ones.
+
+- `LOCATIVES`: phrases after which a name is where she is ("I am in", "sono a",
+  "я в", "أنا في"); a bare preposition counts too, the name right after it.
+- `ORDINARY`: everyday words of the answers people give instead of a town
+  ("I don't know", "ho paura", "wo kann ich heute Nacht schlafen"): a text made
+  mostly of them names no place unless a locative introduces the name.
+- `PLACE_NOUNS`: words for a kind of place ("the city centre", "in the street",
+  "a small village"): never a town's name, even alone.
+- `to_latin`: Greek, Cyrillic and Arabic letters in Latin ones, to find a name
+  GeoNames only holds in Latin ("Βερόνα" -> "verona").
+
+All are compared in `fold()`ed form (lower case, no accents, no punctuation).
+"""
+
+from __future__ import annotations
+
+from bot.text.normalise import fold
+
+_LOCATIVES = {
+    "en": "i am in|im in|i m in|i am at|i am now in|i am currently in|now i am in|i live in|"
+    "we are in|we live in|i stay in|i am staying in|i m staying in|currently in|near|in|at|"
+    "i am from|i am close to|close to|the city of|the town of|city of|town of",
+    "es": "estoy en|ahora estoy en|vivo en|estamos en|me encuentro en|cerca de|en|la ciudad de|"
+    "ciudad de",
+    "fr": "je suis a|je suis au|je suis en|j habite a|j habite au|nous sommes a|je vis a|"
+    "je me trouve a|pres de|a|au|a cote de|la ville de|ville de",
+    "it": "sono a|sono in|mi trovo a|mi trovo in|abito a|vivo a|vivo in|siamo a|ora sono a|"
+    "adesso sono a|vicino a|a|in|la citta di|citta di",
+    "de": "ich bin in|ich bin jetzt in|ich wohne in|ich lebe in|wir sind in|ich bin gerade in|"
+    "bin in|in der nahe von|nahe|bei|in|die stadt|stadt",
+    "pl": "jestem w mieście|w mieście|jestem w|jestem we|mieszkam w|jestesmy w|teraz jestem w|jestem teraz w|obok|kolo|"
+    "w|we|miasto",
+    "ro": "sunt in|sunt la|locuiesc in|acum sunt in|suntem in|ma aflu in|langa|in|la|orasul",
+    "hu": "itt vagyok|vagyok|lakom|elek|most|varos",
+    "sq": "jam ne|une jam ne|tani jam ne|jetoj ne|jemi ne|prane|ne|qyteti",
+    "ru": "я в|я во|я сейчас в|я сеичас в|сейчас я в|я живу в|мы в|я нахожусь в|я нахожусь во|"
+    "рядом с|около|в|во|город|в городе",
+    "uk": "я в|я у|я зараз в|я зараз у|зараз я в|я живу в|я живу у|ми в|ми у|я знаходжуся в|"
+    "я знаходжуся у|біля|в|у|місто|в місті|у місті",
+    "bg": "аз съм в|аз съм във|сега съм в|аз живея в|живея в|ние сме в|в|във|близо до|град|в град",
+    "ar": "انا في|انا الان في|الان انا في|اعيش في|انا اعيش في|نحن في|انا موجودة في|انا موجود في|"
+    "قرب|بالقرب من|في|مدينة|في مدينة",
+}
+LOCATIVES: frozenset[tuple[str, ...]] = frozenset(
+    tuple(fold(phrase).split())
+    for phrases in _LOCATIVES.values()
+    for phrase in phrases.split("|")
+    if fold(phrase)
+)
+LONGEST_LOCATIVE = max(map(len, LOCATIVES))
+
+# Written before a name without changing it: "in the Hague", "à la Rochelle" keep theirs.
+ARTICLES = frozenset(fold(w) for w in "the el la le l il lo der die das dem den".split())
+
+# Hungarian puts the locative after the name: "Szegeden vagyok", "Győrben lakom".
+HUNGARIAN_VERBS = frozenset(fold(w) for w in "vagyok vagyunk lakom lakunk élek élünk".split())
+HUNGARIAN_ENDINGS = ("ban", "ben", "ban", "on", "en", "ön", "ba", "be", "n")
+
+# A name after a preposition takes its case in Slavic languages: "w Gdańsku",
+# "в Москве", "у Львові", "w Warszawie". (ending, the nominative's ending)
+SLAVIC_ENDINGS = tuple(
+    (fold(ending), fold(nominative))
+    for ending, nominative in (
+        ("owie", "ow"), ("ie", "a"), ("ie", ""), ("iu", ""), ("u", ""), ("e", "a"), ("e", ""),
+        ("i", ""), ("y", "a"), ("ии", "ия"), ("ові", "ів"), ("еві", "ів"), ("і", "а"),
+        ("і", ""), ("е", "а"), ("е", "я"), ("е", ""), ("е", "ь"), ("у", ""), ("і", "ь"),
+        ("и", "ь"), ("и", "а"),
+    )
+)  # fmt: skip
+
+# Chinese writes no spaces: "我在乌尔姆", "我现在在柏林市".
+CHINESE_PREFIXES = tuple(
+    sorted(
+        "我现在住在 我现在在 我目前在 我住在 我们在 我在 现在在 我到了 在".split(),
+        key=len,
+        reverse=True,
+    )
+)
+CHINESE_SUFFIXES = tuple(sorted("市 现在 呢 了 啊 附近 这里 里".split(), key=len, reverse=True))
+
+_ORDINARY = {
+    "en": """hotel hostel work children kids baby north south east west northern southern sea seaside coast beach river lake mountain mountains speak english language church shop market supermarket stop floor room school university mosque camp refugee came by car walked yesterday last week months years mcdonald s
+    i me my im am is are was were be been the a an and or but not no yes don dont t do does
+    did know knew idea sure here there where what which who how why when now today tonight night
+    day please help can could can t cannot i m you your we our us they them he she her his him it
+    its this that these those some somewhere anywhere nowhere nice good bad very so too just only
+    about with without from to of for on by near close next behind big small little old new
+    scared afraid fear frightened danger dangerous safe unsafe sleep stay go going come coming
+    need want have has had get got find lost away alone friend friends house home family work
+    name remember anything something nothing thing think believe maybe say tell told took take
+    passport money phone man men woman women boyfriend husband police hospital let s sorry hello hi
+    thanks thank ok okay want hurt tired hungry cold hiding hide run ran escaped left right
+    called city town village centre center street road station park area place square
+    country countryside outside inside bus train airport hotel room flat apartment bridge""",
+    "es": """hotel hostal trabajo ninos norte sur este oeste mar playa costa rio lago montana hablo espanol idioma iglesia tienda mercado parada marido hijos hijo hija pega golpea sola solo ayer semana llegue autobus tren coche
+    yo me mi mis tu te el ella nosotros no si se sabe sabes saber se que donde cuando como
+    quien cual ahora hoy noche esta este esto eso esa aqui alli ahi un una unos unas el la los las
+    lo de del al en con sin por para muy mas pero y o tengo tiene miedo peligro ayuda ayudame
+    ayudenme favor puedo puede dormir quedarme casa calle ciudad pueblo pequeno pequena grande
+    centro cerca lejos estacion estoy estamos soy somos nombre recuerdo amigo amiga familia trabajo
+    policia hospital hola gracias vale bien mal necesito quiero sitio lugar parte barrio algun
+    alguna ninguna nada todo solo sola perdida perdido""",
+    "fr": """hotel auberge travail enfants nord sud est ouest mer plage cote riviere fleuve lac montagne parle francais langue eglise magasin marche arret mari enfants frappe seule hier semaine arrivee bus train voiture connais
+    je j me moi mon ma mes tu te toi il elle nous vous ils elles ne pas sais sait savoir
+    que qui quoi ou quand comment pourquoi maintenant aujourd hui ce soir nuit cette cet ces un une
+    des le la les l de du d au aux a en dans sur sous chez avec sans pour par tres plus mais et ou
+    peur ai as a danger aide aidez aider moi svp plait s il vous puis peux peut dormir rester
+    maison rue ville village petit petite grand grande centre pres loin gare suis sommes est nom
+    souviens ami amie famille travail police hopital bonjour salut merci ok bien mal besoin veux
+    quelque part endroit quartier rien tout seule seul perdue perdu""",
+    "it": """albergo hotel ostello lavoro bambini nord sud est ovest mare spiaggia costa fiume lago montagna parlo italiano lingua chiesa negozio mercato fermata marito figli picchia sola ieri settimana arrivata autobus treno macchina conosco
+    io mi me mio mia tu ti lui lei noi voi loro non no si so sa sai sapere che chi dove
+    quando come perche ora adesso oggi stasera stanotte notte questa questo quello quella un uno
+    una il lo la i gli le l di del della dello dei al alla allo ai a in con senza per da su
+    molto piu ma e o ho hai ha paura pericolo aiuto aiutami aiutatemi favore posso puo dormire
+    restare casa strada via citta paese piccolo piccola grande centro vicino lontano stazione
+    sono siamo nome ricordo amico amica famiglia lavoro polizia ospedale ciao grazie va bene male
+    bisogno voglio qualche parte posto quartiere niente tutto sola solo persa perso""",
+    "de": """hotel hostel arbeit kinder norden suden osten westen meer strand kuste fluss see berg berge spreche deutsch sprache kirche laden markt haltestelle mann kinder schlagt allein gestern woche angekommen bus zug auto kein keine kenne
+    ich mich mir mein meine du dich dir er sie es wir ihr nicht nein ja weiss weis wissen
+    was wer wo wann wie warum jetzt heute abend nacht diese dieser dieses das der die den dem des
+    ein eine einen einem einer kleines kleine kleinen klein gross grosse in im am an auf aus bei
+    mit ohne fur von zu zum zur nach sehr mehr aber und oder habe hast hat angst gefahr hilfe
+    helfen helft bitte kann konnen schlafen bleiben haus hause zuhause strasse stadt dorf
+    innenstadt zentrum nahe nahe weit bahnhof bin sind ist name erinnere freund freundin familie
+    arbeit polizei krankenhaus hallo danke ok gut schlecht brauche will irgendwo ort platz
+    viertel nichts alles allein verloren hier dort da""",
+    "pl": """hotel hotelu pracy pracy dzieci polnoc poludnie wschod zachod morze morzem morza plaza rzeka rzeki jezioro gory mowie polsku jezyk kosciol sklep targ przystanek maz dzieci bije wczoraj tydzien przyjechalam autobus pociag samochod duzym duze nad znam
+    ja mnie mi moj moja ty ty on ona my wy oni nie tak wiem wie wiedziec co kto gdzie
+    kiedy jak dlaczego teraz dzis dzisiaj wieczorem noc nocy w we na z ze do od po przy dla bez
+    bardzo ale i lub albo boje sie mam strach niebezpieczenstwo pomocy pomoz pomozcie prosze
+    moge spac zostac dom domu ulica ulicy miasto miasta centrum wies wsi mala maly duza duzy
+    blisko daleko dworzec dworca stacja stacji jestem jestesmy nazwa pamietam przyjaciel
+    przyjaciolka kolega kolezanka rodzina praca policja szpital czesc dziekuje dobrze zle
+    potrzebuje chce gdzies miejsce nic wszystko sama sam zgubilam""",
+    "ro": """hotel serviciu copiii nord sud est vest mare marea plaja rau lac munte munti vorbesc romana limba biserica magazin piata statie sot copii bate ieri saptamana venit autobuz tren masina intr cunosc
+    eu ma mi meu mea tu te el ea noi voi ei ele nu da stiu stie sti ce cine unde cand cum
+    de ce acum azi astazi seara noapte noaptea asta acest aceasta un o unei unui la in pe cu fara
+    pentru din de al a ale foarte mai dar si sau mi e frica teama pericol ajutor ajutati ajuta
+    ajutati va rog pot poate dormi ramane casa strada strazi oras orasul orasului sat mic mica
+    mare centru centrul aproape langa departe gara gara sunt suntem este nume amintesc prieten
+    prietena familie munca politia politie spital buna multumesc bine rau am nevoie vreau undeva
+    loc nimic tot singura singur pierduta""",
+    "hu": """szalloda szallodaban munkahelyen gyerekek eszak del kelet nyugat tenger tengernel part folyo to hegy beszelek magyarul nyelv templom bolt piac megallo ferjem gyerekek ver tegnap het jottem busz vonat auto nagy ismerem
+    en engem nekem enyem te ti o mi ok nem igen tudom tudja tudok mit ki hol hova mikor
+    hogyan miert most ma este ejjel ejszaka ez az egy a es vagy de nagyon meg is van vagyok
+    vagyunk felek felunk felelem veszely veszelyben segitseg segitsetek segits kerem kerlek
+    tudok aludni alhatok maradni haz hazban otthon utca utcan varos varosban belvaros
+    belvarosban falu faluban kis kicsi nagy kozpont kozpontban kozel kozeleben messze
+    palyaudvar palyaudvar allomas allomasnal nev emlekszem baratom baratnom csalad munka
+    rendorseg korhaz szia koszonom jo rossz kell akarok valahol hely semmi minden egyedul""",
+    "sq": """hotel pune femije veri jug lindje perendim det detit plazh lume liqen mal flas shqip gjuhe kishe dyqan treg stacion burri femijet rreh dje jave erdha autobus tren makine qytet madh njoh
+    une mua me im ime ti ai ajo ne ju ata ato nuk po jo e di din ku kur si pse tani sot
+    sonte nate nata kjo ky nje i te ne me per nga pa shume por dhe ose kam ke ka frike frika
+    rrezik ndihme ndihmoni ndihmo te lutem mund fle flej qendroj shtepi shtepia rruge rruga
+    qytet qyteti qytetit fshat fshati vogel madh qender qendra qendren afer larg stacion
+    stacioni stacionit jam jemi eshte emri mbaj mend mik mike familja pune policia spital
+    pershendetje faleminderit mire keq duhet dua diku vend asgje gjithcka vetem humbur""",
+    "ru": """гостиница гостинице отель отеле работе дети север севере юг юге восток западе запад море моря берег пляж река реки озеро горы говорю по русски русский язык церковь магазин рынок остановка муж дети бьет вчера неделю приехала автобус поезд машина большом большой знаю
+    я меня мне мой моя ты тебя он она мы вы они не нет да знаю знает где куда когда
+    как почему что кто сейчас сегодня вечером ночью ночь эта этот это в во на с со к от по у о
+    из за для без очень но и или мне страшно боюсь страх опасность опасно помогите помощь
+    пожалуиста пожалуйста могу можно спать переночевать ночевать остаться дом доме дома
+    улица улице город города городе центр центре деревня деревне маленькая маленький большой
+    рядом около возле далеко вокзал вокзала вокзале станция названия название помню друг
+    подруга семья работа полиция больница привет спасибо хорошо плохо нужно хочу где то
+    место ничего все одна один потерялась тут здесь там""",
+    "uk": """готель готелі роботі діти північ півночі південь схід захід море моря берег пляж річка озеро гори розмовляю українською українська мова церква магазин ринок зупинка чоловік діти б є вчора тиждень приїхала автобус потяг машина великому великий знаю
+    я мене мені мій моя ти він вона ми ви вони не ні так знаю знає де куди коли як чому
+    що хто зараз сьогодні ввечері вночі ніч ця цей це в у на з із до від по про для без дуже
+    але і й або страшно боюся страх небезпека небезпечно допоможіть допомога будь ласка можу
+    можна спати переночувати залишитися дім вдома будинку вулиця вулиці місто міста місті
+    центр центрі село селі маленьке маленька маленький великий поруч біля далеко вокзал
+    вокзалу вокзалі станція назва пам ятаю друг подруга сім я робота поліція лікарня привіт
+    дякую добре погано потрібно хочу десь місце нічого все одна сама загубилася тут там""",
+    "bg": """хотел работа децата север юг изток запад море морето бряг плаж река езеро планина говоря български език църква магазин пазар спирка мъж деца бие вчера седмица пристигнах автобус влак кола голям голямо
+    аз мен ме мене ми моя мой ти той тя ние вие те не да знам знае къде кога как защо какво
+    кой сега днес довечера вечер нощ нощта тази този това в във на с със до от по за без много
+    но и или страх ме е страхувам се опасност помощ помогнете моля мога може спя спане
+    остана остане къща вкъщи улица улицата град града градът център центъра село селото
+    малко малка малък голям близо далеч гара гарата съм сме е име помня приятел приятелка
+    семейство работа полиция болница здравей благодаря добре зле трябва искам някъде място
+    нищо всичко сама сам изгубих тук там""",
+    "ar": """فندق العمل الشمال الجنوب الشرق الغرب البحر الشاطئ النهر البحيرة الجبل اتكلم اتحدث العربية لغة الكنيسة المسجد المتجر السوق الموقف زوجي اطفالي يضربني امس الاسبوع وصلت الحافلة القطار السيارة كبيرة
+    انا لا اعرف اعلم ادري نعم في من الى على عن مع هذا هذه هنا هناك اين متى كيف لماذا ماذا
+    ما الان اليوم الليلة ليلا الليل خائفة خائف خوف اخاف خطر ساعدوني ساعدني مساعدة من فضلك
+    ممكن يمكنني استطيع النوم انام ابقى البيت بيت الشارع شارع المدينة مدينة وسط القرية قرية
+    صغيرة صغير كبيرة كبير قرب بالقرب قريب بعيد المحطة محطة اسم اتذكر صديق صديقتي عائلتي
+    العمل الشرطة المستشفى مرحبا شكرا حسنا بخير اريد احتاج مكان شيء لا شيء وحدي ضائعة""",
+}
+ORDINARY: frozenset[str] = frozenset(
+    fold(word) for words in _ORDINARY.values() for word in words.split() if fold(word)
+)
+
+_PLACE_NOUNS = """city town village centre center downtown street road station square park area
+district suburb outskirts countryside border camp shelter hospital house home flat apartment
+hotel airport port bus train forest field
+ciudad pueblo aldea centro calle carretera estacion plaza barrio afueras frontera campo casa
+ville village centre ville rue route gare place quartier banlieue campagne frontiere maison
+citta paese villaggio centro strada via stazione piazza quartiere periferia campagna confine casa
+stadt dorf zentrum innenstadt strasse bahnhof platz viertel vorort land grenze haus
+miasto wies wioska centrum ulica dworzec stacja plac dzielnica granica dom
+oras sat centru strada gara piata cartier granita casa
+varos falu kozpont belvaros utca palyaudvar allomas ter haz
+qytet fshat qender rruge stacion shesh lagje kufi shtepi
+город деревня село центр улица вокзал станция площадь район граница дом
+місто село центр вулиця вокзал станція площа район кордон дім
+град село център улица гара площад квартал граница къща
+مدينة قرية وسط شارع محطة ساحة حي الحدود بيت
+"""
+PLACE_NOUNS: frozenset[str] = frozenset(fold(w) for w in _PLACE_NOUNS.split() if fold(w))
+
+# Letters of other scripts in the Latin ones GeoNames' names use (after fold():
+# no accents, so "й" is already "и" and "ё" "е").
+_GREEK_PAIRS = {
+    "ου": "ou",
+    "αι": "e",
+    "ει": "i",
+    "οι": "i",
+    "μπ": "b",
+    "ντ": "nt",
+    "γκ": "g",
+    "γγ": "ng",
+}
+_GREEK = str.maketrans(
+    {
+        "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th",
+        "ι": "i", "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p",
+        "ρ": "r", "σ": "s", "ς": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps",
+        "ω": "o",
+    }
+)  # fmt: skip
+_CYRILLIC = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z",
+        "и": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+        "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+        "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i",
+        "ї": "yi", "є": "ye", "ґ": "g", "ј": "j", "љ": "lj", "њ": "nj", "ћ": "c", "ђ": "dj",
+        "џ": "dz", "ѓ": "gj", "ќ": "kj", "ѕ": "dz",
+    }
+)  # fmt: skip
+_ARABIC = str.maketrans(
+    {
+        "ا": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d",
+        "ذ": "dh", "ر": "r", "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t",
+        "ظ": "z", "ع": "", "غ": "gh", "ف": "f", "ق": "q", "ك": "k", "ل": "l", "م": "m",
+        "ن": "n", "ه": "h", "و": "u", "ي": "i", "ء": "", "ڤ": "v", "پ": "p", "چ": "ch",
+        "گ": "g", "ی": "i", "ک": "k",
+    }
+)  # fmt: skip
+
+
+# Greek writes foreign b, d, g as μπ, ντ, γκ, and ου for u: "Μόντενα" is Modena,
+# "Πάντοβα" Padova, "Περούτζια" Perugia. Other readings tried after the first.
+_GREEK_ALTERNATIVES = (("ντ", "d"), ("μπ", "b"), ("γκ", "g"), ("τζ", "g"), ("ου", "u"), ("β", "b"))
+
+
+def latin_readings(folded: str) -> list[str]:
+    """`to_latin(folded)`, then the other readings of a Greek name (at most eight)."""
+    readings = [folded]
+    for greek, latin in _GREEK_ALTERNATIVES:
+        if greek in folded:
+            readings += [r.replace(greek, latin) for r in readings]
+        if len(readings) >= 8:
+            break
+    return list(dict.fromkeys(to_latin(r) for r in readings[:8]))
+
+
+def to_latin(folded: str) -> str:
+    """A folded Greek, Cyrillic or Arabic text in Latin letters ("βερονα" -> "verona")."""
+    text = folded
+    for pair, latin in _GREEK_PAIRS.items():
+        text = text.replace(pair, latin)
+    return text.translate(_GREEK).translate(_CYRILLIC).translate(_ARABIC)
+
+
+def skeleton(latin: str) -> str:
+    """A name's consonants, as Arabic and Slavic spellings of it keep them:
+    "valencia", "falnsya" -> "flns"; "nizhniy novgorod", "nizny nowogrod" ->
+    "nznnfkrd". Vowels, h, j, w-as-vowel and doubled letters go."""
+    text = latin.replace("ph", "f").replace("th", "t").replace("sch", "s").replace("ck", "k")
+    out: list[str] = []
+    for i, letter in enumerate(text):
+        if letter in "aeiouyhj' ":
+            continue
+        if letter == "c":
+            letter = "s" if text[i + 1 : i + 2] in ("e", "i", "y") else "k"
+        letter = _SKELETON.get(letter, letter)
+        if not letter.isascii() or not letter.isalpha():
+            continue
+        if not out or out[-1] != letter:
+            out.append(letter)
+    return "".join(out)
+
+
+_SKELETON = {"v": "f", "w": "f", "p": "b", "g": "k", "q": "k", "x": "ks"}
