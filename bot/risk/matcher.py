@@ -103,6 +103,10 @@ class RiskMatcher:
         self._deletions: dict[str, set[str]] = {}
         self._arabic_skeletons: dict[str, str] = {}
         self._canonical: dict[str, str] = {}
+        # Words whose group prefixes differ from their key (see _part_prefixes below)
+        self._part_prefixes: frozenset[str] = frozenset()
+        self._prefix_heads: frozenset[str] = frozenset()  # their first four letters
+        self._prefixed_words: dict[str, tuple[str, ...]] = {}
         patterns: dict[str, list] = {}
         cjk_patterns: dict[str, list] = {}
         self._combinations: list[tuple[Entry, tuple[str, ...]]] = []
@@ -239,7 +243,8 @@ class RiskMatcher:
         # a message does not bring every group that contains it.
         self._combination_keys = [frozenset(keys) for _, keys in self._combinations]
         self._combinations_by_part = _by_rarest(self._combination_keys)
-        self._near_by_part = _by_rarest([frozenset(keys) for _, keys in self._near])
+        self._near_keys = [frozenset(keys) for _, keys in self._near]
+        self._near_by_part = _by_rarest(self._near_keys)
         self._near_exclusions_by_first: dict[str, list[int]] = {}
         for i, keys in enumerate(self._near_exclusions):
             self._near_exclusions_by_first.setdefault(keys[0], []).append(i)
@@ -258,7 +263,8 @@ class RiskMatcher:
             for key in keys
             if key.strip().endswith("*")
         )
-        self._prefix_cache: dict[str, tuple[str, ...]] = {}
+        self._prefix_heads = frozenset(prefix[:MIN_STEM] for prefix in self._part_prefixes)
+        self._canonical.clear()  # read again with the prefixes' second look
 
     def _alias_patterns(self, patterns: dict[str, list]) -> dict[str, set[str]]:
         """A lexicon's word read as a message word can become another key than
@@ -330,8 +336,19 @@ class RiskMatcher:
             result = (
                 self._stemmed(raw, word) or self._prefixed(word) or self._typo(raw, word) or word
             )
-        if len(self._canonical) < 500_000:
-            self._canonical[raw] = result
+        if len(self._canonical) >= 500_000:
+            self._canonical.clear()
+            self._prefixed_words.clear()
+        self._canonical[raw] = result
+        if word[:MIN_STEM] in self._prefix_heads:
+            others = tuple(
+                key
+                for end in range(len(word), MIN_STEM - 1, -1)
+                if word[:end] in self._part_prefixes
+                and (key := f" {word[:end]}* ") != f" {result} "
+            )
+            if others:
+                self._prefixed_words[raw] = others
         return result
 
     def _stemmed(self, raw: str, word: str) -> str | None:
@@ -351,18 +368,6 @@ class RiskMatcher:
                 if word[:end] in self._prefixes:
                     return word[:end] + "*"
         return None
-
-    def _prefix_keys(self, raw: str) -> tuple[str, ...]:
-        """The keys of the group prefixes `raw` starts with (" dokument* "), cached."""
-        word = fold_token(raw)
-        found = tuple(
-            f" {word[:end]}* "
-            for end in range(len(word), MIN_STEM - 1, -1)
-            if word[:end] in self._part_prefixes
-        )
-        if len(self._prefix_cache) < 200_000:
-            self._prefix_cache[raw] = found
-        return found
 
     def _typo(self, raw: str, word: str) -> str | None:
         if len(word) >= FUZZY_MIN_LENGTH - 1:
@@ -416,7 +421,9 @@ class RiskMatcher:
         if self._has_words:
             readings = [tokens(text)]
             if _HAS_APOSTROPHE.search(text):  # and the reading with apostrophes joining words
-                readings.append(tokens(text, join_apostrophes=True))
+                joined = tokens(text, join_apostrophes=True)
+                if joined != readings[0]:
+                    readings.append(joined)
             for reading, words in enumerate(readings):
                 if not words:
                     continue
@@ -424,15 +431,11 @@ class RiskMatcher:
                 keys = [cache.get(w) or canonical(w) for w in words]
                 line = " " + " ".join(keys) + " "
                 self._collect(self._words.iter(line), line, present, hits, reading)
-                if self._part_prefixes:
-                    prefixed = self._prefix_cache
+                prefixed = self._prefixed_words
+                if prefixed and not prefixed.keys().isdisjoint(words):
                     for i, word in enumerate(words):
-                        starts = prefixed.get(word)
-                        if starts is None:
-                            starts = self._prefix_keys(word)
-                        for alternative in starts:
-                            if alternative != f" {keys[i]} ":
-                                present.setdefault(alternative, []).append(i + 1 + 1000 * reading)
+                        for alternative in prefixed.get(word, ()):
+                            present.setdefault(alternative, []).append(i + 1 + 1000 * reading)
                 if reading == 0 and (self._say or self._years):
                     digits = text if text.isascii() else eastern_digits(text)
                     if _NUMBER.search(digits):
@@ -517,7 +520,7 @@ class RiskMatcher:
         found: list[tuple[Match, int, int]] = []
         if self._combinations:
             by_part = self._combinations_by_part
-            for i in sorted(i for k in present if k in by_part for i in by_part[k]):
+            for i in sorted(i for k in present.keys() & by_part.keys() for i in by_part[k]):
                 if self._combination_keys[i] <= present.keys():
                     entry = self._combinations[i][0]
                     found.append(
@@ -525,9 +528,10 @@ class RiskMatcher:
                     )
         if self._near:
             by_part = self._near_by_part
-            for i in sorted(i for k in present if k in by_part for i in by_part[k]):
-                entry, keys = self._near[i]
-                if all(k in present for k in keys):
+            near_keys = self._near_keys
+            for i in sorted(i for k in present.keys() & by_part.keys() for i in by_part[k]):
+                if near_keys[i] <= present.keys():
+                    entry, keys = self._near[i]
                     span = _close([present[k] for k in keys])
                     if span:
                         match = Match(entry.severity, entry.concept, entry.text, entry.language)
@@ -614,21 +618,23 @@ class RiskMatcher:
     def _collect(self, found, line: str | None, present: dict, hits: list, reading: int) -> None:
         """Phrases found, minus those that share a word with a benign exclusion phrase; the
         positions of the words that near groups are made of."""
-        spans = [
-            (end - length + 1, end, key, benign, matches)
-            for end, (length, key, benign, matches) in found
-        ]
+        spans = list(found)  # (end, (length, key, benign, matches))
         if not spans:
             return
         excluded = (
-            [(start, end, key.count(" ") > 2) for start, end, key, benign, _ in spans if benign]
+            [
+                (end - length + 1, end, key.count(" ") > 2)
+                for end, (length, key, benign, _) in spans
+                if benign
+            ]
             if len(spans) > 1
             else ()
         )
         positioned = self._positioned
-        for start, end, key, benign, matches in spans:
+        for end, (length, key, benign, matches) in spans:
             if benign:
                 continue
+            start = end - length + 1
             # A phrase inside a benign one is not a risk, nor one that shares a
             # word with a benign phrase of several words ("I'm dying" and "dying
             # of laughter"); a benign single word (a typo guard) only stands for itself.
