@@ -156,6 +156,16 @@ class FakeTwilio:
     def base_url(self) -> str:
         return str(self.server.make_url("")).rstrip("/")
 
+    def env(self) -> dict[str, str]:
+        """The settings that send the helpline's SMS to this fake (from Twilio's
+        magic test number)."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": self.base_url,
+        }
+
     async def start(self) -> FakeTwilio:
         await self.server.start_server()
         return self

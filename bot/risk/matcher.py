@@ -259,7 +259,7 @@ class RiskMatcher:
         # every word besides its key.
         self._part_prefixes = frozenset(
             key.strip()[:-1]
-            for keys in (*self._combination_keys, *(keys for _, keys in self._near))
+            for keys in (*self._combination_keys, *self._near_keys)
             for key in keys
             if key.strip().endswith("*")
         )

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from bot.risk.normalise import _CJK
+from bot.risk.normalise import _CJK, _LONG_REPEATS
 
 MODEL_FILE = "model.json"
 # Words of letters only: digits are ages, prices and menu choices, which the
@@ -42,7 +42,6 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # A message of fewer words than this (a menu answer, a town, "yes") gets no
 # opinion: a few n-grams say nothing reliable.
 MIN_WORDS = 3
-_LONG_REPEATS = re.compile(r"(.)\1{2,}")
 NGRAMS = (2, 3, 4)
 # Thresholds, as the share of the validation set's benign messages under them: an
 # offer for 2% of them, a queue for 1.5% (the lexicons' false alarms come on top,

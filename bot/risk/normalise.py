@@ -139,7 +139,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_OR_LATIN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "100" stays 100
-_LONG_REPEATS = re.compile(r"(.)\1{2,}")
+_LONG_REPEATS = re.compile(r"(.)\1{2,}")  # any character three times or more
 # "30pills", "pills30": a count glued to a word (one digit is Arabizi or leetspeak: 7absni, k1ll)
 _GLUED_NUMBER = re.compile(r"^(\d{2,})([^\W\d_]{2,})$|^([^\W\d_]{2,})(\d{2,})$")
 # Spelling variants of transliteration, folded to one form on both sides.

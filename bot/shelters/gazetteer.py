@@ -39,6 +39,7 @@ import time
 import tracemalloc
 import unicodedata
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from babel import Locale, UnknownLocaleError
@@ -563,15 +564,19 @@ class Gazetteer:
         """A district of a city ten times its size (Madrid's Salamanca, the City of
         London): GeoNames files some districts as populated places."""
         people, lat, lon = self._population[number], self._lat[number], self._lon[number]
-        row, column = math.floor(lat), math.floor(lon)
+        return any(
+            self._population[other] >= DOMINANT * max(people, 1)
+            and _km(lat, lon, self._lat[other], self._lon[other]) <= DISTRICT_KM
+            for other in self._around(lat, lon, columns=1)
+        )
+
+    def _around(self, latitude: float, longitude: float, columns: int) -> Iterator[int]:
+        """The towns of the grid cells (a degree each) around a point: the next row
+        on each side, `columns` on each side."""
+        row, column = math.floor(latitude), math.floor(longitude)
         for dlat in (-1, 0, 1):
-            for dlon in (-1, 0, 1):
-                for other in self._grid.get((row + dlat, column + dlon), ()):
-                    if self._population[other] >= DOMINANT * max(people, 1) and (
-                        _km(lat, lon, self._lat[other], self._lon[other]) <= DISTRICT_KM
-                    ):
-                        return True
-        return False
+            for dlon in range(-columns, columns + 1):
+                yield from self._grid.get((row + dlat, column + dlon), ())
 
     def _choose(self, ids: list[int], corrected: bool, query: str | None) -> Place:
         """One city, or at most three to choose from, the biggest first. A town
@@ -609,13 +614,10 @@ class Gazetteer:
     def country_at(self, latitude: float, longitude: float) -> str | None:
         """The country of the nearest known city within about 150 km, else None."""
         best, best_distance = None, 150.0
-        row, column = math.floor(latitude), math.floor(longitude)
-        for dlat in (-1, 0, 1):
-            for dlon in (-2, -1, 0, 1, 2):
-                for number in self._grid.get((row + dlat, column + dlon), ()):
-                    distance = _km(latitude, longitude, self._lat[number], self._lon[number])
-                    if distance < best_distance:
-                        best, best_distance = number, distance
+        for number in self._around(latitude, longitude, columns=2):
+            distance = _km(latitude, longitude, self._lat[number], self._lon[number])
+            if distance < best_distance:
+                best, best_distance = number, distance
         return self._countries[best] if best is not None else None
 
 

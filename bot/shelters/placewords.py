@@ -57,7 +57,7 @@ ARTICLES = frozenset(fold(w) for w in "the el la le l il lo der die das dem den"
 
 # Hungarian puts the locative after the name: "Szegeden vagyok", "Győrben lakom".
 HUNGARIAN_VERBS = frozenset(fold(w) for w in "vagyok vagyunk lakom lakunk élek élünk".split())
-HUNGARIAN_ENDINGS = ("ban", "ben", "ban", "on", "en", "ön", "ba", "be", "n")
+HUNGARIAN_ENDINGS = ("ban", "ben", "on", "en", "ön", "ba", "be", "n")
 
 # A name after a preposition takes its case in Slavic languages: "w Gdańsku",
 # "в Москве", "у Львові", "w Warszawie". (ending, the nominative's ending)

@@ -550,12 +550,7 @@ async def test_a_failed_delivery_is_shown(make_client, team, browser, twilio):
     """She writes by SMS; Twilio then refuses every message to her number."""
     public = "http://helpline.test"  # not https: the test browser keeps the cookie
     app = await make_client(
-        channel_env={
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": twilio.base_url,
-        },
+        channel_env=twilio.env(),
         public_url=public,
         send_backoff_s=0.02,
         send_attempts=2,

@@ -30,12 +30,7 @@ async def twilio():
 @pytest.fixture
 async def sms_client(make_client, twilio):
     return await make_client(
-        channel_env={
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": twilio.base_url,
-        },
+        channel_env=twilio.env(),
         public_url=PUBLIC,
         send_backoff_s=0.02,
         send_attempts=4,
@@ -357,12 +352,7 @@ async def test_a_key_rotation_orphans_no_conversation(make_client, twilio, redis
     where it was (her place in the queue, her replies); a new person is named
     with the new key."""
     old, new = b"old-secret-key-0123456789abcdef", b"new-secret-key-0123456789abcdef"
-    env = {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM_NUMBER": "+15005550006",
-        "TWILIO_API_BASE_URL": twilio.base_url,
-    }
+    env = twilio.env()
     before = await make_client(channel_env=env, public_url=PUBLIC, secret_key=old)
     await post(before, form("hi"))
     await post(before, form("he has my passport"))  # queued for a counsellor

@@ -33,10 +33,7 @@ class App:
             "HELPLINE_FLOWS_DIR": str(FLOWS),
             "HELPLINE_LOCALES_DIR": str(LOCALES),
             "HELPLINE_SECRET_KEY": "crash-test-secret-key-0123456789",
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": twilio.base_url,
+            **twilio.env(),
         }
         self.env.pop("REDIS_URL", None)
         self.process: subprocess.Popen | None = None

@@ -176,10 +176,7 @@ async def test_a_failover_loses_no_acknowledged_message(tmp_path):
         "HELPLINE_FLOWS_DIR": str(FLOWS),
         "HELPLINE_LOCALES_DIR": str(LOCALES),
         "HELPLINE_SECRET_KEY": SECRET,
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM_NUMBER": "+15005550006",
-        "TWILIO_API_BASE_URL": twilio.base_url,
+        **twilio.env(),
     }
     env.pop("REDIS_URL", None)
     log = tmp_path / "app.log"
