@@ -8,6 +8,7 @@ afraid": "afraid" alone offers; the whole message queues)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from bot.risk.lexicons import MINOR, SEVERITY_RANK, Match
@@ -26,7 +27,16 @@ class RiskDetector:
         self.model = model
 
     def match(self, text: str) -> Match | None:
+        """The most severe risk in `text`, marked `minor` when the message also
+        says the person at risk is under 18 (the flows offer a child's rights,
+        and the counsellor is told)."""
         found, kin = self.matcher.reading(text) if self.matcher is not None else ([], [])
+        match = self._most_severe(text, found, kin)
+        if match is not None and not match.about_a_minor and any(m.concept == MINOR for m in found):
+            return replace(match, minor=True)
+        return match
+
+    def _most_severe(self, text: str, found: list[Match], kin: list[Match]) -> Match | None:
         lexicon = found[0] if found else None
         if self.model is None or (
             lexicon and SEVERITY_RANK[lexicon.severity] <= SEVERITY_RANK[QUEUE]

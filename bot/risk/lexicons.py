@@ -50,22 +50,30 @@ class Entry:
 @dataclass(frozen=True)
 class Match:
     """Why a message is a risk: a lexicon entry (`phrase`), an age, or the
-    statistical model (`phrase` empty, `score` its probability)."""
+    statistical model (`phrase` empty, `score` its probability). `minor`: the
+    message also says the person at risk is under 18, though another concept
+    leads ("I am 15, he beats me")."""
 
     severity: str
     concept: str
     phrase: str
     language: str
     score: float | None = None
+    minor: bool = False
+
+    @property
+    def about_a_minor(self) -> bool:
+        return self.minor or self.concept == MINOR
 
     @property
     def why(self) -> str:
         """What a counsellor is shown."""
         words = f'"{self.phrase}" ({self.language})'
+        also = "; also under 18" if self.minor and self.concept != MINOR else ""
         if self.score is None:
-            return words
+            return words + also
         model = f"the model's score {self.score:.2f}"
-        return f"{model}, with {words}" if self.phrase else model
+        return (f"{model}, with {words}" if self.phrase else model) + also
 
 
 @dataclass

@@ -191,6 +191,8 @@ class Runtime:
             conv = first.conversation
             welcome = [Reply(r.text) for r in first.replies if r.text and not r.options]
         conv.updated_at = context.now
+        if risk.about_a_minor:
+            conv.variables[MINOR_VARIABLE] = "yes"  # the flows offer a child's rights
         if risk.severity == "medium":
             target = engine.settings.offer
         else:
@@ -274,6 +276,9 @@ class Runtime:
             inbound.language_hint, text, phone
         )
         return Context(channel, now, language, language_guessed=guessed)
+
+
+MINOR_VARIABLE = "minor"  # "yes" once a message said the person at risk is under 18
 
 
 def _recorded(inbound: Inbound, reading: Reading, risk: Match | None) -> str:
