@@ -547,3 +547,28 @@ async def test_a_queue_entry_silent_past_the_reply_window_leaves_as_abandoned(
     await login(client, "ana")
     assert await (await client.get("/console/api/queue")).json() == []
     assert await redis.hget(f"hl:c:{{{pid}}}:handoff", "status") == b"abandoned"
+
+
+async def test_a_child_is_offered_her_rights_and_the_counsellor_sees_under_18(
+    make_client, team, redis
+):
+    client = await make_client()
+    await login(client, "ana")
+    chat = WebChat(client)
+    await chat.start()
+    replies = await chat.say("he will kill me, I am 14")
+    # Critical leads: the emergency number first; then a child's rights offered.
+    assert replies.index("call 112") < replies.index(
+        "If you are under 18, you have a child's rights"
+    )
+    [entry] = await (await client.get("/console/api/queue")).json()
+    assert entry["priority"] == "critical" and entry["risk"] == "threat_to_kill"
+    body = await (await client.get(f"/console/api/conversations/{entry['id']}")).json()
+    [said] = [m for m in body["messages"] if m["text"] == "he will kill me, I am 14"]
+    assert said["why"] == '"kill ~ me" (en); also under 18'
+    # One tap, and the rights of a child; she is still in line.
+    assert chat.last_options[0]["label"] == "Rights under 18"
+    await chat.tap(1)
+    assert "treated as a child" in "\n".join(await chat.replies())
+    [still] = await (await client.get("/console/api/queue")).json()
+    assert still["id"] == entry["id"]

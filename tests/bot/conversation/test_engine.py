@@ -57,7 +57,12 @@ def test_every_state_is_reached_and_none_is_a_dead_end(engine):
         start = engine.step(None, Event("text", "hello"), Context(channel, NOW))
         # A medium risk match enters the `offer` target from any state.
         offer = engine.enter(start.conversation, engine.settings.offer, Context(channel, NOW))
-        roots = [start.conversation, offer.conversation]
+        # A message saying she is under 18 sets `minor` and queues her.
+        child = engine.step(None, Event("text", "hello"), Context(channel, NOW)).conversation
+        child.variables["minor"] = "yes"
+        asked = engine.enter(child, engine.settings.human, Context(channel, NOW))
+        minor = engine.resume(asked.conversation, "queued", Context(channel, NOW), {})
+        roots = [start.conversation, offer.conversation, minor.conversation]
         seen = {(c.flow, c.state) for c in roots}
         queue = deque(roots)
         while queue:

@@ -127,7 +127,12 @@ WELCOME = (
     "Hello. This chat is confidential and kept {retention_days} days at most. To leave at once "
     "and erase it, press Quick exit or send {exit_word}."
 )
-COMPENSATION = "You have the right to ask for compensation for the harm done to you (EU Directive 2011/36/EU, Art. 17), with free legal help if you cannot pay (Art. 12(2))."
+COMPENSATION = (
+    "You have the right to apply to your country's state compensation scheme for victims of "
+    "violent crime (EU Directive 2011/36/EU, Art. 17). These schemes usually require that the "
+    "crime was reported to the police. Legal advice can help you decide, free if you cannot pay "
+    "(Art. 12(2))."
+)
 
 
 @pytest.mark.parametrize(

@@ -243,3 +243,27 @@ def test_what_looks_like_a_figure_but_can_be_meant_still_matches(matcher, text, 
         text,
         matcher.matches(text),
     )
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from bot.risk.detector import LiveRisk
+
+    return LiveRisk(FLOWS / "risk")
+
+
+@pytest.mark.parametrize(
+    "text, concept, why",
+    [
+        # An age with a more severe or an equal risk: that one leads, and the
+        # counsellor is told the person is under 18 as well.
+        ("he will kill me, I am 14", "threat_to_kill", '"kill ~ me" (en); also under 18'),
+        ("I am 15 and he hits me every day", "violence", '"he hits me" (en); also under 18'),
+        ("I am 16", "minor", '"16 (an age)" (pcm)'),  # pcm says "I am" as en does
+        ("he hits me", "violence", '"he hits me" (en)'),
+    ],
+)
+def test_an_age_under_18_is_never_hidden_by_another_risk(detector, text, concept, why):
+    match = detector.match(text)
+    assert (match.concept, match.why) == (concept, why)
+    assert match.about_a_minor == ("18" in why or concept == "minor")
