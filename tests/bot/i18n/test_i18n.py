@@ -128,8 +128,8 @@ WELCOME = (
     "and erase it, press Quick exit or send {exit_word}."
 )
 COMPENSATION = (
-    "You have the right to apply to your country's state compensation scheme for victims of "
-    "violent crime (EU Directive 2011/36/EU, Art. 17). These schemes usually require that the "
+    "You have the right to apply to the state compensation scheme for victims of violent crime "
+    "of the country where you are (EU Directive 2011/36/EU, Art. 17). These schemes usually require that the "
     "crime was reported to the police. Legal advice can help you decide, free if you cannot pay "
     "(Art. 12(2))."
 )
