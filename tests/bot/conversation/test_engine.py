@@ -362,3 +362,46 @@ def test_a_chinese_refusal_is_not_taken_for_its_keyword(engine):
     conv = at(engine, "welcome", "safe_check", language="zh")
     result = engine.step(conv, Event("text", "不安全"), Context("web", NOW + 1))  # "not safe"
     assert result.conversation.state == "not_safe"
+
+
+CONTENT_PARTS = [
+    "rights.no_police",
+    "rights.identification",
+    "rights.forms",
+    "rights.not_punished",
+    "rights.reflection",
+    "rights.residence",
+    "rights.asylum",
+    "rights.minors",
+    "rights.debt",
+    "rights.juju",
+    "rights.lawyer",
+    "rights.compensation",
+    "health.after_assault",
+    "health.tests",
+    "health.pregnancy",
+    "leaving.hide_{channel}",
+    "leaving.location",
+    "privacy.erase_{channel}",
+]
+
+
+@pytest.mark.parametrize("channel", ["sms", "telegram", "web"])
+def test_every_content_part_is_at_most_three_taps_from_the_main_menu(engine, channel):
+    taps: dict[str, int] = {}
+    level = [at(engine, "main", "menu")]
+    for depth in (1, 2, 3):
+        following = []
+        for conv in level:
+            state = engine.flowset.state(conv.flow, conv.state)
+            for option in state.options:
+                result = engine.step(
+                    conv, Event("text", str(option.number)), Context(channel, NOW + 1)
+                )
+                key = f"{result.conversation.flow}.{result.conversation.state}"
+                if key not in taps:
+                    taps[key] = depth
+                    following.append(result.conversation)
+        level = following
+    parts = [part.format(channel=channel) for part in CONTENT_PARTS]
+    assert [part for part in parts if part not in taps] == []
