@@ -255,6 +255,8 @@ def _channel_env(
 ) -> dict[str, str]:
     env: dict[str, str] = {}
     read: set[str] = set()  # a variable two channels share is checked once
+    wanted: set[str] = set()  # read by a channel that is asked for
+    channels = list(channels)
     for channel in channels:
         for variable in channel.variables:
             if variable.name in read:
@@ -267,6 +269,7 @@ def _channel_env(
                 env[variable.name] = value
         if not any(get(name) for name in channel.switched_on_by):
             continue
+        wanted.update(v.name for v in channel.variables)
         if missing := [name for name in channel.requires if not get(name)]:
             problems.append(
                 f"The {channel.label} channel needs {', '.join(channel.requires)}: "
@@ -275,6 +278,19 @@ def _channel_env(
         elif channel.public_url and not get("HELPLINE_PUBLIC_URL"):
             problems.append(
                 f"The {channel.label} channel needs HELPLINE_PUBLIC_URL: {channel.public_url}."
+            )
+    # A credential set for channels none of which is asked for (TWILIO_ACCOUNT_SID
+    # without a sender): say which variable would switch one on.
+    for name in dict.fromkeys(n for c in channels for n in c.requires):
+        if get(name) and name not in wanted:
+            switches = [
+                f"{', '.join(c.switched_on_by)} ({c.label})"
+                for c in channels
+                if name in c.requires and not set(c.switched_on_by) & {name}
+            ]
+            problems.append(
+                f"{name} is set, but no channel that needs it is switched on: "
+                f"also set {' or '.join(switches)}."
             )
     return env
 

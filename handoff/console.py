@@ -306,7 +306,7 @@ class Console:
             pid, session.user, text.strip(), session.is_supervisor
         )
         if code == 410:
-            return self._window_closed()
+            return self._window_closed(record.get("channel", ""))
         if code == 409:  # not claimed yet: replying claims it
             claimed, other, _ = await self.handoff.queue.claim(pid, session.user)
             if claimed != 200:
@@ -456,8 +456,8 @@ class Console:
             return left is not None and decoded(left) in ("-", session.user)
         return decoded(assigned) in ("", session.user)
 
-    def _window_closed(self) -> web.Response:
-        hours = round(self.handoff.reply_window_s / 3600)
+    def _window_closed(self, channel: str) -> web.Response:
+        hours = round(self.handoff.queue.window_s(channel) / 3600)
         return error(
             409,
             f"Her last message is more than {hours} hours old: a counsellor may write only "

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from bot.channels import CAPABILITIES
 from bot.clock import Clock, wall_clock
 from bot.store import keys
 from bot.store.replies import decoded
@@ -197,11 +198,20 @@ class HandoffQueue:
         assigned.sort(key=lambda item: item[0])
         return [entry for _, entry in waiting + assigned]
 
+    def window_s(self, channel: str) -> float:
+        """How long after her last message she may be written to on `channel`:
+        HELPLINE_REPLY_WINDOW_HOURS, or less where the provider allows less
+        (WhatsApp: 24 hours)."""
+        caps = CAPABILITIES.get(channel)
+        if caps is None or caps.reply_window_hours is None:
+            return self.reply_window_s
+        return min(self.reply_window_s, caps.reply_window_hours * 3600)
+
     def reply_window_ends(self, record: dict[str, str]) -> float:
         """When nobody may write to her any more, from a handoff record: the reply
         window after her last message (relay.lua checks the same inside its write)."""
         last = float(record.get("last_message_at") or record.get("enqueued_at") or 0)
-        return last + self.reply_window_s
+        return last + self.window_s(record.get("channel", ""))
 
     def silent_too_long(self, record: dict[str, str], now: float) -> bool:
         """Her last message is older than the reply window: nobody may write to her."""

@@ -203,7 +203,7 @@ class Handoff:
                 self.conversations.retention,
                 "1" if supervisor else "0",
                 f"{now:.3f}",
-                self.reply_window_s,
+                self.queue.window_s(channel),
             ],
         )
         code, first, enqueued_at = answer if isinstance(answer, list) else (answer, 0, b"")

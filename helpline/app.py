@@ -18,7 +18,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import RedisError
 
-from bot.channels import build_channels
+from bot.channels import build_channels, webhook_routes
 from bot.channels.base import Channel, Inbound
 from bot.clock import Clock, wall_clock
 from bot.config import SENTINEL_SCHEME, Settings
@@ -195,8 +195,7 @@ def create_app(
     app.on_shutdown.append(close_open_requests)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
-    for channel in channels.values():
-        app.router.add_routes(channel.listen())
+    app.router.add_routes(webhook_routes(channels.values()))
     app.router.add_routes(console.routes())
     return app
 

@@ -136,6 +136,10 @@ def _maybe_json(value: str):
         return value
 
 
+SMS_SENDER = "+15005550006"  # Twilio's magic test number
+WHATSAPP_SENDER = "whatsapp:+14155238886"  # Twilio's WhatsApp sandbox sender
+
+
 class FakeTwilio:
     """The Messages endpoint of Twilio's REST API."""
 
@@ -157,12 +161,13 @@ class FakeTwilio:
         return str(self.server.make_url("")).rstrip("/")
 
     def env(self) -> dict[str, str]:
-        """The settings that send the helpline's SMS to this fake (from Twilio's
-        magic test number)."""
+        """The settings that send the helpline's SMS (from Twilio's magic test
+        number) and WhatsApp messages (from Twilio's sandbox sender) to this fake."""
         return {
             "TWILIO_ACCOUNT_SID": self.account_sid,
             "TWILIO_AUTH_TOKEN": self.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_FROM_NUMBER": SMS_SENDER,
+            "TWILIO_WHATSAPP_FROM": WHATSAPP_SENDER,
             "TWILIO_API_BASE_URL": self.base_url,
         }
 

@@ -7,7 +7,12 @@ them switch it on all come from that line."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+# Not `from aiohttp import web`: the package's own submodule bot.channels.web
+# would take that name once imported.
+from aiohttp.web import AbstractRouteDef, Request, RouteDef, StreamResponse, route
 
 from bot.channels.base import Capabilities, Channel
 from bot.config import Settings, Variable, web_url
@@ -49,6 +54,12 @@ def _telegram_secret(name: str, value: str, problems: list[str]) -> str:
     return value
 
 
+def _whatsapp_sender(name: str, value: str, problems: list[str]) -> str:
+    if not value.startswith("whatsapp:+") or not value[len("whatsapp:+") :].isdigit():
+        problems.append(f"{name} must be a WhatsApp sender such as whatsapp:+14155238886.")
+    return value
+
+
 REGISTRY: dict[str, ChannelInfo] = {
     info.name: info
     for info in (
@@ -75,7 +86,9 @@ REGISTRY: dict[str, ChannelInfo] = {
         ChannelInfo(
             "sms",
             "SMS",
-            Capabilities(max_text=1600, sms_segments=True, phone_addresses=True),
+            Capabilities(
+                max_text=1600, sms_segments=True, one_message_per_step=True, phone_addresses=True
+            ),
             "bot.channels.sms:SmsChannel",
             variables=(
                 Variable("TWILIO_ACCOUNT_SID"),
@@ -84,6 +97,29 @@ REGISTRY: dict[str, ChannelInfo] = {
                 Variable("TWILIO_API_BASE_URL", "https://api.twilio.com", web_url),
             ),
             requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
+            switch=("TWILIO_FROM_NUMBER",),  # the account alone may be WhatsApp's
+            public_url="the address Twilio calls, to check Twilio's signatures",
+            in_terminal=True,
+        ),
+        ChannelInfo(
+            "whatsapp",
+            "WhatsApp",
+            # WhatsApp lets a business answer only within 24 h of her last message.
+            Capabilities(
+                max_text=4096,
+                one_message_per_step=True,
+                phone_addresses=True,
+                reply_window_hours=24,
+            ),
+            "bot.channels.whatsapp:WhatsAppChannel",
+            variables=(
+                Variable("TWILIO_ACCOUNT_SID"),
+                Variable("TWILIO_AUTH_TOKEN"),
+                Variable("TWILIO_WHATSAPP_FROM", check=_whatsapp_sender),
+                Variable("TWILIO_API_BASE_URL", "https://api.twilio.com", web_url),
+            ),
+            requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM"),
+            switch=("TWILIO_WHATSAPP_FROM",),
             public_url="the address Twilio calls, to check Twilio's signatures",
             in_terminal=True,
         ),
@@ -132,3 +168,31 @@ def flow_channel(name: str) -> str:
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """The channels this configuration enables."""
     return {name: info.build(settings) for name, info in REGISTRY.items() if info.enabled(settings)}
+
+
+def webhook_routes(channels: Iterable[Channel]) -> list[AbstractRouteDef]:
+    """Every channel's routes. A route that several channels listen on (Twilio
+    posts SMS and WhatsApp to one URL) goes to the first channel that claims the
+    request, else to the first channel, whose handler refuses it."""
+    routes: list[AbstractRouteDef] = []
+    shared: dict[tuple[str, str], list[tuple[Channel, RouteDef]]] = {}
+    for channel in channels:
+        for definition in channel.listen():
+            if isinstance(definition, RouteDef):
+                key = (definition.method, definition.path)
+                shared.setdefault(key, []).append((channel, definition))
+            else:
+                routes.append(definition)
+    for (method, path), listeners in shared.items():
+        if len(listeners) == 1:
+            routes.append(listeners[0][1])
+            continue
+
+        async def dispatch(request: Request, listeners=listeners) -> StreamResponse:
+            for channel, definition in listeners:
+                if await channel.claims(request):
+                    return await definition.handler(request)
+            return await listeners[0][1].handler(request)
+
+        routes.append(route(method, path, dispatch))
+    return routes

@@ -38,11 +38,17 @@ class Capabilities:
     typing: bool = False  # a "typing..." indicator can be shown
     max_text: int = 4096  # longest message the channel takes
     sms_segments: bool = False  # texts are planned into GSM-7/UCS-2 segments
+    # A step's replies go as one message: in order whatever the network does,
+    # and one notification on her lock screen instead of several.
+    one_message_per_step: bool = False
     phone_addresses: bool = False  # she writes from a phone number (its country hints her language)
     language_hint: bool = False  # her app tells its language (language_code, Accept-Language)
     # Replies go to her address (chat id, number), kept sealed with her data; the
     # web chat's go to her conversation's own mailbox: it keeps no address.
     needs_address: bool = True
+    # The provider lets us write to her only this long after her last message
+    # (WhatsApp: 24 h); nothing is sent later, whatever HELPLINE_REPLY_WINDOW_HOURS says.
+    reply_window_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,12 @@ class Channel(ABC):
         """The HTTP routes that receive this channel's inbound messages."""
         return []
 
+    async def claims(self, request: web.Request) -> bool:
+        """Whether a request to a route that several channels listen on is this
+        channel's (Twilio posts SMS and WhatsApp to one URL). Read the body with
+        `read_body`, which keeps it for the handler."""
+        return True
+
     @abstractmethod
     async def send(self, address: str, outbound: Outbound) -> Sent:
         """Deliver one outbound message to `address`, or raise a SendError."""
@@ -252,15 +264,23 @@ class Channel(ABC):
 MAX_BODY = 64 * 1024  # no webhook or chat message needs more
 
 
+# Where read_body keeps what it read, for a second reader (a shared route's claims).
+_BODY = web.RequestKey("helpline.body", bytes | None)
+
+
 async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes | None:
     """The request's body, or None when it is larger than `max_body` or cannot be read."""
+    if _BODY in request:
+        raw = request[_BODY]
+        return raw if raw is not None and len(raw) <= max_body else None
     if request.content_length is not None and request.content_length > max_body:
         return None
     try:
         raw = await request.content.read(max_body + 1)
     except (TimeoutError, ConnectionError):
-        return None
-    return raw if len(raw) <= max_body else None
+        raw = None
+    request[_BODY] = raw
+    return raw if raw is not None and len(raw) <= max_body else None
 
 
 def bad_request(message: str, status: int = 400) -> web.Response:

@@ -17,11 +17,10 @@ def render_replies(
 ) -> list[tuple[Outbound, str]]:
     """The messages to send for `replies` on a channel that can do `caps`, each
     with the text the transcript shows of it: buttons where the channel has them,
-    numbered lines elsewhere; on SMS one message for the whole step (fewest
-    segments). `direction` marks a text's direction for her language;
+    numbered lines elsewhere; on SMS and WhatsApp one message for the whole step. `direction` marks a text's direction for her language;
     `location_label()` labels the button that shares a location."""
     replies = [r for r in replies if r.text or r.options]
-    if caps.sms_segments and replies:
+    if caps.one_message_per_step and replies:
         replies = [Reply("\n".join(render_text(r.text, r.options) for r in replies))]
     rendered = []
     for reply in replies:

@@ -53,6 +53,24 @@ def _problem(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=message + "\n", content_type="text/plain")
 
 
+def _no_sender_for(address: str) -> web.Response:
+    """A message from an address no sender of ours can answer (a `whatsapp:`
+    address without TWILIO_WHATSAPP_FROM, a phone number without
+    TWILIO_FROM_NUMBER, another provider's): refused now, not failed later."""
+    scheme = address.partition(":")[0]
+    if ":" not in address:
+        kind = "phone number"
+    else:  # the scheme only: logs never hold a number
+        kind = f"{scheme}:" if scheme.isascii() and scheme.isalpha() and len(scheme) < 20 else "?"
+    sentence = (
+        f"Refused a Twilio message from a {kind!r} address: no sender of this helpline "
+        f"answers such addresses (set TWILIO_FROM_NUMBER for SMS, TWILIO_WHATSAPP_FROM "
+        f"for WhatsApp)."
+    )
+    log.warning(sentence)
+    return _problem(422, sentence)
+
+
 # A failure reported for one of her messages, only while her conversation is
 # kept (a late report after a safe exit must not start a new trace of her).
 _MARK_FAILED = """
@@ -70,12 +88,14 @@ class SmsChannel(Channel):
     name = "sms"
     capabilities = CAPABILITIES["sms"]
 
+    sender_variable = "TWILIO_FROM_NUMBER"  # the number replies leave from
+
     def __init__(self, settings: Settings, env: Mapping[str, str | None]):
         super().__init__()
         self.settings = settings
         self.account_sid = env["TWILIO_ACCOUNT_SID"] or ""
         self.auth_token = env["TWILIO_AUTH_TOKEN"] or ""
-        self.from_number = env["TWILIO_FROM_NUMBER"] or ""
+        self.from_number = env[self.sender_variable] or ""
         self.validator = RequestValidator(self.auth_token)
         self.http: AsyncTwilioHttpClient | None = None
         self.messages_url = (
@@ -103,6 +123,20 @@ class SmsChannel(Channel):
             web.post("/sms/twilio", self.inbound),
             web.post("/sms/twilio/status", self.status_callback),
         ]
+
+    def owns(self, address: str) -> bool:
+        """Whether replies to `address` leave from this channel's sender: a phone
+        number here; a `whatsapp:` address is the WhatsApp channel's."""
+        return bool(address) and ":" not in address
+
+    async def claims(self, request: web.Request) -> bool:
+        """Her address is the inbound message's From, or a status report's To."""
+        raw = await read_body(request)
+        try:
+            form = dict(parse_qsl(raw.decode("utf-8"))) if raw else {}
+        except (UnicodeDecodeError, ValueError):
+            return False
+        return self.owns(form.get("To" if request.path.endswith("/status") else "From", ""))
 
     async def _signed_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The form's fields if the body is sane and Twilio signed it, else the 4xx to give."""
@@ -132,20 +166,22 @@ class SmsChannel(Channel):
         sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
         if not sender or not sid or "Body" not in form:
             return _problem(400, "Missing field: From, MessageSid and Body are required.")
+        if not self.owns(sender):
+            return _no_sender_for(sender)
         media = form.get("NumMedia", "").strip() or "0"
         if not (media.isascii() and media.isdigit() and len(media) <= 3):
             return _problem(400, "NumMedia must be a whole number (0 to 999).")
         body = form["Body"]
         if len(body) > MAX_TEXT:
-            inbound = Inbound("sms", sender, kind="too_long", dedup_id=sid)
+            inbound = Inbound(self.name, sender, kind="too_long", dedup_id=sid)
         elif fold(body) in TWILIO_OPT_OUT:
             # Twilio has blocked her number and answered her itself: a silent
             # safe exit, nothing kept (CONTENT.md).
-            inbound = Inbound("sms", sender, kind="exit", dedup_id=sid)
+            inbound = Inbound(self.name, sender, kind="exit", dedup_id=sid)
         elif not body.strip() and int(media) > 0:
-            inbound = Inbound("sms", sender, kind="unsupported", dedup_id=sid)
+            inbound = Inbound(self.name, sender, kind="unsupported", dedup_id=sid)
         else:
-            inbound = Inbound("sms", sender, kind="text", text=body, dedup_id=sid)
+            inbound = Inbound(self.name, sender, kind="text", text=body, dedup_id=sid)
         await self.inlet.accept(inbound)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
@@ -188,9 +224,11 @@ class SmsChannel(Channel):
         if callback:
             form["StatusCallback"] = callback
         if self.http is None:
-            raise RetryableSendError("the SMS channel is not connected yet")
+            raise RetryableSendError(f"the {self.name} channel is not connected yet")
+        if not self.owns(address):  # never from a sender that is not hers: Twilio refuses it
+            raise PermanentSendError(f"the {self.name} channel has no sender for this address")
         sids = []
-        for part in plan(outbound.text).parts:
+        for part in self.parts(outbound.text):
             try:
                 response = await self.http.request(
                     "POST", self.messages_url, data={**form, "Body": part}, headers=self.headers
@@ -208,3 +246,7 @@ class SmsChannel(Channel):
                 raise PermanentSendError(f"Twilio {response.status_code} code {code}")
             sids.append(body["sid"])
         return Sent(tuple(sids))
+
+    def parts(self, text: str) -> list[str]:
+        """The messages one reply is sent as: SMS of as few segments as can be."""
+        return plan(text).parts

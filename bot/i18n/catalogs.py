@@ -266,6 +266,7 @@ class Catalogs(Translator):
         return base if base in self.languages else None
 
     def language_for_phone(self, phone: str) -> str | None:
+        phone = phone.rpartition(":")[2]  # whatsapp:+40... is a number too
         try:
             number = phonenumbers.parse(phone if phone.startswith("+") else f"+{phone}", None)
         except phonenumbers.NumberParseException:

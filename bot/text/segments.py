@@ -18,6 +18,7 @@ Encoding map (bot/text/data/), without what would change a word.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 import re
 from dataclasses import dataclass
@@ -109,17 +110,10 @@ def plainer(text: str) -> str:
     return plain if is_gsm(plain) else text
 
 
-def plan(text: str, max_segments: int = MAX_SEGMENTS_PER_MESSAGE) -> SmsPlan:
-    """The text as SMS messages of at most `max_segments` segments each, split on
-    word (then line) boundaries, in the cheapest encoding the characters allow."""
-    text = plainer(text.strip())
-    encoding, count = segments(text)
-    if count <= max_segments:
-        return SmsPlan(encoding, (text,), count)
-
-    def fits(part: str) -> bool:
-        return count_segments(part, encoding) <= max_segments
-
+def split(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """`text` in parts that each `fits`, split on word (then line) boundaries; a
+    single word longer than a part is cut between graphemes. Nothing is lost:
+    the parts joined by their whitespace are the text."""
     parts: list[str] = []
     current = ""
     for word in re.split(r"(?<=\s)", text):
@@ -139,4 +133,19 @@ def plan(text: str, max_segments: int = MAX_SEGMENTS_PER_MESSAGE) -> SmsPlan:
         current += word
     if current.strip():
         parts.append(current.rstrip())
+    return parts
+
+
+def plan(text: str, max_segments: int = MAX_SEGMENTS_PER_MESSAGE) -> SmsPlan:
+    """The text as SMS messages of at most `max_segments` segments each, split on
+    word (then line) boundaries, in the cheapest encoding the characters allow."""
+    text = plainer(text.strip())
+    encoding, count = segments(text)
+    if count <= max_segments:
+        return SmsPlan(encoding, (text,), count)
+
+    def fits(part: str) -> bool:
+        return count_segments(part, encoding) <= max_segments
+
+    parts = split(text, fits)
     return SmsPlan(encoding, tuple(parts), sum(segments(p)[1] for p in parts))

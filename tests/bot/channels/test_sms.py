@@ -1,4 +1,4 @@
-"""SMS through the real twilio library against a fake Twilio REST API, with real
+"""SMS (and, where the test takes `her` address, WhatsApp) through the real twilio library against a fake Twilio REST API, with real
 X-Twilio-Signature signatures."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from bot.store import keys
 from bot.testing.settle import settled
 from bot.text.segments import plan, segments
-from tests.fakes import FakeTwilio
+from tests.fakes import SMS_SENDER, WHATSAPP_SENDER, FakeTwilio
 
 PUBLIC = "https://help.example.org"
 PHONE = "+447700900123"  # a UK number (Ofcom's drama range): replies in English
@@ -37,10 +37,25 @@ async def sms_client(make_client, twilio):
     )
 
 
+@pytest.fixture(params=["sms", "whatsapp"])
+def her(request) -> str:
+    """Her address on each of the two Twilio channels: these tests hold for both."""
+    return PHONE if request.param == "sms" else "whatsapp:" + PHONE
+
+
+def scheme(address: str) -> str:
+    """`whatsapp:` for a WhatsApp address, else nothing: for another number of hers."""
+    return address.partition("+")[0]
+
+
+def channel_of(address: str) -> str:
+    return "whatsapp" if address.startswith("whatsapp:") else "sms"
+
+
 def form(body: str, sender: str = PHONE, sid: str | None = None, **extra) -> dict:
     return {
         "From": sender,
-        "To": "+15005550006",
+        "To": WHATSAPP_SENDER if sender.startswith("whatsapp:") else SMS_SENDER,
         "Body": body,
         "MessageSid": sid or f"SM{next(_sids):032x}",
         "NumMedia": "0",
@@ -104,46 +119,46 @@ async def test_a_guessed_language_names_the_language_keyword(sms_client, twilio)
     assert segments(welcome["Body"]) == ("GSM-7", 2)
 
 
-async def test_numbers_answer_menus(sms_client, twilio):
-    await post(sms_client, form("hi"))
+async def test_numbers_answer_menus(sms_client, her, twilio):
+    await post(sms_client, form("hi", her))
     await twilio.wait_for(1)
-    await post(sms_client, form("1"))
+    await post(sms_client, form("1", her))
     messages = await twilio.wait_for(2)
     assert messages[1]["Body"].startswith("How can I help you?\n1 Leave safely")
 
 
-async def test_exit_sends_nothing_back_and_erases(sms_client, twilio, redis):
-    await post(sms_client, form("hi"))
+async def test_exit_sends_nothing_back_and_erases(sms_client, her, twilio, redis):
+    await post(sms_client, form("hi", her))
     await twilio.wait_for(1)
-    await post(sms_client, form("exit"))
+    await post(sms_client, form("exit", her))
     await settled(redis)
     assert len(twilio.messages) == 1
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
 
 
 @pytest.mark.parametrize("word", ["STOP", "stop", " Unsubscribe ", "QUIT", "OPTOUT"])
-async def test_an_opt_out_word_is_a_silent_safe_exit(sms_client, twilio, redis, word):
+async def test_an_opt_out_word_is_a_silent_safe_exit(sms_client, her, twilio, redis, word):
     """Twilio blocks her number and answers her itself: the helpline erases
     everything and sends nothing, even to a person who wrote before."""
-    await post(sms_client, form("hi"))
-    await post(sms_client, form("he has my passport"))  # queued for a counsellor
+    await post(sms_client, form("hi", her))
+    await post(sms_client, form("he has my passport", her))  # queued for a counsellor
     await twilio.wait_for(2)
     assert await redis.keys(f"{keys.PREFIX}:c:*")
-    await post(sms_client, form(word))
+    await post(sms_client, form(word, her))
     await settled(redis)
     assert len(twilio.messages) == 2
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
     assert await redis.zcard(keys.QUEUE) == 0
 
 
-async def test_exit_from_a_stranger_sends_nothing(sms_client, twilio, redis):
-    await post(sms_client, form("EXIT", sender="+447700900999"))
+async def test_exit_from_a_stranger_sends_nothing(sms_client, her, twilio, redis):
+    await post(sms_client, form("EXIT", scheme(her) + "+447700900999"))
     await settled(redis)
     assert twilio.messages == [] and twilio.attempts == 0
 
 
-async def test_duplicate_message_sid_is_processed_once(sms_client, twilio, redis):
-    fields = form("hi")
+async def test_duplicate_message_sid_is_processed_once(sms_client, her, twilio, redis):
+    fields = form("hi", her)
     for _ in range(3):
         assert (await post(sms_client, fields)).status == 200
     await twilio.wait_for(1)
@@ -152,8 +167,8 @@ async def test_duplicate_message_sid_is_processed_once(sms_client, twilio, redis
 
 
 @pytest.mark.parametrize("case", ["wrong token", "no signature", "other URL", "tampered body"])
-async def test_bad_signatures_are_refused(sms_client, twilio, redis, case):
-    fields = form("hi")
+async def test_bad_signatures_are_refused(sms_client, her, twilio, redis, case):
+    fields = form("hi", her)
     if case == "wrong token":
         response = await post(sms_client, fields, token="not-the-token")
     elif case == "no signature":
@@ -192,21 +207,27 @@ async def test_bad_forms_get_4xx_and_change_nothing(sms_client, redis, case, fie
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
 
 
-async def test_retry_on_429_and_500(sms_client, twilio):
+async def test_retry_on_429_and_500(sms_client, her, twilio):
     twilio.failures.add("Messages", 429, count=1)
     twilio.failures.add("Messages", 503, count=1)
-    await post(sms_client, form("hi"))
+    await post(sms_client, form("hi", her))
     await twilio.wait_for(1)
     assert twilio.attempts == 3
     metrics = await (await sms_client.get("/metrics")).text()  # what operators see
-    assert 'helpline_provider_errors_total{channel="sms",kind="rate_limited"} 1.0' in metrics
-    assert 'helpline_provider_errors_total{channel="sms",kind="unavailable"} 1.0' in metrics
+    assert (
+        f'helpline_provider_errors_total{{channel="{channel_of(her)}",kind="rate_limited"}} 1.0'
+        in metrics
+    )
+    assert (
+        f'helpline_provider_errors_total{{channel="{channel_of(her)}",kind="unavailable"}} 1.0'
+        in metrics
+    )
 
 
-async def test_status_callback_marks_failed_delivery(sms_client, twilio, redis):
+async def test_status_callback_marks_failed_delivery(sms_client, her, twilio, redis):
     """Twilio calls the StatusCallback URL we gave with the message: it names the
     conversation and the message, signed with the rest, so nothing is kept per sid."""
-    await post(sms_client, form("hi"))
+    await post(sms_client, form("hi", her))
     messages = await twilio.wait_for(1)
     path = messages[0]["StatusCallback"].removeprefix(PUBLIC)
     assert path.startswith("/sms/twilio/status?c=")
@@ -228,10 +249,10 @@ async def test_status_callback_marks_failed_delivery(sms_client, twilio, redis):
     assert not await redis.keys(f"{keys.PREFIX}:smsstatus:*")
 
 
-async def test_a_failure_reported_after_her_exit_leaves_no_trace(sms_client, twilio, redis):
-    await post(sms_client, form("hi"))
+async def test_a_failure_reported_after_her_exit_leaves_no_trace(sms_client, her, twilio, redis):
+    await post(sms_client, form("hi", her))
     [message] = await twilio.wait_for(1)
-    await post(sms_client, form("EXIT"))
+    await post(sms_client, form("EXIT", her))
     await settled(redis)
     path = message["StatusCallback"].removeprefix(PUBLIC)
     callback = {"MessageSid": message["sid"], "MessageStatus": "failed"}
@@ -252,8 +273,8 @@ async def test_a_status_callback_of_a_message_sent_before_the_upgrade_still_coun
     assert await redis.hgetall(keys.delivery(pid)) == {message_id.encode(): b"failed"}
 
 
-async def test_long_text_gets_a_polite_reply(sms_client, twilio):
-    await post(sms_client, form("x" * 5000))
+async def test_long_text_gets_a_polite_reply(sms_client, her, twilio):
+    await post(sms_client, form("x" * 5000, her))
     messages = await twilio.wait_for(1)
     assert "too long" in messages[0]["Body"]
 
@@ -272,8 +293,8 @@ def test_segment_planning():
     assert " ".join(planned.parts) == long  # split on word boundaries, nothing lost
 
 
-async def test_language_from_the_phone_numbers_country(sms_client, twilio):
-    await post(sms_client, form("salut", sender="+40712345678"))  # Romania
+async def test_language_from_the_phone_numbers_country(sms_client, her, twilio):
+    await post(sms_client, form("salut", scheme(her) + "+40712345678"))  # Romania
     messages = await twilio.wait_for(1)
     assert "confidențial" in messages[0]["Body"] and "IEȘIRE" in messages[0]["Body"]
 
@@ -300,8 +321,8 @@ async def test_language_from_what_she_writes_beats_her_sim_card(
     assert [json.loads(s)["language"] for s in states] == [language]
 
 
-async def test_a_picture_without_text_gets_a_polite_answer(sms_client, twilio):
-    await post(sms_client, form("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/x"))
+async def test_a_picture_without_text_gets_a_polite_answer(sms_client, her, twilio):
+    await post(sms_client, form("", her, NumMedia="1", MediaUrl0="https://api.twilio.com/media/x"))
     messages = await twilio.wait_for(1)
     assert "only read text" in messages[0]["Body"]
 
@@ -315,17 +336,19 @@ async def test_settled_waits_for_every_reply_of_a_slow_provider(sms_client, twil
     assert len(twilio.messages) == 2
 
 
-async def test_after_an_exit_no_key_named_by_twilio_ids_is_left(sms_client, twilio, redis):
+async def test_after_an_exit_no_key_named_by_twilio_ids_is_left(sms_client, her, twilio, redis):
     """A seized disk must not tell that her number wrote: the dedup markers of her
     messages and the status mappings of our replies go with her conversation; the
     marker that tells the console she left lives no longer than conversations."""
     sids = [f"SM{next(_sids):032x}" for _ in range(3)]
-    await post(sms_client, form("hi", sid=sids[0]))
-    await post(sms_client, form("he has my passport", sid=sids[1]))  # queued: she is "left" after
+    await post(sms_client, form("hi", her, sid=sids[0]))
+    await post(
+        sms_client, form("he has my passport", her, sid=sids[1])
+    )  # queued: she is "left" after
     await twilio.wait_for(2)
     before = {k.decode() for k in await redis.keys("*")}
     assert any(k.endswith(":seen") for k in before)  # her dedup ids: in her conversation
-    await post(sms_client, form("EXIT", sid=sids[2]))
+    await post(sms_client, form("EXIT", her, sid=sids[2]))
     await settled(redis)
     after = {k.decode() for k in await redis.keys("*")}
     assert [k for k in after if ":seen" in k or ":smsstatus:" in k or ":c:" in k] == []
@@ -334,11 +357,11 @@ async def test_after_an_exit_no_key_named_by_twilio_ids_is_left(sms_client, twil
 
 
 async def test_a_webhook_retried_within_the_retention_is_still_a_duplicate(
-    sms_client, twilio, redis
+    sms_client, her, twilio, redis
 ):
-    await post(sms_client, form("hi", sid="SM" + "d" * 32))
+    await post(sms_client, form("hi", her, sid="SM" + "d" * 32))
     await twilio.wait_for(1)
-    await post(sms_client, form("hi", sid="SM" + "d" * 32))
+    await post(sms_client, form("hi", her, sid="SM" + "d" * 32))
     await settled(redis)
     assert len(twilio.messages) == 1
     [seen] = await redis.keys(keys.seen("*"))

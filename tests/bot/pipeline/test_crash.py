@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.store import keys
 from tests.conftest import FLOWS, LOCALES, ROOT, free_port, wait_healthy
-from tests.fakes import FakeTwilio
+from tests.fakes import SMS_SENDER, WHATSAPP_SENDER, FakeTwilio
 
 
 class App:
@@ -73,10 +73,11 @@ async def send_sms(
     sid: str,
     seen: list[tuple[int, str | None]] | None = None,
 ) -> int:
-    """One signed inbound SMS, as Twilio posts it; its status (and Retry-After,
-    appended to `seen` when given)."""
+    """One signed inbound SMS (or WhatsApp message, from a `whatsapp:` sender),
+    as Twilio posts it; its status (and Retry-After, appended to `seen` when given)."""
     url = f"http://127.0.0.1:{port}/sms/twilio"
-    fields = {"From": sender, "To": "+15005550006", "Body": body, "MessageSid": sid}
+    to = WHATSAPP_SENDER if sender.startswith("whatsapp:") else SMS_SENDER
+    fields = {"From": sender, "To": to, "Body": body, "MessageSid": sid}
     signature = RequestValidator("test-auth-token").compute_signature(url, fields)
     async with session.post(
         url,
@@ -111,7 +112,8 @@ async def test_kill_9_loses_no_acknowledged_message(tmp_path):
     twilio = await FakeTwilio().start()
     twilio.failures.add("Messages", 503, count=10_000)  # Twilio is down while we crash
     app = App(tmp_path / "data", free_port(), twilio)
-    people = [f"+4477009{i:05d}" for i in range(30)]  # UK numbers: the replies are in English
+    # UK numbers (the replies are in English), half of them on WhatsApp
+    people = [("whatsapp:" if i % 2 else "") + f"+4477009{i:05d}" for i in range(30)]
     try:
         await app.start()
         async with aiohttp.ClientSession() as session:
@@ -190,7 +192,7 @@ async def test_several_processes_serve_one_port_and_one_that_dies_is_replaced(tm
     twilio = await FakeTwilio().start()
     app = App(tmp_path / "data", free_port(), twilio)
     app.env["HELPLINE_PROCESSES"] = "2"
-    people = [f"+4477008{i:05d}" for i in range(20)]
+    people = [("whatsapp:" if i % 2 else "") + f"+4477008{i:05d}" for i in range(20)]
     try:
         await app.start()
         workers = app_children(app.process.pid)
