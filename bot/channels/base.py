@@ -8,7 +8,7 @@ adapter with the same four async methods (after opsdroid's connectors).
   or `PermanentSendError` so that the pipeline retries or gives up visibly;
 - `disconnect()`: stop and release clients.
 
-Adding a channel (WhatsApp, Signal...) is one new module and one line in
+Adding a channel (WhatsApp was, Signal would be) is one new module and one line in
 `bot.channels.REGISTRY`, which also declares the environment variables it reads;
 its class is built as `Class(settings, env)` with those variables' values.
 """
@@ -265,22 +265,22 @@ MAX_BODY = 64 * 1024  # no webhook or chat message needs more
 
 
 # Where read_body keeps what it read, for a second reader (a shared route's claims).
-_BODY = web.RequestKey("helpline.body", bytes | None)
+_BODY = web.RequestKey("helpline.body", bytes)
 
 
 async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes | None:
     """The request's body, or None when it is larger than `max_body` or cannot be read."""
     if _BODY in request:
         raw = request[_BODY]
-        return raw if raw is not None and len(raw) <= max_body else None
+        return raw if len(raw) <= max_body else None
     if request.content_length is not None and request.content_length > max_body:
         return None
     try:
         raw = await request.content.read(max_body + 1)
     except (TimeoutError, ConnectionError):
-        raw = None
+        return None
     request[_BODY] = raw
-    return raw if raw is not None and len(raw) <= max_body else None
+    return raw if len(raw) <= max_body else None
 
 
 def bad_request(message: str, status: int = 400) -> web.Response:

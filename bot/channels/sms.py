@@ -249,4 +249,4 @@ class SmsChannel(Channel):
 
     def parts(self, text: str) -> list[str]:
         """The messages one reply is sent as: SMS of as few segments as can be."""
-        return plan(text).parts
+        return list(plan(text).parts)

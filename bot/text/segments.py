@@ -18,9 +18,9 @@ Encoding map (bot/text/data/), without what would change a word.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
