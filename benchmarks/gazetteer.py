@@ -15,10 +15,12 @@ is right when `Gazetteer.resolve` names that city alone (within 30 km of the
 set's position), ambiguous-right when it offers a choice that holds it, wrong
 when it names another city (or offers choices without it), missed otherwise.
 
-    python benchmarks/gazetteer.py [--misses]
+    python benchmarks/gazetteer.py [--misses] [--set DIR]
 
 `--misses` lists what went wrong. Reading them spends the set: tune on your own
-examples, then measure here.
+examples, then measure here. `--set tests/data/gazetteer_dev` scores the
+development set instead (written the same way, by other people, for tuning:
+its misses may be read).
 
 Targets (issue 17): place_top1 >= 0.98 with place_wrong = 0;
 place_false_positive_rate <= 0.01.
@@ -83,15 +85,16 @@ def swapped(name: str) -> str | None:
     return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
 
 
-def load(name: str) -> list:
-    return yaml.safe_load((SET / name).read_text(encoding="utf-8")) or []
+def load(pattern: str) -> list:
+    """The entries of the set's files that match `pattern`."""
+    found = []
+    for path in sorted(SET.glob(pattern)):
+        found.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return found
 
 
 def cities() -> list[dict]:
-    found = []
-    for path in sorted(SET.glob("cities_*.yaml")):
-        found.extend(load(path.name))
-    return found
+    return load("cities_*.yaml")
 
 
 def spellings(city: dict, templates: list[tuple[str, str]], turn: int) -> dict[str, str]:
@@ -121,7 +124,7 @@ def spellings(city: dict, templates: list[tuple[str, str]], turn: int) -> dict[s
 
 def main(show_misses: bool) -> None:
     gazetteer = Gazetteer()
-    sentence_sets = load("sentences.yaml")
+    sentence_sets = load("sentences*.yaml")
     templates = [(s["language"], t) for s in sentence_sets for t in s["templates"]]
     tally: dict[str, Counter] = defaultdict(Counter)
     misses: list[str] = []
@@ -144,7 +147,7 @@ def main(show_misses: bool) -> None:
                     else ", ".join(f"{c.name} ({c.country})" for c in place.choices) or place.kind
                 )
                 misses.append(f"{outcome:15} {variant:15} {text!r} -> {got} [{city['en']}]")
-    no_place = load("no_place.yaml")
+    no_place = load("no_place*.yaml")
     read_as_place: Counter = Counter()
     by_language: Counter = Counter()
     for answer in no_place:
@@ -193,4 +196,6 @@ def main(show_misses: bool) -> None:
 
 
 if __name__ == "__main__":
+    if "--set" in sys.argv:
+        SET = Path(sys.argv[sys.argv.index("--set") + 1]).resolve()
     main("--misses" in sys.argv)

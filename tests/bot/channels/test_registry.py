@@ -18,6 +18,7 @@ def test_each_registered_channel_is_its_module(settings):
             "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
             "TWILIO_AUTH_TOKEN": "token",
             "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
         },
         public_url="https://help.example.org",
     )
@@ -33,11 +34,12 @@ def test_the_web_chat_is_always_on_and_others_only_when_configured(settings):
 
 
 def test_the_terminal_imitates_a_channel_without_its_provider():
-    assert set(TERMINAL_CHOICES) == {"sms", "telegram"}
+    assert set(TERMINAL_CHOICES) == {"sms", "telegram", "whatsapp"}
     terminal = CAPABILITIES["terminal-telegram"]
     assert terminal.buttons and not terminal.deletable_messages and not terminal.typing
     assert not CAPABILITIES["terminal-sms"].phone_addresses and CAPABILITIES["sms"].phone_addresses
     assert LABELS["terminal-sms"] == "Terminal (SMS)"
+    assert LABELS["terminal-whatsapp"] == "Terminal (WhatsApp)"
 
 
 async def test_the_console_takes_channel_labels_from_the_registry(client):
