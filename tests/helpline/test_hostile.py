@@ -558,6 +558,15 @@ def twilio_inbound() -> dict[str, str]:
     }
 
 
+def whatsapp_inbound() -> dict[str, str]:
+    """A WhatsApp message, posted by Twilio to the same URL as an SMS."""
+    return {
+        **twilio_inbound(),
+        "From": f"whatsapp:+4477008{next(_ids) % 100_000:05d}",
+        "To": "whatsapp:+14155238886",
+    }
+
+
 def twilio_status() -> dict[str, str]:
     return {"MessageSid": f"SM{next(_ids):032x}", "MessageStatus": "failed"}
 
@@ -569,7 +578,10 @@ def form_cases(route: str, make: Callable[[], dict[str, str]]) -> list[Hostile]:
     for key in make():
         for label, value in WRONG_FORM_VALUES.items():
             fields = make()
-            who = ("sms", fields["From"]) if "From" in fields and key != "From" else None
+            who = None
+            if "From" in fields and key != "From":
+                channel = "whatsapp" if fields["From"].startswith("whatsapp:") else "sms"
+                who = (channel, fields["From"])
             if value is None:
                 del fields[key]
             else:
@@ -588,6 +600,7 @@ def twilio_cases() -> list[Hostile]:
     picture = {**twilio_inbound(), "Body": "", "NumMedia": "abc"}
     return [
         *form_cases("/sms/twilio", twilio_inbound),
+        *form_cases("/sms/twilio", whatsapp_inbound),
         signed("NumMedia = abc without text", "/sms/twilio", form_body(list(picture.items()))),
         *form_cases("/sms/twilio/status", twilio_status),
     ]
@@ -754,7 +767,7 @@ async def test_json_routes_never_answer_5xx(app, redis, caplog, route, data):
 form_texts = texts | st.sampled_from(["0", "1", "-1", "abc", "", "whatsapp:+447700900123"])
 forms = st.fixed_dictionaries(
     {
-        "From": st.from_regex(r"\+[1-9][0-9]{7,14}", fullmatch=True),
+        "From": st.from_regex(r"(whatsapp:)?\+[1-9][0-9]{7,14}", fullmatch=True),
         "To": st.just("+15005550006"),
         "Body": texts,
         "MessageSid": st.from_regex(r"SM[0-9a-f]{32}", fullmatch=True),
