@@ -363,7 +363,8 @@ class Gazetteer:
             for size in range(len(words) - 1, 0, -1):
                 for run in (words[:size], words[-size:]):
                     if run[0] in plain and run[-1] in plain and len(" ".join(run)) >= 3:
-                        ids, key = self._lookup(" ".join(run), country, typos=False)
+                        key = " ".join(run)  # as written: not read in another script
+                        ids = self._exact(key, country)
                         ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
                         if ids:
                             return self._choose(ids, False, key)
