@@ -161,7 +161,7 @@ def main(show_misses: bool) -> None:
             )
 
     def row(name: str, counts: Counter) -> str:
-        total = sum(counts.values())
+        total = max(sum(counts.values()), 1)
         return (
             f"{name:16}{total:>7}{counts['right'] / total:>9.3f}{counts['ambiguous_right']:>11}"
             f"{counts['wrong']:>7}{counts['missed']:>8}"
@@ -184,7 +184,7 @@ def main(show_misses: bool) -> None:
         print()
         print("\n".join(misses))
     everything = tally["all"]
-    total = sum(everything.values())
+    total = max(sum(everything.values()), 1)
     print()
     print(f"cities={len(cities())}")
     print(f"spellings={total}")

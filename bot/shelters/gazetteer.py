@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 from babel import Locale, UnknownLocaleError
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from bot.shelters.placewords import (
     ARTICLES,
@@ -138,6 +138,7 @@ TYPO_MIN_LENGTH = 5  # shorter names: a typo is as likely to name another town
 TYPO_POPULATION = 15000  # a typo, or consonants alone, find only towns this big
 DOMINANT = 10  # the most populous namesake wins when it has this many times the next one's people
 MAX_CHOICES = 3
+BIG_TOWN = 50000  # an everyday word after a bare "in" is a town only if this big ("in Nice")
 DISTRICT_KM = 8.0  # a "city" this close to one ten times its size is one of its districts
 MAX_TEXT = 100
 
@@ -416,7 +417,17 @@ class Gazetteer:
                     if all(w in PLACE_NOUNS or w in ARTICLES for w in run):
                         continue
                     if negative_size == -1 and all(w in ORDINARY or w in PLACE_NOUNS for w in run):
-                        continue  # after a bare "in", "a": "in danger", "a casa" are no towns
+                        # After a bare "in", "a": "in danger", "a casa" are no towns;
+                        # a city's own name is ("in Nice", "in Bath" in German too).
+                        key = " ".join(run)
+                        ids = [
+                            i
+                            for i in self._own_name(self._exact(key, country), key)
+                            if self._population[i] >= BIG_TOWN
+                        ]
+                        if ids and not any(w in PLACE_NOUNS for w in run):
+                            return self._choose(ids, False, key)
+                        continue
                     ids, key = self._lookup(" ".join(run), country, typos=False)
                     if all(w in ORDINARY or w in ARTICLES for w in run):
                         ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
@@ -431,8 +442,8 @@ class Gazetteer:
                     ids, key = self._lookup(" ".join([stem, *rest[1:2]]), country, typos=False)
                     if not ids:
                         ids, key = self._lookup(stem, country, typos=False)
-                    if ids:
-                        return self._choose(ids, True, key)
+                    if ids:  # a case ending read off, not a typo guessed
+                        return self._choose(ids, True, key, typo=False)
             name = " ".join(rest)
             if negative_size == -1 and len(name) < 7:
                 continue  # "close to the river" is not Rives
@@ -501,7 +512,7 @@ class Gazetteer:
         if len(consonants) >= 3 and (latin != name or (" " in name and len(consonants) >= 5)):
             by_consonants = self._by_skeleton(latin, consonants, country)
         if len(name) >= TYPO_MIN_LENGTH:
-            for near in self._near_names(name):
+            for near in _closest(name, self._near_names(name)):
                 ids.extend(self._exact(near, country))
             ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
             if ids and by_consonants and _FEW_NAMES.search(name):
@@ -571,6 +582,12 @@ class Gazetteer:
             for other in self._around(lat, lon, columns=1)
         )
 
+    def _same_place(self, number: int, other: int) -> bool:
+        return self._countries[number] == self._countries[other] and (
+            _km(self._lat[number], self._lon[number], self._lat[other], self._lon[other])
+            <= DISTRICT_KM
+        )
+
     def _around(self, latitude: float, longitude: float, columns: int) -> Iterator[int]:
         """The towns of the grid cells (a degree each) around a point: the next row
         on each side, `columns` on each side."""
@@ -579,7 +596,9 @@ class Gazetteer:
             for dlon in range(-columns, columns + 1):
                 yield from self._grid.get((row + dlat, column + dlon), ())
 
-    def _choose(self, ids: list[int], corrected: bool, query: str | None) -> Place:
+    def _choose(
+        self, ids: list[int], corrected: bool, query: str | None, typo: bool | None = None
+    ) -> Place:
         """One city, or at most three to choose from, the biggest first. A town
         whose own name was typed goes before those that merely have it as an
         alternate one ("bari": Bari, not Barry or Bar); a district of a bigger city
@@ -597,11 +616,23 @@ class Gazetteer:
             if key not in best or weight[number] > weight[best[key]]:
                 best[key] = number
         ranked = sorted(best.values(), key=lambda i: -weight[i])
+        # One place GeoNames lists twice (Irákleion and Irákleio, the city and its
+        # municipality): the bigger entry stands for both.
+        kept: list[int] = []
+        for number in ranked:
+            if not any(self._same_place(number, other) for other in kept):
+                kept.append(number)
+        ranked = kept
         if query is not None and len(ranked) > 1:
-            own = [i for i in ranked if _bulk_fold(self._names[i]) == query]
+            spellings = {query, *latin_readings(query)} if not query.isascii() else {query}
+            own = [i for i in ranked if _bulk_fold(self._names[i]) in spellings]
             if own and weight[own[0]] * DOMINANT >= weight[ranked[0]]:
                 ranked = own
-        if len(ranked) == 1 or weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]]):
+        # A guess at her typo picks no town by size: "partas" may be Patras or Paris.
+        typo = corrected if typo is None else typo
+        if len(ranked) == 1 or (
+            not typo and weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]])
+        ):
             city = self._city(ranked[0])
             return Place("city", city=city, country=city.country, corrected=corrected)
         return Place(
@@ -620,6 +651,18 @@ class Gazetteer:
             if distance < best_distance:
                 best, best_distance = number, distance
         return self._countries[best] if best is not None else None
+
+
+def _closest(query: str, names: set[str]) -> list[str]:
+    """Of the names one edit from `query`, those most like it (Jaro-Winkler):
+    "patas" is Patras (a letter dropped), not Paris (a letter changed), however
+    much bigger Paris is; names about as close as each other are all kept (and
+    offered as a choice: `_choose`)."""
+    if len(names) <= 1:
+        return list(names)
+    score = {name: JaroWinkler.similarity(query, name) for name in names}
+    best = max(score.values())
+    return [name for name in names if score[name] >= best - 0.03]
 
 
 def _loose(latin: str) -> str:

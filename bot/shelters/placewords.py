@@ -22,17 +22,17 @@ from bot.text.normalise import fold
 _LOCATIVES = {
     "en": "i am in|im in|i m in|i am at|i am now in|i am currently in|now i am in|i live in|"
     "we are in|we live in|i stay in|i am staying in|i m staying in|currently in|near|in|at|"
-    "i am from|i am close to|close to|the city of|the town of|city of|town of",
-    "es": "estoy en|ahora estoy en|vivo en|estamos en|me encuentro en|cerca de|en|la ciudad de|"
+    "i am from|i am close to|close to|the city of|the town of|city of|town of|to",
+    "es": "estoy en|ahora estoy en|vivo en|estamos en|me encuentro en|cerca de|en|a|hacia|la ciudad de|"
     "ciudad de",
     "fr": "je suis a|je suis au|je suis en|j habite a|j habite au|nous sommes a|je vis a|"
     "je me trouve a|pres de|a|au|a cote de|la ville de|ville de",
     "it": "sono a|sono in|mi trovo a|mi trovo in|abito a|vivo a|vivo in|siamo a|ora sono a|"
     "adesso sono a|vicino a|a|in|la citta di|citta di",
     "de": "ich bin in|ich bin jetzt in|ich wohne in|ich lebe in|wir sind in|ich bin gerade in|"
-    "bin in|in der nahe von|nahe|bei|in|die stadt|stadt",
+    "bin in|in der nahe von|nahe|bei|in|nach|die stadt|stadt",
     "pl": "jestem w mieście|w mieście|jestem w|jestem we|mieszkam w|jestesmy w|teraz jestem w|jestem teraz w|obok|kolo|"
-    "w|we|miasto",
+    "w|we|do|miasto",
     "ro": "sunt in|sunt la|locuiesc in|acum sunt in|suntem in|ma aflu in|langa|in|la|orasul",
     "hu": "itt vagyok|vagyok|lakom|elek|most|varos",
     "sq": "jam ne|une jam ne|tani jam ne|jetoj ne|jemi ne|prane|ne|qyteti",

@@ -91,6 +91,13 @@ def test_a_typo_one_letter_from_two_towns_asks_which(gazetteer):
     place = gazetteer.resolve("Kristiansnd")
     assert place.kind == "ambiguous"
     assert {c.name for c in place.choices} == {"Kristiansand", "Kristiansund"}
+    # however much bigger one of them is: "partas" may be Patras or Paris
+    place = gazetteer.resolve("Partas")
+    assert place.kind == "ambiguous" and "Pátra" in {c.name for c in place.choices}
+    # and the spellings most like hers only: "patas" drops a letter of Patras,
+    # it is two from Paris
+    place = gazetteer.resolve("Patas")
+    assert "Pátra" in {c.name for c in place.choices} and "Paris" not in str(place)
 
 
 @pytest.mark.parametrize(
@@ -264,6 +271,10 @@ def test_cost_is_measured(gazetteer):
         ("Valencia", "Valencia", "ES"),
         ("Frankfurt", "Frankfurt am Main", "DE"),
         ("Frankfurt an der Oder", "Frankfurt (Oder)", "DE"),
+        # a city whose name is an everyday word, after a bare "in", "nach"
+        ("wir sind seit montag in Nice", "Nice", "FR"),
+        ("sie haben mich nach Salzburg gebracht", "Salzburg", "AT"),
+        ("they brought me to Dijon", "Dijon", "FR"),
     ],
 )
 def test_where_she_is(gazetteer, typed, name, country):
@@ -395,6 +406,12 @@ def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
         "at McDonald's",
         "close to the river",
         "I don't know, somewhere nice",
+        # everyday words one letter from a town, or read in Latin letters as one
+        "espera",
+        "vine el",
+        "na autostradzie koło stacji benzynowej",
+        "برا المدينة",
+        "هل هذا آمن؟",
     ],
 )
 def test_an_answer_that_names_no_place_is_asked_again(gazetteer, typed):
