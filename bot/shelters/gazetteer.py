@@ -219,6 +219,7 @@ class Gazetteer:
         self._population = array("q")
         index: dict[str, list[int]] = {}
         typo_names: set[str] = set()
+        latin_names: list[tuple[int, str]] = []  # the names people write in Latin letters
         plain_fold = _bulk_fold
         for record in cities.values():
             if record["countrycode"] not in countries:
@@ -239,6 +240,8 @@ class Gazetteer:
                     # machine romanisations ("bwlwnya", "bo luo ni ya"), which are lower case.
                     if len(name) >= TYPO_MIN_LENGTH and not (raw.isascii() and raw.islower()):
                         typo_names.add(name)
+                        if name.isascii() and int(record["population"] or 0) >= TYPO_POPULATION:
+                            latin_names.append((number, name))
         del cities
         # One city: an int; several: a tuple (a list per name would cost twice the memory).
         self._index: dict[str, int | tuple[int, ...]] = {
@@ -251,16 +254,24 @@ class Gazetteer:
             self._typo.setdefault(f"<{len(name)}{name[:2]}", []).append(name)
             self._typo.setdefault(f">{len(name)}{name[-2:]}", []).append(name)
         del typo_names
-        # Consonants of each town's own name (15,000 people or more): how an Arabic or
-        # Polish spelling GeoNames lacks still finds it ("فالنسيا", "Niżny Nowogród").
-        skeletons: dict[str, list[int]] = {}
-        for number, own in enumerate(self._names):
-            if self._population[number] >= TYPO_POPULATION:
-                consonants = skeleton(to_latin(plain_fold(own)))
-                if len(consonants) >= 3:
-                    skeletons.setdefault(consonants, []).append(number)
-        self._skeletons: dict[str, int | tuple[int, ...]] = {
-            key: ids[0] if len(ids) == 1 else tuple(ids) for key, ids in skeletons.items()
+        # Consonants of each town's names in Latin letters (15,000 people or more):
+        # how an Arabic or Polish spelling GeoNames lacks still finds it ("فالنسيا",
+        # "Niżny Nowogród", "باتراس" by Patras, the English name of Pátra).
+        skeletons: dict[str, list[tuple[int, str, bool]]] = {}  # (town, name, its own)
+        own_names = {
+            (number, to_latin(plain_fold(own)))
+            for number, own in enumerate(self._names)
+            if self._population[number] >= TYPO_POPULATION
+        }
+        for number, name in [*own_names, *latin_names]:
+            consonants = skeleton(name)
+            if len(consonants) >= 3:
+                entries = skeletons.setdefault(consonants, [])
+                if not any(n == number and written == name for n, written, _ in entries):
+                    entries.append((number, name, (number, name) in own_names))
+        del latin_names, own_names
+        self._skeletons: dict[str, tuple[tuple[int, str, bool], ...]] = {
+            key: tuple(entries) for key, entries in skeletons.items()
         }
         self._grid: dict[tuple[int, int], list[int]] = {}
         for number in range(len(self._names)):
@@ -412,10 +423,13 @@ class Gazetteer:
                     break
                 tries.append(skipped)
             for attempt in tries:
+                stripped = attempt is not tries[0]  # an article went: "at the bar"
                 for size in range(len(attempt), 0, -1):  # the longest: "satu mare", not "satu"
                     run = attempt[:size]
                     if all(w in PLACE_NOUNS or w in ARTICLES for w in run):
                         continue
+                    if stripped and all(w in ORDINARY for w in run):
+                        continue  # "at the bar" is no town, "at the Hague" kept its article
                     if negative_size == -1 and all(w in ORDINARY or w in PLACE_NOUNS for w in run):
                         # After a bare "in", "a": "in danger", "a casa" are no towns;
                         # a city's own name is ("in Nice", "in Bath" in German too).
@@ -510,7 +524,7 @@ class Gazetteer:
         consonants = skeleton(latin) if latin.isascii() else ""
         by_consonants: list[int] = []
         if len(consonants) >= 3 and (latin != name or (" " in name and len(consonants) >= 5)):
-            by_consonants = self._by_skeleton(latin, consonants, country)
+            by_consonants = self._by_skeleton(latin, consonants, country, name)
         if len(name) >= TYPO_MIN_LENGTH:
             for near in _closest(name, self._near_names(name)):
                 ids.extend(self._exact(near, country))
@@ -524,20 +538,25 @@ class Gazetteer:
                 return ids, name
         return by_consonants, latin
 
-    def _by_skeleton(self, latin: str, consonants: str, country: str | None) -> list[int]:
+    def _by_skeleton(
+        self, latin: str, consonants: str, country: str | None, name_in_script: str
+    ) -> list[int]:
         """The towns whose own name has these consonants, and of those the closest
         in vowels too ("falnsia" is Valencia, not Vilnius), if close at all."""
-        found = self._skeletons.get(consonants)
-        if found is None:
-            return []
-        ids = [found] if isinstance(found, int) else list(found)
-        if country:
-            ids = [i for i in ids if self._countries[i] == country]
-        distance = {i: OSA.distance(_loose(latin), _loose(self._folded(i))) for i in ids}
+        found = self._skeletons.get(consonants, ())
+        distance: dict[int, float] = {}
+        # Her Latin letters are matched with a town's own name only; another
+        # script's, with its exonyms too (GeoNames holds few Arabic and Greek ones).
+        written = latin != name_in_script
+        for number, name, own in found:
+            if (own or written) and (not country or self._countries[number] == country):
+                # a town's own name before another's exonym: Valencia, not Valence
+                d = OSA.distance(_loose(latin), _loose(name)) + (0 if own else 0.5)
+                distance[number] = min(d, distance.get(number, d))
         if not distance or min(distance.values()) > 1 + len(latin) // 6:
             return []
         closest = min(distance.values())
-        return [i for i in ids if distance[i] == closest]
+        return [i for i in distance if distance[i] == closest]
 
     def _own_name(self, ids: list[int], name: str) -> list[int]:
         """The towns of some size whose own name, not another one, an ordinary word
@@ -547,9 +566,6 @@ class Gazetteer:
             for i in ids
             if _bulk_fold(self._names[i]) == name and self._population[i] >= TYPO_POPULATION
         ]
-
-    def _folded(self, number: int) -> str:
-        return to_latin(_bulk_fold(self._names[number]))
 
     def _exact(self, name: str, country: str | None) -> list[int]:
         found = self._index.get(name)

@@ -95,7 +95,8 @@ _ORDINARY = {
     thanks thank ok okay want hurt tired hungry cold hiding hide run ran escaped left right
     called city town village centre center street road station park area place square
     country countryside outside inside bus train airport hotel room flat apartment bridge
-    wait waiting coming comes moved brought took drove car truck van motorway highway petrol gas sign signs read cannot understand afraid worried ask asking why who safe later soon""",
+    wait waiting coming comes moved brought took drove car truck van motorway highway petrol gas sign signs read cannot understand afraid worried ask asking why who safe later soon
+    bar club salon massage parlour pub restaurant kitchen factory farm animals basement garage truck stop one two many all time times watch watching us girls boys women other another same boss took say want dont dunno quick pls plz english bad signal trees lost big sleeping""",
     "es": """hotel hostal trabajo ninos norte sur este oeste mar playa costa rio lago montana hablo espanol idioma iglesia tienda mercado parada marido hijos hijo hija pega golpea sola solo ayer semana llegue autobus tren coche
     yo me mi mis tu te el ella nosotros no si se sabe sabes saber se que donde cuando como
     quien cual ahora hoy noche esta este esto eso esa aqui alli ahi un una unos unas el la los las
@@ -104,7 +105,8 @@ _ORDINARY = {
     centro cerca lejos estacion estoy estamos soy somos nombre recuerdo amigo amiga familia trabajo
     policia hospital hola gracias vale bien mal necesito quiero sitio lugar parte barrio algun
     alguna ninguna nada todo solo sola perdida perdido
-    espera esperar espere viene vienen venir llevaron trajeron movieron coche autopista gasolinera senales leer entiendo miedo tengo por que preguntas seguro luego despues pronto vale casa piso""",
+    espera esperar espere viene vienen venir llevaron trajeron movieron coche autopista gasolinera senales leer entiendo miedo tengo por que preguntas seguro luego despues pronto vale casa piso
+    bar club salon masaje piso pequeno furgoneta pueblo nombre se jefe chicas""",
     "fr": """hotel auberge travail enfants nord sud est ouest mer plage cote riviere fleuve lac montagne parle francais langue eglise magasin marche arret mari enfants frappe seule hier semaine arrivee bus train voiture connais
     je j me moi mon ma mes tu te toi il elle nous vous ils elles ne pas sais sait savoir
     que qui quoi ou quand comment pourquoi maintenant aujourd hui ce soir nuit cette cet ces un une
@@ -113,7 +115,8 @@ _ORDINARY = {
     maison rue ville village petit petite grand grande centre pres loin gare suis sommes est nom
     souviens ami amie famille travail police hopital bonjour salut merci ok bien mal besoin veux
     quelque part endroit quartier rien tout seule seul perdue perdu
-    attends attendre attente vient viennent emmene amenee deplace voiture autoroute station essence panneaux lire comprends peur pourquoi demandes sur plus tard bientot appartement""",
+    attends attendre attente vient viennent emmene amenee deplace voiture autoroute station essence panneaux lire comprends peur pourquoi demandes sur plus tard bientot appartement
+    bar club salon massage maison campagne passeport pris nom patron filles""",
     "it": """albergo hotel ostello lavoro bambini nord sud est ovest mare spiaggia costa fiume lago montagna parlo italiano lingua chiesa negozio mercato fermata marito figli picchia sola ieri settimana arrivata autobus treno macchina conosco
     io mi me mio mia tu ti lui lei noi voi loro non no si so sa sai sapere che chi dove
     quando come perche ora adesso oggi stasera stanotte notte questa questo quello quella un uno
@@ -122,7 +125,8 @@ _ORDINARY = {
     restare casa strada via citta paese piccolo piccola grande centro vicino lontano stazione
     sono siamo nome ricordo amico amica famiglia lavoro polizia ospedale ciao grazie va bene male
     bisogno voglio qualche parte posto quartiere niente tutto sola solo persa perso
-    aspetta aspetto aspettare viene vengono portato portata spostato macchina autostrada benzinaio distributore cartelli leggere capisco paura perche chiedi sicuro dopo presto appartamento""",
+    aspetta aspetto aspettare viene vengono portato portata spostato macchina autostrada benzinaio distributore cartelli leggere capisco paura perche chiedi sicuro dopo presto appartamento
+    bar club salone massaggi casa paese piccolo nome capo ragazze""",
     "de": """hotel hostel arbeit kinder norden suden osten westen meer strand kuste fluss see berg berge spreche deutsch sprache kirche laden markt haltestelle mann kinder schlagt allein gestern woche angekommen bus zug auto kein keine kenne
     ich mich mir mein meine du dich dir er sie es wir ihr nicht nein ja weiss weis wissen
     was wer wo wann wie warum jetzt heute abend nacht diese dieser dieses das der die den dem des
@@ -132,7 +136,8 @@ _ORDINARY = {
     innenstadt zentrum nahe nahe weit bahnhof bin sind ist name erinnere freund freundin familie
     arbeit polizei krankenhaus hallo danke ok gut schlecht brauche will irgendwo ort platz
     viertel nichts alles allein verloren hier dort da
-    warte warten kommt kommen gebracht gefahren gebracht auto autobahn tankstelle schilder lesen verstehe angst warum fragst sicher spater bald wohnung""",
+    warte warten kommt kommen gebracht gefahren gebracht auto autobahn tankstelle schilder lesen verstehe angst warum fragst sicher spater bald wohnung
+    bar club salon massage wohnung einer uber uber heisst wie weiss nicht chef madchen""",
     "pl": """hotel hotelu pracy pracy dzieci polnoc poludnie wschod zachod morze morzem morza plaza rzeka rzeki jezioro gory mowie polsku jezyk kosciol sklep targ przystanek maz dzieci bije wczoraj tydzien przyjechalam autobus pociag samochod duzym duze nad znam
     ja mnie mi moj moja ty ty on ona my wy oni nie tak wiem wie wiedziec co kto gdzie
     kiedy jak dlaczego teraz dzis dzisiaj wieczorem noc nocy w we na z ze do od po przy dla bez
@@ -141,7 +146,8 @@ _ORDINARY = {
     blisko daleko dworzec dworca stacja stacji jestem jestesmy nazwa pamietam przyjaciel
     przyjaciolka kolega kolezanka rodzina praca policja szpital czesc dziekuje dobrze zle
     potrzebuje chce gdzies miejsce nic wszystko sama sam zgubilam
-    na czekaj poczekaj czekam idzie przyjdzie przyjezdza przywiezli przewiezli samochod autostradzie autostrada stacji benzynowej stacja znaki czytac rozumiem boje sie dlaczego pytasz bezpieczne pozniej zaraz mieszkanie""",
+    na czekaj poczekaj czekam idzie przyjdzie przyjezdza przywiezli przewiezli samochod autostradzie autostrada stacji benzynowej stacja znaki czytac rozumiem boje sie dlaczego pytasz bezpieczne pozniej zaraz mieszkanie
+    bar klub salon masaz domu szefa u nazywa jak sie to dziewczyny""",
     "ro": """hotel serviciu copiii nord sud est vest mare marea plaja rau lac munte munti vorbesc romana limba biserica magazin piata statie sot copii bate ieri saptamana venit autobuz tren masina intr cunosc
     eu ma mi meu mea tu te el ea noi voi ei ele nu da stiu stie sti ce cine unde cand cum
     de ce acum azi astazi seara noapte noaptea asta acest aceasta un o unei unui la in pe cu fara
@@ -150,7 +156,8 @@ _ORDINARY = {
     mare centru centrul aproape langa departe gara gara sunt suntem este nume amintesc prieten
     prietena familie munca politia politie spital buna multumesc bine rau am nevoie vreau undeva
     loc nimic tot singura singur pierduta
-    vine vin asteapta asteptati stai adus adusa mutat mutata masina autostrada benzinarie semne citi inteleg frica de ce intrebi sigur mai tarziu curand apartament""",
+    vine vin asteapta asteptati stai adus adusa mutat mutata masina autostrada benzinarie semne citi inteleg frica de ce intrebi sigur mai tarziu curand apartament
+    bar club salon masaj marginea marginea orasului cum se numeste intr o casa sefului fete""",
     "hu": """szalloda szallodaban munkahelyen gyerekek eszak del kelet nyugat tenger tengernel part folyo to hegy beszelek magyarul nyelv templom bolt piac megallo ferjem gyerekek ver tegnap het jottem busz vonat auto nagy ismerem
     en engem nekem enyem te ti o mi ok nem igen tudom tudja tudok mit ki hol hova mikor
     hogyan miert most ma este ejjel ejszaka ez az egy a es vagy de nagyon meg is van vagyok
@@ -159,7 +166,8 @@ _ORDINARY = {
     belvarosban falu faluban kis kicsi nagy kozpont kozpontban kozel kozeleben messze
     palyaudvar palyaudvar allomas allomasnal nev emlekszem baratom baratnom csalad munka
     rendorseg korhaz szia koszonom jo rossz kell akarok valahol hely semmi minden egyedul
-    varj varjon jon jonnek hoztak vittek auto autopalya benzinkut tablak olvasni ertem felek miert kerdezed biztonsagos kesobb mindjart lakas""",
+    varj varjon jon jonnek hoztak vittek auto autopalya benzinkut tablak olvasni ertem felek miert kerdezed biztonsagos kesobb mindjart lakas
+    bar klub szalon masszazs lakasban egy neve varos nevet fonok lanyok""",
     "sq": """hotel pune femije veri jug lindje perendim det detit plazh lume liqen mal flas shqip gjuhe kishe dyqan treg stacion burri femijet rreh dje jave erdha autobus tren makine qytet madh njoh
     une mua me im ime ti ai ajo ne ju ata ato nuk po jo e di din ku kur si pse tani sot
     sonte nate nata kjo ky nje i te ne me per nga pa shume por dhe ose kam ke ka frike frika
@@ -167,7 +175,8 @@ _ORDINARY = {
     qytet qyteti qytetit fshat fshati vogel madh qender qendra qendren afer larg stacion
     stacioni stacionit jam jemi eshte emri mbaj mend mik mike familja pune policia spital
     pershendetje faleminderit mire keq duhet dua diku vend asgje gjithcka vetem humbur
-    prit pritni vjen vijne sollen cuan makine autostrade karburant tabela lexoj kuptoj frike pse pyet sigurt me vone se shpejti apartament""",
+    prit pritni vjen vijne sollen cuan makine autostrade karburant tabela lexoj kuptoj frike pse pyet sigurt me vone se shpejti apartament
+    bar klub sallon masazh emrin e qytetit nje shtepi te madhe shefit vajzat""",
     "ru": """гостиница гостинице отель отеле работе дети север севере юг юге восток западе запад море моря берег пляж река реки озеро горы говорю по русски русский язык церковь магазин рынок остановка муж дети бьет вчера неделю приехала автобус поезд машина большом большой знаю
     я меня мне мой моя ты тебя он она мы вы они не нет да знаю знает где куда когда
     как почему что кто сейчас сегодня вечером ночью ночь эта этот это в во на с со к от по у о
@@ -177,7 +186,8 @@ _ORDINARY = {
     рядом около возле далеко вокзал вокзала вокзале станция названия название помню друг
     подруга семья работа полиция больница привет спасибо хорошо плохо нужно хочу где то
     место ничего все одна один потерялась тут здесь там
-    жди подожди ждать идет придет приехал привезли увезли машина трасса шоссе заправка заправки знаки читать понимаю боюсь страшно почему спрашиваешь безопасно потом скоро квартира""",
+    жди подожди ждать идет придет приехал привезли увезли машина трасса шоссе заправка заправки знаки читать понимаю боюсь страшно почему спрашиваешь безопасно потом скоро квартира
+    бар клуб салон массаж квартире последнем этаже называется как лес лесу лесом ne znayu znaju gde ya ja tut zdes pomogite""",
     "uk": """готель готелі роботі діти північ півночі південь схід захід море моря берег пляж річка озеро гори розмовляю українською українська мова церква магазин ринок зупинка чоловік діти б є вчора тиждень приїхала автобус потяг машина великому великий знаю
     я мене мені мій моя ти він вона ми ви вони не ні так знаю знає де куди коли як чому
     що хто зараз сьогодні ввечері вночі ніч ця цей це в у на з із до від по про для без дуже
@@ -186,7 +196,8 @@ _ORDINARY = {
     центр центрі село селі маленьке маленька маленький великий поруч біля далеко вокзал
     вокзалу вокзалі станція назва пам ятаю друг подруга сім я робота поліція лікарня привіт
     дякую добре погано потрібно хочу десь місце нічого все одна сама загубилася тут там
-    чекай зачекай йде прийде приїхав привезли вивезли машина траса шосе заправка знаки читати розумію боюся страшно чому питаєш безпечно потім скоро квартира""",
+    чекай зачекай йде прийде приїхав привезли вивезли машина траса шосе заправка знаки читати розумію боюся страшно чому питаєш безпечно потім скоро квартира
+    бар клуб салон масаж будинку біля лісу ліс лісі називається як ne znaiu znayu de ya tut""",
     "bg": """хотел работа децата север юг изток запад море морето бряг плаж река езеро планина говоря български език църква магазин пазар спирка мъж деца бие вчера седмица пристигнах автобус влак кола голям голямо
     аз мен ме мене ми моя мой ти той тя ние вие те не да знам знае къде кога как защо какво
     кой сега днес довечера вечер нощ нощта тази този това в във на с със до от по за без много
@@ -195,14 +206,16 @@ _ORDINARY = {
     малко малка малък голям близо далеч гара гарата съм сме е име помня приятел приятелка
     семейство работа полиция болница здравей благодаря добре зле трябва искам някъде място
     нищо всичко сама сам изгубих тук там
-    чакай чакайте идва ще дойде доведоха преместиха кола магистрала бензиностанция табели чета разбирам страх страхувам защо питаш безопасно после скоро апартамент""",
+    чакай чакайте идва ще дойде доведоха преместиха кола магистрала бензиностанция табели чета разбирам страх страхувам защо питаш безопасно после скоро апартамент
+    бар клуб салон масаж една къща сме до пътя казва как ne znam kade sam tuk""",
     "ar": """فندق العمل الشمال الجنوب الشرق الغرب البحر الشاطئ النهر البحيرة الجبل اتكلم اتحدث العربية لغة الكنيسة المسجد المتجر السوق الموقف زوجي اطفالي يضربني امس الاسبوع وصلت الحافلة القطار السيارة كبيرة
     انا لا اعرف اعلم ادري نعم في من الى على عن مع هذا هذه هنا هناك اين متى كيف لماذا ماذا
     ما الان اليوم الليلة ليلا الليل خائفة خائف خوف اخاف خطر ساعدوني ساعدني مساعدة من فضلك
     ممكن يمكنني استطيع النوم انام ابقى البيت بيت الشارع شارع المدينة مدينة وسط القرية قرية
     صغيرة صغير كبيرة كبير قرب بالقرب قريب بعيد المحطة محطة اسم اتذكر صديق صديقتي عائلتي
     العمل الشرطة المستشفى مرحبا شكرا حسنا بخير اريد احتاج مكان شيء لا شيء وحدي ضائعة
-    برا خارج داخل انتظر انتظري جاي قادم يأتي نقلوني جابوني السيارة الطريق السريع محطة البنزين اللافتات اقرا افهم خايفة لماذا تسأل امن آمن بعدين قريبا شقة""",
+    برا خارج داخل انتظر انتظري جاي قادم يأتي نقلوني جابوني السيارة الطريق السريع محطة البنزين اللافتات اقرا افهم خايفة لماذا تسأل امن آمن بعدين قريبا شقة
+    بار نادي صالون مساج اسم الغابة ana mish 3arfa fein wein ma ba3ref""",
 }
 # A preposition that introduces a place ("kolo", "near") is no town in itself either.
 ORDINARY: frozenset[str] = frozenset(

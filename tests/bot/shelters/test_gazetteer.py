@@ -412,6 +412,15 @@ def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
         "na autostradzie koło stacji benzynowej",
         "برا المدينة",
         "هل هذا آمن؟",
+        # a common noun after an article is no town ("at the bar": not Bar)
+        "i am at the bar where i work",
+        "in the massage salon",
+        "we are many girls in one house",
+        "they watch us all the time",
+        "wir sind in einer wohnung über einer bar",
+        "suntem intr-o casa mare la marginea orasului",
+        "ми в будинку біля лісу",
+        "ne znayu gde ya",
     ],
 )
 def test_an_answer_that_names_no_place_is_asked_again(gazetteer, typed):
