@@ -37,6 +37,8 @@ ACTIONS = {
     "account_disable": "account disabled",
     "account_enable": "account enabled",
     "account_unlock": "sign-in throttling cleared",
+    "stats": "read the statistics",
+    "settings": "changed the console's settings",
 }
 MAX_READ = 1000
 CASE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: said aloud, read on paper

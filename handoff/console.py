@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 
 from aiohttp import web
 
 from bot.channels import CAPABILITIES
 from bot.channels.base import read_json
 from bot.config import Network
-from bot.store import keys
+from bot.store import keys, stats
 from bot.store.privacy import Privacy
 from bot.store.replies import decoded
 from bot.store.shared import fill_texts
@@ -25,6 +26,7 @@ from handoff.events import CLOSED, EventHub
 from handoff.pages import error
 from handoff.relay import Handoff
 from handoff.sessions import SignIn
+from handoff.stats import Range, StatsRangeError, as_csv, report
 
 MAX_MESSAGE = 4096
 MAX_NOTES = 5000
@@ -32,6 +34,21 @@ HEARTBEAT_S = 15
 # The page reads a conversation again at each new message: the audit notes one
 # read per counsellor and conversation in this long (per process).
 READ_AUDITED_EVERY_S = 600
+
+
+def _earlier(contact: dict) -> dict:
+    """An earlier contact as the console shows it: when it closed, who had it,
+    how it ended and its wrap-up (never what was written in it)."""
+    return {
+        "closed_at": contact.get("closed_at"),
+        "closed_by": contact.get("closed_by"),
+        "counsellor": contact.get("counsellor"),
+        "outcome": contact.get("outcome"),
+        "notes": contact.get("notes") or "",
+        "wrapup": contact.get("wrapup") or {},
+        "risk": contact.get("risk"),
+        "severity": contact.get("severity"),
+    }
 
 
 class Console:
@@ -77,6 +94,10 @@ class Console:
             web.get(f"{api}/counsellors", self.sign_in.guard(self.team)),
             web.get(f"{api}/overview", self.sign_in.guard(self.overview, supervisor=True)),
             web.get(f"{api}/audit", self.sign_in.guard(self.audit_entries, supervisor=True)),
+            web.get(f"{api}/wrapup", self.sign_in.guard(self.wrapup_form)),
+            web.get(f"{api}/stats", self.sign_in.guard(self.statistics, supervisor=True)),
+            web.get(f"{api}/settings", self.sign_in.guard(self.settings)),
+            web.post(f"{api}/settings", self.sign_in.guard(self.change_settings, supervisor=True)),
         ]
 
     # ------------------------------------------------------------------ queue
@@ -224,22 +245,51 @@ class Console:
             pipe.hgetall(keys.delivery(pid))
             pipe.get(keys.data_key(pid))
             pipe.hget(keys.handoff(pid), "notes")  # sealed: bytes, not in `record`'s text
-            raw, dropped, statuses, wrapped, notes = await pipe.execute()
+            pipe.lrange(keys.wrapups(pid), 0, -1)
+            pipe.hget(keys.CONSOLE_SETTINGS, "earlier_transcripts")
+            (
+                raw,
+                dropped,
+                statuses,
+                wrapped,
+                notes,
+                sealed_wrapups,
+                show_earlier,
+            ) = await pipe.execute()
         if dropped := int(dropped or 0):
             body["earlier_dropped"] = dropped  # over the transcript's cap, oldest first
         delivery = {decoded(k): decoded(v) for k, v in statuses.items()}
         data_key = self.handoff.conversations.vault.unwrap(pid, wrapped)
         if notes and data_key is not None and (opened_notes := data_key.open(notes)):
             body["notes"] = opened_notes
+        # Her earlier contacts' wrap-ups (the newest last); when this contact is
+        # closed, the newest is its own.
+        contacts = [
+            json.loads(opened)
+            for item in sealed_wrapups
+            if data_key is not None and (opened := data_key.open(item))
+        ]
+        if status == "closed" and contacts:
+            body["wrapup"] = contacts.pop().get("wrapup", {})
+        body["earlier_contacts"] = [_earlier(c) for c in reversed(contacts)]
+        since = contacts[-1]["closed_at"] if contacts else None  # this contact began after it
+        hidden = 0
         for item in raw:
             opened = data_key.open(item) if data_key is not None else None
             if opened is None:  # never: her key goes only with her transcript
                 continue
             message = json.loads(opened)
+            if since is not None and float(message.get("at", 0)) <= since:
+                if show_earlier != b"1":  # a supervisor has not allowed it (console settings)
+                    hidden += 1
+                    continue
+                message["earlier"] = True
             status = keys.delivery_status(message.get("from", ""), delivery, message.get("id", ""))
             if status and "status" not in message:
                 message["status"] = status
             body["messages"].append(message)
+        if hidden:
+            body["earlier_hidden"] = hidden  # messages of her earlier contacts, not shown
         await fill_texts(self.redis, body["messages"])  # the flows' words, kept once for all
         engine = self.handoff.conversations.engine
         if conv is not None:
@@ -373,18 +423,73 @@ class Console:
             return error(400, f"`notes` must be a text of at most {MAX_NOTES} characters.")
         if not isinstance(back, bool):
             return error(400, "`return_to_bot` must be true or false.")
+        wrapup, problem = self.handoff.wrapup.check(body.get("wrapup"))
+        if problem:
+            return error(400, problem)
         if record.get("status") not in ("waiting", "assigned"):
             return error(409, "This conversation is already closed.")
         if record.get("assigned_to") not in (session.user, "", None) and not session.is_supervisor:
             return error(403, "This conversation is with another counsellor.")
         try:
-            code = await self.handoff.close(pid, session.user, outcome.strip(), notes, back)
+            code = await self.handoff.close(pid, session.user, outcome.strip(), notes, back, wrapup)
         except TimeoutError:
             return error(503, "The conversation is busy: try again in a moment.")
         if code != 200:
             return error(404, "No such conversation.")
         await self.audit.record(session.user, "close", pid, outcome.strip())
         return web.json_response({"ok": True})
+
+    # ------------------------------------------------------------------ casework
+
+    async def wrapup_form(self, request: web.Request, session: Session) -> web.Response:
+        """The close dialog's outcomes and wrap-up fields (flows/wrapup.yaml)."""
+        return web.json_response(self.handoff.wrapup.to_json())
+
+    async def statistics(self, request: web.Request, session: Session) -> web.Response:
+        """Supervisors: the anonymous statistics, as JSON or (`format=csv`) CSV."""
+        query = request.query
+        zone = self.handoff.zone
+        fmt = query.get("format", "json")
+        if fmt not in ("json", "csv"):
+            return error(400, "`format` is `json` or `csv`.")
+        try:
+            today = date.fromisoformat(stats.day_of(self.clock(), zone))
+            span = Range.parse(query.get("from"), query.get("to"), query.get("by"), today)
+        except StatsRangeError as problem:
+            return error(400, str(problem))
+        body = await report(self.redis, span, zone)
+        await self.audit.record(session.user, "stats", "", f"{span.first} to {span.last}")
+        if fmt == "json":
+            return web.json_response(body)
+        name = f"helpline-stats-{span.first}-{span.last}.csv"
+        return web.Response(
+            text=as_csv(body),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def settings(self, request: web.Request, session: Session) -> web.Response:
+        return web.json_response(await self._settings())
+
+    async def _settings(self) -> dict:
+        stored = await self.redis.hget(keys.CONSOLE_SETTINGS, "earlier_transcripts")
+        return {"earlier_transcripts": stored == b"1"}
+
+    async def change_settings(self, request: web.Request, session: Session) -> web.Response:
+        """Supervisors: whether counsellors may read the transcripts of her earlier
+        (closed) contacts when she writes again. Off unless a supervisor allows it."""
+        body = await read_json(request)
+        if isinstance(body, web.Response):
+            return body
+        value = body.get("earlier_transcripts")
+        if set(body) != {"earlier_transcripts"} or not isinstance(value, bool):
+            return error(400, 'Send a JSON object {"earlier_transcripts": true or false}.')
+        await self.redis.hset(keys.CONSOLE_SETTINGS, "earlier_transcripts", int(value))
+        await self.audit.record(
+            session.user, "settings", "", f"earlier transcripts {'shown' if value else 'hidden'}"
+        )
+        return web.json_response(await self._settings())
 
     async def block(self, request: web.Request, session: Session) -> web.Response:
         opened = await self._open_with_body(request, session)

@@ -16,6 +16,7 @@ import json
 import math
 import statistics
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +24,7 @@ from redis.asyncio import Redis
 
 from bot.channels import CAPABILITIES
 from bot.clock import Clock, wall_clock
-from bot.store import keys
+from bot.store import keys, stats
 from bot.store.replies import decoded
 from bot.store.scripts import load_script
 
@@ -73,6 +74,7 @@ class HandoffQueue:
         self._claim = load_script(redis, LUA / "claim.lua")
         self._leave = load_script(redis, LUA / "leave.lua")
         self.metrics: Any = None  # helpline.metrics.Metrics, set by the app
+        self.zone: tzinfo = UTC  # the statistics' days (the opening hours' time zone)
 
     def score(self, level: str, enqueued_at: float) -> float:
         return enqueued_at + LEVEL_INDEX[level] * self.aging_seconds
@@ -124,10 +126,20 @@ class HandoffQueue:
     ) -> tuple[int, str, float | None]:
         """(200, previous assignee, enqueued_at) | (404, '', None) | (409, current assignee, None)."""
         now = self.clock() if now is None else now
-        code, previous, enqueued_at = await self._claim(
+        code, previous, enqueued_at, first = await self._claim(
             keys=[keys.handoff(pid), keys.WAITING, keys.assigned(username), keys.WAITS],
             args=[pid, username, now, "1" if take_over else "0", keys.ASSIGNED_PREFIX],
         )
+        if first == b"1":  # she waited until now: the wait and who took her, for the statistics
+            waited = max(0.0, now - float(enqueued_at or now))
+            await stats.count(
+                self.redis,
+                now,
+                self.zone,
+                "claimed",
+                counsellor=username,
+                wait=stats.wait_bucket(waited),
+            )
         return (
             int(code),
             (previous.decode() if isinstance(previous, bytes) else previous or ""),
@@ -170,6 +182,8 @@ class HandoffQueue:
                     keys=[keys.handoff(pid), keys.QUEUE, keys.WAITING],
                     args=[pid, "waiting", "abandoned", now],
                 )
+                if left:
+                    await self._count_left("abandoned", data, now)
                 if left and self.metrics:
                     self.metrics.inc("helpline_queue_abandoned", "silent")
                 continue
@@ -244,10 +258,22 @@ class HandoffQueue:
             args=[pid, "waiting", "withdrawn", now],
         )
         if done:
+            await self._count_left("withdrawn", await self.record(pid), now)
             if self.metrics:
                 self.metrics.inc("helpline_queue_abandoned", "withdrawn")
             await self.redis.publish(keys.EVENTS, json.dumps({"type": "queue"}))
         return bool(done)
+
+    async def _count_left(self, measure: str, record: dict[str, str], now: float) -> None:
+        await stats.count(
+            self.redis,
+            now,
+            self.zone,
+            measure,
+            channel=record.get("channel"),
+            language=record.get("language"),
+            severity=record.get("severity"),
+        )
 
     async def waiting_count(self) -> int:
         return await self.redis.zcard(keys.WAITING)

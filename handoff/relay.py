@@ -14,22 +14,26 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import tzinfo
 from typing import Protocol
 
 from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Outbound
 from bot.clock import Clock
 from bot.conversation.model import MODE_BOT, MODE_ENDED, MODE_QUEUED, Context, Conversation
+from bot.flows.wrapup import WrapupForm
 from bot.pipeline.drain import DrainScript
 from bot.runtime.conversations import Conversations
 from bot.runtime.runtime import ActionContext
-from bot.store import keys
+from bot.store import keys, stats
 from bot.store.commit import Commit, new_id, queue_command, transcript_entry
 from bot.store.replies import decoded_or_empty
 from bot.store.scripts import load_script
 from handoff.counsellors import Counsellors
 from handoff.hours import OpeningHours
 from handoff.queue import LUA, HandoffQueue
+
+MAX_WRAPUPS = 50  # her earlier contacts' wrap-ups kept (the newest)
 
 
 class Wake(Protocol):
@@ -77,11 +81,22 @@ class Handoff:
         self.counsellors = Counsellors(self.redis, conversations.clock)
         self.metrics = metrics
         self.queue.metrics = metrics
+        self.queue.zone = self.zone
         self._relay = load_script(self.redis, LUA / "relay.lua")
 
     @property
     def hours(self) -> OpeningHours:
         return OpeningHours(self.conversations.engine.settings.opening_hours)
+
+    @property
+    def zone(self) -> tzinfo:
+        """The helpline's time zone: its statistics count days there."""
+        return stats.zone_of(self.conversations.engine.settings.opening_hours)
+
+    @property
+    def wrapup(self) -> WrapupForm:
+        """The close dialog's form (flows/wrapup.yaml)."""
+        return self.conversations.engine.flowset.wrapup or WrapupForm()
 
     # ------------------------------------------------------------------ person side
 
@@ -97,6 +112,17 @@ class Handoff:
             language=ctx.conversation.language,
             now=now,
         )
+        if new:
+            await stats.count(
+                self.redis,
+                now,
+                self.zone,
+                "handoffs",
+                channel=ctx.inbound.channel,
+                language=ctx.conversation.language,
+                severity=level,
+                risk=ctx.risk.concept if ctx.risk else "none",
+            )
         if new and self.metrics:
             self.metrics.inc("helpline_handoffs", level)
         ctx.conversation.mode = MODE_QUEUED
@@ -237,10 +263,18 @@ class Handoff:
         return True
 
     async def close(
-        self, pid: str, username: str, outcome: str, notes: str, return_to_bot: bool
+        self,
+        pid: str,
+        username: str,
+        outcome: str,
+        notes: str,
+        return_to_bot: bool,
+        wrapup: dict | None = None,
     ) -> int:
         """Close the handoff; with `return_to_bot` she is back at the main menu (and
-        is shown it), else the conversation ends and her next message starts anew."""
+        is shown it), else the conversation ends and her next message starts anew.
+        The wrap-up (checked by the caller against `self.wrapup`) is kept with her
+        conversation, sealed, for her next contact; the statistics count it."""
         async with conversation_lock(
             self.redis, pid, self.conversations.clock, self.wake.wake_worker
         ):
@@ -270,6 +304,30 @@ class Handoff:
             )
             commit.add("ZREM", keys.QUEUE, pid)
             commit.add("ZREM", keys.WAITING, pid)
+            earlier = {
+                "closed_at": now,
+                "closed_by": username,
+                "counsellor": assigned or username,
+                "outcome": outcome,
+                "notes": notes,
+                "wrapup": wrapup or {},
+                "severity": record.get("severity"),
+                "risk": record.get("category") or None,
+                "channel": channel,
+            }
+            commit.add("RPUSH", keys.wrapups(pid), key.seal(json.dumps(earlier)))
+            commit.add("LTRIM", keys.wrapups(pid), -MAX_WRAPUPS, -1)
+            form = self.wrapup
+            for command in stats.counts(
+                now,
+                self.zone,
+                "closed",
+                outcome=form.outcome_group(outcome),
+                counsellor=assigned or username,
+                channel=channel,
+                **{f"wrapup.{name}": value for name, value in (wrapup or {}).items()},
+            ):
+                commit.add(*command)
             if assigned:
                 commit.add("SREM", keys.assigned(assigned), pid)
             if conv is not None:

@@ -10,6 +10,7 @@ from bot.flows.check import FlowChecker
 from bot.flows.parse import FlowParser
 from bot.flows.schema import SETTINGS_FILE, Flow, FlowSet
 from bot.flows.settings import load_settings
+from bot.flows.wrapup import WRAPUP_FILE, WrapupForm, load_wrapup
 from bot.sources import Issue
 
 
@@ -17,7 +18,7 @@ def flow_files(directory: Path) -> list[Path]:
     return sorted(
         p
         for p in directory.glob("*.y*ml")
-        if p.name != SETTINGS_FILE and p.suffix in (".yaml", ".yml")
+        if p.name not in (SETTINGS_FILE, WRAPUP_FILE) and p.suffix in (".yaml", ".yml")
     )
 
 
@@ -42,6 +43,8 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
                 code="missing-settings",
             )
         )
+    wrapup_path = directory / WRAPUP_FILE
+    wrapup = load_wrapup(loader, wrapup_path) if wrapup_path.exists() else WrapupForm()
     flows: dict[str, Flow] = {}
     for path in flow_files(directory):
         flow = loader.load_flow(path)
@@ -86,5 +89,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Issue]]:
     digest = hashlib.sha256()
     for src in sorted(loader.sources.values(), key=lambda s: s.file):
         digest.update(src.file.encode() + b"\0" + "\n".join(src.lines).encode())
-    flowset = FlowSet(directory, checker.settings, flows, digest.hexdigest()[:12], loader.sources)
+    flowset = FlowSet(
+        directory, checker.settings, flows, digest.hexdigest()[:12], loader.sources, wrapup
+    )
     return flowset, issues

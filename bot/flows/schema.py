@@ -208,6 +208,7 @@ class FlowSet:
     flows: dict[str, Flow]
     version: str
     sources: dict[str, Source] = field(default_factory=dict)
+    wrapup: Any = None  # bot.flows.wrapup.WrapupForm: the console's close form (wrapup.yaml)
 
     def state(self, flow: str, name: str) -> State | None:
         f = self.flows.get(flow)

@@ -16,6 +16,7 @@ from bot.channels import CAPABILITIES, flow_channel
 from bot.channels.base import Inbound
 from bot.conversation.engine import Engine
 from bot.conversation.model import (
+    MODE_ENDED,
     MODE_QUEUED,
     Context,
     Conversation,
@@ -27,7 +28,7 @@ from bot.conversation.model import (
 from bot.flows.schema import ActionCall
 from bot.risk.lexicons import Match
 from bot.runtime.conversations import TRANSIENT_ANSWER, Conversations
-from bot.store import keys
+from bot.store import keys, stats
 from bot.store.commit import Commit
 from bot.store.replies import decoded
 
@@ -107,6 +108,8 @@ class Runtime:
         event = _event_of(inbound)
         reading = engine.read(conv, event)
         if inbound.kind == "exit" or reading.keyword == "exit":
+            if conv is not None and conv.mode == MODE_QUEUED:  # she left a handoff for safety
+                self._count(commit, now, "left", channel=inbound.channel, language=conv.language)
             if conv is not None or inbound.kind == "exit":
                 action = ActionContext(
                     conversations,
@@ -170,8 +173,17 @@ class Runtime:
             result = await self._run(pid, result, context, inbound, commit)
         if result is None:
             return
+        if conv is None or conv.mode == MODE_ENDED:  # a new contact (first, or after a close)
+            language = result.conversation.language
+            self._count(commit, now, "conversations", channel=inbound.channel, language=language)
         conversations.say(commit, inbound.channel, result.conversation, result.replies)
         commit.save_state(result.conversation.to_dict())
+
+    def _count(self, commit: Commit, now: float, measure: str, **dimensions: str) -> None:
+        """Count in the anonymous statistics, with the message's other writes (once)."""
+        zone = stats.zone_of(self.engine.settings.opening_hours)
+        for command in stats.counts(now, zone, measure, **dimensions):
+            commit.add(*command)
 
     async def _risk_handoff(
         self, pid, conv, event, context, inbound, commit, risk: Match

@@ -150,6 +150,7 @@ def conversation_keys(pid: str) -> list[str]:
         traces(pid),
         seen(pid),
         case(pid),
+        wrapups(pid),
     ]
 
 
@@ -231,6 +232,17 @@ def count_metric(name: str, *labels: str) -> list:
     ]  # stream of counsellor actions (handoff/audit.py)
 
 
+def stats_day(day: str) -> str:
+    """Hash of one day's anonymous counters (bot/store/stats.py): no ids, no text."""
+    return f"{PREFIX}:stats:{day}"
+
+
+def wrapups(pid: str) -> str:
+    """List of her earlier contacts' wrap-ups (handoff/relay.py), sealed JSON."""
+    return f"{PREFIX}:c:{{{pid}}}:wrapups"
+
+
+CONSOLE_SETTINGS = f"{PREFIX}:console:settings"  # hash: what supervisors allow (console settings)
 EVENTS = f"{PREFIX}:events"  # pub/sub channel nudging consoles to re-read
 # Hash digest -> text: the flows' texts that transcripts and web mailboxes refer
 # to (bot/store/shared.py). Names no one; kept for as long as the line runs.

@@ -1,4 +1,4 @@
-"""The `helpline` command: run, chat, flows, locales, shelters, counsellor, deadletters, audit.
+"""The `helpline` command: run, chat, flows, locales, shelters, counsellor, deadletters, audit, stats.
 
 Configuration errors print one sentence each and exit with code 2; flow errors
 print `file:line:col: message` lines and exit with code 1. Never a traceback for
@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import argparse
 
-from helpline.cli import audit, chat, counsellor, deadletters, flows, locales, run, shelters
+from helpline.cli import (
+    audit,
+    chat,
+    counsellor,
+    deadletters,
+    flows,
+    locales,
+    run,
+    shelters,
+    stats,
+)
 from helpline.cli.common import EXIT_OK
 
-COMMANDS = (run, chat, flows, locales, shelters, counsellor, deadletters, audit)
+COMMANDS = (run, chat, flows, locales, shelters, counsellor, deadletters, audit, stats)
 
 
 def build_parser() -> argparse.ArgumentParser:
