@@ -7,6 +7,7 @@ import { Alerts } from "./alerts.js";
 import { ConversationView } from "./conversation.js";
 import { channelName, languageName, riskWords } from "./format.js";
 import { Queue } from "./queue.js";
+import { StatsView } from "./stats.js";
 import { TeamView } from "./team.js";
 
 const SAFETY_NET_MS = 20000;
@@ -24,6 +25,7 @@ const app = {
   queue: null,
   conversation: null,
   team: null,
+  stats: null,
   alerts: null,
 
   flash(text) {
@@ -51,6 +53,7 @@ function showLogin(reason = "") {
   app.queue?.clear();
   app.conversation?.reset();
   app.team?.hide();
+  app.stats?.hide();
   app.alerts?.reset();
   $("app").hidden = true;
   $("loading").hidden = true;
@@ -111,6 +114,7 @@ function start(me) {
   $("app").hidden = false;
   $("whoami").textContent = `${me.user} · ${me.role === "supervisor" ? "supervisor" : "counsellor"}`;
   $("nav-team").hidden = me.role !== "supervisor";
+  $("nav-stats").hidden = me.role !== "supervisor";
   document.body.classList.toggle("is-supervisor", me.role === "supervisor");
   app.queue.me = app.me;
   app.claimed.clear();
@@ -158,9 +162,12 @@ function route() {
   const hash = window.location.hash;
   const match = /^#\/c\/([^/]+)$/.exec(hash);
   const layout = $("layout");
+  const view = hash === "#/team" || hash === "#/stats" ? hash : "#/";
+  if (!match) app.stats.hide();
   if (match) {
     const id = decodeURIComponent(match[1]);
     app.team.hide();
+    app.stats.hide();
     $("placeholder").hidden = true;
     layout.dataset.show = "detail";
     app.queue.setOpen(id);
@@ -171,6 +178,13 @@ function route() {
     $("placeholder").hidden = true;
     layout.dataset.show = "detail";
     app.team.show();
+  } else if (hash === "#/stats" && app.me.role === "supervisor") {
+    app.conversation.hide();
+    app.team.hide();
+    app.queue.setOpen(null);
+    $("placeholder").hidden = true;
+    layout.dataset.show = "detail";
+    app.stats.show();
   } else {
     app.conversation.hide();
     app.team.hide();
@@ -179,7 +193,7 @@ function route() {
     layout.dataset.show = "queue";
   }
   for (const link of document.querySelectorAll("#views a")) {
-    const current = link.getAttribute("href") === (hash === "#/team" ? "#/team" : "#/");
+    const current = link.getAttribute("href") === view;
     if (current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -273,6 +287,7 @@ app.queue = new Queue({ list: $("queue-list"), empty: $("queue-empty"), summary:
 app.queue.onChange(onQueue);
 app.conversation = new ConversationView(app);
 app.team = new TeamView(app);
+app.stats = new StatsView(app);
 
 try {
   start(await get("/me"));

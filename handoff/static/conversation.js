@@ -210,7 +210,10 @@ export class ConversationView {
       $("closed-by").textContent = data.closed_by ? `Closed by ${data.closed_by === this.me.user ? "you" : data.closed_by}.` : "Closed.";
       $("closed-outcome").textContent = data.outcome || "—";
       $("closed-notes").textContent = data.notes || "No notes.";
+      $("closed-wrapup").textContent = "";
+      this.wrapupWords(data.wrapup).then((words) => { $("closed-wrapup").textContent = words || "—"; });
     }
+    this.renderEarlier(data);
 
     const dropped = $("transcript-dropped");
     dropped.hidden = !data.earlier_dropped;
@@ -291,6 +294,7 @@ export class ConversationView {
     const meta = h("p", { class: "msg-meta" },
       h("span", { class: "msg-who" }, who),
       h("span", { class: "msg-time" }, clock(message.at)));
+    if (message.earlier) meta.append(h("span", { class: "earlier-tag" }, "Earlier contact"));
     if (message.risk || message.category) {
       meta.append(h("span", { class: `risk-tag ${urgencyClass(message.risk)}` },
         `Risk: ${riskWords(message.category)}${message.risk ? `, ${urgencyWord(message.risk).toLowerCase()}` : ""}`
@@ -497,12 +501,110 @@ export class ConversationView {
     }
   }
 
-  openClose() {
+  /** The close dialog's outcomes and wrap-up fields (flows/wrapup.yaml), read once per page. */
+  wrapupForm() {
+    if (!this.wrapupPromise) {
+      this.wrapupPromise = get("/wrapup").catch((problem) => {
+        this.wrapupPromise = null;
+        throw problem;
+      });
+    }
+    return this.wrapupPromise;
+  }
+
+  /** "Needs: A safe place to sleep, Health care · Referrals made: Shelter" */
+  async wrapupWords(wrapup) {
+    if (!wrapup || !Object.keys(wrapup).length) return "";
+    let form = { fields: [] };
+    try {
+      form = await this.wrapupForm();
+    } catch {
+      // The ids then stand for their labels.
+    }
+    const parts = [];
+    for (const [id, value] of Object.entries(wrapup)) {
+      const field = form.fields.find((f) => f.id === id);
+      const label = (choice) => field?.choices.find((c) => c.id === choice)?.label || choice;
+      const values = (Array.isArray(value) ? value : [value]).map(label);
+      parts.push(`${field?.label || id}: ${values.join(", ")}`);
+    }
+    return parts.join(" · ");
+  }
+
+  renderEarlier(data) {
+    const earlier = data.earlier_contacts || [];
+    const section = $("conv-earlier");
+    section.hidden = !earlier.length || Boolean(data.left);
+    if (section.hidden) return;
+    $("earlier-title").textContent = earlier.length === 1
+      ? "She has written before: 1 earlier contact" : `She has written before: ${earlier.length} earlier contacts`;
+    $("earlier-hidden-note").textContent = data.earlier_hidden
+      ? ` (${data.earlier_hidden} messages; a supervisor can allow them in Statistics › Settings)` : "";
+    const key = JSON.stringify(earlier);
+    if (section.dataset.key === key) return;
+    section.dataset.key = key;
+    const list = $("earlier-list");
+    list.replaceChildren();
+    for (const contact of earlier) {
+      const item = h("li", { class: "earlier-item" },
+        h("p", { class: "earlier-head" }, `${clock(contact.closed_at)} · ${contact.counsellor || contact.closed_by || "a counsellor"}`),
+        h("p", {}, h("strong", {}, "Outcome: "), contact.outcome || "—"));
+      const wrapup = h("p", { class: "earlier-wrapup" });
+      const notes = contact.notes ? h("p", { class: "notes" }, h("strong", {}, "Notes: "), contact.notes) : null;
+      item.append(wrapup);
+      if (notes) item.append(notes);
+      this.wrapupWords(contact.wrapup).then((words) => { wrapup.textContent = words; });
+      list.append(item);
+    }
+  }
+
+  async openClose() {
     $("close-form").reset();
     $("close-error").hidden = true;
     this.showReturnHint();
+    let form = { outcomes: [], fields: [] };
+    try {
+      form = await this.wrapupForm();
+    } catch (problem) {
+      if (problem.status === 401) return;
+      $("close-error").textContent = `The wrap-up form could not be read: ${problem.message}`;
+      $("close-error").hidden = false;
+    }
+    const select = $("close-outcome");
+    select.replaceChildren(h("option", { value: "" }, "Choose an outcome…"),
+      ...form.outcomes.map((outcome) => h("option", { value: outcome }, outcome)));
+    $("close-wrapup").replaceChildren(...form.fields.map((field) => this.wrapupFieldset(field)));
     $("close-dialog").showModal();
-    $("close-outcome").focus();
+    select.focus();
+  }
+
+  wrapupFieldset(field) {
+    const type = field.choose === "many" ? "checkbox" : "radio";
+    const legend = h("legend", {}, field.label, field.required ? h("span", { class: "required" }, " (required)") : null);
+    const set = h("fieldset", { class: "wrapup-field", "data-field": field.id, "aria-required": field.required ? "true" : null }, legend);
+    if (field.help) set.append(h("p", { class: "hint" }, field.help));
+    const choices = h("div", { class: "choices" });
+    for (const choice of field.choices) {
+      const id = `wrapup-${field.id}-${choice.id}`;
+      choices.append(h("span", { class: "choice" },
+        h("input", { type, id, name: `wrapup-${field.id}`, value: choice.id }),
+        h("label", { for: id }, choice.label)));
+    }
+    set.append(choices);
+    return set;
+  }
+
+  /** {field: choice | [choices]} from the dialog, and the labels of required fields left empty. */
+  wrapupValues() {
+    const values = {};
+    const missing = [];
+    for (const set of document.querySelectorAll("#close-wrapup .wrapup-field")) {
+      const checked = [...set.querySelectorAll("input:checked")].map((input) => input.value);
+      const many = set.querySelector("input")?.type === "checkbox";
+      if (checked.length) values[set.dataset.field] = many ? checked : checked[0];
+      else if (set.getAttribute("aria-required") === "true") missing.push(set.querySelector("legend").firstChild.textContent);
+    }
+    return { values, missing };
   }
 
   showReturnHint() {
@@ -522,8 +624,15 @@ export class ConversationView {
       $("close-outcome").focus();
       return;
     }
+    const { values: wrapup, missing } = this.wrapupValues();
+    if (missing.length) {
+      error.textContent = `The wrap-up is not complete: fill in ${missing.join(", ")}.`;
+      error.hidden = false;
+      document.querySelector(`#close-wrapup fieldset[aria-required="true"] input`)?.focus();
+      return;
+    }
     try {
-      await post(`/conversations/${encodeURIComponent(this.id)}/close`, { outcome, notes, return_to_bot: returnToBot });
+      await post(`/conversations/${encodeURIComponent(this.id)}/close`, { outcome, notes, return_to_bot: returnToBot, wrapup });
       $("close-dialog").close();
       this.app.flash(returnToBot ? "Conversation closed: she is back at the bot's main menu."
         : "Conversation closed: her next message starts a new conversation.");

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import time
+from datetime import UTC
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from twilio.request_validator import RequestValidator
 
 from bot.i18n.catalogs import Catalogs
-from bot.store import keys
+from bot.store import keys, stats
 from bot.testing.webchat import WebChat
 from handoff.counsellors import Counsellors
 from handoff.queue import HandoffQueue
@@ -753,6 +755,152 @@ async def test_keyboard_only_with_visible_focus_and_readable_contrast(app, tabs,
     assert ratios
     low = [(selector, round(ratio, 2)) for selector, ratio in ratios if ratio < 4.5]
     assert not low, low
+
+
+# ---------------------------------------------------------------------- casework
+
+
+def screenshots_dir(tmp_path: Path) -> Path:
+    """docs/ when HELPLINE_SCREENSHOTS asks for it, else a throwaway folder."""
+    if os.environ.get("HELPLINE_SCREENSHOTS"):
+        return ROOT / os.environ["HELPLINE_SCREENSHOTS"]
+    return tmp_path
+
+
+@pytest.fixture
+async def strict_app(make_client, team, tmp_path):
+    """The app with the shipped flows, the kind of exploitation required on close."""
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    wrapup = flows / "wrapup.yaml"
+    head, _, rest = wrapup.read_text().partition("  exploitation:\n")
+    rest = rest.replace("    required: false\n", "    required: true\n", 1)
+    wrapup.write_text(head + "  exploitation:\n" + rest)
+    return await make_client(flows_dir=flows)
+
+
+async def test_wrapup_on_close_and_her_earlier_contacts_when_she_returns(
+    strict_app, browser, tmp_path
+):
+    tabs = Tabs(browser, strict_app)
+    try:
+        ana = await tabs.console("ana")
+        person = await tabs.person()
+        await person_writes(person, "COUNSELLOR")
+        row, pid = await queued_row(ana)
+        await row.locator("a").click()
+        await ana.get_by_role("button", name="Claim").click()
+        await ana.locator("#reply-text").fill("Hello, I am Ana.")
+        await ana.locator("#reply-text").press("Enter")
+        await expect(person.locator("#messages")).to_contain_text("Hello, I am Ana.")
+        await person_writes(person, "my boss keeps my papers")
+        await expect(ana.locator("#transcript .from-user").last).to_contain_text("my papers")
+
+        await ana.get_by_role("button", name="Close…").click()
+        dialog = ana.locator("#close-dialog")
+        await expect(
+            dialog.get_by_role("group", name="Kind of exploitation (required)")
+        ).to_be_visible()
+        await dialog.get_by_label("Outcome").select_option("Referred to a shelter or service")
+        await dialog.get_by_role("button", name="Close conversation").click()
+        await expect(dialog.locator("#close-error")).to_have_text(
+            "The wrap-up is not complete: fill in Kind of exploitation."
+        )
+        await dialog.get_by_label("Forced labour or services").check()
+        await dialog.get_by_label("A safe place to sleep").check()
+        await dialog.get_by_label("Her rights, legal advice").check()
+        await dialog.get_by_label("Shelter", exact=True).check()
+        await dialog.get_by_label("She wrote about herself").check()
+        await dialog.get_by_label("Notes").fill("Speaks some Italian. Safe to write after 22:00.")
+        await ana.set_viewport_size({"width": 1280, "height": 1250})
+        await ana.screenshot(path=str(screenshots_dir(tmp_path) / "console-wrapup.png"))
+        await dialog.get_by_role("button", name="Close conversation").click()
+        await expect(ana.locator("#flash")).to_have_text(
+            "Conversation closed: she is back at the bot's main menu."
+        )
+        await go(ana, f"#/c/{pid}")
+        await expect(ana.locator("#closed-wrapup")).to_have_text(
+            "Kind of exploitation: Forced labour or services · Needs: A safe place to sleep, "
+            "Her rights, legal advice · Referrals made: Shelter · This contact: She wrote about herself"
+        )
+
+        # She writes again and asks for someone: Ana sees what was done, not what was said.
+        await go(ana, "#/")
+        await person_writes(person, "COUNSELLOR")
+        row, again = await queued_row(ana)
+        assert again == pid
+        await row.locator("a").click()
+        earlier = ana.locator("#conv-earlier")
+        await expect(earlier.locator("h3")).to_have_text(
+            "She has written before: 1 earlier contact"
+        )
+        await expect(earlier).to_contain_text("Referred to a shelter or service")
+        await expect(earlier).to_contain_text(
+            "Needs: A safe place to sleep, Her rights, legal advice"
+        )
+        await expect(earlier).to_contain_text("Speaks some Italian.")
+        await expect(ana.locator("#transcript .from-user").last).to_contain_text("COUNSELLOR")
+        await expect(ana.locator("#transcript")).not_to_contain_text("my papers")
+        await expect(ana.locator("#earlier-hidden-note")).to_contain_text("messages")
+    finally:
+        await tabs.close()
+    assert not tabs.problems, tabs.problems
+
+
+async def test_supervisor_statistics_page_and_setting(app, tabs, redis, tmp_path):
+    # Example counts (nobody real), over two weeks, as the app would have counted them.
+    now = time.time()
+    for days_ago in range(14):
+        when = now - days_ago * 86400
+        for number in range(3 + (days_ago * 7) % 9):
+            severity = ("high", "asked", "critical", "medium")[number % 4]
+            channel = ("sms", "telegram", "whatsapp", "web")[number % 4]
+            commands = stats.counts(when, UTC, "handoffs", channel=channel, language="ro",
+                                    severity=severity, risk="none")  # fmt: skip
+            commands += stats.counts(when, UTC, "conversations", channel=channel, language="ro")
+            commands += stats.counts(when, UTC, "conversations", channel=channel, language="uk")
+            commands += stats.counts(when, UTC, "claimed", counsellor="ana",
+                                     wait=stats.wait_bucket(60 * (number + 1)))  # fmt: skip
+            commands += stats.counts(when, UTC, "closed", outcome="Information given",
+                                     counsellor="ana", **{"wrapup.needs": ["shelter"]})  # fmt: skip
+            for command in commands:
+                await redis.execute_command(*command)
+    sue = await tabs.console("sue")
+    await sue.get_by_role("link", name="Statistics").click()
+    view = sue.locator("#stats-view")
+    await expect(view.get_by_role("heading", name="Statistics")).to_be_visible()
+    await expect(sue.locator("#stats-status")).to_contain_text("per day")
+    cards = sue.locator("#stats-cards")
+    await expect(cards.locator(".stat", has_text="Handoffs to counsellors")).to_contain_text(
+        re.compile(r"\d\d+")
+    )
+    await expect(cards.locator(".stat", has_text="Left for safety")).to_contain_text("<5")
+    await expect(cards.locator(".stat", has_text="Median wait")).to_contain_text("min")
+    await expect(sue.locator("#stats-chart .bar")).to_have_count(30)
+    await expect(sue.locator("#stats-chart .bar.small").first).to_be_visible()  # days under 5
+    needs = sue.locator(".breakdown", has_text="Needs (closed conversations)")
+    await expect(needs).to_contain_text("A safe place to sleep")
+    await expect(sue.locator(".breakdown", has_text="by channel").first).to_contain_text("WhatsApp")
+    href = await sue.locator("#stats-csv").get_attribute("href")
+    assert "format=csv" in href
+    await sue.set_viewport_size({"width": 1280, "height": 1400})
+    await sue.screenshot(path=str(screenshots_dir(tmp_path) / "console-stats.png"), full_page=False)
+
+    weekly = sue.locator("#stats-by")
+    await weekly.select_option("week")
+    await sue.get_by_role("button", name="Show").click()
+    await expect(sue.locator("#stats-chart .bar").first).to_have_attribute(
+        "title", re.compile("-W")
+    )
+
+    setting = sue.get_by_label("Counsellors may read the transcripts of her earlier")
+    await expect(setting).not_to_be_checked()
+    await setting.check()
+    await expect(sue.locator("#settings-status")).to_contain_text("Saved: counsellors now see")
+    assert await redis.hget(keys.CONSOLE_SETTINGS, "earlier_transcripts") == b"1"
+
+    ana = await tabs.console("ana")
+    await expect(ana.locator("#nav-stats")).to_be_hidden()
 
 
 # ---------------------------------------------------------------------- screenshots for the README
