@@ -327,3 +327,38 @@ async def test_statistics_outlive_the_conversations_and_hold_no_ids(make_client,
     fields = b" ".join(await redis.hkeys(day_keys[0]))
     assert pid.encode() not in fields and b"COUNSELLOR" not in fields
     assert b"left" not in fields  # she left after the close, not while waiting
+
+
+async def test_the_report_reads_weeks_percentiles_and_hides_small_waits(redis):
+    from datetime import date
+
+    from bot.store import stats
+    from handoff.stats import Range, as_csv, report
+
+    monday = datetime(2026, 11, 30, 12, tzinfo=UTC).timestamp()  # ISO week 49
+    waits = [20, 50, 100, 100, 250, 250, 250, 500, 800, 4000]  # seconds until a claim
+    for n, waited in enumerate(waits):
+        when = monday + (n % 7) * 86400  # Monday to Sunday of one week
+        for command in stats.counts(when, UTC, "claimed", wait=stats.wait_bucket(waited)):
+            await redis.execute_command(*command)
+    sunday_before = monday - 86400  # week 48: three claims only
+    for waited in (10, 10, 10):
+        for command in stats.counts(sunday_before, UTC, "claimed", wait=stats.wait_bucket(waited)):
+            await redis.execute_command(*command)
+    for command in stats.counts(monday, UTC, "closed", outcome='=HYPERLINK("x")'):
+        await redis.execute_command(*command)
+
+    span = Range.parse("2026-11-29", "2026-12-06", "week", date(2026, 12, 6))
+    body = await report(redis, span, UTC)
+    rows = {
+        (r["period"], r["measure"]): r["value"] for r in body["rows"] if r["dimension"] == "all"
+    }
+    assert rows[("2026-W49", "claimed")] == 10
+    assert rows[("2026-W49", "wait_median_seconds")] == 300  # the 5th of 10 is in (180, 300]
+    assert rows[("2026-W49", "wait_p90_seconds")] == 900  # the 9th: 800 s, in (600, 900]
+    assert rows[("2026-W48", "claimed")] == "<5"
+    assert rows[("2026-W48", "wait_median_seconds")] == "<5"  # three waits tell too much
+    assert rows[("total", "claimed")] == 13
+    text = as_csv(body)
+    assert "'=HYPERLINK" in text  # a spreadsheet shows it, never runs it
+    assert not any(line.startswith("=") or ",=" in line for line in text.splitlines())
