@@ -24,11 +24,13 @@ from handoff.audit import MAX_READ, Audit
 from handoff.counsellors import Counsellors, Session
 from handoff.events import CLOSED, EventHub
 from handoff.pages import error
+from handoff.queue import LEVELS
 from handoff.relay import Handoff
 from handoff.sessions import SignIn
 from handoff.stats import Range, StatsRangeError, as_csv, report
 
 MAX_MESSAGE = 4096
+MAX_PAGE = 1000  # queue entries in one page
 MAX_NOTES = 5000
 HEARTBEAT_S = 15
 # The page reads a conversation again at each new message: the audit notes one
@@ -103,8 +105,52 @@ class Console:
     # ------------------------------------------------------------------ queue
 
     async def queue(self, request: web.Request, session: Session) -> web.Response:
-        entries = await self.handoff.queue.entries()
-        return web.json_response([e.to_json() for e in entries])
+        """Open conversations, most urgent first: all of them, or a page
+        (`offset`, `limit`) of those matching `level` (after aging), `channel` and
+        `language`. The headers count from the same read: X-Total-Count (matching),
+        X-Queue-Waiting and X-Queue-Assigned (all), X-Queue-Languages (the
+        helpline's). Unfiltered or by level it reads only the page asked for."""
+        query = request.query
+        try:
+            offset = int(query.get("offset", "0"))
+            limit = int(query["limit"]) if "limit" in query else None
+            if offset < 0 or (limit is not None and not 1 <= limit <= MAX_PAGE):
+                raise ValueError
+        except ValueError:
+            return error(
+                400, f"`offset` is a whole number from 0, `limit` one from 1 to {MAX_PAGE}."
+            )
+        level = query.get("level") or None
+        if level is not None and level not in LEVELS:
+            return error(400, f"`level` is one of {', '.join(LEVELS)}.")
+        channel, language = query.get("channel") or None, query.get("language") or None
+        queue = self.handoff.queue
+        if channel is None and language is None and (level is None or queue.aging_seconds):
+            # the common case, read a page at a time whatever the queue's size
+            found = await queue.page(offset, limit if limit is not None else 1 << 30, level)
+            page, total = found.entries, found.matching
+            waiting, assigned = found.waiting, found.assigned
+        else:
+            entries = await queue.entries()
+            chosen = [
+                e
+                for e in entries
+                if (level is None or e.effective_priority == level)
+                and (channel is None or e.channel == channel)
+                and (language is None or e.language == language)
+            ]
+            page = chosen[offset : offset + limit] if limit is not None else chosen[offset:]
+            total = len(chosen)
+            counts = await queue.page(0, 1)  # the counts every view shows, as above
+            waiting, assigned = counts.waiting, counts.assigned
+        headers = {
+            "X-Total-Count": str(total),
+            "X-Queue-Waiting": str(waiting),
+            "X-Queue-Assigned": str(assigned),
+            # the languages the filter offers: those the helpline speaks
+            "X-Queue-Languages": ",".join(sorted(self.handoff.conversations.catalogs.languages)),
+        }
+        return web.json_response([e.to_json() for e in page], headers=headers)
 
     async def team(self, request: web.Request, session: Session) -> web.Response:
         """Counsellors (for transfer), who is online, and each one's load."""
@@ -123,18 +169,13 @@ class Console:
         return web.json_response(rows)
 
     async def overview(self, request: web.Request, session: Session) -> web.Response:
-        entries = await self.handoff.queue.entries()
-        waiting = [e for e in entries if e.assigned_to is None]
-        queue_length = await self.handoff.queue.waiting_count()
-        by_state: dict[str, int] = {
-            "waiting": queue_length,
-            "assigned": len(entries) - len(waiting),
-        }
+        counts = await self.handoff.queue.page(0, 1)  # the counts the queue pane shows
+        oldest = await self.handoff.queue.longest_wait()
         return web.json_response(
             {
-                "queue_length": queue_length,
-                "longest_wait_seconds": max((e.waiting_seconds for e in waiting), default=0),
-                "conversations_by_state": by_state,
+                "queue_length": counts.waiting,
+                "longest_wait_seconds": oldest,
+                "conversations_by_state": {"waiting": counts.waiting, "assigned": counts.assigned},
                 "online": await self.counsellors.online(),
             }
         )

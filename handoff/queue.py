@@ -31,6 +31,11 @@ from bot.store.scripts import load_script
 LUA = Path(__file__).parent / "lua"
 LEVELS = ("critical", "high", "medium", "asked")
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
+# What the queue reads of each handoff (not the sealed notes, not the outcome).
+ENTRY_FIELDS = (
+    "status", "severity", "category", "channel", "language", "enqueued_at",
+    "assigned_to", "score", "last_message_at",
+)  # fmt: skip
 
 
 def as_text(row: dict) -> dict[str, str]:
@@ -55,6 +60,16 @@ class QueueEntry:
         return self.__dict__.copy()
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue, and the counts of the whole queue from the same read."""
+
+    entries: list[QueueEntry]
+    matching: int  # entries the filter matches, on every page
+    waiting: int  # waiting, in all
+    assigned: int  # with a counsellor, in all
+
+
 class HandoffQueue:
     def __init__(
         self,
@@ -73,6 +88,7 @@ class HandoffQueue:
         self._enqueue = load_script(redis, LUA / "enqueue.lua")
         self._claim = load_script(redis, LUA / "claim.lua")
         self._leave = load_script(redis, LUA / "leave.lua")
+        self._longest_wait = load_script(redis, LUA / "longest_wait.lua")
         self.metrics: Any = None  # helpline.metrics.Metrics, set by the app
         self.zone: tzinfo = UTC  # the statistics' days (the opening hours' time zone)
 
@@ -146,33 +162,92 @@ class HandoffQueue:
             (float(enqueued_at) if enqueued_at else None),
         )
 
-    async def entries(self, now: float | None = None, limit: int = 200) -> list[QueueEntry]:
-        """Open handoffs: the `limit` most urgent waiting ones, most urgent first;
-        then every assigned one (a handful per counsellor)."""
+    async def entries(self, now: float | None = None) -> list[QueueEntry]:
+        """Every open handoff: those waiting, most urgent first; then those with a
+        counsellor. The console's filters by channel and language read this;
+        its plain pages read `page` (only the page, whatever the queue's size)."""
         now = self.clock() if now is None else now
         # Without withscores, ZRANGE answers the members only.
-        members = cast(list[bytes], await self.redis.zrange(keys.WAITING, 0, limit - 1))
+        members = cast(list[bytes], await self.redis.zrange(keys.WAITING, 0, -1))
         waiting_ids = [p.decode() for p in members]
+        assigned = await self._assigned(now, set(waiting_ids))
+        waiting, _ = await self._read(waiting_ids, now)
+        return waiting + assigned
+
+    async def page(
+        self, offset: int, limit: int, level: str | None = None, now: float | None = None
+    ) -> QueuePage:
+        """`limit` open handoffs from `offset` on, in the order of `entries`, of
+        those at urgency `level` now (after aging) if given; with the counts. It
+        reads the page only: the waiting set's order is the queue's, and since a
+        score is enqueued_at + level × aging, the urgency a waiting entry stands
+        at now is a range of scores."""
+        now = self.clock() if now is None else now
+        low, high = self.score_range(level, now)
+        assigned = await self._assigned(now)
+        if level is not None:
+            assigned = [e for e in assigned if e.effective_priority == level]
+        for _ in range(5):  # again when the page held entries that had just left
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zcard(keys.WAITING)
+                pipe.zcount(keys.WAITING, low, high)
+                pipe.zrangebyscore(keys.WAITING, low, high, start=offset, num=limit)
+                waiting_all, matching, members = await pipe.execute()
+            page, removed = await self._read([m.decode() for m in members], now)
+            if not removed:
+                break
+        room = limit - len(page)
+        start = max(0, offset - matching)
+        page += assigned[start : start + room] if room > 0 else []
+        return QueuePage(page, matching + len(assigned), waiting_all, len(assigned))
+
+    async def longest_wait(self, now: float | None = None) -> int:
+        """Seconds the longest-waiting person has waited (0 when nobody waits)."""
+        now = self.clock() if now is None else now
+        before, after = keys.handoff("\x00").split("\x00")
+        oldest = await self._longest_wait(keys=[keys.WAITING], args=[before, after])
+        return int(max(0.0, now - float(oldest))) if oldest else 0
+
+    def score_range(self, level: str | None, now: float) -> tuple[str, str]:
+        """The waiting set's scores of the entries at `level` now (all for None).
+        A score s stands at level max(0, ceil((s - now) / aging))."""
+        if level is None:
+            return "-inf", "+inf"
+        index, step = LEVEL_INDEX[level], self.aging_seconds
+        if not step:  # no aging: the level is the score's order of entry
+            raise ValueError("without aging, filter the entries instead")
+        low = "-inf" if index == 0 else f"({now + (index - 1) * step!r}"
+        high = "+inf" if index == len(LEVELS) - 1 else repr(now + index * step)
+        return low, high
+
+    async def _assigned(self, now: float, waiting: set[str] | None = None) -> list[QueueEntry]:
+        """Open handoffs with a counsellor (a handful each), in the order they came."""
         names = [decoded(u) for u in await self.redis.smembers(keys.COUNSELLORS)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.smembers(keys.assigned(name))
-            assigned_sets = await pipe.execute() if names else []
-        assigned_ids = sorted(
-            {p.decode() for members in assigned_sets for p in members} - set(waiting_ids)
-        )
-        pids = waiting_ids + assigned_ids
+            sets = await pipe.execute() if names else []
+        pids = sorted({p.decode() for members in sets for p in members})
+        if waiting is None and pids:  # not also waiting (mid-transfer)
+            scores = await self.redis.zmscore(keys.WAITING, pids)
+            waiting = {pid for pid, score in zip(pids, scores, strict=True) if score is not None}
+        entries, _ = await self._read([p for p in pids if p not in (waiting or set())], now)
+        return entries
+
+    async def _read(self, pids: list[str], now: float) -> tuple[list[QueueEntry], bool]:
+        """The entries of `pids`, in score order; those closed, expired or silent
+        past the reply window are taken out of the queue (True when any was)."""
         if not pids:
-            return []
+            return [], False
         async with self.redis.pipeline(transaction=False) as pipe:
             for pid in pids:
-                pipe.hgetall(keys.handoff(pid))
+                pipe.hmget(keys.handoff(pid), ENTRY_FIELDS)
             rows = await pipe.execute()
-        waiting: list[tuple[float, QueueEntry]] = []
-        assigned: list[tuple[float, QueueEntry]] = []
+        found: list[tuple[float, QueueEntry]] = []
         stale: list[str] = []
+        removed = False
         for pid, row in zip(pids, rows, strict=True):
-            data = as_text(row)
+            data = {f: v.decode() for f, v in zip(ENTRY_FIELDS, row, strict=True) if v is not None}
             if data.get("status") not in ("waiting", "assigned"):
                 stale.append(pid)  # expired with the conversation, or closed
                 continue
@@ -186,6 +261,7 @@ class HandoffQueue:
                     await self._count_left("abandoned", data, now)
                 if left and self.metrics:
                     self.metrics.inc("helpline_queue_abandoned", "silent")
+                removed = True
                 continue
             level = data.get("severity", "asked")
             waited = max(0.0, now - float(data.get("enqueued_at", now)))
@@ -200,17 +276,16 @@ class HandoffQueue:
                 effective_priority=self.effective_level(level, waited),
                 status=data["status"],
             )
-            (assigned if entry.assigned_to else waiting).append(
-                (float(data.get("score", 0)), entry)
-            )
+            found.append((float(data.get("score", 0)), entry))
         if stale:
+            removed = True
+            names = [decoded(u) for u in await self.redis.smembers(keys.COUNSELLORS)]
             await self.redis.zrem(keys.QUEUE, *stale)
             await self.redis.zrem(keys.WAITING, *stale)
             for name in names:
                 await self.redis.srem(keys.assigned(name), *stale)
-        waiting.sort(key=lambda item: item[0])
-        assigned.sort(key=lambda item: item[0])
-        return [entry for _, entry in waiting + assigned]
+        found.sort(key=lambda item: item[0])
+        return [entry for _, entry in found], removed
 
     def window_s(self, channel: str) -> float:
         """How long after her last message she may be written to on `channel`:

@@ -27,6 +27,8 @@ from bot.store.embedded import EmbeddedRedis
 from bot.testing.webchat import WebChat
 
 ROOT = Path(__file__).resolve().parent.parent
+# The browser tests' fixtures (browser, team, app, tabs): tests/browser.py.
+pytest_plugins = ["tests.browser"]
 FLOWS = ROOT / "flows"
 LOCALES = ROOT / "locales"
 

@@ -145,6 +145,7 @@ class WebChannel(Channel):
             "lang": page.language,
             "dir": page.direction,
             **page.texts,
+            "footer_hidden": "" if page.texts.get("web_footer") else "hidden",
             "texts_json": json.dumps(page.to_json(), ensure_ascii=False),
         }
         html = PAGE_MARK.sub(lambda m: escape(values.get(m.group(1), "")), self.template)

@@ -247,7 +247,7 @@ SETTINGS_MESSAGES = {
     "web_placeholder": "the grey hint inside the empty box she types in",
     "web_send": "the web chat's Send button",
     "web_not_sent": "a message of hers could not be sent (network or server trouble)",
-    "web_footer": "the note at the bottom of the web chat page",
+    "web_footer": "the note at the bottom of the web chat page (empty: no footer)",
     # Pieces of the shelter search's answers (bot/shelters/actions.py): needed only
     # when a flow uses find_shelters or send_address.
     "shelter_near_place": "heading of the results near a typed place",
@@ -277,6 +277,8 @@ SETTINGS_MESSAGES = {
     "shelter_address": "one address she asked to be sent",
     "shelter_location_kept": "after a search from a shared location: the pin stays in her chat",
 }
+# Messages an organisation may leave empty ("") to show nothing.
+OPTIONAL_MESSAGES = frozenset({"web_footer"})
 # Placeholders a runtime message may use besides the builtins, filled in by the runtime.
 MESSAGE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "usual_wait": frozenset({"minutes"}),

@@ -10,6 +10,7 @@ from bot.flows.parse import FlowParser, unknown_keys
 from bot.flows.schema import (
     ACTION_MESSAGES,
     GLOBAL_KEYWORDS,
+    OPTIONAL_MESSAGES,
     SETTINGS_MESSAGES,
     FlowSettings,
     Target,
@@ -143,6 +144,9 @@ class _SettingsReader:
             text = messages.get(key)
             if key.startswith(tuple(ACTION_MESSAGES)) and key not in messages:
                 continue  # required only with their actions: FlowChecker checks those
+            if key in OPTIONAL_MESSAGES and (text is None or text == ""):
+                found[key] = ""  # shown as nothing (the web chat's footer)
+                continue
             if not isinstance(text, str) or not text.strip():
                 self.report(
                     ("messages",),

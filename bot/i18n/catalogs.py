@@ -40,6 +40,13 @@ DOMAIN = "helpline"
 MENU_ORDER = ("en", "ro", "bg", "uk", "ru", "es", "fr", "ar", "zh", "it", "pl", "hu", "sq", "de")
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 RLM, LRM = "\u200f", "\u200e"
+LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate, pop directional isolate
+# A run of Latin words and numbers, with the punctuation inside it ("2004/81/EC",
+# "Art. 11(3)", "+40 21 123 4567", "Bologna, Italy").
+_LATIN_RUN = re.compile(
+    r"\+?[0-9A-Za-z\u00c0-\u024f]"
+    r"(?:[0-9A-Za-z\u00c0-\u024f.,:/()'\u2019&+\-\u2013 ]*[0-9A-Za-z\u00c0-\u024f)])?"
+)
 _FIRST_STRONG = re.compile(
     r"[A-Za-z\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]"
 )  # first Latin or right-to-left letter
@@ -284,20 +291,24 @@ class Catalogs(Translator):
         return language in RTL_LANGUAGES
 
     def directional(self, text: str, language: str) -> str:
-        """Text of a right-to-left language made safe to show in apps that do not
-        know its direction (SMS, Telegram): a line whose first letter is Latin
-        ("EXIT ...") would be laid out left to right, so it starts with a
-        right-to-left mark. Characters stay in logical order; mid-line Latin words
-        and numbers (EXIT, 112, Art. 11(3)) are placed right by the Unicode
-        bidirectional algorithm, which needs no mark there. Each mark costs one
-        UCS-2 character, so none is added where it changes nothing."""
+        """Text of a right-to-left language made safe to show on every channel.
+
+        - A line whose first letter is Latin ("EXIT ...") would be laid out left
+          to right by apps that guess a paragraph's direction (SMS, Telegram): it
+          starts with a right-to-left mark.
+        - A Latin or numeric run with punctuation or spaces inside ("2004/81/EC",
+          "Art. 11(3)", "+40 21 123 4567") is reordered by the Unicode
+          bidirectional algorithm inside right-to-left text ("EC/2004/81"): it
+          is isolated, left to right (LRI ... PDI, Unicode 6.3).
+        Characters stay in logical order. A single word or number ("EXIT", "112")
+        needs nothing, and gets nothing: each mark costs one UCS-2 character."""
         if not self.is_rtl(language) or not text:
             return text
         lines = text.split("\n")
         for index, line in enumerate(lines):
             first = _FIRST_STRONG.search(line)
-            if first and first.group(0).isascii():
-                lines[index] = RLM + line
+            line = _LATIN_RUN.sub(_isolated, line)
+            lines[index] = RLM + line if first and first.group(0).isascii() else line
         return "\n".join(lines)
 
     def format_number(self, value: float, language: str, digits: int = 1) -> str:
@@ -306,6 +317,16 @@ class Catalogs(Translator):
             return format_decimal(round(value, digits), locale=language)
         except (UnknownLocaleError, ValueError):
             return f"{value:.{digits}f}"
+
+
+def _isolated(match: re.Match[str]) -> str:
+    """A Latin run isolated left to right, unless bidi cannot reorder it."""
+    run, rest = match.group(0), ""
+    while run.endswith(")") and run.count(")") > run.count("("):
+        run, rest = run[:-1], ")" + rest  # her text's own bracket: it stays right to left
+    if run.replace(" ", "").isalpha() or run.isdigit():
+        return run + rest
+    return LRI + run + PDI + rest
 
 
 def _native_name(code: str) -> str:

@@ -65,7 +65,7 @@ class Flows:
         code = language if language in catalogs.languages else None
         code = code or (catalogs.match_tag(tags) if tags else None) or "en"
         texts = {
-            key: engine.render_in(code, msgid)
+            key: catalogs.directional(engine.render_in(code, msgid), code) if msgid else ""
             for key, msgid in engine.settings.messages.items()
             if key.startswith(prefix)
         }

@@ -34,6 +34,16 @@ export function whenSessionLost(handler) {
 
 /** Call `path` under /console/api; resolves to the parsed JSON body. */
 export async function api(method, path, body) {
+  return (await call(method, path, body)).data;
+}
+
+/** GET `path`: {data, headers} (the queue's counts come as headers). */
+export async function getWithHeaders(path) {
+  const { data, response } = await call("GET", path);
+  return { data, headers: response.headers };
+}
+
+async function call(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken;
@@ -55,7 +65,7 @@ export async function api(method, path, body) {
   } catch {
     data = null;
   }
-  if (response.ok) return data;
+  if (response.ok) return { data, response };
   const message = (data && typeof data.error === "string" && data.error) || FALLBACK[response.status] ||
     `The server answered with an error (${response.status}). Try again; if it persists, tell the operator.`;
   if (response.status === 401 && path !== "/login") onSessionLost(message);

@@ -6,6 +6,7 @@ import { get, post, setCsrfToken, whenSessionLost } from "./api.js";
 import { Alerts } from "./alerts.js";
 import { ConversationView } from "./conversation.js";
 import { channelName, languageName, riskWords } from "./format.js";
+import { CHANNEL_LABELS } from "./channels.js";
 import { Queue } from "./queue.js";
 import { StatsView } from "./stats.js";
 import { TeamView } from "./team.js";
@@ -283,7 +284,22 @@ function stopLive() {
 // ------------------------------------------------------------------ boot
 
 app.alerts = new Alerts({ banner: $("alerts"), soundButton: $("sound-toggle"), notifyButton: $("notify-toggle") });
-app.queue = new Queue({ list: $("queue-list"), empty: $("queue-empty"), summary: $("queue-summary"), error: $("queue-error"), me: {} });
+app.queue = new Queue({
+  list: $("queue-list"), empty: $("queue-empty"), summary: $("queue-summary"), error: $("queue-error"), me: {},
+  pager: { box: $("queue-pager"), status: $("queue-page-status"), previous: $("queue-previous"), next: $("queue-next"), language: $("filter-language") },
+});
+$("filter-channel").append(...Object.entries(CHANNEL_LABELS).map(([id, label]) => {
+  const option = document.createElement("option");
+  option.value = id;
+  option.textContent = label;
+  return option;
+}));
+for (const select of document.querySelectorAll("#queue-filters select")) {
+  select.addEventListener("change", () => app.queue.setFilter(select.dataset.filter, select.value));
+}
+$("queue-filters").addEventListener("submit", (event) => event.preventDefault());
+$("queue-previous").addEventListener("click", () => app.queue.turn(-1));
+$("queue-next").addEventListener("click", () => app.queue.turn(1));
 app.queue.onChange(onQueue);
 app.conversation = new ConversationView(app);
 app.team = new TeamView(app);

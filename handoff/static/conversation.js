@@ -64,6 +64,11 @@ export class ConversationView {
       this.close();
     });
     $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
+    $("transfer-to").addEventListener("change", () => {
+      this.confirmOffline = null;
+      $("transfer-error").hidden = true;
+      $("transfer-submit").textContent = this.me.role === "supervisor" ? "Reassign" : "Transfer";
+    });
     $("close-cancel").addEventListener("click", () => $("close-dialog").close());
     $("close-return").addEventListener("change", () => this.showReturnHint());
   }
@@ -465,6 +470,8 @@ export class ConversationView {
         .filter((c) => c.user !== this.data?.assigned_to && (supervisor || c.user !== this.me.user))
         .sort((a, b) => Number(b.online) - Number(a.online) || a.user.localeCompare(b.user))
         .map((c) => h("option", { value: c.user }, counsellorLabel(c, this.me.user)));
+      this.team = team;
+      this.confirmOffline = null;
       select.replaceChildren(h("option", { value: "" }, options.length ? "Choose a counsellor…" : "Nobody else has an account"), ...options);
       select.focus();
     } catch (error) {
@@ -480,6 +487,16 @@ export class ConversationView {
     if (!to) {
       error.textContent = "Choose who should take this conversation.";
       error.hidden = false;
+      return;
+    }
+    const verb = this.me.role === "supervisor" ? "Reassign" : "Transfer";
+    const target = (this.team || []).find((c) => c.user === to);
+    if (target && !target.online && this.confirmOffline !== to) {
+      // Nobody sees it until they sign in: say so, and ask once more.
+      this.confirmOffline = to;
+      error.textContent = offlineWarning(to, this.app.queue.entry(this.id)?.effective_priority || this.data?.priority, verb);
+      error.hidden = false;
+      $("transfer-submit").textContent = `${verb} anyway`;
       return;
     }
     try {
@@ -636,8 +653,10 @@ export class ConversationView {
       $("close-dialog").close();
       this.app.flash(returnToBot ? "Conversation closed: she is back at the bot's main menu."
         : "Conversation closed: her next message starts a new conversation.");
-      this.app.refreshQueue();
+      const place = this.app.queue.entries.findIndex((e) => e.id === this.id);
       this.app.goToQueue();
+      await this.app.refreshQueue();
+      this.app.queue.focusAt(place); // where she was in the list: the next one, else the list
     } catch (problem) {
       if (problem.status === 401) return;
       error.textContent = problem.message;
@@ -657,6 +676,13 @@ export class ConversationView {
       return false;
     }
   }
+}
+
+/** Why a transfer to someone offline needs a second press. */
+export function offlineWarning(to, level, verb = "Reassign") {
+  const critical = level === "critical" ? "This is a critical conversation. " : "";
+  return `${critical}${to} is offline: nobody will see this conversation until ${to} signs in. `
+    + `Press “${verb} anyway” to confirm, or choose someone online.`;
 }
 
 /** "bea — online, 2 open conversations"; short: "bea (online, 2 open)". */

@@ -1,10 +1,21 @@
 // The live queue: most urgent first (the server's order), urgency by colour and
-// word, waiting time ticking here between reads.
-import { get } from "./api.js";
+// word, waiting time ticking here between reads. It shows a page of PAGE_SIZE
+// at a time, filtered by urgency, channel and language; the counts are the
+// server's (headers of the same read), so they always cover the whole queue.
+import { getWithHeaders } from "./api.js";
 import { channelName, duration, h, languageName, riskWords, urgencyClass, urgencyWord } from "./format.js";
 
+export const PAGE_SIZE = 100;
+
 export class Queue {
-  constructor({ list, empty, summary, error, me }) {
+  constructor({ list, empty, summary, error, me, pager }) {
+    this.pager = pager; // {box, status, previous, next, level, channel, language}
+    this.offset = 0;
+    this.total = 0;
+    this.waiting = 0;
+    this.assigned = 0;
+    this.filters = { level: "", channel: "", language: "" };
+    this.languages = [];
     this.list = list;
     this.empty = empty;
     this.summary = summary;
@@ -33,8 +44,16 @@ export class Queue {
       try {
         do {
           this.again = false;
-          const entries = await get("/queue");
+          const { data: entries, headers } = await getWithHeaders(`/queue?${this.query()}`);
           this.entries = Array.isArray(entries) ? entries : [];
+          this.total = Number(headers.get("X-Total-Count") || this.entries.length);
+          this.waiting = Number(headers.get("X-Queue-Waiting") || 0);
+          this.assigned = Number(headers.get("X-Queue-Assigned") || 0);
+          this.languages = (headers.get("X-Queue-Languages") || "").split(",").filter(Boolean);
+          if (this.offset && this.offset >= this.total) { // the page emptied: back to the last one
+            this.offset = Math.max(0, Math.floor((this.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+            this.again = true;
+          }
           this.fetchedAt = performance.now();
           this.error.hidden = true;
           this.render();
@@ -50,6 +69,45 @@ export class Queue {
       }
     })();
     return this.reading;
+  }
+
+  query() {
+    const params = new URLSearchParams({ offset: String(this.offset), limit: String(PAGE_SIZE) });
+    for (const [name, value] of Object.entries(this.filters)) if (value) params.set(name, value);
+    return params.toString();
+  }
+
+  /** A filter changed (name, value), or a page was asked for (offset). */
+  setFilter(name, value) {
+    this.filters[name] = value;
+    this.offset = 0;
+    return this.refresh();
+  }
+
+  turn(pages) {
+    this.offset = Math.max(0, this.offset + pages * PAGE_SIZE);
+    return this.refresh();
+  }
+
+  renderPager() {
+    const p = this.pager;
+    if (!p) return;
+    const filtered = Object.values(this.filters).some(Boolean);
+    const first = this.total ? this.offset + 1 : 0;
+    const last = this.offset + this.entries.length;
+    p.status.textContent = this.total > PAGE_SIZE || filtered
+      ? `Showing ${first}–${last} of ${this.total}${filtered ? " matching" : ""}` : "";
+    p.previous.disabled = this.offset === 0;
+    p.next.disabled = last >= this.total;
+    p.box.hidden = this.total <= PAGE_SIZE && this.offset === 0;
+    const current = p.language.value;
+    const languages = [...new Set([...this.languages, ...(current ? [current] : [])])].sort();
+    if (p.language.dataset.list !== languages.join(",")) {
+      p.language.dataset.list = languages.join(",");
+      p.language.replaceChildren(h("option", { value: "" }, "All languages"),
+        ...languages.map((code) => h("option", { value: code }, languageName(code))));
+      p.language.value = current;
+    }
   }
 
   entry(id) {
@@ -89,11 +147,13 @@ export class Queue {
     const focusedId = document.activeElement?.closest?.(".queue-item")?.dataset.id;
     const rows = this.entries.map((entry) => this.row(entry));
     this.list.replaceChildren(...rows);
-    const waiting = this.entries.filter((e) => !e.assigned_to).length;
-    const helped = this.entries.length - waiting;
+    const { waiting, assigned } = this;
     this.empty.hidden = this.entries.length > 0;
-    this.summary.textContent = `${waiting} waiting · ${helped} with a counsellor`;
+    this.empty.textContent = this.waiting + this.assigned && Object.values(this.filters).some(Boolean)
+      ? "Nobody here matches these filters." : "Nobody is waiting. New conversations appear here by themselves.";
+    this.summary.textContent = `${waiting} waiting · ${assigned} with a counsellor`;
     document.title = waiting ? `(${waiting}) Helpline console` : "Helpline console";
+    this.renderPager();
     if (focusedId) this.list.querySelector(`[data-id="${CSS.escape(focusedId)}"] a`)?.focus();
     this.tick();
   }
@@ -130,6 +190,13 @@ export class Queue {
         h("span", { class: "queue-line muted" }, `Only ${entry.assigned_to} and supervisors can open it.`)));
     }
     return item;
+  }
+
+  /** Focus the queue's `place`-th row (the last if fewer), else the queue's heading. */
+  focusAt(place) {
+    const links = [...this.list.querySelectorAll(".queue-item > a")];
+    const target = links.length ? links[Math.min(Math.max(place, 0), links.length - 1)] : null;
+    (target || document.getElementById("queue-title")).focus();
   }
 
   /** Once a second: waiting times move without asking the server. */

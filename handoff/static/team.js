@@ -1,7 +1,7 @@
 // The supervisor's view: the team online and their load, the queue's length and
 // longest wait, conversations by state, and reassigning any conversation.
 import { get, post } from "./api.js";
-import { counsellorLabel } from "./conversation.js";
+import { counsellorLabel, offlineWarning } from "./conversation.js";
 import { channelName, duration, h, languageName, riskWords, urgencyClass, urgencyWord } from "./format.js";
 
 const STATE_WORDS = { waiting: "Waiting", assigned: "With a counsellor", closed: "Closed", left: "Left for safety", bot: "With the bot" };
@@ -87,6 +87,7 @@ export class TeamView {
   renderConversations() {
     const entries = this.app.queue.entries;
     const focused = document.activeElement?.closest?.("tr[data-id]")?.dataset.id;
+    this.confirming = null; // the rows are new: a pending "Reassign anyway" is asked again
     const rows = entries.map((entry) => {
       const level = entry.effective_priority || entry.priority;
       const select = h("select", { "aria-label": `Reassign the ${urgencyWord(level).toLowerCase()} ${channelName(entry.channel)} conversation to`, class: "reassign-to" },
@@ -96,7 +97,11 @@ export class TeamView {
           .sort((a, b) => Number(b.online) - Number(a.online) || a.user.localeCompare(b.user))
           .map((c) => h("option", { value: c.user }, counsellorLabel(c, this.app.me.user, true))));
       const button = h("button", { type: "button", class: "small" }, "Reassign");
-      button.addEventListener("click", () => this.reassign(entry.id, select));
+      button.addEventListener("click", () => this.reassign(entry, select, button));
+      select.addEventListener("change", () => {
+        this.confirming = null;
+        button.textContent = "Reassign";
+      });
       return h("tr", { "data-id": entry.id },
         h("td", {}, h("span", { class: `badge ${urgencyClass(level)}` }, urgencyWord(level))),
         h("td", {}, riskWords(entry.risk)),
@@ -113,13 +118,22 @@ export class TeamView {
     this.tick();
   }
 
-  async reassign(id, select) {
+  async reassign(entry, select, button) {
+    const { id } = entry;
     const to = select.value;
     if (!to) {
       this.say("Choose who should take the conversation, then press Reassign.");
       select.focus();
       return;
     }
+    const target = this.team.find((c) => c.user === to);
+    if (target && !target.online && this.confirming !== `${id}:${to}`) {
+      this.confirming = `${id}:${to}`;
+      button.textContent = "Reassign anyway";
+      this.say(offlineWarning(to, entry.effective_priority || entry.priority));
+      return;
+    }
+    this.confirming = null;
     try {
       await post(`/conversations/${encodeURIComponent(id)}/transfer`, { to });
       this.say(`Reassigned to ${to === this.app.me.user ? "you" : to}.`);

@@ -9,6 +9,7 @@ import csv
 import io
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -362,3 +363,80 @@ async def test_the_report_reads_weeks_percentiles_and_hides_small_waits(redis):
     text = as_csv(body)
     assert "'=HYPERLINK" in text  # a spreadsheet shows it, never runs it
     assert not any(line.startswith("=") or ",=" in line for line in text.splitlines())
+
+
+# ---------------------------------------------------------------------- a large queue (issue 19)
+
+
+async def test_the_queue_pages_filters_and_counts_every_entry(make_client, team, redis):
+    from handoff.queue import HandoffQueue
+
+    queue = HandoffQueue(redis)
+    now = time.time()
+    levels = ("critical", "high", "medium", "asked")
+    channels = ("sms", "telegram", "whatsapp", "web")
+    for n in range(250):
+        await queue.enqueue(
+            f"example{n:04d}" + "x" * 10,
+            levels[n % 4],
+            category=None,
+            reason="asked",
+            channel=channels[(n // 4) % 4],
+            language=("ro", "ar", "en")[n % 3],
+            now=now - n * 7,  # up to 29 minutes: aged up to 5 levels
+        )
+    for n in range(5):
+        await queue.claim(f"example{n:04d}" + "x" * 10, "ana")
+    client = await make_client(clock=lambda: now)  # time stands still: no level changes mid-test
+    await login(client, "sue")
+
+    everything = await client.get("/console/api/queue")
+    assert len(await everything.json()) == 250  # no page asked: every entry
+    assert everything.headers["X-Total-Count"] == "250"
+    assert everything.headers["X-Queue-Waiting"] == "245"
+    assert everything.headers["X-Queue-Assigned"] == "5"
+    assert everything.headers["X-Queue-Languages"].split(",")[:3] == ["ar", "bg", "de"]
+
+    seen: list[str] = []
+    for offset in (0, 100, 200):
+        page = await client.get(f"/console/api/queue?offset={offset}&limit=100")
+        seen += [e["id"] for e in await page.json()]
+        assert page.headers["X-Total-Count"] == "250"
+    assert len(seen) == len(set(seen)) == 250  # every entry reached, once
+    assert seen == [e["id"] for e in await everything.json()]  # in the same order
+
+    critical = await client.get("/console/api/queue?level=critical&channel=sms&limit=10")
+    body = await critical.json()
+    assert body and all(
+        e["effective_priority"] == "critical" and e["channel"] == "sms" for e in body
+    )
+    expected = sum(
+        1
+        for e in await everything.json()
+        if e["effective_priority"] == "critical" and e["channel"] == "sms"
+    )
+    assert critical.headers["X-Total-Count"] == str(expected)
+    assert critical.headers["X-Queue-Waiting"] == "245"  # the whole queue, whatever the filter
+    # by urgency alone the page is read from the waiting set's scores: the same entries
+    for level in ("critical", "high", "medium", "asked"):
+        wanted = [e["id"] for e in await everything.json() if e["effective_priority"] == level]
+        got: list[str] = []
+        for offset in range(0, len(wanted) + 1, 20):
+            found = await client.get(f"/console/api/queue?level={level}&offset={offset}&limit=20")
+            assert found.headers["X-Total-Count"] == str(len(wanted)), level
+            got += [e["id"] for e in await found.json()]
+        assert got == wanted, (level, len(got), len(wanted))
+    arabic = await client.get("/console/api/queue?language=ar")
+    assert {e["language"] for e in await arabic.json()} == {"ar"}
+
+    overview = await (await client.get("/console/api/overview")).json()
+    assert overview["queue_length"] == 245  # the team view says what the queue pane says
+    assert overview["conversations_by_state"] == {"waiting": 245, "assigned": 5}
+    assert overview["longest_wait_seconds"] == max(
+        e["waiting_seconds"] for e in await everything.json() if e["assigned_to"] is None
+    )
+
+    for query in ("limit=0", "limit=1001", "offset=-1", "offset=x", "level=urgent"):
+        bad = await client.get(f"/console/api/queue?{query}")
+        assert bad.status == 400, query
+        assert "error" in await bad.json()

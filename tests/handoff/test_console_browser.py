@@ -20,152 +20,28 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import expect
 from twilio.request_validator import RequestValidator
 
 from bot.i18n.catalogs import Catalogs
 from bot.store import keys, stats
 from bot.testing.webchat import WebChat
-from handoff.counsellors import Counsellors
 from handoff.queue import HandoffQueue
+from tests.browser import (
+    MAIN_MENU,
+    PASSWORD,
+    RISK_TEXT,
+    STATIC,
+    URGENCY,
+    Tabs,
+    go,
+    login_api,
+    person_writes,
+    queued_row,
+    sign_in,
+)
 from tests.conftest import ROOT
 from tests.fakes import FakeTwilio
-
-STATIC = ROOT / "handoff" / "static"
-CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
-HAS_CHROMIUM = Path(CHROMIUM).exists()
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "a long password"
-# A risk phrase when the English lexicon is there (flows/risk/en.yaml), else the keyword.
-HAS_LEXICON = (ROOT / "flows" / "risk" / "en.yaml").exists()
-RISK_TEXT = "he took my passport and locks me in" if HAS_LEXICON else "COUNSELLOR"
-URGENCY = ("Critical", "High", "Medium") if HAS_LEXICON else ("Asked",)
-MAIN_MENU = "How can I help you?"
-
-expect.set_options(timeout=10_000)
-
-
-# ---------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-async def browser():
-    if not HAS_CHROMIUM:
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's chromium package, or set HELPLINE_CHROMIUM"
-        )
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def team(redis):
-    counsellors = Counsellors(redis)
-    await counsellors.add("ana", PASSWORD, "counsellor")
-    await counsellors.add("bea", PASSWORD, "counsellor")
-    await counsellors.add("sue", PASSWORD, "supervisor")
-    return counsellors
-
-
-@pytest.fixture
-async def app(make_client, team):
-    return await make_client()
-
-
-class Tabs:
-    """Browser tabs of one test, each in its own context (its own cookies); on
-    teardown, no tab may have had a script error or a CSP violation."""
-
-    def __init__(self, browser: Browser, client):
-        self.browser, self.client = browser, client
-        self.contexts = []
-        self.problems: list[str] = []
-
-    async def open(self, path: str = "/console", **context_options) -> Page:
-        context = await self.browser.new_context(
-            viewport={"width": 1280, "height": 800}, **context_options
-        )
-        self.contexts.append(context)
-        page = await context.new_page()
-        page.set_default_timeout(10_000)
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                self.problems.append(f"console: {message.text}")
-                if "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        page.on("dialog", lambda dialog: self.problems.append(f"a dialog opened: {dialog.message}"))
-        await page.goto(str(self.client.make_url(path)))
-        return page
-
-    async def console(self, user: str, **context_options) -> Page:
-        page = await self.open("/console", **context_options)
-        await sign_in(page, user)
-        return page
-
-    async def person(self) -> Page:
-        """A person on the web chat page, past the welcome."""
-        page = await self.open("/")
-        await expect(page.locator("#messages")).to_contain_text("confidential")
-        return page
-
-    async def close(self):
-        for context in self.contexts:
-            await context.close()
-
-
-@pytest.fixture
-async def tabs(browser, app):
-    tabs = Tabs(browser, app)
-    yield tabs
-    await tabs.close()
-    assert not tabs.problems, tabs.problems
-
-
-async def sign_in(page: Page, user: str, password: str = PASSWORD) -> None:
-    await page.get_by_label("Username").fill(user)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("#whoami")).to_contain_text(user)
-    await expect(page.locator("#live-text")).to_have_text("Live")
-
-
-async def person_writes(page: Page, text: str) -> None:
-    await page.locator("#text").fill(text)
-    await page.locator("#text").press("Enter")
-
-
-async def queued_row(console: Page):
-    """The first queue row, once a person is there; returns (row locator, conversation id)."""
-    row = console.locator(".queue-item").first
-    await expect(row).to_be_visible()
-    return row, await row.get_attribute("data-id")
-
-
-async def go(page: Page, fragment: str) -> None:
-    """Follow a link of the console (as a bookmark or the address bar would)."""
-    await page.evaluate("fragment => { window.location.hash = fragment; }", fragment)
-
-
-async def login_api(client, user: str) -> str:
-    response = await client.post(
-        "/console/api/login", json={"username": user, "password": PASSWORD}
-    )
-    assert response.status == 200
-    return (await response.json())["csrf_token"]
-
 
 # ---------------------------------------------------------------------- the page itself
 
@@ -901,6 +777,108 @@ async def test_supervisor_statistics_page_and_setting(app, tabs, redis, tmp_path
 
     ana = await tabs.console("ana")
     await expect(ana.locator("#nav-stats")).to_be_hidden()
+
+
+# ---------------------------------------------------------------------- a large queue (issue 19)
+
+
+async def test_a_large_queue_shows_true_counts_pages_and_filters(app, tabs, redis):
+    queue = HandoffQueue(redis)
+    now = time.time()
+    levels = ("critical", "high", "medium", "asked")
+    for n in range(260):  # example entries, nobody real behind them
+        await queue.enqueue(
+            f"example{n:04d}" + "x" * 10,
+            levels[n % 4],
+            category=None,
+            reason="asked",
+            channel=("sms", "telegram")[n % 2],
+            language=("ro", "ar")[(n // 4) % 2],
+            now=now - n,
+        )
+    sue = await tabs.console("sue")
+    await expect(sue.locator("#queue-summary")).to_have_text("260 waiting · 0 with a counsellor")
+    await expect(sue).to_have_title("(260) Helpline console")
+    await expect(sue.locator(".queue-item")).to_have_count(100)
+    status = sue.locator("#queue-page-status")
+    await expect(status).to_have_text("Showing 1–100 of 260")
+    await sue.get_by_role("button", name="Next 100").click()
+    await expect(status).to_have_text("Showing 101–200 of 260")
+    await sue.get_by_role("button", name="Next 100").click()
+    await expect(status).to_have_text("Showing 201–260 of 260")
+    await expect(sue.locator(".queue-item")).to_have_count(60)
+    await expect(sue.get_by_role("button", name="Next 100")).to_be_disabled()
+    # The team view says the same.
+    await sue.get_by_role("link", name="Team").click()
+    await expect(sue.locator("#stat-waiting")).to_have_text("260")
+
+    await sue.get_by_label("Urgency").select_option("critical")
+    await expect(status).to_have_text("Showing 1–65 of 65 matching")
+    await expect(sue.locator(".queue-item .badge")).to_have_text(["Critical"] * 65)
+    await sue.get_by_label("Language").select_option("ar")  # n = 4, 12, 20 ... 252
+    await expect(status).to_have_text("Showing 1–32 of 32 matching")
+    await expect(sue.locator(".queue-item").first).to_contain_text("Arabic · SMS")
+    await sue.get_by_label("Channel").select_option("telegram")
+    await expect(sue.locator("#queue-empty")).to_have_text("Nobody here matches these filters.")
+    # The summary still counts the whole queue.
+    await expect(sue.locator("#queue-summary")).to_have_text("260 waiting · 0 with a counsellor")
+
+
+async def test_after_close_focus_returns_to_the_queue(app, tabs):
+    ana = await tabs.console("ana")
+    for _ in range(2):
+        chat = WebChat(app)
+        await chat.start()
+        await chat.send("COUNSELLOR")
+    await expect(ana.locator(".queue-item")).to_have_count(2)
+    first = ana.locator(".queue-item").first
+    await first.locator("a").click()
+    await ana.get_by_role("button", name="Claim").click()
+    await ana.get_by_role("button", name="Close…").click()
+    await ana.get_by_label("Outcome").select_option("Information given")
+    await ana.get_by_role("button", name="Close conversation").click()
+    await expect(ana.locator(".queue-item")).to_have_count(1)
+    await expect(ana.locator(".queue-item a").first).to_be_focused()
+    await ana.locator(".queue-item a").first.click()
+    await ana.get_by_role("button", name="Claim").click()
+    await ana.get_by_role("button", name="Close…").click()
+    await ana.get_by_label("Outcome").select_option("Information given")
+    await ana.get_by_role("button", name="Close conversation").click()
+    await expect(ana.locator("#queue-title")).to_be_focused()  # nothing left: the queue itself
+
+
+async def test_reassigning_to_someone_offline_asks_first(app, tabs, redis):
+    queue = HandoffQueue(redis)
+    await queue.enqueue(
+        "example" + "c" * 20,
+        "critical",
+        category="confinement",
+        reason="risk",
+        channel="sms",
+        language="ro",
+    )
+    sue = await tabs.console("sue")  # bea never signed in: offline
+    await sue.get_by_role("link", name="Team").click()
+    row = sue.locator("#open-rows tr").first
+    await row.locator("select").select_option("bea")
+    await row.get_by_role("button", name="Reassign").click()
+    await expect(sue.locator("#team-status")).to_have_text(
+        "This is a critical conversation. bea is offline: nobody will see this conversation "
+        "until bea signs in. Press “Reassign anyway” to confirm, or choose someone online."
+    )
+    assert (await redis.hget(keys.handoff("example" + "c" * 20), "assigned_to")) in (None, b"")
+    await row.get_by_role("button", name="Reassign anyway").click()
+    await expect(sue.locator("#team-status")).to_have_text("Reassigned to bea.")
+
+    # From the conversation too.
+    await go(sue, f"#/c/{'example' + 'c' * 20}")
+    await sue.get_by_role("button", name="Reassign…").click()
+    dialog = sue.locator("#transfer-dialog")
+    await dialog.locator("#transfer-to").select_option("ana")
+    await dialog.get_by_role("button", name="Reassign", exact=True).click()
+    await expect(dialog.locator("#transfer-error")).to_contain_text("ana is offline")
+    await dialog.get_by_role("button", name="Reassign anyway").click()
+    await expect(sue.locator("#conv-state")).to_have_text("With ana")
 
 
 # ---------------------------------------------------------------------- screenshots for the README

@@ -4,6 +4,16 @@ const NEUTRAL_SITE = "https://www.google.com/search?q=weather";
 const list = document.getElementById("messages");
 const form = document.getElementById("composer");
 const input = document.getElementById("text");
+const footer = document.getElementById("footer");
+
+// The page is as tall as what she sees: with the on-screen keyboard open too
+// (browsers that do not resize the layout for it), so the composer stays in view.
+const viewport = window.visualViewport;
+function fitViewport() {
+  document.documentElement.style.setProperty("--app-height", `${viewport.height}px`);
+  list.lastElementChild?.scrollIntoView({ block: "end" });
+}
+viewport?.addEventListener("resize", fitViewport);
 
 function newSession() {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
@@ -40,6 +50,7 @@ function applyPage(update) {
   for (const element of document.querySelectorAll("[data-aria-label]")) {
     if (text(element.dataset.ariaLabel)) element.setAttribute("aria-label", text(element.dataset.ariaLabel));
   }
+  footer.hidden = !text("web_footer"); // an organisation may set no footer
 }
 
 function show(text, who, options = []) {

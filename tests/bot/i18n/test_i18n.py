@@ -14,7 +14,7 @@ from bot.channels.base import render_text
 from bot.conversation.engine import Engine
 from bot.conversation.model import Context, Conversation, Event
 from bot.flows.load import load_flowset
-from bot.i18n.catalogs import RLM, Catalogs
+from bot.i18n.catalogs import LRI, PDI, RLM, Catalogs
 from bot.i18n.extract import extract_flows
 from bot.text.segments import plan
 from tests.conftest import FLOWS, LOCALES, ROOT, helpline
@@ -300,6 +300,26 @@ def test_arabic_reaches_sms_and_telegram_with_direction_marks(catalogs):
     assert catalogs.directional("Send EXIT", "en") == "Send EXIT"
     # logical order: the characters themselves are untouched
     assert text.replace(RLM, "") == "أرسلي EXIT للخروج.\nEXIT: للخروج\n1 نعم"
+
+
+def test_latin_runs_in_arabic_are_isolated_left_to_right(catalogs):
+    text = catalogs.directional(
+        "التوجيه 2004/81/EC والمادة Art. 11(3)، اتصلي على +40 21 123 4567 أو أرسلي EXIT أو 112.",
+        "ar",
+    )
+    # runs the bidirectional algorithm would reorder ("EC/2004/81") are isolated...
+    for run in ("2004/81/EC", "Art. 11(3)", "+40 21 123 4567"):
+        assert f"{LRI}{run}{PDI}" in text, (run, text)
+    # ...a single word or number is not (each mark costs a UCS-2 character)
+    assert f"{LRI}EXIT" not in text and f"{LRI}112" not in text
+    assert text.replace(LRI, "").replace(PDI, "") == (
+        "التوجيه 2004/81/EC والمادة Art. 11(3)، اتصلي على +40 21 123 4567 أو أرسلي EXIT أو 112."
+    )
+    assert catalogs.directional("Directive 2004/81/EC", "ro") == "Directive 2004/81/EC"
+    # a whole Arabic flow text that quotes the directive, in brackets of its own
+    said = catalogs.directional(catalogs.text("ar", COMPENSATION), "ar")
+    assert f"{LRI}2011/36/EU{PDI}" in said and f"{LRI}12(2){PDI})" in said
+    assert f"17){PDI}" not in said  # a closing bracket of the Arabic text is not taken in
 
 
 def test_arabic_conversation_on_the_web_is_shown_right_to_left():
