@@ -2,7 +2,8 @@
 whole app on a real Redis, a team of counsellors, and tabs that fail the test on
 any script error or CSP violation.
 
-Test modules import the fixtures they use (`browser`, `team`, `app`, `tabs`)."""
+tests/conftest.py loads it as a plugin: its fixtures (`browser`, `team`, `app`,
+`tabs`) are there for every test module; `team` also serves the API tests."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PASSWORD = "a long password"
+PASSWORD = "correct horse battery"  # every test account's
 # A risk phrase when the English lexicon is there (flows/risk/en.yaml), else the keyword.
 HAS_LEXICON = (ROOT / "flows" / "risk" / "en.yaml").exists()
 RISK_TEXT = "he took my passport and locks me in" if HAS_LEXICON else "COUNSELLOR"

@@ -8,7 +8,7 @@ import os
 import subprocess
 
 from tests.conftest import helpline
-from tests.handoff.test_console_api import PASSWORD, login, queued_person, team  # noqa: F401
+from tests.handoff.test_console_api import login, queued_person
 
 
 async def entries(client, **query) -> list[dict]:

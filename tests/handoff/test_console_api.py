@@ -6,16 +6,12 @@ import asyncio
 import json
 import time
 
-import pytest
-
 from bot.store import keys
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
-from handoff.counsellors import Counsellors
 from helpline.app import REDIS
+from tests.browser import PASSWORD  # ana, bea (counsellors) and sue: the `team` fixture
 from tests.conftest import ROOT
-
-PASSWORD = "correct horse battery"
 
 
 async def login(client, user: str, password: str = PASSWORD) -> str:
@@ -26,15 +22,6 @@ async def login(client, user: str, password: str = PASSWORD) -> str:
     body = await response.json()
     assert set(body) >= {"csrf_token", "user"}
     return body["csrf_token"]
-
-
-@pytest.fixture
-async def team(redis):
-    counsellors = Counsellors(redis)
-    await counsellors.add("ana", PASSWORD, "counsellor")
-    await counsellors.add("bea", PASSWORD, "counsellor")
-    await counsellors.add("sue", PASSWORD, "supervisor")
-    return counsellors
 
 
 async def queued_person(
