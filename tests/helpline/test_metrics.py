@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
-from tests.handoff.test_console_api import login, team  # noqa: F401
+from tests.handoff.test_console_api import login
 
 
 async def scrape(client) -> dict[tuple[str, tuple], float]:

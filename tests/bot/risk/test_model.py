@@ -24,7 +24,7 @@ from bot.risk.model import (
 )
 from bot.testing.webchat import WebChat
 from tests.conftest import FLOWS, ROOT
-from tests.handoff.test_console_api import login, team  # noqa: F401 (a fixture)
+from tests.handoff.test_console_api import login
 
 SHIPPED = FLOWS / "risk" / MODEL_FILE
 
