@@ -166,6 +166,8 @@ class Place:
 
 UNKNOWN = Place("unknown")
 _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
+# What ends a sentence or a clause, in the scripts of the locales.
+_SEGMENTS = re.compile("[,.!?;:\n\u060c\u061b\u061f\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f]+")
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
 
 
@@ -321,10 +323,8 @@ class Gazetteer:
                     if place.kind != "unknown":
                         return place
         country = self._country_index.get(folded)
-        place = self._find_city(folded, None, typos=country is None)
-        if (
-            country
-        ):  # a country's name; also a city's in that country ("Luxembourg", "Monaco"): the city
+        place = self._find_city(folded, None, typos=False)
+        if country:  # a country's name; also a city's there ("Luxembourg", "Monaco"): the city
             if place.kind == "city" and place.city is not None and place.city.country == country:
                 return place
             if place.kind == "ambiguous" and place.choices[0].country == country:
@@ -332,6 +332,19 @@ class Gazetteer:
             return Place("country", country=country)
         if place.kind != "unknown":
             return place
+        # "Satu Mare!! help", "Bad Kreuznach. help me": each part as if it came alone;
+        # what is written exactly, in the whole or a part, before any typo guessed.
+        segments = [fold(s) for s in _SEGMENTS.split(text[:MAX_TEXT])]
+        segments = [s for s in segments if s] if len(segments) > 1 else []
+        for typos in (False, True):
+            if typos:
+                place = self._find_city(folded, None, typos=True)
+                if place.kind != "unknown":
+                    return place
+            for segment in segments:
+                place = self._find_city(segment, None, typos=typos)
+                if place.kind != "unknown":
+                    return place
         country = self.country_of(folded)
         return Place("country", country=country, corrected=True) if country else UNKNOWN
 
@@ -526,14 +539,31 @@ class Gazetteer:
         if len(consonants) >= 3 and (latin != name or (" " in name and len(consonants) >= 5)):
             by_consonants = self._by_skeleton(latin, consonants, country, name)
         if len(name) >= TYPO_MIN_LENGTH:
-            for near in _closest(name, self._near_names(name)):
-                ids.extend(self._exact(near, country))
-            ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
+            spellings = set()
+            candidates: dict[str, list[int]] = {}
+            for near in self._near_names(name):
+                found = [
+                    i for i in self._exact(near, country) if self._population[i] >= TYPO_POPULATION
+                ]
+                if found:
+                    candidates[near] = found
+            if candidates:
+                # A slip of the finger before a letter typed for an unrelated one:
+                # "mianz" is Mainz (two swapped), not Miano ("z" for "o").
+                cost = {near: _typo_cost(name, near) for near in candidates}
+                least = min(cost.values())
+                for near in _closest(name, {n for n in cost if cost[n] == least}):
+                    ids.extend(candidates[near])
+                    spellings.add(near)
             if ids and by_consonants and _FEW_NAMES.search(name):
                 # GeoNames holds few Arabic and Greek names: one letter off is often
                 # another town (فالنسيان is Valenciennes); the consonants of her
                 # spelling in Latin letters say which one she means (Valencia).
                 ids = [i for i in ids if i in by_consonants] or by_consonants
+            elif len(spellings) == 1:
+                # One spelling her typo can be: its namesakes are chosen as if she
+                # had typed it (`_choose`: Münster, not Munster, 18 times smaller).
+                return ids, spellings.pop()
             if ids:
                 return ids, name
         return by_consonants, latin
@@ -644,8 +674,12 @@ class Gazetteer:
             own = [i for i in ranked if _bulk_fold(self._names[i]) in spellings]
             if own and weight[own[0]] * DOMINANT >= weight[ranked[0]]:
                 ranked = own
-        # A guess at her typo picks no town by size: "partas" may be Patras or Paris.
+        # A guess between spellings picks no town by size: "partas" may be Patras or
+        # Paris. A typo with one spelling it can be (`_lookup` gives that spelling)
+        # chooses among that spelling's towns as if she had typed it.
         typo = corrected if typo is None else typo
+        if typo and query is not None and query in self._index:
+            typo = False
         if len(ranked) == 1 or (
             not typo and weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]])
         ):
@@ -667,6 +701,37 @@ class Gazetteer:
             if distance < best_distance:
                 best, best_distance = number, distance
         return self._countries[best] if best is not None else None
+
+
+# Keyboard rows (QWERTY, AZERTY, QWERTZ): a letter typed for its neighbour is a slip.
+_ROWS = (
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "azertyuiop",
+    "qsdfghjklm",
+    "wxcvbn",
+    "qwertzuiop",
+    "yxcvbnm",
+)
+_ADJACENT = {(row[i], row[i + 1]) for row in _ROWS for i in range(len(row) - 1)} | {
+    (row[i + 1], row[i]) for row in _ROWS for i in range(len(row) - 1)
+}
+_VOWELS = set("aeiouy")
+
+
+def _typo_cost(query: str, name: str) -> int:
+    """0 when the one edit from `name` to `query` is a usual slip (a letter left
+    out or added, two swapped, a neighbouring key, a vowel for a vowel), else 1."""
+    if len(query) != len(name):
+        return 0
+    diff = [i for i in range(len(name)) if query[i] != name[i]]
+    if len(diff) != 1:
+        return 0  # two swapped
+    a, b = query[diff[0]], name[diff[0]]
+    if (a, b) in _ADJACENT or (a in _VOWELS and b in _VOWELS):
+        return 0
+    return 1
 
 
 def _closest(query: str, names: set[str]) -> list[str]:

@@ -283,6 +283,42 @@ def test_where_she_is(gazetteer, typed, name, country):
     assert (place.city.name, place.city.country) == (name, country), (typed, place)
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        # one spelling her typo can be: its towns chosen as if she had typed it
+        ("Münter", "Münster"),  # not Munster, 18 times smaller
+        # a usual slip before a letter typed for an unrelated one
+        ("Mianz", "Mainz"),  # two swapped, not Miano ("z" for "o")
+    ],
+)
+def test_a_typo_chooses_the_likely_slip(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.kind == "city" and place.corrected, (typed, place)
+    assert place.city.name == name
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Satu Mare!! допоможіть", "Satu Mare"),  # "mare" is also a word
+        ("Bad Kreuznach!! help", "Bad Kreuznach"),  # and "bad"
+        ("El Ejido, ajutor", "El Ejido"),
+        ("Zug!! help", "Zug"),  # "Zug" alone is the town, so it is before "help"
+        ("Bolgona, please help", "Bologna"),  # with a typo, after no exact reading
+    ],
+)
+def test_a_name_set_apart_by_punctuation_is_read_alone(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.kind == "city", (typed, place)
+    assert place.city.name == name
+
+
+@pytest.mark.parametrize("typed", ["nie wiem. pomocy", "ho paura. aiuto", "Casa. Aiuto!"])
+def test_ordinary_sentences_apart_are_still_no_place(gazetteer, typed):
+    assert gazetteer.resolve(typed).kind == "unknown"
+
+
 def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
     city = gazetteer.resolve("Salamanca").city
     assert city is not None and city.latitude > 40.8  # Madrid's district lies at 40.43
