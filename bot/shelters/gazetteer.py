@@ -534,10 +534,21 @@ class Gazetteer:
                     return ids, reading
         if not typos or _CJK.search(name):
             return [], name
-        consonants = skeleton(latin) if latin.isascii() else ""
+        # The towns with the consonants of her spelling's first reading, and of the
+        # closest of all its readings ("Κόμπλεντς" read "koblenz").
         by_consonants: list[int] = []
-        if len(consonants) >= 3 and (latin != name or (" " in name and len(consonants) >= 5)):
-            by_consonants = self._by_skeleton(latin, consonants, country, name)
+        by_any_reading: list[int] = []
+        best = math.inf
+        for reading in latin_readings(name, more=True) if not name.isascii() else readings:
+            consonants = skeleton(reading) if reading.isascii() else ""
+            if len(consonants) >= 3 and (reading != name or (" " in name and len(consonants) >= 5)):
+                distance, found = self._by_skeleton(reading, consonants, country, name)
+                if reading == latin:
+                    by_consonants = found
+                if distance < best:
+                    best, by_any_reading = distance, found
+                elif distance == best:
+                    by_any_reading += [i for i in found if i not in by_any_reading]
         if len(name) >= TYPO_MIN_LENGTH:
             spellings = set()
             candidates: dict[str, list[int]] = {}
@@ -549,8 +560,10 @@ class Gazetteer:
                     candidates[near] = found
             if candidates:
                 # A slip of the finger before a letter typed for an unrelated one:
-                # "mianz" is Mainz (two swapped), not Miano ("z" for "o").
-                cost = {near: _typo_cost(name, near) for near in candidates}
+                # "mianz" is Mainz (two swapped), not Miano ("z" for "o"). Greek and
+                # Arabic spellings are weighed by their consonants (below).
+                few = _FEW_NAMES.search(name)
+                cost = {near: 0 if few else _typo_cost(name, near) for near in candidates}
                 least = min(cost.values())
                 for near in _closest(name, {n for n in cost if cost[n] == least}):
                     ids.extend(candidates[near])
@@ -566,13 +579,14 @@ class Gazetteer:
                 return ids, spellings.pop()
             if ids:
                 return ids, name
-        return by_consonants, latin
+        return by_any_reading, latin
 
     def _by_skeleton(
         self, latin: str, consonants: str, country: str | None, name_in_script: str
-    ) -> list[int]:
+    ) -> tuple[float, list[int]]:
         """The towns whose own name has these consonants, and of those the closest
-        in vowels too ("falnsia" is Valencia, not Vilnius), if close at all."""
+        in vowels too ("falnsia" is Valencia, not Vilnius), if close at all; and
+        how close."""
         found = self._skeletons.get(consonants, ())
         distance: dict[int, float] = {}
         # Her Latin letters are matched with a town's own name only; another
@@ -584,9 +598,9 @@ class Gazetteer:
                 d = OSA.distance(_loose(latin), _loose(name)) + (0 if own else 0.5)
                 distance[number] = min(d, distance.get(number, d))
         if not distance or min(distance.values()) > 1 + len(latin) // 6:
-            return []
+            return math.inf, []
         closest = min(distance.values())
-        return [i for i in distance if distance[i] == closest]
+        return closest, [i for i in distance if distance[i] == closest]
 
     def _own_name(self, ids: list[int], name: str) -> list[int]:
         """The towns of some size whose own name, not another one, an ordinary word

@@ -17,6 +17,8 @@ All are compared in `fold()`ed form (lower case, no accents, no punctuation).
 
 from __future__ import annotations
 
+import re
+
 from bot.text.normalise import fold
 
 _LOCATIVES = {
@@ -281,20 +283,47 @@ _ARABIC = str.maketrans(
 )  # fmt: skip
 
 
-# Greek writes foreign b, d, g as μπ, ντ, γκ, and ου for u: "Μόντενα" is Modena,
-# "Πάντοβα" Padova, "Περούτζια" Perugia. Other readings tried after the first.
+# Greek writes foreign b, d, g as μπ, ντ, γκ (and mb, nd, ng the same way), ου for
+# u, τσ for z, and adds an ending to foreign names: "Μόντενα" is Modena, "Πάντοβα"
+# Padova, "Περούτζια" Perugia, "Τάμπερε" Tampere, "Κόμπλεντς" Koblenz,
+# "Φρανκφούρτη" Frankfurt. Other readings are tried after the first. fold() took
+# the diaeresis off, so "αι" may also be two letters ("Μάνχαϊμ", Mannheim).
 _GREEK_ALTERNATIVES = (("ντ", "d"), ("μπ", "b"), ("γκ", "g"), ("τζ", "g"), ("ου", "u"), ("β", "b"))
+_GREEK_MORE = (
+    ("μπ", "mb"),
+    ("ντ", "nd"),
+    ("γκ", "ng"),
+    ("τζ", "dz"),
+    ("τσ", "z"),
+    ("β", "w"),
+    ("χ", "h"),
+    ("αι", "ai"),
+    ("ει", "ei"),
+    ("οι", "oi"),
+)
+_GREEK_ENDINGS = ("η", "ο", "ι", "α")
+MAX_READINGS = 32
 
 
-def latin_readings(folded: str) -> list[str]:
-    """`to_latin(folded)`, then the other readings of a Greek name (at most eight)."""
+def latin_readings(folded: str, more: bool = False) -> list[str]:
+    """`to_latin(folded)`, then the other readings of a Greek name (at most eight);
+    with `more` (at most 32), also mb, nd, ng, z, w, h, two vowels apart, and
+    without a Greek ending, for names read by their consonants."""
     readings = [folded]
-    for greek, latin in _GREEK_ALTERNATIVES:
+    if not _GREEK_LETTER.search(folded):
+        return [to_latin(folded)]
+    limit = MAX_READINGS if more else 8
+    for greek, latin in _GREEK_ALTERNATIVES + (_GREEK_MORE if more else ()):
         if greek in folded:
             readings += [r.replace(greek, latin) for r in readings]
-        if len(readings) >= 8:
+        if len(readings) >= limit:
             break
-    return list(dict.fromkeys(to_latin(r) for r in readings[:8]))
+    if more and folded.endswith(_GREEK_ENDINGS) and len(folded) >= 6:
+        readings += [r[:-1] for r in readings[: limit // 2]]
+    return list(dict.fromkeys(to_latin(r) for r in readings[:limit]))
+
+
+_GREEK_LETTER = re.compile("[\u0370-\u03ff]")
 
 
 def to_latin(folded: str) -> str:
