@@ -141,6 +141,7 @@ MAX_CHOICES = 3
 BIG_TOWN = 50000  # an everyday word after a bare "in" is a town only if this big ("in Nice")
 DISTRICT_KM = 8.0  # a "city" this close to one ten times its size is one of its districts
 MAX_TEXT = 100
+CONSONANTS_MARGIN = 0.5  # "about as close" by consonants: an exonym beside an own name
 
 
 @dataclass(frozen=True)
@@ -536,19 +537,24 @@ class Gazetteer:
             return [], name
         # The towns with the consonants of her spelling's first reading, and of the
         # closest of all its readings ("Κόμπλεντς" read "koblenz").
-        by_consonants: list[int] = []
+        first: dict[int, float] = {}
         by_any_reading: list[int] = []
         best = math.inf
         for reading in latin_readings(name, more=True) if not name.isascii() else readings:
             consonants = skeleton(reading) if reading.isascii() else ""
             if len(consonants) >= 3 and (reading != name or (" " in name and len(consonants) >= 5)):
-                distance, found = self._by_skeleton(reading, consonants, country, name)
+                distance = self._by_skeleton(reading, consonants, country, name)
+                if not distance:
+                    continue
                 if reading == latin:
-                    by_consonants = found
-                if distance < best:
-                    best, by_any_reading = distance, found
-                elif distance == best:
+                    first = distance
+                closest = min(distance.values())
+                found = [i for i in distance if distance[i] == closest]
+                if closest < best:
+                    best, by_any_reading = closest, found
+                elif closest == best:
                     by_any_reading += [i for i in found if i not in by_any_reading]
+        by_consonants = [i for i in first if first[i] == min(first.values())]
         if len(name) >= TYPO_MIN_LENGTH:
             spellings = set()
             candidates: dict[str, list[int]] = {}
@@ -572,7 +578,10 @@ class Gazetteer:
                 # GeoNames holds few Arabic and Greek names: one letter off is often
                 # another town (فالنسيان is Valenciennes); the consonants of her
                 # spelling in Latin letters say which one she means (Valencia).
-                ids = [i for i in ids if i in by_consonants] or by_consonants
+                # A typo that lands on a town about as close by its consonants as
+                # the closest (Valence, an exonym, beside Valencia) confirms it.
+                about = min(first.values()) + CONSONANTS_MARGIN
+                ids = [i for i in ids if first.get(i, math.inf) <= about] or by_consonants
             elif len(spellings) == 1:
                 # One spelling her typo can be: its namesakes are chosen as if she
                 # had typed it (`_choose`: Münster, not Munster, 18 times smaller).
@@ -583,10 +592,10 @@ class Gazetteer:
 
     def _by_skeleton(
         self, latin: str, consonants: str, country: str | None, name_in_script: str
-    ) -> tuple[float, list[int]]:
-        """The towns whose own name has these consonants, and of those the closest
-        in vowels too ("falnsia" is Valencia, not Vilnius), if close at all; and
-        how close."""
+    ) -> dict[int, float]:
+        """The towns whose own name has these consonants, with how far they are
+        in vowels too ("falnsia" is Valencia, not Vilnius, closer), if the closest
+        is close at all."""
         found = self._skeletons.get(consonants, ())
         distance: dict[int, float] = {}
         # Her Latin letters are matched with a town's own name only; another
@@ -598,9 +607,8 @@ class Gazetteer:
                 d = OSA.distance(_loose(latin), _loose(name)) + (0 if own else 0.5)
                 distance[number] = min(d, distance.get(number, d))
         if not distance or min(distance.values()) > 1 + len(latin) // 6:
-            return math.inf, []
-        closest = min(distance.values())
-        return closest, [i for i in distance if distance[i] == closest]
+            return {}
+        return distance
 
     def _own_name(self, ids: list[int], name: str) -> list[int]:
         """The towns of some size whose own name, not another one, an ordinary word

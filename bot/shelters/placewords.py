@@ -310,6 +310,13 @@ def latin_readings(folded: str, more: bool = False) -> list[str]:
     with `more` (at most 32), also mb, nd, ng, z, w, h, two vowels apart, and
     without a Greek ending, for names read by their consonants."""
     readings = [folded]
+    if more and _ARABIC_LETTER.search(folded):
+        for arabic, latin in _ARABIC_MORE:
+            if arabic.search(folded):
+                readings += [arabic.sub(latin, r) for r in readings]
+            if len(readings) >= MAX_READINGS:
+                break
+        return list(dict.fromkeys(to_latin(r) for r in readings[:MAX_READINGS]))
     if not _GREEK_LETTER.search(folded):
         return [to_latin(folded)]
     limit = MAX_READINGS if more else 8
@@ -324,6 +331,15 @@ def latin_readings(folded: str, more: bool = False) -> list[str]:
 
 
 _GREEK_LETTER = re.compile("[\u0370-\u03ff]")
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+# Arabic writes v and w as و (first, or before a long a), g as ج or غ or ق:
+# "ونترتور" is Winterthur, "ريجنسبورج" Regensburg.
+_ARABIC_MORE = (
+    (re.compile(r"\bو|و(?=ا)"), "w"),
+    (re.compile("ج"), "g"),
+    (re.compile("ق"), "g"),
+    (re.compile("غ"), "g"),
+)
 
 
 def to_latin(folded: str) -> str:

@@ -188,6 +188,8 @@ def test_cost_is_measured(gazetteer):
         ("Σαλτσβούργο", "Salzburg", "AT"),
         ("Λέιπτσιχ", "Leipzig", "DE"),
         ("Χάνοβερο", "Hannover", "DE"),
+        ("ريجنسبورج", "Regensburg", "DE"),  # ج read as g
+        ("جرونينجن", "Groningen", "NL"),
         ("Βιέννη", "Vienna", "AT"),
         ("Μιλάνο", "Milan", "IT"),
         ("Παλέρμο", "Palermo", "IT"),
