@@ -380,6 +380,9 @@ class Gazetteer:
             ids, key = self._lookup(folded, country, typos=True)
             if ids:
                 return self._choose(ids, True, key)
+        place = self._name_holding_a_locative(words, country)
+        if place.kind != "unknown":
+            return place
         place = self._after_locative(words, country, typos)
         if place.kind != "unknown" or not plain:
             return place
@@ -397,21 +400,42 @@ class Gazetteer:
             return UNKNOWN  # ask again rather than guess
         for size in range(len(words) - 1, 0, -1):  # the longest run: "ulm please"
             ids = []
+            keys = set()
             for start in range(len(words) - size + 1):
                 run = words[start : start + size]
                 name = " ".join(run)
                 if any(w in plain for w in run) and run[0] not in ORDINARY and len(name) >= 3:
-                    found = self._lookup(name, country, typos=False)[0]
+                    found, key = self._lookup(name, country, typos=False)
                     # a word among others: a town of some size ("mori" is a word too)
-                    ids.extend(i for i in found if self._population[i] >= TYPO_POPULATION)
-            if ids:
-                return self._choose(ids, False, None)
+                    found = [i for i in found if self._population[i] >= TYPO_POPULATION]
+                    if found:
+                        ids.extend(found)
+                        keys.add(key)
+            if ids:  # one name found: its own towns first, as when typed alone
+                return self._choose(ids, False, keys.pop() if len(keys) == 1 else None)
         if not typos:
             return UNKNOWN
         if len(words) > 1 and len(folded) >= 8:  # "san vcient del raspeig", "la lguna"
             ids, key = self._lookup(folded, country, typos=True)
             if ids:
                 return self._choose(ids, True, key)
+        return UNKNOWN
+
+    def _name_holding_a_locative(self, words: list[str], country: str | None) -> Place:
+        """A town's own name with "la", "en", "am", "upon" inside it, as written:
+        "Brive-la-Gaillarde", "Bourg-en-Bresse", "Frankfurt am Main" ("la" is
+        also Romanian for "at", "am" German)."""
+        if not any((w,) in LOCATIVES for w in words[1:-1]):
+            return UNKNOWN
+        for size in range(min(len(words), 7), 2, -1):
+            for start in range(len(words) - size + 1):
+                run = words[start : start + size]
+                if not any((w,) in LOCATIVES for w in run[1:-1]):
+                    continue
+                key = " ".join(run)
+                ids = self._own_name(self._exact(key, country), key)
+                if ids:
+                    return self._choose(ids, False, key)
         return UNKNOWN
 
     def _after_locative(self, words: list[str], country: str | None, typos: bool) -> Place:

@@ -312,9 +312,15 @@ def test_a_typo_chooses_the_likely_slip(gazetteer, typed, name):
         ("El Ejido, ajutor", "El Ejido"),
         ("Zug!! help", "Zug"),  # "Zug" alone is the town, so it is before "help"
         ("Bolgona, please help", "Bologna"),  # with a typo, after no exact reading
+        # a name with "la", "en", "am" in it, which are also "at" and "in"
+        ("Brive-la-Gaillarde!! aiuto", "Brive-la-Gaillarde"),
+        ("Bourg-en-Bresse!! hilfe", "Bourg-en-Bresse"),
+        ("sunt la La Línea de la Concepción", "La Línea de la Concepción"),
+        # one name among ordinary words: its own town, as when typed alone
+        ("Berëzovskiy!! aiuto", "Berëzovskiy"),
     ],
 )
-def test_a_name_set_apart_by_punctuation_is_read_alone(gazetteer, typed, name):
+def test_a_name_among_other_words(gazetteer, typed, name):
     place = gazetteer.resolve(typed)
     assert place.kind == "city", (typed, place)
     assert place.city.name == name
