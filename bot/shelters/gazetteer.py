@@ -138,6 +138,7 @@ TYPO_MIN_LENGTH = 5  # shorter names: a typo is as likely to name another town
 TYPO_POPULATION = 15000  # a typo, or consonants alone, find only towns this big
 DOMINANT = 10  # the most populous namesake wins when it has this many times the next one's people
 MAX_CHOICES = 3
+SHORT_WORD = 4  # letters: a word this short among others is a town only if a big one
 BIG_TOWN = 50000  # an everyday word after a bare "in" is a town only if this big ("in Nice")
 DISTRICT_KM = 8.0  # a "city" this close to one ten times its size is one of its districts
 MAX_TEXT = 100
@@ -406,8 +407,10 @@ class Gazetteer:
                 name = " ".join(run)
                 if any(w in plain for w in run) and run[0] not in ORDINARY and len(name) >= 3:
                     found, key = self._lookup(name, country, typos=False)
-                    # a word among others: a town of some size ("mori" is a word too)
-                    found = [i for i in found if self._population[i] >= TYPO_POPULATION]
+                    # a word among others: a town of some size ("mori" is a word too),
+                    # and a big one for a short word ("بره", "outside", is Brad's too)
+                    least = BIG_TOWN if len(name) <= SHORT_WORD else TYPO_POPULATION
+                    found = [i for i in found if self._population[i] >= least]
                     if found:
                         ids.extend(found)
                         keys.add(key)
