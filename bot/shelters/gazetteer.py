@@ -325,7 +325,7 @@ class Gazetteer:
                     if place.kind != "unknown":
                         return place
         country = self._country_index.get(folded)
-        place = self._find_city(folded, None, typos=False)
+        place = self._find_city(folded, None, typos=country is None)
         if country:  # a country's name; also a city's there ("Luxembourg", "Monaco"): the city
             if place.kind == "city" and place.city is not None and place.city.country == country:
                 return place
@@ -334,15 +334,11 @@ class Gazetteer:
             return Place("country", country=country)
         if place.kind != "unknown":
             return place
-        # "Satu Mare!! help", "Bad Kreuznach. help me": each part as if it came alone;
-        # what is written exactly, in the whole or a part, before any typo guessed.
+        # "Satu Mare!! help", "Bad Kreuznach. help me": each part as if it came
+        # alone, first as written, then with a typo.
         segments = [fold(s) for s in _SEGMENTS.split(text[:MAX_TEXT])]
         segments = [s for s in segments if s] if len(segments) > 1 else []
         for typos in (False, True):
-            if typos:
-                place = self._find_city(folded, None, typos=True)
-                if place.kind != "unknown":
-                    return place
             for segment in segments:
                 place = self._find_city(segment, None, typos=typos)
                 if place.kind != "unknown":
@@ -725,10 +721,13 @@ class Gazetteer:
                 ranked = own
         # A guess between spellings picks no town by size: "partas" may be Patras or
         # Paris. A typo with one spelling it can be (`_lookup` gives that spelling)
-        # chooses among that spelling's towns as if she had typed it.
+        # chooses by size among towns that all have it as their own name (Münster,
+        # not Munster), or all as another name; not between a town's own name and
+        # another's exonym or old name ("Jarosaw": Jarosław or Yaroslavl?).
         typo = corrected if typo is None else typo
         if typo and query is not None and query in self._index:
-            typo = False
+            owns = {_bulk_fold(self._names[i]) == query for i in ranked}
+            typo = len(owns) > 1
         if len(ranked) == 1 or (
             not typo and weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]])
         ):
