@@ -59,11 +59,13 @@ from bot.shelters.placewords import (
     SLAVIC_ENDINGS,
     latin_readings,
     skeleton,
+    south_slavic_reading,
     to_latin,
 )
 from bot.text.normalise import _ARABIC_FOLD, _ARABIC_MARKS, _EXTRA_LATIN, _PUNCT, _SPACE, fold
 
 MIN_POPULATION = 5000
+SOUTH_SLAVIC = frozenset("RS ME BA MK BG HR SI XK".split())  # Cyrillic written the South Slavic way
 # GeoNames' European countries, and the Council of Europe members it files under Asia.
 EUROPE = frozenset(
     "AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU "
@@ -388,10 +390,12 @@ class Gazetteer:
             # last ("Kassel, please help"), as it is written, and of some size.
             for size in range(len(words) - 1, 0, -1):
                 for run in (words[:size], words[-size:]):
-                    if run[0] in plain and run[-1] in plain and len(" ".join(run)) >= 3:
+                    if run[0] in plain and len(" ".join(run)) >= 3:
                         key = " ".join(run)  # as written: not read in another script
                         ids = self._exact(key, country)
                         ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
+                        if run[-1] not in plain:  # "Frankfurt (Oder)": a town's own name
+                            ids = self._own_name(ids, key)
                         if ids:
                             return self._choose(ids, False, key)
             return UNKNOWN  # ask again rather than guess
@@ -556,6 +560,11 @@ class Gazetteer:
                 ids = self._exact(reading, country)
                 if ids:
                     return ids, reading
+        south = south_slavic_reading(name)
+        if south:  # "сремска митровица" is Sremska Mitrovica (RS), "в машине" not Mosina (PL)
+            ids = [i for i in self._exact(south, country) if self._countries[i] in SOUTH_SLAVIC]
+            if ids:
+                return ids, south
         if not typos or _CJK.search(name):
             return [], name
         # The towns with the consonants of her spelling's first reading, and of the

@@ -332,6 +332,22 @@ def latin_readings(folded: str, more: bool = False) -> list[str]:
 
 _GREEK_LETTER = re.compile("[\u0370-\u03ff]")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+_CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
+
+
+def south_slavic_reading(folded: str) -> str | None:
+    """A Cyrillic name as Serbian, Macedonian or Bulgarian towns are written in
+    Latin letters ("сремска митровица": sremska mitrovica), else None."""
+    if not _CYRILLIC_LETTER.search(folded):
+        return None
+    return to_latin(folded.translate(_SOUTH_SLAVIC))
+
+
+# The Latin letters Serbian, Croatian, Bosnian and Macedonian names use for Cyrillic
+# ones (their diacritics folded away: č is c), and Bulgarian ъ as GeoNames writes it.
+_SOUTH_SLAVIC = str.maketrans(
+    {"ц": "c", "ч": "c", "ш": "s", "ж": "z", "х": "h", "ъ": "a", "щ": "st"}
+)
 # Arabic writes v and w as و (first, or before a long a), g as ج or غ or ق:
 # "ونترتور" is Winterthur, "ريجنسبورج" Regensburg.
 _ARABIC_MORE = (

@@ -189,6 +189,8 @@ def test_cost_is_measured(gazetteer):
         ("Λέιπτσιχ", "Leipzig", "DE"),
         ("Χάνοβερο", "Hannover", "DE"),
         ("ريجنسبورج", "Regensburg", "DE"),  # ج read as g
+        # Cyrillic as Serbian towns are written in Latin letters (ц is c)
+        ("Сремска Митровица", "Sremska Mitrovica", "RS"),
         ("جرونينجن", "Groningen", "NL"),
         ("Βιέννη", "Vienna", "AT"),
         ("Μιλάνο", "Milan", "IT"),
@@ -318,6 +320,7 @@ def test_a_typo_chooses_the_likely_slip(gazetteer, typed, name):
         ("sunt la La Línea de la Concepción", "La Línea de la Concepción"),
         # one name among ordinary words: its own town, as when typed alone
         ("Berëzovskiy!! aiuto", "Berëzovskiy"),
+        ("Frankfurt (Oder)!! ayuda", "Frankfurt (Oder)"),  # "oder" is also "or"
     ],
 )
 def test_a_name_among_other_words(gazetteer, typed, name):
@@ -472,6 +475,7 @@ def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
         # a short word among others is a big town's name or none ("بره",
         # "outside", is also an Arabic name of Brad, Romania: 16,000 people)
         "بره المدينة",
+        "в машине",  # "in the car": not Mosina, read the Serbian way
     ],
 )
 def test_an_answer_that_names_no_place_is_asked_again(gazetteer, typed):
