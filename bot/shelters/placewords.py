@@ -371,12 +371,15 @@ def skeleton(latin: str) -> str:
     "valencia", "falnsya" -> "flns"; "nizhniy novgorod", "nizny nowogrod" ->
     "nznnfkrd". Vowels, h, j, w-as-vowel and doubled letters go."""
     text = latin.replace("ph", "f").replace("th", "t").replace("sch", "s").replace("ck", "k")
+    text = _AFFRICATES.sub("C", text)  # ts, tz, cz, tsh, tch, a last c (Bihać): one sound
     out: list[str] = []
     for i, letter in enumerate(text):
         if letter in "aeiouyhj' ":
             continue
         if letter == "c":
             letter = "s" if text[i + 1 : i + 2] in ("e", "i", "y") else "k"
+        elif letter == "C":
+            letter = "c"
         letter = _SKELETON.get(letter, letter)
         if not letter.isascii() or not letter.isalpha():
             continue
@@ -385,4 +388,5 @@ def skeleton(latin: str) -> str:
     return "".join(out)
 
 
+_AFFRICATES = re.compile("tsch|tsh|tch|ts|tz|cz|c(?![aeiouyhkz])|c$")
 _SKELETON = {"v": "f", "w": "f", "p": "b", "g": "k", "q": "k", "x": "ks"}
