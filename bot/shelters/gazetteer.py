@@ -42,6 +42,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import wordfreq
 from babel import Locale, UnknownLocaleError
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -65,6 +66,27 @@ from bot.shelters.placewords import (
 from bot.text.normalise import _ARABIC_FOLD, _ARABIC_MARKS, _EXTRA_LATIN, _PUNCT, _SPACE, fold
 
 MIN_POPULATION = 5000
+# The languages of the locales wordfreq has lists for (Albanian's words are in
+# placewords.py), and where each is spoken: a frequent word of a language is an
+# everyday word unless it names a town where that language is spoken
+# ("благоевград" is a Bulgarian word), a town of its own or a big city.
+EVERYDAY_LANGUAGES = {
+    "en": frozenset("GB IE MT".split()),
+    "es": frozenset("ES AD".split()),
+    "fr": frozenset("FR BE CH LU MC".split()),
+    "it": frozenset("IT CH SM VA MT".split()),
+    "de": frozenset("DE AT CH LI LU BE".split()),
+    "pl": frozenset("PL".split()),
+    "ro": frozenset("RO MD".split()),
+    "hu": frozenset("HU RO SK RS".split()),
+    "ru": frozenset("RU BY UA MD".split()),
+    "uk": frozenset("UA".split()),
+    "bg": frozenset("BG".split()),
+    "ar": frozenset(),
+    "zh": frozenset(),
+}
+EVERYDAY_WORDS = 10000
+NAME_CITY = 100000  # an everyday word that is another name of a city this big stays a name
 SOUTH_SLAVIC = frozenset("RS ME BA MK BG HR SI XK".split())  # Cyrillic written the South Slavic way
 # GeoNames' European countries, and the Council of Europe members it files under Asia.
 EUROPE = frozenset(
@@ -237,8 +259,11 @@ class Gazetteer:
             self._lon.append(float(record["longitude"]))
             self._population.append(int(record["population"] or 0))
             for raw in {record["name"], *record["alternatenames"]}:
-                if raw.isupper() and raw.isascii() and len(raw) <= 4 and raw != record["name"]:
-                    continue  # an airport's code ("VRN", "BLQ"), not a name people type
+                if raw != record["name"] and (
+                    (raw.isupper() and raw.isascii() and len(raw) <= 4)
+                    or any(c.isdigit() for c in raw)
+                ):
+                    continue  # an airport's code ("VRN"), a district's number ("5eme"): no town
                 name = plain_fold(raw)
                 if name:
                     index.setdefault(name, []).append(number)
@@ -296,6 +321,35 @@ class Gazetteer:
         for alias, code in COUNTRY_ALIASES.items():
             self._country_index.setdefault(alias, code)
         self._country_typo = [name for name in self._country_index if len(name) >= TYPO_MIN_LENGTH]
+        self._everyday = self._everyday_words()
+
+    def _everyday_words(self) -> frozenset[str]:
+        """The most frequent words of the locales' languages (wordfreq's lists,
+        shipped in its wheel), but for the names of towns of 15,000 people and
+        the other names of cities of 100,000 ("porto", "mosca" stay names): what
+        alone, or after "in", is not guessed at as a typo or another name."""
+
+        def is_name(name: str, ids: int | tuple[int, ...], language: str) -> bool:
+            return any(
+                self._population[i] >= NAME_CITY
+                or (
+                    self._population[i] >= TYPO_POPULATION
+                    and (
+                        _bulk_fold(self._names[i]) == name
+                        or self._countries[i] in EVERYDAY_LANGUAGES[language]
+                    )
+                )
+                for i in ((ids,) if isinstance(ids, int) else ids)
+            )
+
+        words: set[str] = set()
+        for language in EVERYDAY_LANGUAGES:
+            for word in wordfreq.top_n_list(language, EVERYDAY_WORDS):
+                folded = _bulk_fold(word)
+                ids = self._index.get(folded)
+                if folded and (ids is None or not is_name(folded, ids, language)):
+                    words.add(folded)
+        return frozenset(words)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -352,8 +406,8 @@ class Gazetteer:
         """The ISO code of the country `text` names (a typo allowed), else None."""
         folded = fold(text[:MAX_TEXT])
         found = self._country_index.get(folded)
-        if found or len(folded) < TYPO_MIN_LENGTH:
-            return found
+        if found or len(folded) < TYPO_MIN_LENGTH or folded in self._everyday:
+            return found  # "grazie" is thanks, not a typo for Грузия (Georgia)
         match = process.extractOne(folded, self._country_typo, scorer=OSA.distance, score_cutoff=1)
         return self._country_index[match[0]] if match else None
 
@@ -369,13 +423,19 @@ class Gazetteer:
         plain = [w for w in words if w not in ORDINARY and w not in PLACE_NOUNS]
         if plain or len(words) == 1:  # "como", "nice" alone are the towns; "ho paura" is not
             ids, key = self._lookup(folded, country, typos=False)
-            if not plain:  # "felek" ("I am afraid") is Avrig's other name: only a town's own
+            if not plain or (len(words) == 1 and folded in self._everyday):
+                # "felek" ("I am afraid") is Avrig's other name, "serra" (a greenhouse)
+                # Sérres': an everyday word names only a town whose own name it is
                 ids = self._own_name(ids, key)
             if ids:
                 return self._choose(ids, False, key)
         if _CJK.search(folded):
             return self._find_chinese(folded, country, typos)
-        if typos and len(plain) == len(words):  # "niżny nowogród", "فالنسيا", "bolgona"
+        if (
+            typos
+            and len(plain) == len(words)
+            and not (len(words) == 1 and folded in self._everyday)
+        ):  # "niżny nowogród", "فالنسيا", "bolgona"; not "bosco" (a wood) for Moscow
             ids, key = self._lookup(folded, country, typos=True)
             if ids:
                 return self._choose(ids, True, key)
@@ -394,7 +454,9 @@ class Gazetteer:
                         key = " ".join(run)  # as written: not read in another script
                         ids = self._exact(key, country)
                         ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
-                        if run[-1] not in plain:  # "Frankfurt (Oder)": a town's own name
+                        if run[-1] not in plain or self._everyday_run(run):
+                            # "Frankfurt (Oder)": a town's own name; "sok ember" ("many
+                            # people") is not Söke, that has "sok" as another name
                             ids = self._own_name(ids, key)
                         if ids:
                             return self._choose(ids, False, key)
@@ -411,6 +473,8 @@ class Gazetteer:
                     # and a big one for a short word ("بره", "outside", is Brad's too)
                     least = BIG_TOWN if len(name) <= SHORT_WORD else TYPO_POPULATION
                     found = [i for i in found if self._population[i] >= least]
+                    if self._everyday_run(run):  # "cerro la puerta": not Cerro Maggiore
+                        found = self._own_name(found, key)
                     if found:
                         ids.extend(found)
                         keys.add(key)
@@ -423,6 +487,10 @@ class Gazetteer:
             if ids:
                 return self._choose(ids, True, key)
         return UNKNOWN
+
+    def _everyday_run(self, run: list[str]) -> bool:
+        """Every word of `run` an everyday one (or an article)."""
+        return all(w in ORDINARY or w in self._everyday or w in ARTICLES for w in run)
 
     def _name_holding_a_locative(self, words: list[str], country: str | None) -> Place:
         """A town's own name with "la", "en", "am", "upon" inside it, as written:
@@ -484,7 +552,7 @@ class Gazetteer:
                             return self._choose(ids, False, key)
                         continue
                     ids, key = self._lookup(" ".join(run), country, typos=False)
-                    if all(w in ORDINARY or w in ARTICLES for w in run):
+                    if self._everyday_run(run):
                         ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
                     if ids:
                         return self._choose(ids, False, key)
@@ -504,7 +572,8 @@ class Gazetteer:
                 continue  # "close to the river" is not Rives
             if typos and len(rest) <= 3 and any(w not in ORDINARY for w in rest):
                 ids, key = self._lookup(name, country, typos=True)
-                if not ids and len(rest) > 1 and rest[0] not in ORDINARY:
+                if not ids and len(rest) > 1 and rest[0] not in ORDINARY | self._everyday:
+                    # its first word alone: "in mezzo ai campi" ("amid the fields") is not Melzo
                     ids, key = self._lookup(rest[0], country, typos=True)
                 if ids:
                     return self._choose(ids, True, key)
