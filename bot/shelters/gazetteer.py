@@ -349,6 +349,13 @@ class Gazetteer:
                 ids = self._index.get(folded)
                 if folded and (ids is None or not is_name(folded, ids, language)):
                     words.add(folded)
+        # wordfreq keeps every list it read (hundreds of MB): only the words are kept
+        for cached in (
+            wordfreq.top_n_list,
+            wordfreq.get_frequency_list,
+            wordfreq.get_frequency_dict,
+        ):
+            cached.cache_clear()
         return frozenset(words)
 
     @property
