@@ -14,14 +14,20 @@ How a text is read, in order:
 2. the whole text as a city name, in its script or read in Latin letters
    ("Βερόνα" is "verona": Verona, not Véroia one Greek letter away);
 3. a name after a locative phrase of her language ("I am in Ulm now", "sono a
-   Bari", "я в Варне", "Szegeden vagyok", "我在乌尔姆"), in its case ending too;
+   Bari", "я в Варне", "Szegeden vagyok", "我在乌尔姆"), in its case ending too,
+   unless the phrase is inside a town's name ("Brive-la-Gaillarde");
 4. a text made mostly of ordinary words ("ho paura", "near the station", see
    placewords.py) names no place: she is asked again, nothing is guessed;
    otherwise the longest run of its words that names a town;
-5. else one edit away (a letter wrong, missing, added, or two swapped), in a
-   town of 15,000 people or more; a spelling GeoNames lacks ("فالنسيا",
-   "Niżny Nowogród") by its consonants in Latin letters;
-6. else the whole text as a country.
+5. else one edit away (a letter wrong, missing, added, or two swapped; a usual
+   slip before an unrelated letter), in a town of 15,000 people or more; a
+   spelling GeoNames lacks ("فالنسيا", "Niżny Nowogród", "Λέιπτσιχ") by its
+   consonants in each way it can be read in Latin letters;
+6. else each part of the text set apart by punctuation, as if it came alone
+   ("Satu Mare!! help"), as written, then with a typo;
+7. else the whole text as a country.
+An everyday word of her language (wordfreq's lists) is never guessed at as a
+typo and names only a town whose own name it is ("triste" is not Trieste).
 Several cities with that name: a town's own name before a town that has it as
 another name (Bari, not Barry), a town of its own before a district of a city
 ten times its size (Salamanca, not Madrid's district); the most populous wins
