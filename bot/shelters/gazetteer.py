@@ -585,7 +585,12 @@ class Gazetteer:
                 continue  # "close to the river" is not Rives
             if typos and len(rest) <= 3 and any(w not in ORDINARY for w in rest):
                 ids, key = self._lookup(name, country, typos=True)
-                if not ids and len(rest) > 1 and rest[0] not in ORDINARY | self._everyday:
+                if (
+                    not ids
+                    and len(rest) > 1
+                    and rest[0] not in ORDINARY
+                    and rest[0] not in self._everyday
+                ):
                     # its first word alone: "in mezzo ai campi" ("amid the fields") is not Melzo
                     ids, key = self._lookup(rest[0], country, typos=True)
                 if ids:
