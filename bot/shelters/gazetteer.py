@@ -28,8 +28,9 @@ How a text is read, in order:
 7. else the whole text as a country.
 An everyday word of her language (wordfreq's lists) is never guessed at as a
 typo and names only a town whose own name it is ("triste" is not Trieste).
-Several cities with that name: a town's own name before a town that has it as
-another name (Bari, not Barry), a town of its own before a district of a city
+Several cities with that name: a town's own name before smaller towns that
+have it as another name (Bari, not Barry), but not before a bigger one
+("Gallipoli": Gelibolu or Gallipoli?), a town of its own before a district of a city
 ten times its size (Salamanca, not Madrid's district); the most populous wins
 when it has ten times the people of the next one (Frankfurt am Main over
 Frankfurt (Oder)); otherwise the person is asked which of at most three, the
@@ -787,8 +788,9 @@ class Gazetteer:
         self, ids: list[int], corrected: bool, query: str | None, typo: bool | None = None
     ) -> Place:
         """One city, or at most three to choose from, the biggest first. A town
-        whose own name was typed goes before those that merely have it as an
-        alternate one ("bari": Bari, not Barry or Bar); a district of a bigger city
+        whose own name was typed goes before smaller ones that merely have it as
+        an alternate one ("bari": Bari, not Barry or Bar), not before a bigger one
+        ("gallipoli" may be Gelibolu, "viborg" Vyborg); a district of a bigger city
         after a town of its own."""
         if not ids:
             return UNKNOWN
@@ -813,7 +815,7 @@ class Gazetteer:
         if query is not None and len(ranked) > 1:
             spellings = {query, *latin_readings(query)} if not query.isascii() else {query}
             own = [i for i in ranked if _bulk_fold(self._names[i]) in spellings]
-            if own and weight[own[0]] * DOMINANT >= weight[ranked[0]]:
+            if own and weight[own[0]] >= weight[ranked[0]]:
                 ranked = own
         # A guess between spellings picks no town by size: "partas" may be Patras or
         # Paris. A typo with one spelling it can be (`_lookup` gives that spelling)
