@@ -487,7 +487,9 @@ class Gazetteer:
                     # and a big one for a short word ("بره", "outside", is Brad's too)
                     least = BIG_TOWN if len(name) <= SHORT_WORD else TYPO_POPULATION
                     found = [i for i in found if self._population[i] >= least]
-                    if self._everyday_run(run):  # "cerro la puerta": not Cerro Maggiore
+                    if self._everyday_run(run) or len(name) <= SHORT_WORD:
+                        # "cerro la puerta" is not Cerro Maggiore, "ben" (Hungarian's
+                        # "in", after a hyphen) not Bern: a town's own name only
                         found = self._own_name(found, key)
                     if found:
                         ids.extend(found)
@@ -598,12 +600,36 @@ class Gazetteer:
                     return self._choose(ids, True, key)
         for i, word in enumerate(words[1:], 1):
             if word in HUNGARIAN_VERBS:
-                for ending in HUNGARIAN_ENDINGS:
-                    stem = words[i - 1].removesuffix(ending)
-                    if stem != words[i - 1] and len(stem) >= 3:
-                        ids, key = self._lookup(stem, country, typos=False)
-                        if ids:
-                            return self._choose(ids, False, key)
+                place = self._before_hungarian_verb(words[:i], country)
+                if place.kind != "unknown":
+                    return place
+        return UNKNOWN
+
+    def _before_hungarian_verb(self, words: list[str], country: str | None) -> Place:
+        """The name before "vagyok" ("I am"), its case ending read off: "Szegeden",
+        "Bad Kreuznachban", "Grande-Synthe-ben" (the ending after a hyphen),
+        "Pécs városban" ("in the town of Pécs")."""
+        last = words[-1]
+        if last in HUNGARIAN_ENDINGS:  # "grande synthe ben": the name is as written
+            stems = [""]
+        else:
+            stems = [last.removesuffix(e) for e in HUNGARIAN_ENDINGS if last.endswith(e)]
+        for stem in stems:
+            before = words[:-1]
+            if stem in PLACE_NOUNS:  # "pécs városban": the name before "town"
+                before, stem = words[:-2], words[-2] if len(words) > 1 else ""
+            elif stem and len(stem) < 3:
+                continue
+            for size in range(min(len(before), 3), -1, -1):  # "bad kreuznach", "pécs"
+                run = [*before[len(before) - size :], stem] if stem else before[-size:]
+                if not run or not size and not stem or all(w in ORDINARY for w in run):
+                    continue
+                key = " ".join(run)
+                ids, key = self._lookup(key, country, typos=False)
+                if self._everyday_run(run):
+                    ids = self._own_name(ids, key)
+                if ids:
+                    return self._choose(ids, False, key)
         return UNKNOWN
 
     def _find_chinese(self, folded: str, country: str | None, typos: bool) -> Place:

@@ -362,6 +362,28 @@ def test_a_name_that_only_smaller_towns_also_have_is_the_town(gazetteer):
     assert gazetteer.resolve("Eger").city.name == "Eger"  # Hungary's, bigger than Cheb
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Szegeden vagyok", "Szeged"),
+        ("Bad Kreuznachban vagyok", "Bad Kreuznach"),  # a name of two words
+        ("hétfő óta Grande-Synthe-ben vagyunk", "Grande-Synthe"),  # the ending after a hyphen
+        ("hétfő óta Pécs városban vagyunk", "Pécs"),  # "in the town of Pécs"
+        ("Bad Kreuznach városban vagyunk", "Bad Kreuznach"),
+    ],
+)
+def test_a_name_before_the_hungarian_i_am(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
+@pytest.mark.parametrize("typed", ["ben vagyunk", "a városban vagyok", "otthon vagyok"])
+def test_no_name_before_the_hungarian_i_am(gazetteer, typed):
+    # "ben" ("in") is also one of Bern's other names: a short word among others
+    # names only a town whose own name it is
+    assert gazetteer.resolve(typed).kind == "unknown", typed
+
+
 def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
     city = gazetteer.resolve("Salamanca").city
     assert city is not None and city.latitude > 40.8  # Madrid's district lies at 40.43
