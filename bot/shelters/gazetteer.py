@@ -59,6 +59,7 @@ from bot.shelters.placewords import (
     CHINESE_PREFIXES,
     CHINESE_SUFFIXES,
     HUNGARIAN_ENDINGS,
+    HUNGARIAN_POSTPOSITIONS,
     HUNGARIAN_VERBS,
     LOCATIVES,
     LONGEST_LOCATIVE,
@@ -201,6 +202,7 @@ UNKNOWN = Place("unknown")
 _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
 # What ends a sentence or a clause, in the scripts of the locales.
 _SEGMENTS = re.compile("[,.!?;:\n\u060c\u061b\u061f\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f]+")
+_ABBREVIATION = re.compile(r"\b(\w{1,2})\.(?=\s*\w)")
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
 
 
@@ -406,7 +408,9 @@ class Gazetteer:
             return place
         # "Satu Mare!! help", "Bad Kreuznach. help me": each part as if it came
         # alone, first as written, then with a typo.
-        segments = [fold(s) for s in _SEGMENTS.split(text[:MAX_TEXT])]
+        # "St. Paul's Bay": a point after one or two letters abbreviates, ends nothing
+        whole = _ABBREVIATION.sub(r"\1 ", text[:MAX_TEXT])
+        segments = [fold(s) for s in _SEGMENTS.split(whole)]
         segments = [s for s in segments if s] if len(segments) > 1 else []
         for typos in (False, True):
             for segment in segments:
@@ -505,8 +509,11 @@ class Gazetteer:
         return UNKNOWN
 
     def _everyday_run(self, run: list[str]) -> bool:
-        """Every word of `run` an everyday one (or an article)."""
-        return all(w in ORDINARY or w in self._everyday or w in ARTICLES for w in run)
+        """Every word of `run` an everyday one (or an article), in a run of one or
+        two words: three that make a town's name are its name ("St. Paul's Bay")."""
+        return len(run) < 3 and all(
+            w in ORDINARY or w in self._everyday or w in ARTICLES for w in run
+        )
 
     def _name_holding_a_locative(self, words: list[str], country: str | None) -> Place:
         """A town's own name with "la", "en", "am", "upon" inside it, as written:
@@ -537,24 +544,28 @@ class Gazetteer:
         for negative_size, start in sorted(starts):
             rest = words[start:]
             # "in the Hague", "à la Rochelle" keep their article; "in the street" is none
-            tries = [rest]
+            tries = [(rest, False)]  # (the words, after a word for town)
             while len(rest) > 1 and rest[0] in ARTICLES:
                 rest = rest[1:]
-                tries.append(rest)
+                tries.append((rest, False))
             skipped = rest  # "in the city of kassel", "в городе казань"
+            named = False
             while len(skipped) > 1 and skipped[0] in ORDINARY | PLACE_NOUNS | ARTICLES:
+                named = named or skipped[0] in PLACE_NOUNS
                 skipped = skipped[1:]
                 if len(skipped) < len(rest) - 3:
                     break
-                tries.append(skipped)
-            for attempt in tries:
-                stripped = attempt is not tries[0]  # an article went: "at the bar"
+                tries.append((skipped, named))
+            for attempt, after_noun in tries:
+                stripped = attempt is not tries[0][0]  # an article went: "at the bar"
                 for size in range(len(attempt), 0, -1):  # the longest: "satu mare", not "satu"
                     run = attempt[:size]
                     if all(w in PLACE_NOUNS or w in ARTICLES for w in run):
                         continue
-                    if stripped and all(w in ORDINARY for w in run):
-                        continue  # "at the bar" is no town, "at the Hague" kept its article
+                    if stripped and not after_noun and all(w in ORDINARY for w in run):
+                        # "at the bar" is no town, "at the Hague" kept its article;
+                        # "рядом с городом Como" ("near the town of") names one
+                        continue
                     if negative_size == -1 and all(w in ORDINARY or w in PLACE_NOUNS for w in run):
                         # After a bare "in", "a": "in danger", "a casa" are no towns;
                         # a city's own name is ("in Nice", "in Bath" in German too).
@@ -575,7 +586,8 @@ class Gazetteer:
             while len(rest) > 1 and rest[-1] in ORDINARY:  # "i am in ulm now"
                 rest = rest[:-1]
             first = rest[0]
-            for ending, nominative in () if first in ORDINARY else SLAVIC_ENDINGS:
+            plain = first not in ORDINARY and first not in PLACE_NOUNS
+            for ending, nominative in SLAVIC_ENDINGS if plain else ():
                 if first.endswith(ending) and len(first) - len(ending) >= 3:
                     stem = first[: len(first) - len(ending)] + nominative
                     ids, key = self._lookup(" ".join([stem, *rest[1:2]]), country, typos=False)
@@ -588,19 +600,15 @@ class Gazetteer:
                 continue  # "close to the river" is not Rives
             if typos and len(rest) <= 3 and any(w not in ORDINARY for w in rest):
                 ids, key = self._lookup(name, country, typos=True)
-                if (
-                    not ids
-                    and len(rest) > 1
-                    and rest[0] not in ORDINARY
-                    and rest[0] not in self._everyday
-                ):
+                if not ids and len(rest) > 1 and plain and rest[0] not in self._everyday:
                     # its first word alone: "in mezzo ai campi" ("amid the fields") is not Melzo
                     ids, key = self._lookup(rest[0], country, typos=True)
                 if ids:
                     return self._choose(ids, True, key)
         for i, word in enumerate(words[1:], 1):
-            if word in HUNGARIAN_VERBS:
-                place = self._before_hungarian_verb(words[:i], country)
+            if word in HUNGARIAN_VERBS or word in HUNGARIAN_POSTPOSITIONS:
+                before = words[: i + 1] if word in HUNGARIAN_POSTPOSITIONS else words[:i]
+                place = self._before_hungarian_verb(before, country)
                 if place.kind != "unknown":
                     return place
         return UNKNOWN
@@ -608,9 +616,10 @@ class Gazetteer:
     def _before_hungarian_verb(self, words: list[str], country: str | None) -> Place:
         """The name before "vagyok" ("I am"), its case ending read off: "Szegeden",
         "Bad Kreuznachban", "Grande-Synthe-ben" (the ending after a hyphen),
-        "Pécs városban" ("in the town of Pécs")."""
+        "Pécs városban" ("in the town of Pécs"); or before "mellett" ("near")."""
         last = words[-1]
-        if last in HUNGARIAN_ENDINGS:  # "grande synthe ben": the name is as written
+        if last in HUNGARIAN_ENDINGS or last in HUNGARIAN_POSTPOSITIONS:
+            # "grande synthe ben", "thun mellett": the name is as written
             stems = [""]
         else:
             stems = [last.removesuffix(e) for e in HUNGARIAN_ENDINGS if last.endswith(e)]

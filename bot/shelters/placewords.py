@@ -24,27 +24,30 @@ from bot.text.normalise import fold
 _LOCATIVES = {
     "en": "i am in|im in|i m in|i am at|i am now in|i am currently in|now i am in|i live in|"
     "we are in|we live in|i stay in|i am staying in|i m staying in|currently in|near|in|at|"
-    "i am from|i am close to|close to|the city of|the town of|city of|town of|to",
+    "i am from|i am close to|close to|the city of|the town of|city of|town of|to|next to|not far from|"
+    "outside",
     "es": "estoy en|ahora estoy en|vivo en|estamos en|me encuentro en|cerca de|en|a|hacia|la ciudad de|"
-    "ciudad de",
+    "ciudad de|al lado de|junto a|no lejos de|las afueras de|afueras de",
     "fr": "je suis a|je suis au|je suis en|j habite a|j habite au|nous sommes a|je vis a|"
-    "je me trouve a|pres de|a|au|a cote de|la ville de|ville de",
+    "je me trouve a|pres de|a|au|a cote de|la ville de|ville de|pas loin de|autour de",
     "it": "sono a|sono in|mi trovo a|mi trovo in|abito a|vivo a|vivo in|siamo a|ora sono a|"
-    "adesso sono a|vicino a|a|in|la citta di|citta di",
+    "adesso sono a|vicino a|a|in|la citta di|citta di|nei pressi di|non lontano da|fuori",
     "de": "ich bin in|ich bin jetzt in|ich wohne in|ich lebe in|wir sind in|ich bin gerade in|"
-    "bin in|in der nahe von|nahe|bei|in|nach|die stadt|stadt",
+    "bin in|in der nahe von|nahe|bei|in|nach|die stadt|stadt|nicht weit von|neben",
     "pl": "jestem w mieście|w mieście|jestem w|jestem we|mieszkam w|jestesmy w|teraz jestem w|jestem teraz w|obok|kolo|"
-    "w|we|do|miasto",
-    "ro": "sunt in|sunt la|locuiesc in|acum sunt in|suntem in|ma aflu in|langa|in|la|orasul",
+    "w|we|do|miasto|niedaleko|okolice|w okolicy|blisko|w poblizu",
+    "ro": "sunt in|sunt la|locuiesc in|acum sunt in|suntem in|ma aflu in|langa|in|la|orasul|"
+    "aproape de|in apropiere de",
     "hu": "itt vagyok|vagyok|lakom|elek|most|varos",
-    "sq": "jam ne|une jam ne|tani jam ne|jetoj ne|jemi ne|prane|ne|qyteti",
+    "sq": "jam ne|une jam ne|tani jam ne|jetoj ne|jemi ne|prane|ne|qyteti|afer|ne afersi te",
     "ru": "я в|я во|я сейчас в|я сеичас в|сейчас я в|я живу в|мы в|я нахожусь в|я нахожусь во|"
-    "рядом с|около|в|во|город|в городе",
+    "рядом с|около|в|во|город|в городе|недалеко от|возле",
     "uk": "я в|я у|я зараз в|я зараз у|зараз я в|я живу в|я живу у|ми в|ми у|я знаходжуся в|"
-    "я знаходжуся у|біля|в|у|місто|в місті|у місті",
-    "bg": "аз съм в|аз съм във|сега съм в|аз живея в|живея в|ние сме в|в|във|близо до|град|в град",
+    "я знаходжуся у|біля|в|у|місто|в місті|у місті|поблизу|недалеко від",
+    "bg": "аз съм в|аз съм във|сега съм в|аз живея в|живея в|ние сме в|в|във|близо до|град|в град|"
+    "край|около",
     "ar": "انا في|انا الان في|الان انا في|اعيش في|انا اعيش في|نحن في|انا موجودة في|انا موجود في|"
-    "قرب|بالقرب من|في|مدينة|في مدينة",
+    "قرب|بالقرب من|في|مدينة|في مدينة|قريب من|قريبة من|جنب|بجانب",
 }
 LOCATIVES: frozenset[tuple[str, ...]] = frozenset(
     tuple(fold(phrase).split())
@@ -60,6 +63,10 @@ ARTICLES = frozenset(fold(w) for w in "the el la le l il lo der die das dem den"
 # Hungarian puts the locative after the name: "Szegeden vagyok", "Győrben lakom".
 HUNGARIAN_VERBS = frozenset(fold(w) for w in "vagyok vagyunk lakom lakunk élek élünk".split())
 HUNGARIAN_ENDINGS = ("ban", "ben", "on", "en", "ön", "ba", "be", "n")
+# ... or a word after it: "Thun mellett lakom" ("I live near Thun").
+HUNGARIAN_POSTPOSITIONS = frozenset(
+    fold(w) for w in "mellett mellé közelében közelébe környékén környékére".split()
+)
 
 # A name after a preposition takes its case in Slavic languages: "w Gdańsku",
 # "в Москве", "у Львові", "w Warszawie". (ending, the nominative's ending)
@@ -239,6 +246,8 @@ qytet fshat qender rruge stacion shesh lagje kufi shtepi
 місто село центр вулиця вокзал станція площа район кордон дім
 град село център улица гара площад квартал граница къща
 مدينة قرية وسط شارع محطة ساحة حي الحدود بيت
+miasta miescie miastem wsi orasului qytetin qytetit fshatin varosban varosba faluban
+города городе городом деревни деревне міста місті містом села селі града градът المدينة
 """
 PLACE_NOUNS: frozenset[str] = frozenset(fold(w) for w in _PLACE_NOUNS.split() if fold(w))
 

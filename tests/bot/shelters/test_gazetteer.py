@@ -377,6 +377,43 @@ def test_a_name_before_the_hungarian_i_am(gazetteer, typed, name):
     assert place.city is not None and place.city.name == name, (typed, place)
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("рядом с городом Como", "Como"),  # "near the town of": not Horodok
+        ("біля міста Como", "Como"),
+        ("mieszkam niedaleko Agen", "Agen"),
+        ("afër Elvas", "Elvas"),
+        ("قريب من Elvas", "Elvas"),
+        ("Thun mellett lakom", "Thun"),
+        ("près de St. Paul's Bay", "San Pawl il-Baħar"),  # "St." is no sentence's end
+        ("сега съм в град St. Paul's Bay", "San Pawl il-Baħar"),
+    ],
+)
+def test_a_name_after_near_or_the_town_of(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "niedaleko dworca",
+        "afër stacionit",
+        "недалеко от вокзала",
+        "біля вокзалу",
+        "قريب من المحطة",
+        "a pályaudvar mellett",
+        "a tenger közelében",
+        "pas loin de la gare",
+        "no lejos de aquí",
+        "outside the city",
+    ],
+)
+def test_near_something_that_is_no_town_is_no_place(gazetteer, typed):
+    assert gazetteer.resolve(typed).kind == "unknown", typed
+
+
 @pytest.mark.parametrize("typed", ["ben vagyunk", "a városban vagyok", "otthon vagyok"])
 def test_no_name_before_the_hungarian_i_am(gazetteer, typed):
     # "ben" ("in") is also one of Bern's other names: a short word among others
