@@ -767,11 +767,16 @@ class Gazetteer:
 
     def _own_name(self, ids: list[int], name: str) -> list[int]:
         """The towns of some size whose own name, not another one, an ordinary word
-        is: "como" is Como, "mer" ("sea") is no answer."""
+        is: "como" is Como, "mer" ("sea") is no answer; in another script, read in
+        Latin letters: "драма" is Dráma, "куманово" Kumanovo."""
+        spellings = {name}
+        if not name.isascii():
+            spellings.update(latin_readings(name))
+            spellings.add(south_slavic_reading(name) or name)
         return [
             i
             for i in ids
-            if _bulk_fold(self._names[i]) == name and self._population[i] >= TYPO_POPULATION
+            if _bulk_fold(self._names[i]) in spellings and self._population[i] >= TYPO_POPULATION
         ]
 
     def _exact(self, name: str, country: str | None) -> list[int]:

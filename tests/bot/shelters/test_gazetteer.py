@@ -414,6 +414,17 @@ def test_near_something_that_is_no_town_is_no_place(gazetteer, typed):
     assert gazetteer.resolve(typed).kind == "unknown", typed
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [("Драма", "Dráma"), ("Куманово", "Kumanovo"), ("Сопот", "Sopot"), ("Котка", "Kotka")],
+)
+def test_a_word_of_another_script_that_spells_a_towns_own_name(gazetteer, typed, name):
+    # "драма" is a Russian word, "куманово" frequent in Bulgarian: alone, read in
+    # Latin letters, each is a town's own name
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
 @pytest.mark.parametrize("typed", ["ben vagyunk", "a városban vagyok", "otthon vagyok"])
 def test_no_name_before_the_hungarian_i_am(gazetteer, typed):
     # "ben" ("in") is also one of Bern's other names: a short word among others
