@@ -12,7 +12,8 @@ How a text is read, in order:
 1. a country named at its end ("Valencia, Spain", "valencia españa") narrows
    the cities to that country;
 2. the whole text as a city name, in its script or read in Latin letters
-   ("Βερόνα" is "verona": Verona, not Véroia one Greek letter away);
+   ("Βερόνα" is "verona": Verona, not Véroia one Greek letter away; Cyrillic
+   also as each country writes its own towns: "Трайскирхен", Traiskirchen);
 3. a name after a locative phrase of her language ("I am in Ulm now", "sono a
    Bari", "я в Варне", "Szegeden vagyok", "我在乌尔姆"), in its case ending too,
    unless the phrase is inside a town's name ("Brive-la-Gaillarde");
@@ -67,8 +68,8 @@ from bot.shelters.placewords import (
     PLACE_NOUNS,
     SLAVIC_ENDINGS,
     latin_readings,
+    local_readings,
     skeleton,
-    south_slavic_reading,
     to_latin,
 )
 from bot.text.normalise import _ARABIC_FOLD, _ARABIC_MARKS, _EXTRA_LATIN, _PUNCT, _SPACE, fold
@@ -95,7 +96,6 @@ EVERYDAY_LANGUAGES = {
 }
 EVERYDAY_WORDS = 10000
 NAME_CITY = 100000  # an everyday word that is another name of a city this big stays a name
-SOUTH_SLAVIC = frozenset("RS ME BA MK BG HR SI XK".split())  # Cyrillic written the South Slavic way
 # GeoNames' European countries, and the Council of Europe members it files under Asia.
 EUROPE = frozenset(
     "AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU "
@@ -683,11 +683,10 @@ class Gazetteer:
                 ids = self._exact(reading, country)
                 if ids:
                     return ids, reading
-        south = south_slavic_reading(name)
-        if south:  # "сремска митровица" is Sremska Mitrovica (RS), "в машине" not Mosina (PL)
-            ids = [i for i in self._exact(south, country) if self._countries[i] in SOUTH_SLAVIC]
+        for local, countries in local_readings(name):  # "сремска митровица", "трайскирхен"
+            ids = [i for i in self._exact(local, country) if self._countries[i] in countries]
             if ids:
-                return ids, south
+                return ids, local
         if not typos or _CJK.search(name):
             return [], name
         # The towns with the consonants of her spelling's first reading, and of the
@@ -772,7 +771,7 @@ class Gazetteer:
         spellings = {name}
         if not name.isascii():
             spellings.update(latin_readings(name))
-            spellings.add(south_slavic_reading(name) or name)
+            spellings.update(local for local, _ in local_readings(name))
         return [
             i
             for i in ids

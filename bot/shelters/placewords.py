@@ -344,18 +344,47 @@ _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 _CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
 
 
-def south_slavic_reading(folded: str) -> str | None:
-    """A Cyrillic name as Serbian, Macedonian or Bulgarian towns are written in
-    Latin letters ("сремска митровица": sremska mitrovica), else None."""
+def local_readings(folded: str) -> list[tuple[str, frozenset[str]]]:
+    """A Cyrillic name as the towns of some countries are written in Latin letters,
+    each reading with those countries: "сремска митровица" is Sremska Mitrovica
+    (RS), "трайскирхен" Traiskirchen (AT), "жешув" Rzeszów (PL), "ужгород"
+    Uzhhorod (UA). Only their towns: "машина" (a car) read the Czech way is
+    "masina", another name of Mosina in Poland."""
     if not _CYRILLIC_LETTER.search(folded):
-        return None
-    return to_latin(folded.translate(_SOUTH_SLAVIC))
+        return []
+    return [(to_latin(folded.translate(letters)), countries) for letters, countries in _LOCAL]
 
 
-# The Latin letters Serbian, Croatian, Bosnian and Macedonian names use for Cyrillic
-# ones (their diacritics folded away: č is c), and Bulgarian ъ as GeoNames writes it.
-_SOUTH_SLAVIC = str.maketrans(
-    {"ц": "c", "ч": "c", "ш": "s", "ж": "z", "х": "h", "ъ": "a", "щ": "st"}
+# The Latin letters each country's names use for Cyrillic ones (diacritics folded
+# away: č is c, ż z, ș s, ț t), and Bulgarian ъ as GeoNames writes it.
+_LOCAL = tuple(
+    (str.maketrans(letters), frozenset(countries.split()))
+    for letters, countries in (
+        (
+            {"ц": "c", "ч": "c", "ш": "s", "ж": "z", "х": "h", "ъ": "a", "щ": "st"},
+            "RS ME BA MK BG HR SI XK",
+        ),
+        (
+            {
+                "х": "ch",
+                "ц": "z",
+                "ш": "sch",
+                "ж": "sch",
+                "ч": "tsch",
+                "в": "w",
+                "ю": "u",
+                "я": "ja",
+            },
+            "DE AT CH LI LU",
+        ),
+        (
+            {"х": "ch", "ц": "c", "ш": "sz", "ж": "z", "ч": "cz", "в": "w", "ю": "iu", "я": "ia"},
+            "PL",
+        ),
+        ({"х": "ch", "ц": "c", "ш": "s", "ж": "z", "ч": "c", "ю": "ju", "я": "ja"}, "CZ SK"),
+        ({"г": "h", "и": "y", "х": "kh"}, "UA"),
+        ({"ш": "s", "ц": "t", "х": "h", "ж": "j"}, "RO MD"),
+    )
 )
 # Arabic writes v and w as و (first, or before a long a), g as ج or غ or ق:
 # "ونترتور" is Winterthur, "ريجنسبورج" Regensburg.

@@ -425,6 +425,24 @@ def test_a_word_of_another_script_that_spells_a_towns_own_name(gazetteer, typed,
     assert place.city is not None and place.city.name == name, (typed, place)
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Трайскирхен", "Traiskirchen"),  # German spelling: х is ch
+        ("Сремска Митровица", "Sremska Mitrovica"),  # Serbian: ц is c
+    ],
+)
+def test_cyrillic_read_as_the_towns_country_writes(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
+def test_cyrillic_read_another_countrys_way_names_none_of_its_towns(gazetteer):
+    # "машина" (a car) read the Czech way is "masina", another name of Mosina, Poland
+    assert gazetteer.resolve("в машине").kind == "unknown"
+    assert gazetteer.resolve("в машині").kind == "unknown"
+
+
 @pytest.mark.parametrize("typed", ["ben vagyunk", "a városban vagyok", "otthon vagyok"])
 def test_no_name_before_the_hungarian_i_am(gazetteer, typed):
     # "ben" ("in") is also one of Bern's other names: a short word among others
