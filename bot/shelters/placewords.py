@@ -293,11 +293,20 @@ _ARABIC = str.maketrans(
 
 
 # Greek writes foreign b, d, g as μπ, ντ, γκ (and mb, nd, ng the same way), ου for
-# u, τσ for z, and adds an ending to foreign names: "Μόντενα" is Modena, "Πάντοβα"
+# u, γι for j or y ("Μπάγια" is Baja), τσ for z, and adds an ending to foreign names: "Μόντενα" is Modena, "Πάντοβα"
 # Padova, "Περούτζια" Perugia, "Τάμπερε" Tampere, "Κόμπλεντς" Koblenz,
 # "Φρανκφούρτη" Frankfurt. Other readings are tried after the first. fold() took
 # the diaeresis off, so "αι" may also be two letters ("Μάνχαϊμ", Mannheim).
-_GREEK_ALTERNATIVES = (("ντ", "d"), ("μπ", "b"), ("γκ", "g"), ("τζ", "g"), ("ου", "u"), ("β", "b"))
+_GREEK_ALTERNATIVES = (
+    ("ντ", "d"),
+    ("μπ", "b"),
+    ("γκ", "g"),
+    ("τζ", "g"),
+    ("ου", "u"),
+    ("β", "b"),
+    ("γι", "j"),
+    ("γι", "y"),
+)
 _GREEK_MORE = (
     ("μπ", "mb"),
     ("ντ", "nd"),

@@ -437,6 +437,12 @@ def test_cyrillic_read_as_the_towns_country_writes(gazetteer, typed, name):
     assert place.city is not None and place.city.name == name, (typed, place)
 
 
+@pytest.mark.parametrize(("typed", "name"), [("Μπάγια", "Baja"), ("Μπιγιέλινα", "Bijeljina")])
+def test_greek_gi_is_a_j(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
 def test_cyrillic_read_another_countrys_way_names_none_of_its_towns(gazetteer):
     # "машина" (a car) read the Czech way is "masina", another name of Mosina, Poland
     assert gazetteer.resolve("в машине").kind == "unknown"
