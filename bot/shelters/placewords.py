@@ -307,6 +307,7 @@ _GREEK_ALTERNATIVES = (
     ("γι", "j"),
     ("γι", "y"),
 )
+_GREEK_EXACT = (("χ", "h"), ("τσ", "c"), ("τσ", "ch"))  # names as written: "Κάχουλ", "Μπούτσα"
 _GREEK_MORE = (
     ("μπ", "mb"),
     ("ντ", "nd"),
@@ -337,8 +338,8 @@ def latin_readings(folded: str, more: bool = False) -> list[str]:
         return list(dict.fromkeys(to_latin(r) for r in readings[:MAX_READINGS]))
     if not _GREEK_LETTER.search(folded):
         return [to_latin(folded)]
-    limit = MAX_READINGS if more else 8
-    for greek, latin in _GREEK_ALTERNATIVES + (_GREEK_MORE if more else ()):
+    limit = MAX_READINGS if more else 16
+    for greek, latin in _GREEK_ALTERNATIVES + (_GREEK_MORE if more else _GREEK_EXACT):
         if greek in folded:
             readings += [r.replace(greek, latin) for r in readings]
         if len(readings) >= limit:

@@ -443,6 +443,29 @@ def test_greek_gi_is_a_j(gazetteer, typed, name):
     assert place.city is not None and place.city.name == name, (typed, place)
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("米兰", "Milan"),  # GeoNames has 米蘭, in Traditional characters
+        ("米蘭", "Milan"),
+        ("我在米兰，请帮帮我", "Milan"),
+        ("我在布尔诺", "Brno"),
+        ("他们把我带到了慕尼黑", "Munich"),  # "they took me to": words we do not list
+        ("他们把我带到了乌普萨拉，救救我", "Uppsala"),
+    ],
+)
+def test_chinese_in_simplified_or_traditional_characters(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
+@pytest.mark.parametrize(
+    "typed", ["我很害怕", "我不知道我在哪里", "他们把我带到了一个小城市", "我在一个大城市的中心"]
+)
+def test_chinese_that_names_no_town(gazetteer, typed):
+    assert gazetteer.resolve(typed).kind == "unknown", typed
+
+
 def test_cyrillic_read_another_countrys_way_names_none_of_its_towns(gazetteer):
     # "машина" (a car) read the Czech way is "masina", another name of Mosina, Poland
     assert gazetteer.resolve("в машине").kind == "unknown"
