@@ -669,16 +669,19 @@ class Gazetteer:
                     if text.endswith(suffix) and len(text) > len(suffix):
                         text, changed = text[: -len(suffix)], True
                         break
-        # Words around it she used and we do not list ("他们把我带到了慕尼黑", "they
-        # took me to Munich"): the longest run of characters that names a town of
-        # some size, a big one for two characters.
-        for size in range(min(len(text), 8), 1, -1):
-            for start in range(len(text) - size + 1):
-                run = text[start : start + size]
+        # Words before it she used and we do not list ("他们把我带到了慕尼黑", "they
+        # took me to Munich"): the longest end of a phrase that names a town of
+        # some size, a big one for two characters ("基尔肯尼", Kilkenny, does not
+        # hold Kiel, 基尔, at its end).
+        for phrase in _CJK.findall(folded):
+            for suffix in CHINESE_SUFFIXES:
+                phrase = phrase.removesuffix(suffix) if len(phrase) > len(suffix) else phrase
+            for size in range(min(len(phrase), 8), 1, -1):
+                end = phrase[-size:]
                 least = BIG_TOWN if size == 2 else TYPO_POPULATION
-                ids = [i for i in self._exact(run, country) if self._population[i] >= least]
+                ids = [i for i in self._exact(end, country) if self._population[i] >= least]
                 if ids:
-                    return self._choose(ids, False, run)
+                    return self._choose(ids, False, end)
         return UNKNOWN
 
     def _lookup(self, name: str, country: str | None, typos: bool) -> tuple[list[int], str]:

@@ -460,7 +460,14 @@ def test_chinese_in_simplified_or_traditional_characters(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
-    "typed", ["我很害怕", "我不知道我在哪里", "他们把我带到了一个小城市", "我在一个大城市的中心"]
+    "typed",
+    [
+        "我很害怕",
+        "我不知道我在哪里",
+        "他们把我带到了一个小城市",
+        "我在一个大城市的中心",
+        "我在基尔肯尼",  # Kilkenny, which GeoNames lacks: not Kiel (基尔)
+    ],
 )
 def test_chinese_that_names_no_town(gazetteer, typed):
     assert gazetteer.resolve(typed).kind == "unknown", typed
