@@ -68,6 +68,7 @@ from bot.shelters.placewords import (
     ORDINARY,
     PLACE_NOUNS,
     SLAVIC_ENDINGS,
+    SLAVIC_LOCATIVES,
     latin_readings,
     local_readings,
     skeleton,
@@ -539,13 +540,14 @@ class Gazetteer:
     def _after_locative(self, words: list[str], country: str | None, typos: bool) -> Place:
         """The name right after "i am in", "sono a", "я в", "أنا في"..., or right
         before "vagyok" with its case ending ("Szegeden vagyok")."""
-        starts: list[tuple[int, int]] = []  # (-phrase length, where the name starts)
+        # (-phrase length, where the name starts, a Slavic phrase)
+        starts: list[tuple[int, int, bool]] = []
         for i in range(len(words)):
             for size in range(min(LONGEST_LOCATIVE, len(words) - i - 1), 0, -1):
                 if tuple(words[i : i + size]) in LOCATIVES:
-                    starts.append((-size, i + size))
+                    starts.append((-size, i + size, tuple(words[i : i + size]) in SLAVIC_LOCATIVES))
                     break
-        for negative_size, start in sorted(starts):
+        for negative_size, start, slavic in sorted(starts):
             rest = words[start:]
             # "in the Hague", "à la Rochelle" keep their article; "in the street" is none
             tries = [(rest, False)]  # (the words, after a word for town)
@@ -591,7 +593,7 @@ class Gazetteer:
                 rest = rest[:-1]
             first = rest[0]
             plain = first not in ORDINARY and first not in PLACE_NOUNS
-            for ending, nominative in SLAVIC_ENDINGS if plain else ():
+            for ending, nominative in SLAVIC_ENDINGS if plain and slavic else ():
                 if first.endswith(ending) and len(first) - len(ending) >= 3:
                     stem = first[: len(first) - len(ending)] + nominative
                     ids, key = self._lookup(" ".join([stem, *rest[1:2]]), country, typos=False)

@@ -56,6 +56,13 @@ LOCATIVES: frozenset[tuple[str, ...]] = frozenset(
     if fold(phrase)
 )
 LONGEST_LOCATIVE = max(map(len, LOCATIVES))
+# The Slavic ones, after which a name takes its case ("w Sopocie", "в Бельцах").
+SLAVIC_LOCATIVES: frozenset[tuple[str, ...]] = frozenset(
+    tuple(fold(phrase).split())
+    for language in ("pl", "ru", "uk", "bg")
+    for phrase in _LOCATIVES[language].split("|")
+    if fold(phrase)
+)
 
 # Written before a name without changing it: "in the Hague", "à la Rochelle" keep theirs.
 ARTICLES = frozenset(fold(w) for w in "the el la le l il lo der die das dem den".split())
@@ -77,6 +84,11 @@ SLAVIC_ENDINGS = tuple(
         ("i", ""), ("y", "a"), ("ии", "ия"), ("ові", "ів"), ("еві", "ів"), ("і", "а"),
         ("і", ""), ("е", "а"), ("е", "я"), ("е", ""), ("е", "ь"), ("у", ""), ("і", "ь"),
         ("и", "ь"), ("и", "а"),
+        # Polish: w Sopocie, w Kłajpedzie, w Użhorodzie, w Pradze, w Koszycach, do Brna,
+        # do Gdyni, pod Poznaniem; Russian and Ukrainian: в Бельцах, в Бєльцях, у Бразі
+        ("cie", "t"), ("dzie", "d"), ("dzie", "da"), ("dze", "ga"), ("ach", "e"), ("ach", "y"),
+        ("a", "o"), ("a", ""), ("i", "ia"), ("em", ""), ("iem", ""),
+        ("ах", "ы"), ("ах", "и"), ("ях", "і"), ("ях", "и"), ("зі", "га"), ("ом", ""), ("ем", ""),
     )
 )  # fmt: skip
 

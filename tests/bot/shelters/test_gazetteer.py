@@ -473,6 +473,14 @@ def test_chinese_that_names_no_town(gazetteer, typed):
     assert gazetteer.resolve(typed).kind == "unknown", typed
 
 
+@pytest.mark.parametrize(
+    "typed", ["en su casa. cerro la puerta con llave", "in beci", "sono in macchina"]
+)
+def test_a_slavic_case_ending_is_read_off_after_slavic_words_only(gazetteer, typed):
+    # "puerta" is not "puerto" (El Puerto de Santa María), "beci" not "bec" (Vienna)
+    assert gazetteer.resolve(typed).kind == "unknown", typed
+
+
 def test_cyrillic_read_another_countrys_way_names_none_of_its_towns(gazetteer):
     # "машина" (a car) read the Czech way is "masina", another name of Mosina, Poland
     assert gazetteer.resolve("в машине").kind == "unknown"
@@ -662,6 +670,12 @@ def test_at_most_three_choices_the_biggest_first(gazetteer):
         ("я живу в Праге", "Prague"),
         ("я у Харкові", "Kharkiv"),
         ("я в Одесі", "Odesa"),
+        ("jestem w Sopocie", "Sopot"),
+        ("jestem w Kłajpedzie", "Klaipėda"),
+        ("jestem w Koszycach", "Košice"),
+        ("w Pradze", "Prague"),
+        ("я у Празі", "Prague"),
+        ("я в Бельцах", "Bălţi"),
     ],
 )
 def test_a_name_in_its_locative_case(gazetteer, typed, name):
