@@ -569,12 +569,13 @@ class Gazetteer:
                     if all(w in PLACE_NOUNS or w in ARTICLES for w in run):
                         continue
                     if stripped and not after_noun and all(w in ORDINARY for w in run):
-                        # "at the bar" is no town, "at the Hague" kept its article;
-                        # "рядом с городом Como" ("near the town of") names one
-                        continue
-                    if negative_size == -1 and all(w in ORDINARY or w in PLACE_NOUNS for w in run):
+                        continue  # "at the bar" is no town, "at the Hague" kept its article
+                    if (negative_size == -1 or after_noun) and all(
+                        w in ORDINARY or w in PLACE_NOUNS for w in run
+                    ):
                         # After a bare "in", "a": "in danger", "a casa" are no towns;
-                        # a city's own name is ("in Nice", "in Bath" in German too).
+                        # a city's own name is ("in Nice", "in Bath" in German too), as
+                        # after "town" ("рядом с городом Como"; "the town of" is not Of).
                         key = " ".join(run)
                         ids = [
                             i

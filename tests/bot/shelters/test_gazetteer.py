@@ -381,6 +381,7 @@ def test_a_name_before_the_hungarian_i_am(gazetteer, typed, name):
     ("typed", "name"),
     [
         ("рядом с городом Como", "Como"),  # "near the town of": not Horodok
+        ("we are in the town of Korca, please help", "Korçë"),  # not Of (Turkey)
         ("біля міста Como", "Como"),
         ("mieszkam niedaleko Agen", "Agen"),
         ("afër Elvas", "Elvas"),
