@@ -592,6 +592,8 @@ class Gazetteer:
                         return self._choose(ids, False, key)
             while len(rest) > 1 and rest[-1] in ORDINARY:  # "i am in ulm now"
                 rest = rest[:-1]
+            while len(rest) > 1 and rest[0] in PLACE_NOUNS:  # "в городе бар", not "городе"
+                rest = rest[1:]
             first = rest[0]
             plain = first not in ORDINARY and first not in PLACE_NOUNS
             for ending, nominative in SLAVIC_ENDINGS if plain and slavic else ():
@@ -605,7 +607,11 @@ class Gazetteer:
             name = " ".join(rest)
             if negative_size == -1 and len(name) < 7:
                 continue  # "close to the river" is not Rives
-            if typos and len(rest) <= 3 and any(w not in ORDINARY for w in rest):
+            if (
+                typos
+                and len(rest) <= 3
+                and any(w not in ORDINARY and w not in PLACE_NOUNS for w in rest)
+            ):
                 ids, key = self._lookup(name, country, typos=True)
                 if not ids and len(rest) > 1 and plain and rest[0] not in self._everyday:
                     # its first word alone: "in mezzo ai campi" ("amid the fields") is not Melzo

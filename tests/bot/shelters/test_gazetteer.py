@@ -409,6 +409,9 @@ def test_a_name_after_near_or_the_town_of(gazetteer, typed, name):
         "pas loin de la gare",
         "no lejos de aquí",
         "outside the city",
+        "рядом с городом",  # "near the town": not Horodok, one letter from городом
+        "рядом с городом Bar",  # a bar, a town too small to be told from one
+        "w mieście",
     ],
 )
 def test_near_something_that_is_no_town_is_no_place(gazetteer, typed):
