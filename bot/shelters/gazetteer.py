@@ -588,22 +588,24 @@ class Gazetteer:
                     ids, key = self._lookup(" ".join(run), country, typos=False)
                     if self._everyday_run(run):
                         ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
+                    if ids and slavic and len(run) == 1 and not self._own_name(ids, key):
+                        # As written, only another name of a town: its case may name a
+                        # bigger one ("do Brna" is Brno, though Pirna is "Brna" too).
+                        found = self._case_ending(run, country)
+                        if found and max(map(self._population.__getitem__, found[0])) > max(
+                            map(self._population.__getitem__, ids)
+                        ):
+                            return self._choose(found[0], True, found[1], typo=False)
                     if ids:
                         return self._choose(ids, False, key)
             while len(rest) > 1 and rest[-1] in ORDINARY:  # "i am in ulm now"
                 rest = rest[:-1]
             while len(rest) > 1 and rest[0] in PLACE_NOUNS:  # "в городе бар", not "городе"
                 rest = rest[1:]
-            first = rest[0]
-            plain = first not in ORDINARY and first not in PLACE_NOUNS
-            for ending, nominative in SLAVIC_ENDINGS if plain and slavic else ():
-                if first.endswith(ending) and len(first) - len(ending) >= 3:
-                    stem = first[: len(first) - len(ending)] + nominative
-                    ids, key = self._lookup(" ".join([stem, *rest[1:2]]), country, typos=False)
-                    if not ids:
-                        ids, key = self._lookup(stem, country, typos=False)
-                    if ids:  # a case ending read off, not a typo guessed
-                        return self._choose(ids, True, key, typo=False)
+            plain = rest[0] not in ORDINARY and rest[0] not in PLACE_NOUNS
+            found = self._case_ending(rest, country) if plain and slavic else None
+            if found:  # a case ending read off, not a typo guessed
+                return self._choose(found[0], True, found[1], typo=False)
             name = " ".join(rest)
             if negative_size == -1 and len(name) < 7:
                 continue  # "close to the river" is not Rives
@@ -625,6 +627,20 @@ class Gazetteer:
                 if place.kind != "unknown":
                     return place
         return UNKNOWN
+
+    def _case_ending(self, words: list[str], country: str | None) -> tuple[list[int], str] | None:
+        """The towns a name in its Slavic case names, the ending read off ("w
+        Krakowie", "в Бельцах"), with the spelling that found them; None if none."""
+        first = words[0]
+        for ending, nominative in SLAVIC_ENDINGS:
+            if first.endswith(ending) and len(first) - len(ending) >= 3:
+                stem = first[: len(first) - len(ending)] + nominative
+                ids, key = self._lookup(" ".join([stem, *words[1:2]]), country, typos=False)
+                if not ids:
+                    ids, key = self._lookup(stem, country, typos=False)
+                if ids:
+                    return ids, key
+        return None
 
     def _before_hungarian_verb(self, words: list[str], country: str | None) -> Place:
         """The name before "vagyok" ("I am"), its case ending read off: "Szegeden",

@@ -680,6 +680,8 @@ def test_at_most_three_choices_the_biggest_first(gazetteer):
         ("w Pradze", "Prague"),
         ("я у Празі", "Prague"),
         ("я в Бельцах", "Bălţi"),
+        ("zawieźli mnie do Brna", "Brno"),  # "Brna" is also Pirna's: the bigger Brno
+        ("я в Бразі", "Braga"),  # not Brazii de Sus
     ],
 )
 def test_a_name_in_its_locative_case(gazetteer, typed, name):
