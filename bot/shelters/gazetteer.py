@@ -349,7 +349,7 @@ class Gazetteer:
                 or (
                     self._population[i] >= TYPO_POPULATION
                     and (
-                        _bulk_fold(self._names[i]) == name
+                        name in self._own_spellings(i)
                         or self._countries[i] in EVERYDAY_LANGUAGES[language]
                     )
                 )
@@ -807,6 +807,12 @@ class Gazetteer:
             return {}
         return distance
 
+    def _own_spellings(self, number: int) -> set[str]:
+        """A town's own name, folded, and each side of a bilingual one ("Biel/Bienne":
+        "biel bienne", "biel", "bienne")."""
+        name = self._names[number]
+        return {_bulk_fold(name), *(_bulk_fold(part) for part in name.split("/"))}
+
     def _own_name(self, ids: list[int], name: str) -> list[int]:
         """The towns of some size whose own name, not another one, an ordinary word
         is: "como" is Como, "mer" ("sea") is no answer; in another script, read in
@@ -818,7 +824,7 @@ class Gazetteer:
         return [
             i
             for i in ids
-            if _bulk_fold(self._names[i]) in spellings and self._population[i] >= TYPO_POPULATION
+            if self._own_spellings(i) & spellings and self._population[i] >= TYPO_POPULATION
         ]
 
     def _exact(self, name: str, country: str | None) -> list[int]:
@@ -894,11 +900,16 @@ class Gazetteer:
             if not any(self._same_place(number, other) for other in kept):
                 kept.append(number)
         ranked = kept
+        dominant = True  # the most populous may win by its size alone
         if query is not None and len(ranked) > 1:
             spellings = {query, *latin_readings(query)} if not query.isascii() else {query}
-            own = [i for i in ranked if _bulk_fold(self._names[i]) in spellings]
+            own = [i for i in ranked if self._own_spellings(i) & spellings]
             if own and weight[own[0]] >= weight[ranked[0]]:
                 ranked = own
+            elif own and self._population[own[0]] >= TYPO_POPULATION:
+                # A town's own name, another name of a much bigger one: she is asked
+                # ("Bienne": Biel/Bienne, or Vienna, that GeoNames also calls so?)
+                dominant = False
         # A guess between spellings picks no town by size: "partas" may be Patras or
         # Paris. A typo with one spelling it can be (`_lookup` gives that spelling)
         # chooses by size among towns that all have it as their own name (Münster,
@@ -906,10 +917,10 @@ class Gazetteer:
         # another's exonym or old name ("Jarosaw": Jarosław or Yaroslavl?).
         typo = corrected if typo is None else typo
         if typo and query is not None and query in self._index:
-            owns = {_bulk_fold(self._names[i]) == query for i in ranked}
+            owns = {query in self._own_spellings(i) for i in ranked}
             typo = len(owns) > 1
         if len(ranked) == 1 or (
-            not typo and weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]])
+            dominant and not typo and weight[ranked[0]] >= DOMINANT * max(1, weight[ranked[1]])
         ):
             city = self._city(ranked[0])
             return Place("city", city=city, country=city.country, corrected=corrected)
