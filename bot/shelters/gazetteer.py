@@ -501,6 +501,8 @@ class Gazetteer:
                         # "in", after a hyphen) not Bern: a town's own name only
                         found = self._own_name(found, key)
                     if found:
+                        others = words[:start] + words[start + size :]
+                        found = self._named_further(found, others) or found
                         ids.extend(found)
                         keys.add(key)
             if ids:  # one name found: its own towns first, as when typed alone
@@ -806,6 +808,33 @@ class Gazetteer:
         if not distance or min(distance.values()) > 1 + len(latin) // 6:
             return {}
         return distance
+
+    def _named_further(self, ids: list[int], others: list[str]) -> list[int]:
+        """Of the towns found and their namesakes (the towns called by the first word
+        of their own name), those whose own name holds another word of her text, by
+        its consonants: "Φρανκφούρτη επί του Όντερ" ("on the Oder") is Frankfurt
+        (Oder), not Frankfurt am Main."""
+        family = set(ids)
+        for number in ids:
+            first = _bulk_fold(self._names[number]).split()[0]
+            family.update(
+                i for i in self._exact(first, None) if self._population[i] >= TYPO_POPULATION
+            )
+        if len(family) < 2:
+            return []
+        heard: set[str] = set()
+        for word in others:
+            for reading in latin_readings(word) + latin_readings(word.removeprefix("ال")):
+                consonants = skeleton(reading) if reading.isascii() else ""
+                if len(consonants) >= 2:
+                    heard.add(consonants)
+        return [
+            i
+            for i in family
+            if any(
+                skeleton(w) in heard for w in _bulk_fold(self._names[i]).split()[1:] if len(w) > 3
+            )
+        ]
 
     def _own_spellings(self, number: int) -> set[str]:
         """A town's own name, folded, and each side of a bilingual one ("Biel/Bienne":

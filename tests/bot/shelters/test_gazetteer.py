@@ -500,6 +500,19 @@ def test_no_name_before_the_hungarian_i_am(gazetteer, typed):
     assert gazetteer.resolve(typed).kind == "unknown", typed
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Φρανκφούρτη επί του Όντερ", "Frankfurt (Oder)"),  # "on the Oder"
+        ("فرانكفورت على الأودر", "Frankfurt (Oder)"),
+        ("Frankfurt please help", "Frankfurt am Main"),
+    ],
+)
+def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
 def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
     city = gazetteer.resolve("Salamanca").city
     assert city is not None and city.latitude > 40.8  # Madrid's district lies at 40.43
