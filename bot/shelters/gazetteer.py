@@ -1006,11 +1006,17 @@ def _closest(query: str, names: set[str]) -> list[str]:
     """Of the names one edit from `query`, those most like it (Jaro-Winkler):
     "patas" is Patras (a letter dropped), not Paris (a letter changed), however
     much bigger Paris is; names about as close as each other are all kept (and
-    offered as a choice: `_choose`)."""
+    offered as a choice: `_choose`). Names her spelling drops a letter of are
+    equally close, wherever the letter was: "trnva" may be Trnava or Trnovo
+    (Jaro-Winkler prefers the second, for where the letters fall)."""
     if len(names) <= 1:
         return list(names)
     score = {name: JaroWinkler.similarity(query, name) for name in names}
     best = max(score.values())
+    dropped = [name for name in names if len(name) == len(query) + 1]
+    if any(score[name] >= best - 0.03 for name in dropped):
+        for name in dropped:
+            score[name] = best
     return [name for name in names if score[name] >= best - 0.03]
 
 

@@ -98,6 +98,10 @@ def test_a_typo_one_letter_from_two_towns_asks_which(gazetteer):
     # it is two from Paris
     place = gazetteer.resolve("Patrs")
     assert place.city is not None and place.city.name == "Pátra" and "Paris" not in str(place)
+    # a letter dropped from either name, wherever it was: both are asked about
+    place = gazetteer.resolve("Trnva")
+    assert place.kind == "ambiguous"
+    assert {"Trnava", "Veliko Tŭrnovo"} <= {c.name for c in place.choices}
     # an everyday word is not guessed at: "patas" (paws) is no town
     assert gazetteer.resolve("Patas").kind == "unknown"
 
