@@ -374,13 +374,23 @@ def local_readings(folded: str) -> list[tuple[str, frozenset[str]]]:
     "masina", another name of Mosina in Poland."""
     if not _CYRILLIC_LETTER.search(folded):
         return []
-    return [(to_latin(folded.translate(letters)), countries) for letters, countries in _LOCAL]
+    readings = []
+    for pairs, letters, countries in _LOCAL:
+        text = folded
+        for cyrillic, latin in pairs:
+            text = text.replace(cyrillic, latin)
+        readings.append((to_latin(text.translate(letters)), countries))
+    return readings
 
 
 # The Latin letters each country's names use for Cyrillic ones (diacritics folded
 # away: č is c, ż z, ș s, ț t), and Bulgarian ъ as GeoNames writes it.
 _LOCAL = tuple(
-    (str.maketrans(letters), frozenset(countries.split()))
+    (
+        tuple((pair, latin) for pair, latin in letters.items() if len(pair) > 1),
+        str.maketrans({c: latin for c, latin in letters.items() if len(c) == 1}),
+        frozenset(countries.split()),
+    )
     for letters, countries in (
         (
             {"ц": "c", "ч": "c", "ш": "s", "ж": "z", "х": "h", "ъ": "a", "щ": "st"},
@@ -406,6 +416,10 @@ _LOCAL = tuple(
         ({"х": "ch", "ц": "c", "ш": "s", "ж": "z", "ч": "c", "ю": "ju", "я": "ja"}, "CZ SK"),
         ({"г": "h", "и": "y", "х": "kh"}, "UA"),
         ({"ш": "s", "ц": "t", "х": "h", "ж": "j"}, "RO MD"),
+        (  # Виттория, Джованни, Кьяри, Шампань: the Romance languages' spellings
+            {"дж": "g", "кь": "chi", "ч": "c", "ш": "ch", "ж": "j", "ц": "z", "я": "a", "ю": "u"},
+            "IT ES PT FR MC SM AD",
+        ),
     )
 )
 # Arabic writes v and w as و (first, or before a long a), g as ج or غ or ق:

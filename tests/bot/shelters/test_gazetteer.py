@@ -440,6 +440,7 @@ def test_a_word_of_another_script_that_spells_a_towns_own_name(gazetteer, typed,
     [
         ("Трайскирхен", "Traiskirchen"),  # German spelling: х is ch
         ("Сремска Митровица", "Sremska Mitrovica"),  # Serbian: ц is c
+        ("Виттория", "Vittoria"),  # Italian: я after и is a
     ],
 )
 def test_cyrillic_read_as_the_towns_country_writes(gazetteer, typed, name):
