@@ -734,9 +734,10 @@ class Gazetteer:
                 return ids, local
         if not typos or _CJK.search(name):
             return [], name
-        # The towns with the consonants of her spelling's first reading, and of the
-        # closest of all its readings ("Κόμπλεντς" read "koblenz").
-        first: dict[int, float] = {}
+        # The towns with the consonants of her spelling, each by the closest of its
+        # readings ("Κόμπλεντς" read "koblenz").
+        every: dict[int, float] = {}  # each town's distance by its closest reading
+        heard_first = False  # her spelling's first reading has towns with its consonants
         by_any_reading: list[int] = []
         best = math.inf
         for reading in latin_readings(name, more=True) if not name.isascii() else readings:
@@ -745,15 +746,15 @@ class Gazetteer:
                 distance = self._by_skeleton(reading, consonants, country, name)
                 if not distance:
                     continue
-                if reading == latin:
-                    first = distance
+                heard_first = heard_first or reading == latin
+                for i, d in distance.items():
+                    every[i] = min(d, every.get(i, d))
                 closest = min(distance.values())
                 found = [i for i in distance if distance[i] == closest]
                 if closest < best:
                     best, by_any_reading = closest, found
                 elif closest == best:
                     by_any_reading += [i for i in found if i not in by_any_reading]
-        by_consonants = [i for i in first if first[i] == min(first.values())]
         if len(name) >= TYPO_MIN_LENGTH:
             spellings = set()
             candidates: dict[str, list[int]] = {}
@@ -773,14 +774,14 @@ class Gazetteer:
                 for near in _closest(name, {n for n in cost if cost[n] == least}):
                     ids.extend(candidates[near])
                     spellings.add(near)
-            if ids and by_consonants and _FEW_NAMES.search(name):
+            if ids and heard_first and _FEW_NAMES.search(name):
                 # GeoNames holds few Arabic and Greek names: one letter off is often
                 # another town (فالنسيان is Valenciennes); the consonants of her
                 # spelling in Latin letters say which one she means (Valencia).
                 # A typo that lands on a town about as close by its consonants as
                 # the closest (Valence, an exonym, beside Valencia) confirms it.
-                about = min(first.values()) + CONSONANTS_MARGIN
-                ids = [i for i in ids if first.get(i, math.inf) <= about] or by_consonants
+                about = min(every.values()) + CONSONANTS_MARGIN
+                ids = [i for i in ids if every.get(i, math.inf) <= about] or by_any_reading
             elif len(spellings) == 1:
                 # One spelling her typo can be: its namesakes are chosen as if she
                 # had typed it (`_choose`: Münster, not Munster, 18 times smaller).
