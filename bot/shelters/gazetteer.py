@@ -63,12 +63,11 @@ from bot.shelters.placewords import (
     HUNGARIAN_ENDINGS,
     HUNGARIAN_POSTPOSITIONS,
     HUNGARIAN_VERBS,
+    LOCATIVE_ENDINGS,
     LOCATIVES,
     LONGEST_LOCATIVE,
     ORDINARY,
     PLACE_NOUNS,
-    SLAVIC_ENDINGS,
-    SLAVIC_LOCATIVES,
     latin_readings,
     local_readings,
     skeleton,
@@ -542,14 +541,15 @@ class Gazetteer:
     def _after_locative(self, words: list[str], country: str | None, typos: bool) -> Place:
         """The name right after "i am in", "sono a", "я в", "أنا في"..., or right
         before "vagyok" with its case ending ("Szegeden vagyok")."""
-        # (-phrase length, where the name starts, a Slavic phrase)
-        starts: list[tuple[int, int, bool]] = []
+        # (-phrase length, where the name starts, the case endings the name takes after it)
+        starts: list[tuple[int, int, tuple[tuple[str, str], ...]]] = []
         for i in range(len(words)):
             for size in range(min(LONGEST_LOCATIVE, len(words) - i - 1), 0, -1):
                 if tuple(words[i : i + size]) in LOCATIVES:
-                    starts.append((-size, i + size, tuple(words[i : i + size]) in SLAVIC_LOCATIVES))
+                    phrase = tuple(words[i : i + size])
+                    starts.append((-size, i + size, LOCATIVE_ENDINGS.get(phrase, ())))
                     break
-        for negative_size, start, slavic in sorted(starts):
+        for negative_size, start, endings in sorted(starts):
             rest = words[start:]
             # "in the Hague", "à la Rochelle" keep their article; "in the street" is none
             tries = [(rest, False)]  # (the words, after a word for town)
@@ -590,10 +590,10 @@ class Gazetteer:
                     ids, key = self._lookup(" ".join(run), country, typos=False)
                     if self._everyday_run(run):
                         ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
-                    if ids and slavic and len(run) == 1 and not self._own_name(ids, key):
+                    if ids and endings and len(run) == 1 and not self._own_name(ids, key):
                         # As written, only another name of a town: its case may name a
                         # bigger one ("do Brna" is Brno, though Pirna is "Brna" too).
-                        found = self._case_ending(run, country)
+                        found = self._case_ending(run, country, endings)
                         if found and max(map(self._population.__getitem__, found[0])) > max(
                             map(self._population.__getitem__, ids)
                         ):
@@ -602,10 +602,14 @@ class Gazetteer:
                         return self._choose(ids, False, key)
             while len(rest) > 1 and rest[-1] in ORDINARY:  # "i am in ulm now"
                 rest = rest[:-1]
-            while len(rest) > 1 and rest[0] in PLACE_NOUNS:  # "в городе бар", not "городе"
+            noun = False  # "в городе бар", not "городе"; "qytetin e Korçës" ("the town of")
+            while len(rest) > 1 and (
+                rest[0] in PLACE_NOUNS or noun and (rest[0] in ORDINARY or rest[0] in ARTICLES)
+            ):
+                noun = noun or rest[0] in PLACE_NOUNS
                 rest = rest[1:]
             plain = rest[0] not in ORDINARY and rest[0] not in PLACE_NOUNS
-            found = self._case_ending(rest, country) if plain and slavic else None
+            found = self._case_ending(rest, country, endings) if plain else None
             if found:  # a case ending read off, not a typo guessed
                 return self._choose(found[0], True, found[1], typo=False)
             name = " ".join(rest)
@@ -630,11 +634,13 @@ class Gazetteer:
                     return place
         return UNKNOWN
 
-    def _case_ending(self, words: list[str], country: str | None) -> tuple[list[int], str] | None:
-        """The towns a name in its Slavic case names, the ending read off ("w
-        Krakowie", "в Бельцах"), with the spelling that found them; None if none."""
+    def _case_ending(
+        self, words: list[str], country: str | None, endings: tuple[tuple[str, str], ...]
+    ) -> tuple[list[int], str] | None:
+        """The towns a name in its case names, the ending read off ("w Krakowie",
+        "в Бельцах", "në Korçës"), with the spelling that found them; None if none."""
         first = words[0]
-        for ending, nominative in SLAVIC_ENDINGS:
+        for ending, nominative in endings:
             if first.endswith(ending) and len(first) - len(ending) >= 3:
                 stem = first[: len(first) - len(ending)] + nominative
                 ids, key = self._lookup(" ".join([stem, *words[1:2]]), country, typos=False)

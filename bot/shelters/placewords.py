@@ -56,13 +56,6 @@ LOCATIVES: frozenset[tuple[str, ...]] = frozenset(
     if fold(phrase)
 )
 LONGEST_LOCATIVE = max(map(len, LOCATIVES))
-# The Slavic ones, after which a name takes its case ("w Sopocie", "в Бельцах").
-SLAVIC_LOCATIVES: frozenset[tuple[str, ...]] = frozenset(
-    tuple(fold(phrase).split())
-    for language in ("pl", "ru", "uk", "bg")
-    for phrase in _LOCATIVES[language].split("|")
-    if fold(phrase)
-)
 
 # Written before a name without changing it: "in the Hague", "à la Rochelle" keep theirs.
 ARTICLES = frozenset(fold(w) for w in "the el la le l il lo der die das dem den".split())
@@ -91,6 +84,27 @@ SLAVIC_ENDINGS = tuple(
         ("ах", "ы"), ("ах", "и"), ("ях", "і"), ("ях", "и"), ("зі", "га"), ("ом", ""), ("ем", ""),
     )
 )  # fmt: skip
+
+# Albanian: në Korçës, qytetin e Tiranës, në Durrësit, në Shkodrën, në Korça.
+ALBANIAN_ENDINGS = tuple(
+    (fold(ending), fold(nominative))
+    for ending, nominative in (
+        ("ës", "ë"), ("ën", "ë"), ("it", ""), ("in", ""), ("i", ""), ("a", "ë"), ("a", ""),
+        ("rës", "ër"), ("rën", "ër"), ("ra", "ër"),
+    )
+)  # fmt: skip
+
+# After which a name takes its case: the endings read off ("w Sopocie", "në Korçës").
+LOCATIVE_ENDINGS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
+    tuple(fold(phrase).split()): endings
+    for languages, endings in (
+        (("pl", "ru", "uk", "bg"), SLAVIC_ENDINGS),
+        (("sq",), ALBANIAN_ENDINGS),
+    )
+    for language in languages
+    for phrase in _LOCATIVES[language].split("|")
+    if fold(phrase)
+}
 
 # Chinese writes no spaces: "我在乌尔姆", "我现在在柏林市".
 CHINESE_PREFIXES = tuple(

@@ -702,6 +702,9 @@ def test_at_most_three_choices_the_biggest_first(gazetteer):
         ("я в Бельцах", "Bălţi"),
         ("zawieźli mnie do Brna", "Brno"),  # "Brna" is also Pirna's: the bigger Brno
         ("я в Бразі", "Braga"),  # not Brazii de Sus
+        ("jemi ne qytetin e Korçës", "Korçë"),  # Albanian: "in the town of Korçë"
+        ("jam ne Durresit", "Durrës"),
+        ("jemi në Shkodrën", "Shkodër"),
     ],
 )
 def test_a_name_in_its_locative_case(gazetteer, typed, name):
