@@ -393,15 +393,24 @@ class Gazetteer:
         if len(folded) < 3 and folded.isascii():
             return UNKNOWN  # "ok", "in", "1": not a place, whatever GeoNames lists
         words = folded.split()
-        for size in (3, 2, 1):  # "Valencia, Spain", "frankfurt deutschland"
-            if len(words) > size:
-                country = self._country_index.get(" ".join(words[-size:]))
-                if country:
-                    place = self._find_city(" ".join(words[:-size]), country)
-                    if place.kind != "unknown":
-                        return place
+        # "Valencia, Spain", "frankfurt deutschland", "انا في جورجو في رومانيا" ("in
+        # Romania"), "я у барі в чорногорії": her country narrows the towns
+        named = self._countries_named(words)
+        for code, start, size, there in named:
+            if there:
+                place = self._find_city(" ".join(words[:start] + words[start + size :]), code)
+                if place.kind != "unknown":
+                    return place
         country = self._country_index.get(folded)
-        place = self._find_city(folded, None, typos=country is None)
+        spans = {i for _, start, size, _ in named for i in range(start, start + size)}
+        if spans and folded not in self._index:
+            # A country's name is no town's ("from Albania": not Aubagne, that GeoNames
+            # also calls so), but in a town's whole name ("Andorra la Vella").
+            place = self._find_city(
+                " ".join(w for i, w in enumerate(words) if i not in spans), None
+            )
+        else:
+            place = self._find_city(folded, None, typos=country is None)
         if country:  # a country's name; also a city's there ("Luxembourg", "Monaco"): the city
             if place.kind == "city" and place.city is not None and place.city.country == country:
                 return place
@@ -415,14 +424,47 @@ class Gazetteer:
         # "St. Paul's Bay": a point after one or two letters abbreviates, ends nothing
         whole = _ABBREVIATION.sub(r"\1 ", text[:MAX_TEXT])
         segments = [fold(s) for s in _SEGMENTS.split(whole)]
-        segments = [s for s in segments if s] if len(segments) > 1 else []
+        segments = (
+            [s for s in segments if s and s not in self._country_index] if len(segments) > 1 else []
+        )
         for typos in (False, True):
             for segment in segments:
                 place = self._find_city(segment, None, typos=typos)
                 if place.kind != "unknown":
                     return place
         country = self.country_of(folded)
-        return Place("country", country=country, corrected=True) if country else UNKNOWN
+        if country:
+            return Place("country", country=country, corrected=True)
+        hers = {code for code, _, _, there in named if there}
+        if len(hers) == 1:  # "I am in Italy", "w Niemczech"
+            return Place("country", country=hers.pop())
+        return UNKNOWN
+
+    def _countries_named(self, words: list[str]) -> list[tuple[str, int, int, bool]]:
+        """The countries her words name besides others, as (code, first word, words,
+        whether she is there), the last first: in any case ("в чорногорії", "w
+        Niemczech"); not there after "not" or "from" ("nicht ungarn", "from albania")."""
+        found: list[tuple[str, int, int, bool]] = []
+        if len(words) < 2:
+            return found
+        for start in range(len(words) - 1, -1, -1):
+            for size in (3, 2, 1):
+                if start + size > len(words) or size == len(words):
+                    continue
+                name = " ".join(words[start : start + size])
+                if len(name) < 4 and not _CJK.search(name):
+                    continue  # "bi", "man" (Isle of Man), "sec": words, not her country
+                code = self._country_index.get(name)
+                if code is None and size == 1:
+                    for ending, nominative in COUNTRY_ENDINGS:
+                        if name.endswith(ending) and len(name) - len(ending) >= 3:
+                            code = self._country_index.get(name[: -len(ending)] + nominative)
+                            if code:
+                                break
+                if code:
+                    found.append((code, start, size, not (start and words[start - 1] in NOT_HERE)))
+                    break
+        return found
 
     def country_of(self, text: str) -> str | None:
         """The ISO code of the country `text` names (a typo allowed), else None."""
@@ -641,8 +683,8 @@ class Gazetteer:
         "в Бельцах", "në Korçës"), with the spelling that found them; None if none."""
         first = words[0]
         for ending, nominative in endings:
-            if first.endswith(ending) and len(first) - len(ending) >= 3:
-                stem = first[: len(first) - len(ending)] + nominative
+            stem = first[: len(first) - len(ending)] + nominative
+            if first.endswith(ending) and len(stem) >= 3:  # "ризі": "рига" (Riga)
                 ids, key = self._lookup(" ".join([stem, *words[1:2]]), country, typos=False)
                 if not ids:
                     ids, key = self._lookup(stem, country, typos=False)
@@ -993,6 +1035,25 @@ _ADJACENT = {(row[i], row[i + 1]) for row in _ROWS for i in range(len(row) - 1)}
     (row[i + 1], row[i]) for row in _ROWS for i in range(len(row) - 1)
 }
 _VOWELS = set("aeiouy")
+
+
+# A country's name in its case after a preposition: "в Румынии", "в Чорногорії",
+# "w Niemczech", "у Польщі", "în Italia" (none).
+COUNTRY_ENDINGS = tuple(
+    (fold(ending), fold(nominative))
+    for ending, nominative in (
+        ("ии", "ия"), ("ії", "ія"), ("і", "а"), ("е", "а"), ("и", "а"), ("czech", "cy"),
+        ("ech", "y"), ("ii", "ia"), ("ie", "ia"), ("ji", "ja"), ("ach", "y"), ("u", ""),
+        ("i", "a"),
+    )
+)  # fmt: skip
+# Before a country she is not in: "nicht Ungarn", "not Hungary"; "from Albania",
+# "aus Rumänien", "из Украины", "z Ukrainy", "din România", "من سوريا", "nga Shqipëria".
+NOT_HERE = frozenset(
+    fold(w)
+    for w in """not nicht no non nu nie ne не ні نه لا pas from aus von из з із od z ze de
+    din nga от من da dalla dal du des di""".split()
+)
 
 
 def _typo_cost(query: str, name: str) -> int:

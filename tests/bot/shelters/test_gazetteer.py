@@ -518,6 +518,34 @@ def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
     assert place.city is not None and place.city.name == name, (typed, place)
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("я в ризі, латвія", "Riga"),  # "in Riga, Latvia": not Riesa
+        ("я у барі в чорногорії, допоможіть", "Bar"),  # "in Montenegro": not Bari
+        ("bitte hilfe ich bin in eger in tschechien, nicht ungarn", "Cheb"),
+        ("I am from Romania, now in Milan", "Milan"),
+    ],
+)
+def test_her_country_anywhere_in_the_text_narrows_the_towns(gazetteer, typed, name):
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"), [("I am in Italy", "IT"), ("jestem w Niemczech", "DE"), ("Albania", "AL")]
+)
+def test_a_country_named_without_a_town_is_the_country(gazetteer, typed, code):
+    place = gazetteer.resolve(typed)
+    assert (place.kind, place.country) == ("country", code), (typed, place)
+
+
+@pytest.mark.parametrize("typed", ["they brought me from Albania", "ich komme aus Rumänien"])
+def test_the_country_she_comes_from_is_not_where_she_is(gazetteer, typed):
+    # nor is "Albania" Aubagne, that GeoNames also calls so
+    assert gazetteer.resolve(typed).kind == "unknown", typed
+
+
 def test_salamanca_is_the_city_not_the_madrid_district(gazetteer):
     city = gazetteer.resolve("Salamanca").city
     assert city is not None and city.latitude > 40.8  # Madrid's district lies at 40.43
