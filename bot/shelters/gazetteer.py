@@ -854,7 +854,9 @@ class Gazetteer:
                 # a town's own name before another's exonym: Valencia, not Valence
                 d = OSA.distance(_loose(latin), _loose(name)) + (0 if own else 0.5)
                 distance[number] = min(d, distance.get(number, d))
-        if not distance or min(distance.values()) > 1 + len(latin) // 6:
+        # within her country, fewer towns: a looser spelling is still hers ("جورجو",
+        # Giurgiu, in Romania)
+        if not distance or min(distance.values()) > 1 + len(latin) // 6 + (country is not None):
             return {}
         return distance
 

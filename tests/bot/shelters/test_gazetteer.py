@@ -525,6 +525,7 @@ def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
         ("я у барі в чорногорії, допоможіть", "Bar"),  # "in Montenegro": not Bari
         ("bitte hilfe ich bin in eger in tschechien, nicht ungarn", "Cheb"),
         ("I am from Romania, now in Milan", "Milan"),
+        ("ارجوكم انا في جورجو في رومانيا", "Giurgiu"),  # by its consonants, in Romania
     ],
 )
 def test_her_country_anywhere_in_the_text_narrows_the_towns(gazetteer, typed, name):
