@@ -543,7 +543,7 @@ class Gazetteer:
                         found = self._own_name(found, key)
                     if found:
                         others = words[:start] + words[start + size :]
-                        found = self._named_further(found, others) or found
+                        found = self._named_further(found, key, others) or found
                         ids.extend(found)
                         keys.add(key)
             if ids:  # one name found: its own towns first, as when typed alone
@@ -639,9 +639,11 @@ class Gazetteer:
                         if found and max(map(self._population.__getitem__, found[0])) > max(
                             map(self._population.__getitem__, ids)
                         ):
-                            return self._choose(found[0], True, found[1], typo=False)
+                            towns = self._named_further(found[0], found[1], words) or found[0]
+                            return self._choose(towns, True, found[1], typo=False)
                     if ids:
-                        return self._choose(ids, False, key)
+                        # "во франкфурте на одере": the Frankfurt on the Oder
+                        return self._choose(self._named_further(ids, key, words) or ids, False, key)
             while len(rest) > 1 and rest[-1] in ORDINARY:  # "i am in ulm now"
                 rest = rest[:-1]
             noun = False  # "в городе бар", not "городе"; "qytetin e Korçës" ("the town of")
@@ -653,16 +655,17 @@ class Gazetteer:
             plain = rest[0] not in ORDINARY and rest[0] not in PLACE_NOUNS
             found = self._case_ending(rest, country, endings) if plain else None
             if found:  # a case ending read off, not a typo guessed
-                return self._choose(found[0], True, found[1], typo=False)
+                towns = self._named_further(found[0], found[1], words) or found[0]
+                return self._choose(towns, True, found[1], typo=False)
             name = " ".join(rest)
             if negative_size == -1 and len(name) < 7:
                 continue  # "close to the river" is not Rives
             if (
                 typos
-                and len(rest) <= 3
+                and (len(rest) <= 3 or country)
                 and any(w not in ORDINARY and w not in PLACE_NOUNS for w in rest)
             ):
-                ids, key = self._lookup(name, country, typos=True)
+                ids, key = self._lookup(name, country, typos=True) if len(rest) <= 3 else ([], name)
                 if not ids and len(rest) > 1 and plain and rest[0] not in self._everyday:
                     # its first word alone: "in mezzo ai campi" ("amid the fields") is not Melzo
                     ids, key = self._lookup(rest[0], country, typos=True)
@@ -860,11 +863,13 @@ class Gazetteer:
             return {}
         return distance
 
-    def _named_further(self, ids: list[int], others: list[str]) -> list[int]:
+    def _named_further(self, ids: list[int], key: str, others: list[str]) -> list[int]:
         """Of the towns found and their namesakes (the towns called by the first word
         of their own name), those whose own name holds another word of her text, by
         its consonants: "Φρανκφούρτη επί του Όντερ" ("on the Oder") is Frankfurt
         (Oder), not Frankfurt am Main."""
+        if any(key in self._own_spellings(i) for i in ids):
+            return []  # she wrote a town's whole name: "Villeneuve-d'Ascq" is that town
         family = set(ids)
         for number in ids:
             first = _bulk_fold(self._names[number]).split()[0]
@@ -875,10 +880,15 @@ class Gazetteer:
             return []
         heard: set[str] = set()
         for word in others:
+            if word in ORDINARY:  # "sunt in Villeneuve" ("I am in") is not Saint-Georges
+                continue
             for reading in latin_readings(word) + latin_readings(word.removeprefix("ال")):
                 consonants = skeleton(reading) if reading.isascii() else ""
                 if len(consonants) >= 2:
                     heard.add(consonants)
+        # not the name found again ("vivo en Mitrovica" is not Sremska Mitrovica)
+        for word in key.split():
+            heard -= {skeleton(r) for r in latin_readings(word) if r.isascii()}
         return [
             i
             for i in family
