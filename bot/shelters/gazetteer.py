@@ -868,8 +868,6 @@ class Gazetteer:
         of their own name), those whose own name holds another word of her text, by
         its consonants: "Φρανκφούρτη επί του Όντερ" ("on the Oder") is Frankfurt
         (Oder), not Frankfurt am Main."""
-        if any(key in self._own_spellings(i) for i in ids):
-            return []  # she wrote a town's whole name: "Villeneuve-d'Ascq" is that town
         family = set(ids)
         for number in ids:
             first = _bulk_fold(self._names[number]).split()[0]
