@@ -683,16 +683,29 @@ class Gazetteer:
         self, words: list[str], country: str | None, endings: tuple[tuple[str, str], ...]
     ) -> tuple[list[int], str] | None:
         """The towns a name in its case names, the ending read off ("w Krakowie",
-        "в Бельцах", "në Korçës"), with the spelling that found them; None if none."""
-        first = words[0]
-        for ending, nominative in endings:
-            stem = first[: len(first) - len(ending)] + nominative
-            if first.endswith(ending) and len(stem) >= 3:  # "ризі": "рига" (Riga)
-                ids, key = self._lookup(" ".join([stem, *words[1:2]]), country, typos=False)
-                if not ids:
-                    ids, key = self._lookup(stem, country, typos=False)
-                if ids:
-                    return ids, key
+        "в Бельцах", "në Korçës"), of both words of a name of two ("w Zielonej
+        Górze", "в Нижнем Новгороде"), with the spelling that found them; None if none."""
+
+        def stems(word: str) -> list[str]:
+            found = []
+            for ending, nominative in endings:
+                stem = word[: len(word) - len(ending)] + nominative
+                if word.endswith(ending) and len(stem) >= 3:  # "ризі": "рига" (Riga)
+                    found.append(stem)
+            return found
+
+        first = stems(words[0])
+        if len(words) > 1:
+            for one in [words[0], *first]:
+                for two in [words[1], *stems(words[1])]:
+                    if (one, two) != (words[0], words[1]):
+                        ids, key = self._lookup(f"{one} {two}", country, typos=False)
+                        if ids:
+                            return ids, key
+        for stem in first:
+            ids, key = self._lookup(stem, country, typos=False)
+            if ids:
+                return ids, key
         return None
 
     def _before_hungarian_verb(self, words: list[str], country: str | None) -> Place:

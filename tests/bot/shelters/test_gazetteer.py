@@ -741,6 +741,11 @@ def test_at_most_three_choices_the_biggest_first(gazetteer):
         ("zawieźli mnie do Brna", "Brno"),  # "Brna" is also Pirna's: the bigger Brno
         ("я в Бразі", "Braga"),  # not Brazii de Sus
         ("jemi ne qytetin e Korçës", "Korçë"),  # Albanian: "in the town of Korçë"
+        ("jestem w Zielonej Górze", "Zielona Góra"),  # both words in their case
+        ("w Białej Podlaskiej", "Biała Podlaska"),  # not Bielsko-Biała
+        ("в Нижнем Новгороде", "Nizhniy Novgorod"),
+        ("в Старой Загоре", "Stara Zagora"),
+        ("jestem w Manchesterze", "Manchester"),
         ("jam ne Durresit", "Durrës"),
         ("jemi në Shkodrën", "Shkodër"),
     ],
