@@ -166,6 +166,15 @@ COUNTRY_ALIASES = {
     "moldavia": "MD",
     "byelorussia": "BY",
     "turkiye": "TR",
+    # England as people say it for the United Kingdom, in the locales' languages
+    **dict.fromkeys(
+        (
+            fold(name)
+            for name in """inglaterra angleterre inghilterra anglia anglie anglija
+            англия англія إنجلترا انجلترا انكلترا 英格兰""".split()
+        ),
+        "GB",
+    ),
 }
 TYPO_MIN_LENGTH = 5  # shorter names: a typo is as likely to name another town
 TYPO_POPULATION = 15000  # a typo, or consonants alone, find only towns this big

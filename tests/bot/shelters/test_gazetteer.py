@@ -534,6 +534,7 @@ def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
         ("я у барі в чорногорії, допоможіть", "Bar"),  # "in Montenegro": not Bari
         ("bitte hilfe ich bin in eger in tschechien, nicht ungarn", "Cheb"),
         ("I am from Romania, now in Milan", "Milan"),
+        ("jestem w bostonie w anglii pomocy", "Boston"),  # England, for the United Kingdom
         ("ارجوكم انا في جورجو في رومانيا", "Giurgiu"),  # by its consonants, in Romania
     ],
 )
@@ -543,7 +544,13 @@ def test_her_country_anywhere_in_the_text_narrows_the_towns(gazetteer, typed, na
 
 
 @pytest.mark.parametrize(
-    ("typed", "code"), [("I am in Italy", "IT"), ("jestem w Niemczech", "DE"), ("Albania", "AL")]
+    ("typed", "code"),
+    [
+        ("I am in Italy", "IT"),
+        ("jestem w Niemczech", "DE"),
+        ("Albania", "AL"),
+        ("Inghilterra", "GB"),
+    ],
 )
 def test_a_country_named_without_a_town_is_the_country(gazetteer, typed, code):
     place = gazetteer.resolve(typed)
