@@ -451,14 +451,15 @@ class Gazetteer:
 
     def _countries_named(self, words: list[str]) -> list[tuple[str, int, int, bool]]:
         """The countries her words name besides others, as (code, first word, words,
-        whether she is there), the last first: in any case ("в чорногорії", "w
+        whether she is there), in her order: in any case ("в чорногорії", "w
         Niemczech"); not there after "not" or "from" ("nicht ungarn", "from albania")."""
         found: list[tuple[str, int, int, bool]] = []
         if len(words) < 2:
             return found
-        for start in range(len(words) - 1, -1, -1):
+        free = 0  # the first word not yet read as part of a country's name
+        for start in range(len(words)):  # the first she names first: "X, France, near Italy"
             for size in (3, 2, 1):
-                if start + size > len(words) or size == len(words):
+                if start < free or start + size > len(words) or size == len(words):
                     continue
                 name = " ".join(words[start : start + size])
                 if len(name) < 4 and not _CJK.search(name):
@@ -472,6 +473,7 @@ class Gazetteer:
                                 break
                 if code:
                     found.append((code, start, size, not (start and words[start - 1] in NOT_HERE)))
+                    free = start + size
                     break
         return found
 

@@ -535,6 +535,7 @@ def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
         ("bitte hilfe ich bin in eger in tschechien, nicht ungarn", "Cheb"),
         ("I am from Romania, now in Milan", "Milan"),
         ("jestem w bostonie w anglii pomocy", "Boston"),  # England, for the United Kingdom
+        ("انا في مونتون فرنسا قريب من الحدود مع ايطاليا", "Menton"),  # France, then Italy
         ("ارجوكم انا في جورجو في رومانيا", "Giurgiu"),  # by its consonants, in Romania
     ],
 )
