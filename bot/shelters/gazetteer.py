@@ -98,6 +98,7 @@ EVERYDAY_LANGUAGES = {
 EVERYDAY_WORDS = 10000
 NAME_CITY = 100000  # an everyday word that is another name of a city this big stays a name
 # GeoNames' European countries, and the Council of Europe members it files under Asia.
+C_IS_TS = frozenset("PL CZ SK HR RS BA ME SI MK XK HU AL LV LT".split())  # Subotica, Debrecen
 EUROPE = frozenset(
     "AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU "
     "LV MC MD ME MK MT NL NO PL PT RO RS RU SE SI SJ SK SM UA VA XK TR GE AM AZ".split()
@@ -316,13 +317,21 @@ class Gazetteer:
             for number, own in enumerate(self._names)
             if self._population[number] >= TYPO_POPULATION
         }
+        # where c is said ts, also as Greek and Arabic spell it: "Subotica" heard as
+        # "subotitsa" (سوبوتيتسا), "Michalovce" as "michalovtse" (Μιχάλοβτσε)
+        said_ts = {
+            (number, name.replace("c", "ts"))
+            for number, name in own_names
+            if "c" in name and self._countries[number] in C_IS_TS
+        }
+        own_names |= said_ts
         for number, name in [*own_names, *latin_names]:
             consonants = skeleton(name)
             if len(consonants) >= 3:
                 entries = skeletons.setdefault(consonants, [])
                 if not any(n == number and written == name for n, written, _ in entries):
                     entries.append((number, name, (number, name) in own_names))
-        del latin_names, own_names
+        del latin_names, own_names, said_ts
         self._skeletons: dict[str, tuple[tuple[int, str, bool], ...]] = {
             key: tuple(entries) for key, entries in skeletons.items()
         }

@@ -448,7 +448,15 @@ def test_cyrillic_read_as_the_towns_country_writes(gazetteer, typed, name):
     assert place.city is not None and place.city.name == name, (typed, place)
 
 
-@pytest.mark.parametrize(("typed", "name"), [("Μπάγια", "Baja"), ("Μπιγιέλινα", "Bijeljina")])
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Μπάγια", "Baja"),
+        ("Μπιγιέλινα", "Bijeljina"),
+        ("Μιχάλοβτσε", "Michalovce"),  # c said ts, in Slovakia
+        ("سوبوتيتسا", "Subotica"),
+    ],
+)
 def test_greek_gi_is_a_j(gazetteer, typed, name):
     place = gazetteer.resolve(typed)
     assert place.city is not None and place.city.name == name, (typed, place)
