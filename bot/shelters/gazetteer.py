@@ -9,14 +9,17 @@ country comes out. The index is built once, lazily, on first use
 (`Gazetteer.shared()`); `load_seconds` and `memory_bytes` say what it cost.
 
 How a text is read, in order:
-1. a country named at its end ("Valencia, Spain", "valencia españa") narrows
-   the cities to that country;
+1. a country named anywhere, in its case too ("Valencia, Spain", "я в ризі,
+   латвія", "انا في جورجو في رومانيا"), narrows the cities to that country, the
+   first named first; not after "not" or "from" ("nicht Ungarn", "from Albania"),
+   and a country's name is never read as a town's;
 2. the whole text as a city name, in its script or read in Latin letters
    ("Βερόνα" is "verona": Verona, not Véroia one Greek letter away; Cyrillic
    also as each country writes its own towns: "Трайскирхен", Traiskirchen);
 3. a name after a locative phrase of her language ("I am in Ulm now", "sono a
-   Bari", "я в Варне", "Szegeden vagyok", "我在乌尔姆"), in its case ending too,
-   unless the phrase is inside a town's name ("Brive-la-Gaillarde");
+   Bari", "я в Варне", "near Agen", "рядом с городом Como", "Szegeden vagyok",
+   "Thun mellett", "我在乌尔姆"), in its case ending too ("w Zielonej Górze",
+   "në Korçës"), unless the phrase is inside a town's name ("Brive-la-Gaillarde");
 4. a text made mostly of ordinary words ("ho paura", "near the station", see
    placewords.py) names no place: she is asked again, nothing is guessed;
    otherwise the longest run of its words that names a town;
@@ -26,7 +29,7 @@ How a text is read, in order:
    consonants in each way it can be read in Latin letters;
 6. else each part of the text set apart by punctuation, as if it came alone
    ("Satu Mare!! help"), as written, then with a typo;
-7. else the whole text as a country.
+7. else the whole text as a country, or the one country it names.
 An everyday word of her language (wordfreq's lists) is never guessed at as a
 typo and names only a town whose own name it is ("triste" is not Trieste).
 Several cities with that name: a town's own name before smaller towns that
@@ -34,7 +37,8 @@ have it as another name (Bari, not Barry), but not before a bigger one
 ("Gallipoli": Gelibolu or Gallipoli?), a town of its own before a district of a city
 ten times its size (Salamanca, not Madrid's district); the most populous wins
 when it has ten times the people of the next one (Frankfurt am Main over
-Frankfurt (Oder)); otherwise the person is asked which of at most three, the
+Frankfurt (Oder)), unless another of her words is in the other's name ("во
+франкфурте на одере"); otherwise the person is asked which of at most three, the
 biggest first.
 """
 
