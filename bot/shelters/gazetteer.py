@@ -1084,14 +1084,14 @@ _ADJACENT = {(row[i], row[i + 1]) for row in _ROWS for i in range(len(row) - 1)}
 _VOWELS = set("aeiouy")
 
 
-# A country's name in its case after a preposition: "в Румынии", "в Чорногорії",
-# "w Niemczech", "у Польщі", "în Italia" (none).
+# A country's name in its case: "в Румынии", "в Чорногорії", "w Niemczech", "у
+# Польщі", "Angliában", "Magyarországon" ("în Italia": none).
 COUNTRY_ENDINGS = tuple(
     (fold(ending), fold(nominative))
     for ending, nominative in (
         ("ии", "ия"), ("ії", "ія"), ("і", "а"), ("е", "а"), ("и", "а"), ("czech", "cy"),
         ("ech", "y"), ("ii", "ia"), ("ie", "ia"), ("ji", "ja"), ("ach", "y"), ("u", ""),
-        ("i", "a"),
+        ("i", "a"), ("ban", ""), ("ben", ""), ("on", ""), ("en", ""),
     )
 )  # fmt: skip
 # Before a country she is not in: "nicht Ungarn", "not Hungary"; "from Albania",
