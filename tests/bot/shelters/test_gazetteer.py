@@ -559,6 +559,7 @@ def test_her_country_anywhere_in_the_text_narrows_the_towns(gazetteer, typed, na
         ("jestem w Niemczech", "DE"),
         ("Albania", "AL"),
         ("Inghilterra", "GB"),
+        ("Magyarországon vagyok", "HU"),
     ],
 )
 def test_a_country_named_without_a_town_is_the_country(gazetteer, typed, code):
