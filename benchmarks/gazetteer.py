@@ -129,37 +129,24 @@ def main(show_misses: bool) -> None:
     templates = [(s["language"], t) for s in sentence_sets for t in s["templates"]]
     tally: dict[str, Counter] = defaultdict(Counter)
     misses: list[str] = []
-    for turn, city in enumerate(cities()):
-        for text, variant in spellings(city, templates, turn).items():
-            place = gazetteer.resolve(text)
-            if place.kind == "city" and place.city is not None:
-                outcome = "right" if near(place.city, city) else "wrong"
-            elif place.kind == "ambiguous":
-                right = any(near(c, city) for c in place.choices)
-                outcome = "ambiguous_right" if right else "wrong"
-            else:
-                outcome = "missed"
-            for key in (variant, city["country"], "all"):
-                tally[key][outcome] += 1
-            if outcome != "right":
-                got = (
-                    f"{place.city.name} ({place.city.country})"
-                    if place.city
-                    else ", ".join(f"{c.name} ({c.country})" for c in place.choices) or place.kind
-                )
-                misses.append(f"{outcome:15} {variant:15} {text!r} -> {got} [{city['en']}]")
-    # Whole answers written as people type them (answers*.yaml: a text, the town
-    # it names and where that is), scored as the variant "answer".
-    for answer in load("answers*.yaml"):
-        place = gazetteer.resolve(answer["text"])
+    # (text, variant, where it is, its name): every spelling of every city, and
+    # whole answers written as people type them (answers*.yaml), as "answer"
+    cases = [
+        (text, variant, city, city["en"])
+        for turn, city in enumerate(cities())
+        for text, variant in spellings(city, templates, turn).items()
+    ]
+    cases += [(a["text"], "answer", a, a["town"]) for a in load("answers*.yaml")]
+    for text, variant, where, label in cases:
+        place = gazetteer.resolve(text)
         if place.kind == "city" and place.city is not None:
-            outcome = "right" if near(place.city, answer) else "wrong"
+            outcome = "right" if near(place.city, where) else "wrong"
         elif place.kind == "ambiguous":
-            right = any(near(c, answer) for c in place.choices)
+            right = any(near(c, where) for c in place.choices)
             outcome = "ambiguous_right" if right else "wrong"
         else:
             outcome = "missed"
-        for key in ("answer", answer["country"], "all"):
+        for key in (variant, where["country"], "all"):
             tally[key][outcome] += 1
         if outcome != "right":
             got = (
@@ -167,9 +154,7 @@ def main(show_misses: bool) -> None:
                 if place.city
                 else ", ".join(f"{c.name} ({c.country})" for c in place.choices) or place.kind
             )
-            misses.append(
-                f"{outcome:15} {'answer':15} {answer['text']!r} -> {got} [{answer['town']}]"
-            )
+            misses.append(f"{outcome:15} {variant:15} {text!r} -> {got} [{label}]")
     no_place = load("no_place*.yaml")
     read_as_place: Counter = Counter()
     by_language: Counter = Counter()

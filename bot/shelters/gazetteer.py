@@ -64,14 +64,17 @@ from bot.shelters.placewords import (
     ARTICLES,
     CHINESE_PREFIXES,
     CHINESE_SUFFIXES,
+    COUNTRY_ENDINGS,
     HUNGARIAN_ENDINGS,
     HUNGARIAN_POSTPOSITIONS,
     HUNGARIAN_VERBS,
     LOCATIVE_ENDINGS,
     LOCATIVES,
     LONGEST_LOCATIVE,
+    NOT_HERE,
     ORDINARY,
     PLACE_NOUNS,
+    case_stems,
     latin_readings,
     local_readings,
     skeleton,
@@ -467,8 +470,6 @@ class Gazetteer:
         whether she is there), in her order: in any case ("в чорногорії", "w
         Niemczech"); not there after "not" or "from" ("nicht ungarn", "from albania")."""
         found: list[tuple[str, int, int, bool]] = []
-        if len(words) < 2:
-            return found
         free = 0  # the first word not yet read as part of a country's name
         for start in range(len(words)):  # the first she names first: "X, France, near Italy"
             for size in (3, 2, 1):
@@ -478,12 +479,10 @@ class Gazetteer:
                 if len(name) < 4 and not _CJK.search(name):
                     continue  # "bi", "man" (Isle of Man), "sec": words, not her country
                 code = self._country_index.get(name)
-                if code is None and size == 1:
-                    for ending, nominative in COUNTRY_ENDINGS:
-                        if name.endswith(ending) and len(name) - len(ending) >= 3:
-                            code = self._country_index.get(name[: -len(ending)] + nominative)
-                            if code:
-                                break
+                for stem in case_stems(name, COUNTRY_ENDINGS) if code is None and size == 1 else ():
+                    code = self._country_index.get(stem)
+                    if code:
+                        break
                 if code:
                     found.append((code, start, size, not (start and words[start - 1] in NOT_HERE)))
                     free = start + size
@@ -709,19 +708,10 @@ class Gazetteer:
         """The towns a name in its case names, the ending read off ("w Krakowie",
         "в Бельцах", "në Korçës"), of both words of a name of two ("w Zielonej
         Górze", "в Нижнем Новгороде"), with the spelling that found them; None if none."""
-
-        def stems(word: str) -> list[str]:
-            found = []
-            for ending, nominative in endings:
-                stem = word[: len(word) - len(ending)] + nominative
-                if word.endswith(ending) and len(stem) >= 3:  # "ризі": "рига" (Riga)
-                    found.append(stem)
-            return found
-
-        first = stems(words[0])
+        first = case_stems(words[0], endings)
         if len(words) > 1:
             for one in [words[0], *first]:
-                for two in [words[1], *stems(words[1])]:
+                for two in [words[1], *case_stems(words[1], endings)]:
                     if (one, two) != (words[0], words[1]):
                         ids, key = self._lookup(f"{one} {two}", country, typos=False)
                         if ids:
@@ -917,7 +907,8 @@ class Gazetteer:
         for word in others:
             if word in ORDINARY:  # "sunt in Villeneuve" ("I am in") is not Saint-Georges
                 continue
-            for reading in latin_readings(word) + latin_readings(word.removeprefix("ال")):
+            bare = word.removeprefix("ال")  # "الاودر": the Oder
+            for reading in latin_readings(word) + (latin_readings(bare) if bare != word else []):
                 consonants = skeleton(reading) if reading.isascii() else ""
                 if len(consonants) >= 2:
                     heard.add(consonants)
@@ -1082,25 +1073,6 @@ _ADJACENT = {(row[i], row[i + 1]) for row in _ROWS for i in range(len(row) - 1)}
     (row[i + 1], row[i]) for row in _ROWS for i in range(len(row) - 1)
 }
 _VOWELS = set("aeiouy")
-
-
-# A country's name in its case: "в Румынии", "в Чорногорії", "w Niemczech", "у
-# Польщі", "Angliában", "Magyarországon" ("în Italia": none).
-COUNTRY_ENDINGS = tuple(
-    (fold(ending), fold(nominative))
-    for ending, nominative in (
-        ("ии", "ия"), ("ії", "ія"), ("і", "а"), ("е", "а"), ("и", "а"), ("czech", "cy"),
-        ("ech", "y"), ("ii", "ia"), ("ie", "ia"), ("ji", "ja"), ("ach", "y"), ("u", ""),
-        ("i", "a"), ("ban", ""), ("ben", ""), ("on", ""), ("en", ""),
-    )
-)  # fmt: skip
-# Before a country she is not in: "nicht Ungarn", "not Hungary"; "from Albania",
-# "aus Rumänien", "из Украины", "z Ukrainy", "din România", "من سوريا", "nga Shqipëria".
-NOT_HERE = frozenset(
-    fold(w)
-    for w in """not nicht no non nu nie ne не ні نه لا pas from aus von из з із od z ze de
-    din nga от من da dalla dal du des di""".split()
-)
 
 
 def _typo_cost(query: str, name: str) -> int:

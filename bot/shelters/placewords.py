@@ -109,6 +109,35 @@ LOCATIVE_ENDINGS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     if fold(phrase)
 }
 
+# A country's name in its case: "в Румынии", "в Чорногорії", "w Niemczech", "у
+# Польщі", "Angliában", "Magyarországon" ("în Italia": none).
+COUNTRY_ENDINGS = tuple(
+    (fold(ending), fold(nominative))
+    for ending, nominative in (
+        ("ии", "ия"), ("ії", "ія"), ("і", "а"), ("е", "а"), ("и", "а"), ("czech", "cy"),
+        ("ech", "y"), ("ii", "ia"), ("ie", "ia"), ("ji", "ja"), ("ach", "y"), ("u", ""),
+        ("i", "a"), ("ban", ""), ("ben", ""), ("on", ""), ("en", ""),
+    )
+)  # fmt: skip
+# Before a country she is not in: "nicht Ungarn", "not Hungary"; "from Albania",
+# "aus Rumänien", "из Украины", "z Ukrainy", "din România", "من سوريا", "nga Shqipëria".
+NOT_HERE = frozenset(
+    fold(w)
+    for w in """not nicht no non nu nie ne не ні نه لا pas from aus von из з із od z ze de
+    din nga от من da dalla dal du des di""".split()
+)
+
+
+def case_stems(word: str, endings: tuple[tuple[str, str], ...]) -> list[str]:
+    """`word` with each case ending it has read off and the nominative's put back,
+    in the order of `endings`: "ризі" gives, among others, "рига" (Riga)."""
+    return [
+        stem
+        for ending, nominative in endings
+        if word.endswith(ending) and len(stem := word[: len(word) - len(ending)] + nominative) >= 3
+    ]
+
+
 # Chinese writes no spaces: "我在乌尔姆", "我现在在柏林市".
 CHINESE_PREFIXES = tuple(
     sorted(
@@ -322,9 +351,9 @@ _ARABIC = str.maketrans(
 
 
 # Greek writes foreign b, d, g as μπ, ντ, γκ (and mb, nd, ng the same way), ου for
-# u, γι for j or y ("Μπάγια" is Baja), τσ for z, and adds an ending to foreign names: "Μόντενα" is Modena, "Πάντοβα"
-# Padova, "Περούτζια" Perugia, "Τάμπερε" Tampere, "Κόμπλεντς" Koblenz,
-# "Φρανκφούρτη" Frankfurt. Other readings are tried after the first. fold() took
+# u, γι for j or y ("Μπάγια" is Baja), τσ for z, and adds an ending to foreign
+# names: "Μόντενα" is Modena, "Πάντοβα" Padova, "Περούτζια" Perugia, "Τάμπερε"
+# Tampere, "Κόμπλεντς" Koblenz, "Φρανκφούρτη" Frankfurt. Other readings are tried after the first. fold() took
 # the diaeresis off, so "αι" may also be two letters ("Μάνχαϊμ", Mannheim).
 _GREEK_ALTERNATIVES = (
     ("ντ", "d"),

@@ -13,6 +13,12 @@ def gazetteer() -> Gazetteer:
     return Gazetteer.shared()
 
 
+def assert_names(gazetteer: Gazetteer, typed: str, name: str) -> None:
+    """`typed` names the town called `name`, alone."""
+    place = gazetteer.resolve(typed)
+    assert place.city is not None and place.city.name == name, (typed, place)
+
+
 @pytest.mark.parametrize(
     "typed",
     [
@@ -379,8 +385,7 @@ def test_a_name_that_only_smaller_towns_also_have_is_the_town(gazetteer):
     ],
 )
 def test_a_name_before_the_hungarian_i_am(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -398,8 +403,7 @@ def test_a_name_before_the_hungarian_i_am(gazetteer, typed, name):
     ],
 )
 def test_a_name_after_near_or_the_town_of(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -431,8 +435,7 @@ def test_near_something_that_is_no_town_is_no_place(gazetteer, typed):
 def test_a_word_of_another_script_that_spells_a_towns_own_name(gazetteer, typed, name):
     # "драма" is a Russian word, "куманово" frequent in Bulgarian: alone, read in
     # Latin letters, each is a town's own name
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -444,8 +447,7 @@ def test_a_word_of_another_script_that_spells_a_towns_own_name(gazetteer, typed,
     ],
 )
 def test_cyrillic_read_as_the_towns_country_writes(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -458,8 +460,7 @@ def test_cyrillic_read_as_the_towns_country_writes(gazetteer, typed, name):
     ],
 )
 def test_greek_gi_is_a_j(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -474,8 +475,7 @@ def test_greek_gi_is_a_j(gazetteer, typed, name):
     ],
 )
 def test_chinese_in_simplified_or_traditional_characters(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -528,11 +528,11 @@ def test_no_name_before_the_hungarian_i_am(gazetteer, typed):
     ],
 )
 def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
     if name is None:
+        place = gazetteer.resolve(typed)
         assert place.kind == "ambiguous", (typed, place)
     else:
-        assert place.city is not None and place.city.name == name, (typed, place)
+        assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
@@ -548,8 +548,7 @@ def test_another_word_of_her_text_tells_namesakes_apart(gazetteer, typed, name):
     ],
 )
 def test_her_country_anywhere_in_the_text_narrows_the_towns(gazetteer, typed, name):
-    place = gazetteer.resolve(typed)
-    assert place.city is not None and place.city.name == name, (typed, place)
+    assert_names(gazetteer, typed, name)
 
 
 @pytest.mark.parametrize(
