@@ -218,6 +218,7 @@ class Place:
 
 UNKNOWN = Place("unknown")
 _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
+_GREEK = re.compile("[\u0370-\u03ff]")
 # What ends a sentence or a clause, in the scripts of the locales.
 _SEGMENTS = re.compile("[,.!?;:\n\u060c\u061b\u061f\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f]+")
 _ABBREVIATION = re.compile(r"\b(\w{1,2})\.(?=\s*\w)")
@@ -879,10 +880,11 @@ class Gazetteer:
         # Her Latin letters are matched with a town's own name only; another
         # script's, with its exonyms too (GeoNames holds few Arabic and Greek ones).
         written = latin != name_in_script
+        greek = bool(_GREEK.search(name_in_script))
         for number, name, own in found:
             if (own or written) and (not country or self._countries[number] == country):
                 # a town's own name before another's exonym: Valencia, not Valence
-                d = OSA.distance(_loose(latin), _loose(name)) + (0 if own else 0.5)
+                d = OSA.distance(_loose(latin, greek), _loose(name, greek)) + (0 if own else 0.5)
                 distance[number] = min(d, distance.get(number, d))
         # within her country, fewer towns: a looser spelling is still hers ("جورجو",
         # Giurgiu, in Romania)
@@ -1107,13 +1109,16 @@ def _closest(query: str, names: set[str]) -> list[str]:
     return [name for name in names if score[name] >= best - 0.03]
 
 
-def _loose(latin: str) -> str:
+def _loose(latin: str, greek: bool = False) -> str:
     """A Latin spelling with the letters other scripts confuse made one: v w f,
-    e i y, o u ("valencia" -> "falinsia", as "فالنسيا" reads "falnsia")."""
-    return latin.translate(_LOOSE).replace("h", "")
+    p b, g k, e i y, o u ("valencia" -> "falinsia", as "فالنسيا" reads "falnsia").
+    Greek keeps apart what its letters keep apart (β φ, π μπ, κ γκ, ο ου): "Πέρνου"
+    is Pärnu, not Brno."""
+    return latin.translate(_LOOSE_GREEK if greek else _LOOSE).replace("h", "")
 
 
 _LOOSE = str.maketrans("vwpgqeoycj", "ffbkkiuisi")
+_LOOSE_GREEK = str.maketrans("wqeycj", "vkiisi")
 
 
 def _bulk_fold(name: str) -> str:

@@ -466,6 +466,25 @@ def test_greek_gi_is_a_j(gazetteer, typed, name):
 @pytest.mark.parametrize(
     ("typed", "name"),
     [
+        ("Γκάμροβο", "Gabrovo"),  # γκ is g, not Kemerovo's k
+        ("Κολάρ", "Colmar"),  # κ is k, not Goslar's g
+        ("Άλκααρ", "Alkmaar"),
+        ("Γκλιίτσε", "Gliwice"),  # not Kielce
+    ],
+)
+def test_greek_typo_keeps_the_consonants_greek_tells_apart(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
+def test_greek_pi_is_not_b(gazetteer):
+    place = gazetteer.resolve("Πέρνου")
+    assert "Pärnu" in [c.name for c in place.choices], place
+    assert "Brno" not in [c.name for c in place.choices], place
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
         ("米兰", "Milan"),  # GeoNames has 米蘭, in Traditional characters
         ("米蘭", "Milan"),
         ("我在米兰，请帮帮我", "Milan"),
