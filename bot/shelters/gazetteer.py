@@ -630,6 +630,7 @@ class Gazetteer:
                 if len(skipped) < len(rest) - 3:
                     break
                 tries.append((skipped, named))
+            deferred: tuple[list[int], str] | None = None
             for attempt, after_noun in tries:
                 stripped = attempt is not tries[0][0]  # an article went: "at the bar"
                 for size in range(len(attempt), 0, -1):  # the longest: "satu mare", not "satu"
@@ -665,6 +666,16 @@ class Gazetteer:
                         ):
                             towns = self._named_further(found[0], found[1], words) or found[0]
                             return self._choose(towns, True, found[1], typo=False)
+                    if (
+                        ids
+                        and size < len(attempt)
+                        and attempt[size] not in ORDINARY | PLACE_NOUNS | ARTICLES
+                        and not self._own_name(ids, key)
+                    ):
+                        # "en castel voltorno": "castel" is Cagliari's other name, but
+                        # her next word is part of the name; a typo in both may be hers
+                        deferred = deferred or (ids, key)
+                        continue
                     if ids:
                         # "во франкфурте на одере": the Frankfurt on the Oder
                         return self._choose(self._named_further(ids, key, words) or ids, False, key)
@@ -682,10 +693,10 @@ class Gazetteer:
                 towns = self._named_further(found[0], found[1], words) or found[0]
                 return self._choose(towns, True, found[1], typo=False)
             name = " ".join(rest)
-            if negative_size == -1 and len(name) < 7:
-                continue  # "close to the river" is not Rives
+            short = negative_size == -1 and len(name) < 7  # "close to the river" is not Rives
             if (
                 typos
+                and not short
                 and (len(rest) <= 3 or country)
                 and any(w not in ORDINARY and w not in PLACE_NOUNS for w in rest)
             ):
@@ -695,6 +706,8 @@ class Gazetteer:
                     ids, key = self._lookup(rest[0], country, typos=True)
                 if ids:
                     return self._choose(ids, True, key)
+            if deferred:
+                return self._choose(deferred[0], False, deferred[1])
         for i, word in enumerate(words[1:], 1):
             if word in HUNGARIAN_VERBS or word in HUNGARIAN_POSTPOSITIONS:
                 before = words[: i + 1] if word in HUNGARIAN_POSTPOSITIONS else words[:i]

@@ -383,10 +383,13 @@ MAX_READINGS = 32
 
 
 def latin_readings(folded: str, more: bool = False) -> list[str]:
-    """`to_latin(folded)`, then the other readings of a Greek name (at most eight);
+    """`to_latin(folded)`, then the other readings of a Greek name (at most eight)
+    or of an Arabic one opening with alif and ya, i ("ايرون" is Irun as "airun");
     with `more` (at most 32), also mb, nd, ng, z, w, h, two vowels apart, and
     without a Greek ending, for names read by their consonants."""
     readings = [folded]
+    if _ARABIC_LETTER.search(folded) and _ALIF_BEFORE_I.search(folded):
+        readings.append(_ALIF_BEFORE_I.sub("", folded))
     if more and _ARABIC_LETTER.search(folded):
         for arabic, latin in _ARABIC_MORE:
             if arabic.search(folded):
@@ -395,7 +398,7 @@ def latin_readings(folded: str, more: bool = False) -> list[str]:
                 break
         return list(dict.fromkeys(to_latin(r) for r in readings[:MAX_READINGS]))
     if not _GREEK_LETTER.search(folded):
-        return [to_latin(folded)]
+        return [to_latin(r) for r in readings]
     limit = MAX_READINGS if more else 16
     for greek, latin in _GREEK_ALTERNATIVES + (_GREEK_MORE if more else _GREEK_EXACT):
         if greek in folded:
@@ -408,6 +411,7 @@ def latin_readings(folded: str, more: bool = False) -> list[str]:
 
 
 _GREEK_LETTER = re.compile("[\u0370-\u03ff]")
+_ALIF_BEFORE_I = re.compile(r"\bا(?=ي)")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 _CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
 

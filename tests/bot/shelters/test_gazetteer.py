@@ -476,6 +476,26 @@ def test_greek_typo_keeps_the_consonants_greek_tells_apart(gazetteer, typed, nam
     assert_names(gazetteer, typed, name)
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("ايرون", "Irun"),  # not Beroun, by its consonants
+        ("انا في ايرون", "Irun"),
+        ("ايبيزا", "Ibiza"),
+    ],
+)
+def test_arabic_alif_before_ya_opens_a_name_with_i(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
+def test_a_name_of_two_words_is_read_whole_before_its_first(gazetteer):
+    # "castel" alone is another name of Cagliari; with her second word, and a typo,
+    # it is Castel Volturno
+    assert_names(gazetteer, "estoy en castel voltorno italia ayuda", "Castel Volturno")
+    assert_names(gazetteer, "sono a castel voltorno", "Castel Volturno")
+    assert_names(gazetteer, "sono a roma termini", "Rome")
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
