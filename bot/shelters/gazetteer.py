@@ -774,11 +774,14 @@ class Gazetteer:
                         ids, key = self._lookup(f"{one} {two}", country, typos=False)
                         if ids:
                             return ids, key
-        for stem in first:
-            ids, key = self._lookup(stem, country, typos=False)
-            if ids:
-                return ids, key
-        return None
+        # Of the names its endings may come off, the biggest town's: "в Нише" is
+        # Niš (Ниш), not Nisa ("ниша" read as Portuguese spells it)
+        found = [self._lookup(stem, country, typos=False) for stem in first]
+        return max(
+            (each for each in found if each[0]),
+            key=lambda each: max(map(self._population.__getitem__, each[0])),
+            default=None,
+        )
 
     def _before_hungarian_verb(self, words: list[str], country: str | None) -> Place:
         """The name before "vagyok" ("I am"), its case ending read off: "Szegeden",

@@ -85,6 +85,8 @@ SLAVIC_ENDINGS = tuple(
         # w Manchesterze, w Zielonej Górze, w Nowym Sączu, в Нижнем Новгороде, в Старой Руссе
         ("ze", ""), ("rze", "ra"), ("iej", "a"), ("ej", "a"), ("ym", "y"), ("im", "i"), ("ой", "ая"),
         ("ем", "ий"), ("ом", "ый"),
+        # Polish neuter names: w Brnie, w Gnieźnie, w Kłodzku, w Opolu, w Zakopanem
+        ("ie", "o"), ("u", "o"), ("u", "e"), ("em", "e"),
     )
 )  # fmt: skip
 
@@ -466,10 +468,22 @@ _LOCAL = tuple(
         ({"х": "ch", "ц": "c", "ш": "s", "ж": "z", "ч": "c", "ю": "ju", "я": "ja"}, "CZ SK"),
         ({"г": "h", "и": "y", "х": "kh"}, "UA"),
         ({"ш": "s", "ц": "t", "х": "h", "ж": "j"}, "RO MD"),
-        (  # Виттория, Джованни, Кьяри, Шампань: the Romance languages' spellings
-            {"дж": "g", "кь": "chi", "ч": "c", "ш": "ch", "ж": "j", "ц": "z", "я": "a", "ю": "u"},
+        (  # Виттория, Джованни, Кьяри, Шампань, Мадзара: the Romance languages' spellings
+            {
+                "дж": "g",
+                "дз": "z",
+                "кь": "chi",
+                "ч": "c",
+                "ш": "ch",
+                "ж": "j",
+                "ц": "z",
+                "я": "a",
+                "ю": "u",
+            },
             "IT ES PT FR MC SM AD",
         ),
+        # Portuguese s before a consonant or at the end, and nh, lh: Элваш, Матозиньюш
+        ({"ш": "s", "нь": "nh", "ль": "lh", "ж": "j", "ю": "o"}, "PT"),
     )
 )
 # Arabic writes v and w as و (first, or before a long a), g as ج or غ or ق:

@@ -513,6 +513,30 @@ def test_a_cldr_name_that_is_an_everyday_word_is_no_place(gazetteer):
     assert gazetteer.resolve("czy to bezpieczne? ktos to czyta?").kind == "unknown"
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("я в Нише, помогите", "Niš"),  # Ниш; not "ниша" read the Portuguese way (Nisa)
+        ("jestem w Brnie", "Brno"),  # Polish neuter names
+        ("w Opolu", "Opole"),
+        ("w Zakopanem", "Zakopane"),
+    ],
+)
+def test_a_case_ending_names_the_biggest_town_it_can_come_off(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Элваш", "Elvas"),  # Portuguese s said sh; not Lewes
+        ("Мадзара-дель-Валло", "Mazara del Vallo"),  # Italian z said dz
+    ],
+)
+def test_cyrillic_read_as_portuguese_and_italian_are_spelt(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
