@@ -280,7 +280,16 @@ class Gazetteer:
         typo_names: set[str] = set()
         latin_names: list[tuple[int, str]] = []  # the names people write in Latin letters
         plain_fold = _bulk_fold
+        # GeoNames lists a few towns twice, with the same name and people, one of them
+        # 42 km off (Komárno): the record with more names is the town's
+        richest: dict[tuple[str, str, int], dict] = {}
         for record in cities.values():
+            key = (record["name"], record["countrycode"], record["population"])
+            if key not in richest or len(record["alternatenames"]) > len(
+                richest[key]["alternatenames"]
+            ):
+                richest[key] = record
+        for record in richest.values():
             if record["countrycode"] not in countries:
                 continue
             number = len(self._names)
@@ -306,7 +315,7 @@ class Gazetteer:
                         typo_names.add(name)
                         if name.isascii() and int(record["population"] or 0) >= TYPO_POPULATION:
                             latin_names.append((number, name))
-        del cities
+        del cities, richest
         for number, name in self._zone_cities(index, countries):
             index.setdefault(name, []).append(number)
             if _CJK.search(name):

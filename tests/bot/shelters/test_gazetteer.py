@@ -537,6 +537,13 @@ def test_cyrillic_read_as_portuguese_and_italian_are_spelt(gazetteer, typed, nam
     assert_names(gazetteer, typed, name)
 
 
+def test_a_town_geonames_lists_twice_is_where_the_town_is(gazetteer):
+    # two Komárno records with the same people; the one with 4 names is 42 km off
+    place = gazetteer.resolve("Komárno")
+    assert place.city is not None and place.city.name == "Komárno", place
+    assert abs(place.city.latitude - 47.76) < 0.05 and abs(place.city.longitude - 18.12) < 0.05
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
