@@ -868,8 +868,6 @@ class Gazetteer:
         ("فالنسيا" -> Valencia, "nizny nowogrod" -> Nizhniy Novgorod)."""
         ids = self._exact(name, country)
         if ids:
-            if _FEW_NAMES.search(name):
-                ids += self._sounding_alike(name, country, ids)
             return ids, name
         readings = latin_readings(name) if not name.isascii() else [name]
         latin = readings[0]
@@ -939,25 +937,6 @@ class Gazetteer:
             if ids:
                 return ids, name
         return by_any_reading, latin
-
-    def _sounding_alike(self, name: str, country: str | None, ids: list[int]) -> list[int]:
-        """Towns GeoNames has no Arabic or Greek name for whose own name her
-        spelling reads exactly (by its loose letters) as well: "فيتوريا" is Vitoria
-        in Spain by GeoNames, and is how Vittoria in Sicily is written too."""
-        found = []
-        for reading in latin_readings(name)[:1]:
-            consonants = skeleton(reading)
-            if len(consonants) < 3:
-                continue
-            for number, d in self._by_skeleton(reading, consonants, country, name).items():
-                if (
-                    d == 0
-                    and number not in ids
-                    and self._population[number] >= TYPO_POPULATION
-                    and not any(self._same_place(number, i) for i in ids)
-                ):
-                    found.append(number)
-        return found
 
     def _by_skeleton(
         self, latin: str, consonants: str, country: str | None, name_in_script: str
