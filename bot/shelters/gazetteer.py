@@ -67,6 +67,7 @@ from bot.shelters.placewords import (
     CHINESE_PREFIXES,
     CHINESE_SUFFIXES,
     COUNTRY_ENDINGS,
+    DETERMINERS,
     HUNGARIAN_ENDINGS,
     HUNGARIAN_POSTPOSITIONS,
     HUNGARIAN_VERBS,
@@ -435,12 +436,16 @@ class Gazetteer:
             )
 
         words: set[str] = set()
+        names: set[str] = set()
         for language in EVERYDAY_LANGUAGES:
             for word in wordfreq.top_n_list(language, EVERYDAY_WORDS):
                 folded = _bulk_fold(word)
                 ids = self._index.get(folded)
                 if folded and (ids is None or not is_name(folded, ids, language)):
                     words.add(folded)
+                elif folded:
+                    names.add(folded)
+        self._everyday_names = frozenset(names - words)
         # wordfreq keeps every list it read (hundreds of MB): only the words are kept
         for cached in (
             wordfreq.top_n_list,
@@ -590,7 +595,9 @@ class Gazetteer:
             # Mostly ordinary words: no place, unless she gave the town's name first or
             # last ("Kassel, please help"), as it is written, and of some size.
             for size in range(len(words) - 1, 0, -1):
-                for run in (words[:size], words[-size:]):
+                for last, run in enumerate((words[:size], words[-size:])):
+                    if last and words[-size - 1] in DETERMINERS:
+                        continue  # "in the back of a van": a van, not Van
                     if run[0] in plain and len(" ".join(run)) >= 3:
                         key = " ".join(run)  # as written: not read in another script
                         ids = self._exact(key, country)
@@ -678,6 +685,8 @@ class Gazetteer:
             skipped = rest  # "in the city of kassel", "в городе казань"
             named = False
             while len(skipped) > 1 and skipped[0] in ORDINARY | PLACE_NOUNS | ARTICLES:
+                if skipped is not rest and skipped[0] in DETERMINERS:
+                    break  # "in the back of a van": a van, not Van
                 named = named or skipped[0] in PLACE_NOUNS
                 skipped = skipped[1:]
                 if len(skipped) < len(rest) - 3:
@@ -704,12 +713,18 @@ class Gazetteer:
                             for i in self._own_name(self._exact(key, country), key)
                             if self._population[i] >= BIG_TOWN
                         ]
-                        if ids and not any(w in PLACE_NOUNS for w in run):
+                        article = negative_size == -1 and words[start - 1] in DETERMINERS
+                        if ids and not article and not any(w in PLACE_NOUNS for w in run):
+                            # but "a" before an everyday word is English's ("of a van")
                             return self._choose(ids, False, key)
                         continue
                     ids, key = self._lookup(" ".join(run), country, typos=False)
-                    if self._everyday_run(run):
-                        ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
+                    if self._everyday_run(run) or (
+                        stripped and all(w in self._everyday_names for w in run)
+                    ):
+                        # "à côté de la mer" is not Mer; after an article, a word that
+                        # is also a town's other name is the word ("dans les champs")
+                        ids = self._own_name(ids, key)
                     if ids and endings and len(run) == 1 and not self._own_name(ids, key):
                         # As written, only another name of a town: its case may name a
                         # bigger one ("do Brna" is Brno, though Pirna is "Brna" too).

@@ -60,6 +60,12 @@ LONGEST_LOCATIVE = max(map(len, LOCATIVES))
 # Written before a name without changing it: "in the Hague", "à la Rochelle" keep theirs.
 ARTICLES = frozenset(fold(w) for w in "the el la le l il lo der die das dem den".split())
 
+# Before a noun, not a name: "in the back of a van" is no town.
+DETERMINERS = frozenset(
+    fold(w)
+    for w in "a an the un une una uno ein eine einen einem einer des les los las gli".split()
+)
+
 # Hungarian puts the locative after the name: "Szegeden vagyok", "Győrben lakom".
 HUNGARIAN_VERBS = frozenset(fold(w) for w in "vagyok vagyunk lakom lakunk élek élünk".split())
 HUNGARIAN_ENDINGS = ("ban", "ben", "on", "en", "ön", "ba", "be", "n")

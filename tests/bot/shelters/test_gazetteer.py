@@ -544,6 +544,21 @@ def test_a_town_geonames_lists_twice_is_where_the_town_is(gazetteer):
     assert abs(place.city.latitude - 47.76) < 0.05 and abs(place.city.longitude - 18.12) < 0.05
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "in the back of a van",  # a van, not Van
+        "en dehors de la ville, dans les champs",  # fields, not Champs-sur-Marne
+    ],
+)
+def test_a_word_after_an_article_is_that_thing_not_a_town(gazetteer, typed):
+    assert gazetteer.resolve(typed).kind == "unknown"
+
+
+def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
+    assert_names(gazetteer, "constanta romania near the port", "Constanţa")  # GeoNames: ţ
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
