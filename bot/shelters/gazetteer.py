@@ -520,6 +520,18 @@ class Gazetteer:
         if country:
             return Place("country", country=country, corrected=True)
         hers = {code for code, _, _, there in named if there}
+        if _CJK.search(folded):  # "我在意大利": no spaces between words
+            hers |= {
+                code
+                for size in range(2, 7)
+                for start in range(len(folded) - size + 1)
+                if _CJK.fullmatch(folded[start : start + size])
+                and (
+                    code := self._country_index.get(
+                        _SIMPLIFIED.convert(folded[start : start + size])
+                    )
+                )
+            }
         if len(hers) == 1:  # "I am in Italy", "w Niemczech"
             return Place("country", country=hers.pop())
         return UNKNOWN
@@ -846,32 +858,40 @@ class Gazetteer:
         text = "".join(_CJK.findall(folded))
         changed = True
         while changed and text:
-            changed = False
             ids = self._exact(text, country)
             if ids:
                 return self._choose(ids, False, text)
+            changed = False
             for prefix in CHINESE_PREFIXES:
                 if text.startswith(prefix) and len(text) > len(prefix):
                     text, changed = text[len(prefix) :], True
                     break
-            else:
-                for suffix in CHINESE_SUFFIXES:
-                    if text.endswith(suffix) and len(text) > len(suffix):
-                        text, changed = text[: -len(suffix)], True
-                        break
+            # her country before the town: "我在意大利巴里", "我在斯洛文尼亚的科佩尔"
+            for size in range(min(len(text) - 1, 6), 1, -1) if not changed else ():
+                code = self._country_index.get(text[:size])
+                if code and (country is None or code == country):
+                    country, text, changed = code, text[size:].removeprefix("的"), True
+                    break
+            for suffix in CHINESE_SUFFIXES if not changed else ():
+                if text.endswith(suffix) and len(text) > len(suffix):
+                    text, changed = text[: -len(suffix)], True
+                    break
         # Words before it she used and we do not list ("他们把我带到了慕尼黑", "they
         # took me to Munich"): the longest end of a phrase that names a town of
         # some size, a big one for two characters ("基尔肯尼", Kilkenny, does not
         # hold Kiel, 基尔, at its end).
-        for phrase in _CJK.findall(folded):
+        for whole in _CJK.findall(folded):
+            bare = whole
             for suffix in CHINESE_SUFFIXES:
-                phrase = phrase.removesuffix(suffix) if len(phrase) > len(suffix) else phrase
-            for size in range(min(len(phrase), 8), 1, -1):
-                end = phrase[-size:]
-                least = BIG_TOWN if size == 2 else TYPO_POPULATION
-                ids = [i for i in self._exact(end, country) if self._population[i] >= least]
-                if ids:
-                    return self._choose(ids, False, end)
+                bare = bare.removesuffix(suffix) if len(bare) > len(suffix) else bare
+            # "我在意大利巴里": 巴里 (Bari) ends with 里 ("in"), that is not read off it
+            for phrase in dict.fromkeys((whole, bare)):
+                for size in range(min(len(phrase), 8), 1, -1):
+                    end = phrase[-size:]
+                    least = BIG_TOWN if size == 2 else TYPO_POPULATION
+                    ids = [i for i in self._exact(end, country) if self._population[i] >= least]
+                    if ids:
+                        return self._choose(ids, False, end)
         return UNKNOWN
 
     def _lookup(self, name: str, country: str | None, typos: bool) -> tuple[list[int], str]:

@@ -574,10 +574,17 @@ def test_greek_pi_is_not_b(gazetteer):
         ("我在布尔诺", "Brno"),
         ("他们把我带到了慕尼黑", "Munich"),  # "they took me to": words we do not list
         ("他们把我带到了乌普萨拉，救救我", "Uppsala"),
+        ("我在意大利巴里", "Bari"),  # her country first; 巴里 ends with 里 ("in")
+        ("我在德国的慕尼黑", "Munich"),
     ],
 )
 def test_chinese_in_simplified_or_traditional_characters(gazetteer, typed, name):
     assert_names(gazetteer, typed, name)
+
+
+def test_chinese_naming_only_a_country_is_the_country(gazetteer):
+    place = gazetteer.resolve("我在意大利，请帮帮我")
+    assert (place.kind, place.country) == ("country", "IT"), place
 
 
 @pytest.mark.parametrize(
