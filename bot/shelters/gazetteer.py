@@ -513,6 +513,13 @@ class Gazetteer:
         )
         for typos in (False, True):
             for segment in segments:
+                part = segment.split()  # "duress albania": Albania is not Aubagne here either
+                spans = {
+                    i
+                    for _, start, size, _ in self._countries_named(part)
+                    for i in range(start, start + size)
+                }
+                segment = " ".join(w for i, w in enumerate(part) if i not in spans)
                 place = self._find_city(segment, None, typos=typos)
                 if place.kind != "unknown":
                     return place
