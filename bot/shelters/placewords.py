@@ -67,7 +67,10 @@ DETERMINERS = frozenset(
 )
 
 # Hungarian puts the locative after the name: "Szegeden vagyok", "Győrben lakom".
-HUNGARIAN_VERBS = frozenset(fold(w) for w in "vagyok vagyunk lakom lakunk élek élünk".split())
+HUNGARIAN_VERBS = frozenset(
+    fold(w)
+    for w in "vagyok vagyunk lakom lakunk élek élünk dolgozom dolgozunk maradok maradunk".split()
+)
 HUNGARIAN_ENDINGS = ("ban", "ben", "on", "en", "ön", "ba", "be", "n")
 # ... or a word after it: "Thun mellett lakom" ("I live near Thun").
 HUNGARIAN_POSTPOSITIONS = frozenset(
@@ -93,6 +96,8 @@ SLAVIC_ENDINGS = tuple(
         ("ем", "ий"), ("ом", "ый"),
         # Polish neuter names: w Brnie, w Gnieźnie, w Kłodzku, w Opolu, w Zakopanem
         ("ie", "o"), ("u", "o"), ("u", "e"), ("em", "e"),
+        # Ukrainian names that are adjectives: у Береговому, у Кривому Розі
+        ("ому", "е"), ("ому", "ий"),
     )
 )  # fmt: skip
 

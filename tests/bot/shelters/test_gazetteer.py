@@ -559,6 +559,17 @@ def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
     assert_names(gazetteer, "constanta romania near the port", "Constanţa")  # GeoNames: ţ
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("grazban dolgozom", "Graz"),  # "I work in Graz"
+        ("я у береговому на закарпатті", "Berehove"),  # Берегове, an adjective
+    ],
+)
+def test_more_ways_to_say_where_one_is(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
