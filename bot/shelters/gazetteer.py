@@ -222,6 +222,8 @@ class Place:
 UNKNOWN = Place("unknown")
 _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
 _GREEK = re.compile("[\u0370-\u03ff]")
+# Arabic writes "in", "to" and "and" on the word: بـ لـ و (three letters or more after)
+_PROCLITIC = re.compile("^[\u0628\u0644\u0648][\u0621-\u064a]{3,}$")
 # What ends a sentence or a clause, in the scripts of the locales.
 _SEGMENTS = re.compile("[,.!?;:\n\u060c\u061b\u061f\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f]+")
 _ABBREVIATION = re.compile(r"\b(\w{1,2})\.(?=\s*\w)")
@@ -911,6 +913,10 @@ class Gazetteer:
         ids = self._exact(name, country)
         if ids:
             return ids, name
+        if _PROCLITIC.match(name):  # "لمرسيليا": to Marseille, "بلندن": in London
+            ids = self._exact(name[1:], country)
+            if ids:
+                return ids, name[1:]
         readings = latin_readings(name) if not name.isascii() else [name]
         latin = readings[0]
         for reading in readings:

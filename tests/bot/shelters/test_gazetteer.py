@@ -563,6 +563,8 @@ def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
     ("typed", "name"),
     [
         ("grazban dolgozom", "Graz"),  # "I work in Graz"
+        ("جابوني لمرسيليا، فرنسا", "Marseille"),  # "they brought me to Marseille"
+        ("انا بلندن", "London"),  # "in London", written on the word
         ("я у береговому на закарпатті", "Berehove"),  # Берегове, an adjective
     ],
 )
