@@ -622,7 +622,10 @@ class Gazetteer:
                     if run[0] in plain and len(" ".join(run)) >= 3:
                         key = " ".join(run)  # as written: not read in another script
                         ids = self._exact(key, country)
-                        ids = [i for i in ids if self._population[i] >= TYPO_POPULATION]
+                        # in the country she named, towns of any size ("traiskirchen
+                        # austria, refugee camp")
+                        least = 0 if country else TYPO_POPULATION
+                        ids = [i for i in ids if self._population[i] >= least]
                         if run[-1] not in plain or self._everyday_run(run):
                             # "Frankfurt (Oder)": a town's own name; "sok ember" ("many
                             # people") is not Söke, that has "sok" as another name
@@ -640,7 +643,9 @@ class Gazetteer:
                     found, key = self._lookup(name, country, typos=False)
                     # a word among others: a town of some size ("mori" is a word too),
                     # and a big one for a short word ("بره", "outside", is Brad's too)
-                    least = BIG_TOWN if len(name) <= SHORT_WORD else TYPO_POPULATION
+                    least = (
+                        BIG_TOWN if len(name) <= SHORT_WORD else 0 if country else TYPO_POPULATION
+                    )
                     found = [i for i in found if self._population[i] >= least]
                     if self._everyday_run(run) or len(name) <= SHORT_WORD:
                         # "cerro la puerta" is not Cerro Maggiore, "ben" (Hungarian's
@@ -740,12 +745,17 @@ class Gazetteer:
                             return self._choose(ids, False, key)
                         continue
                     ids, key = self._lookup(" ".join(run), country, typos=False)
-                    if self._everyday_run(run) or (
-                        stripped and all(w in self._everyday_names for w in run)
+                    if self._everyday_run(run):
+                        ids = self._own_name(ids, key)  # "à côté de la mer" is not Mer
+                    elif stripped and all(
+                        w in self._everyday or w in self._everyday_names for w in run
                     ):
-                        # "à côté de la mer" is not Mer; after an article, a word that
-                        # is also a town's other name is the word ("dans les champs")
-                        ids = self._own_name(ids, key)
+                        # after an article, a word of her language that names a town
+                        # is the word ("dans les champs", "dans la forêt"), unless a
+                        # city's own name
+                        ids = [
+                            i for i in self._own_name(ids, key) if self._population[i] >= BIG_TOWN
+                        ]
                     if ids and endings and len(run) == 1 and not self._own_name(ids, key):
                         # As written, only another name of a town: its case may name a
                         # bigger one ("do Brna" is Brno, though Pirna is "Brna" too).
@@ -788,6 +798,8 @@ class Gazetteer:
                 and not short
                 and (len(rest) <= 3 or country)
                 and any(w not in ORDINARY and w not in PLACE_NOUNS for w in rest)
+                # "dans la forêt" (the forest) is not Forêt, one letter off
+                and not (len(tries) > 1 and len(rest) == 1 and rest[0] in self._everyday)
             ):
                 ids, key = self._lookup(name, country, typos=True) if len(rest) <= 3 else ([], name)
                 if not ids and len(rest) > 1 and plain and rest[0] not in self._everyday:

@@ -29,7 +29,8 @@ _LOCATIVES = {
     "es": "estoy en|ahora estoy en|vivo en|estamos en|me encuentro en|cerca de|en|a|hacia|la ciudad de|"
     "ciudad de|al lado de|junto a|no lejos de|las afueras de|afueras de",
     "fr": "je suis a|je suis au|je suis en|j habite a|j habite au|nous sommes a|je vis a|"
-    "je me trouve a|pres de|a|au|a cote de|la ville de|ville de|pas loin de|autour de",
+    "je me trouve a|pres de|a|au|a cote de|la ville de|ville de|pas loin de|autour de|"
+    "on est a|on est au|on est en|on est dans|je suis dans|nous sommes dans|dans",
     "it": "sono a|sono in|mi trovo a|mi trovo in|abito a|vivo a|vivo in|siamo a|ora sono a|"
     "adesso sono a|vicino a|a|in|la citta di|citta di|nei pressi di|non lontano da|fuori",
     "de": "ich bin in|ich bin jetzt in|ich wohne in|ich lebe in|wir sind in|ich bin gerade in|"

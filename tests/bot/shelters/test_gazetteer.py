@@ -549,6 +549,7 @@ def test_a_town_geonames_lists_twice_is_where_the_town_is(gazetteer):
     [
         "in the back of a van",  # a van, not Van
         "en dehors de la ville, dans les champs",  # fields, not Champs-sur-Marne
+        "je suis dans la foret",  # the forest, not Forêt (Belgium)
     ],
 )
 def test_a_word_after_an_article_is_that_thing_not_a_town(gazetteer, typed):
@@ -565,6 +566,9 @@ def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
         ("grazban dolgozom", "Graz"),  # "I work in Graz"
         ("جابوني لمرسيليا، فرنسا", "Marseille"),  # "they brought me to Marseille"
         ("انا بلندن", "London"),  # "in London", written on the word
+        # a small town (6,600 people: Austria's reception camp) in the country she names
+        ("traiskirchen austria, refugee camp", "Traiskirchen"),
+        ("on est dans le camp de traiskirchen, en autriche", "Traiskirchen"),
         ("я у береговому на закарпатті", "Berehove"),  # Берегове, an adjective
     ],
 )
