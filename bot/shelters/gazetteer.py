@@ -530,17 +530,12 @@ class Gazetteer:
             return Place("country", country=country, corrected=True)
         hers = {code for code, _, _, there in named if there}
         if _CJK.search(folded):  # "我在意大利": no spaces between words
-            hers |= {
-                code
-                for size in range(2, 7)
-                for start in range(len(folded) - size + 1)
-                if _CJK.fullmatch(folded[start : start + size])
-                and (
-                    code := self._country_index.get(
-                        _SIMPLIFIED.convert(folded[start : start + size])
-                    )
-                )
-            }
+            simplified = _SIMPLIFIED.convert(folded)
+            for size in range(2, 7):
+                for start in range(len(simplified) - size + 1):
+                    part = simplified[start : start + size]
+                    if _CJK.fullmatch(part) and part in self._country_index:
+                        hers.add(self._country_index[part])
         if len(hers) == 1:  # "I am in Italy", "w Niemczech"
             return Place("country", country=hers.pop())
         return UNKNOWN
