@@ -627,7 +627,7 @@ class Gazetteer:
                             ids = self._own_name(ids, key)
                         if ids:
                             return self._choose(ids, False, key)
-            return UNKNOWN  # ask again rather than guess
+            return self._edge_typo(words, country) if typos else UNKNOWN  # ask again
         for size in range(len(words) - 1, 0, -1):  # the longest run: "ulm please"
             ids = []
             keys = set()
@@ -659,6 +659,16 @@ class Gazetteer:
             ids, key = self._lookup(folded, country, typos=True)
             if ids:
                 return self._choose(ids, True, key)
+        return self._edge_typo(words, country)
+
+    def _edge_typo(self, words: list[str], country: str | None) -> Place:
+        """In the country she named, her first or last word with a typo
+        ("aljeciras spain near the ferry", "subotca serbia near the border")."""
+        for word in dict.fromkeys((words[0], words[-1])) if country else ():
+            if word not in ORDINARY and word not in PLACE_NOUNS and word not in self._everyday:
+                ids, key = self._lookup(word, country, typos=True)
+                if ids:
+                    return self._choose(ids, True, key)
         return UNKNOWN
 
     def _everyday_run(self, run: list[str]) -> bool:

@@ -569,6 +569,9 @@ def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
         # a small town (6,600 people: Austria's reception camp) in the country she names
         ("traiskirchen austria, refugee camp", "Traiskirchen"),
         ("on est dans le camp de traiskirchen, en autriche", "Traiskirchen"),
+        # in the country she names, her first or last word with a typo
+        ("aljeciras spain near the ferry", "Algeciras"),
+        ("tiraspool transnistria moldova", "Tiraspol"),
         ("я у береговому на закарпатті", "Berehove"),  # Берегове, an adjective
     ],
 )
