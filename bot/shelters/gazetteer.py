@@ -559,7 +559,15 @@ class Gazetteer:
                     if code:
                         break
                 if code:
-                    found.append((code, start, size, not (start and words[start - 1] in NOT_HERE)))
+                    # "nicht ungarn", "not in hungary", "je ne suis pas en france"
+                    before = words[max(0, start - 2) : start]
+                    denied = bool(before) and (
+                        before[-1] in NOT_HERE
+                        or (
+                            len(before) == 2 and (before[1],) in LOCATIVES and before[0] in NOT_HERE
+                        )
+                    )
+                    found.append((code, start, size, not denied))
                     free = start + size
                     break
         return found

@@ -137,8 +137,8 @@ COUNTRY_ENDINGS = tuple(
 # "aus Rumänien", "из Украины", "z Ukrainy", "din România", "من سوريا", "nga Shqipëria".
 NOT_HERE = frozenset(
     fold(w)
-    for w in """not nicht no non nu nie ne не ні نه لا pas from aus von из з із od z ze de
-    din nga от من da dalla dal du des di""".split()
+    for w in """not nicht no non nu nie не ні نه لا pas from aus von из з із od z ze de
+    din nga от من da dalla dal du des di""".split()  # not "ne": Albanian "në" ("in")
 )
 
 

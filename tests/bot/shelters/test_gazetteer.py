@@ -579,6 +579,18 @@ def test_more_ways_to_say_where_one_is(gazetteer, typed, name):
     assert_names(gazetteer, typed, name)
 
 
+def test_albanian_ne_is_in_not_not(gazetteer):
+    place = gazetteer.resolve("jam ne greqi kam frike")  # "I am in Greece, I am afraid"
+    assert (place.kind, place.country) == ("country", "GR"), place
+
+
+@pytest.mark.parametrize(
+    "typed", ["je ne suis pas en france", "i am not in hungary", "я не в германии"]
+)
+def test_a_country_she_says_she_is_not_in_is_not_hers(gazetteer, typed):
+    assert gazetteer.resolve(typed).kind == "unknown"
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
