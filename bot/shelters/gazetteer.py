@@ -558,6 +558,13 @@ class Gazetteer:
                     code = self._country_index.get(stem)
                     if code:
                         break
+                if code and any(
+                    " ".join(words[first : start + size + more]) in self._index
+                    for first in range(max(0, start - 3), start + 1)
+                    for more in range(0, 4)
+                    if (first, more) != (start, 0) and start + size + more <= len(words)
+                ):
+                    code = None  # in a town's name: "monaco di baviera", "andorra la vella"
                 if code:
                     # "nicht ungarn", "not in hungary", "je ne suis pas en france"
                     before = words[max(0, start - 2) : start]

@@ -571,6 +571,7 @@ def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
         ("on est dans le camp de traiskirchen, en autriche", "Traiskirchen"),
         # in the country she names, her first or last word with a typo
         ("aljeciras spain near the ferry", "Algeciras"),
+        ("sono a Monaco di Baviera, aiuto", "Munich"),  # Monaco in a town's name
         ("tiraspool transnistria moldova", "Tiraspol"),
         ("я у береговому на закарпатті", "Berehove"),  # Берегове, an adjective
     ],
