@@ -11,16 +11,21 @@ country comes out. The index is built once, lazily, on first use
 
 How a text is read, in order:
 1. a country named anywhere, in its case too ("Valencia, Spain", "я в ризі,
-   латвія", "انا في جورجو في رومانيا"), narrows the cities to that country, the
-   first named first; not after "not" or "from" ("nicht Ungarn", "from Albania"),
-   and a country's name is never read as a town's;
+   латвія", "انا في جورجو في رومانيا", "我在意大利巴里"), narrows the cities to
+   that country, the first named first, where a town of any size counts and her
+   first or last word may carry a typo ("aljeciras spain"); not after "not",
+   "not in" or "from" ("nicht Ungarn", "pas en France", "from Albania"), nor
+   inside a town's name ("Monaco di Baviera"); a country's name is never read
+   as a town's;
 2. the whole text as a city name, in its script or read in Latin letters
    ("Βερόνα" is "verona": Verona, not Véroia one Greek letter away; Cyrillic
    also as each country writes its own towns: "Трайскирхен", Traiskirchen);
 3. a name after a locative phrase of her language ("I am in Ulm now", "sono a
    Bari", "я в Варне", "near Agen", "рядом с городом Como", "Szegeden vagyok",
-   "Thun mellett", "我在乌尔姆"), in its case ending too ("w Zielonej Górze",
-   "në Korçës"), unless the phrase is inside a town's name ("Brive-la-Gaillarde");
+   "Thun mellett", "我在乌尔姆", "بلندن"), in its case ending too ("w Zielonej
+   Górze", "në Korçës"; the biggest town an ending can come off), unless the
+   phrase is inside a town's name ("Brive-la-Gaillarde"); a word after an
+   article is that thing ("of a van", "dans la forêt");
 4. a text made mostly of ordinary words ("ho paura", "near the station", see
    placewords.py) names no place: she is asked again, nothing is guessed;
    otherwise the longest run of its words that names a town;
