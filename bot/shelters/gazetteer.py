@@ -624,7 +624,11 @@ class Gazetteer:
         place = self._name_holding_a_locative(words, country)
         if place.kind != "unknown":
             return place
-        place = self._after_locative(words, country, typos)
+        # every locative read as written before any with a typo: "ich bin im bordell
+        # in essen" is Essen, not "bordell" one letter from a name of Bordeaux
+        place = self._after_locative(words, country, False, last=not typos)
+        if place.kind == "unknown" and typos:
+            place = self._after_locative(words, country, True, last=True)
         if place.kind != "unknown" or not plain:
             return place
         if 2 * len(plain) < len(words):
@@ -682,10 +686,11 @@ class Gazetteer:
         return self._edge_typo(words, country)
 
     def _edge_typo(self, words: list[str], country: str | None) -> Place:
-        """In the country she named, her first or last word with a typo
-        ("aljeciras spain near the ferry", "subotca serbia near the border")."""
-        for word in dict.fromkeys((words[0], words[-1])) if country else ():
-            if word not in ORDINARY and word not in PLACE_NOUNS and word not in self._everyday:
+        """In the country she named, her first or last word that is not an ordinary
+        one, with a typo ("aljeciras spain near the ferry", "в бостън съм, англия")."""
+        plain = [w for w in words if w not in ORDINARY and w not in PLACE_NOUNS]
+        for word in dict.fromkeys(plain[:1] + plain[-1:]) if country else ():
+            if word not in self._everyday:
                 ids, key = self._lookup(word, country, typos=True)
                 if ids:
                     return self._choose(ids, True, key)
@@ -715,9 +720,12 @@ class Gazetteer:
                     return self._choose(ids, False, key)
         return UNKNOWN
 
-    def _after_locative(self, words: list[str], country: str | None, typos: bool) -> Place:
+    def _after_locative(
+        self, words: list[str], country: str | None, typos: bool, last: bool = True
+    ) -> Place:
         """The name right after "i am in", "sono a", "я в", "أنا في"..., or right
-        before "vagyok" with its case ending ("Szegeden vagyok")."""
+        before "vagyok" with its case ending ("Szegeden vagyok"). Not `last`: a
+        first reading, without typos, that keeps what it would only guess at."""
         # (-phrase length, where the name starts, the case endings the name takes after it)
         starts: list[tuple[int, int, tuple[tuple[str, str], ...]]] = []
         for i in range(len(words)):
@@ -832,7 +840,7 @@ class Gazetteer:
                     ids, key = self._lookup(rest[0], country, typos=True)
                 if ids:
                     return self._choose(ids, True, key)
-            if deferred:
+            if deferred and last:
                 return self._choose(deferred[0], False, deferred[1])
         for i, word in enumerate(words[1:], 1):
             if word in HUNGARIAN_VERBS or word in HUNGARIAN_POSTPOSITIONS:
@@ -922,6 +930,8 @@ class Gazetteer:
                 if text.endswith(suffix) and len(text) > len(suffix):
                     text, changed = text[: -len(suffix)], True
                     break
+            if not changed and "的" in text[1:]:  # "巴黎的按摩店": a massage shop of Paris
+                text, changed = text[: text.index("的", 1)], True
         # Words before it she used and we do not list ("他们把我带到了慕尼黑", "they
         # took me to Munich"): the longest end of a phrase that names a town of
         # some size, a big one for two characters ("基尔肯尼", Kilkenny, does not

@@ -34,7 +34,7 @@ _LOCATIVES = {
     "it": "sono a|sono in|mi trovo a|mi trovo in|abito a|vivo a|vivo in|siamo a|ora sono a|"
     "adesso sono a|vicino a|a|in|la citta di|citta di|nei pressi di|non lontano da|fuori",
     "de": "ich bin in|ich bin jetzt in|ich wohne in|ich lebe in|wir sind in|ich bin gerade in|"
-    "bin in|in der nahe von|nahe|bei|in|nach|die stadt|stadt|nicht weit von|neben",
+    "bin in|in der nahe von|nahe|bei|in|nach|die stadt|stadt|nicht weit von|neben|im|ich bin im",
     "pl": "jestem w mieście|w mieście|jestem w|jestem we|mieszkam w|jestesmy w|teraz jestem w|jestem teraz w|obok|kolo|"
     "w|we|do|miasto|niedaleko|okolice|w okolicy|blisko|w poblizu",
     "ro": "sunt in|sunt la|locuiesc in|acum sunt in|suntem in|ma aflu in|langa|in|la|orasul|"
@@ -318,6 +318,7 @@ qytet fshat qender rruge stacion shesh lagje kufi shtepi
 місто село центр вулиця вокзал станція площа район кордон дім
 град село център улица гара площад квартал граница къща
 مدينة قرية وسط شارع محطة ساحة حي الحدود بيت
+lager lagers obóz obozie tabara kamp kampi tabor лагерь лагере табір таборі лагер مخيم
 miasta miescie miastem wsi orasului qytetin qytetit fshatin varosban varosba faluban
 города городе городом деревни деревне міста місті містом села селі града градът المدينة
 """

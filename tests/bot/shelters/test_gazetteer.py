@@ -572,6 +572,11 @@ def test_a_town_first_in_an_answer_that_ends_with_an_article(gazetteer):
         # in the country she names, her first or last word with a typo
         ("aljeciras spain near the ferry", "Algeciras"),
         ("sono a Monaco di Baviera, aiuto", "Munich"),  # Monaco in a town's name
+        # where she may be held: every locative as written before a typo ("bordell"
+        # is one letter from a name of Bordeaux)
+        ("ich bin im bordell in essen", "Essen"),
+        ("ich bin im lager traiskirchen", "Traiskirchen"),
+        ("我在巴黎的按摩店", "Paris"),  # "a massage shop of Paris"
         ("tiraspool transnistria moldova", "Tiraspol"),
         ("я у береговому на закарпатті", "Berehove"),  # Берегове, an adjective
     ],
