@@ -113,6 +113,7 @@ EVERYDAY_LANGUAGES = {
 EVERYDAY_WORDS = 10000
 NAME_CITY = 100000  # an everyday word that is another name of a city this big stays a name
 # GeoNames' European countries, and the Council of Europe members it files under Asia.
+GERMAN_SPEAKING = frozenset("DE AT CH LI LU".split())
 C_IS_TS = frozenset("PL CZ SK HR RS BA ME SI MK XK HU AL LV LT".split())  # Subotica, Debrecen
 EUROPE = frozenset(
     "AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU "
@@ -227,6 +228,7 @@ class Place:
 UNKNOWN = Place("unknown")
 _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
 _GREEK = re.compile("[\u0370-\u03ff]")
+_GERMAN_CH = re.compile("(?<=[eiylnr])ch")
 # Arabic writes "in", "to" and "and" on the word: بـ لـ و (three letters or more after)
 _PROCLITIC = re.compile("^[\u0628\u0644\u0648][\u0621-\u064a]{3,}$")
 # What ends a sentence or a clause, in the scripts of the locales.
@@ -357,14 +359,21 @@ class Gazetteer:
             for number, name in own_names
             if "c" in name and self._countries[number] in C_IS_TS
         }
-        own_names |= said_ts
+        # German ch after a front vowel or a consonant, heard as sh: "Traiskirchen"
+        # as "ترايسكيرشن", "München" as "ميونشن"
+        said_sh = {
+            (number, _GERMAN_CH.sub("sh", name))
+            for number, name in own_names
+            if "ch" in name and self._countries[number] in GERMAN_SPEAKING
+        }
+        own_names |= said_ts | said_sh
         for number, name in [*own_names, *latin_names]:
             consonants = skeleton(name)
             if len(consonants) >= 3:
                 entries = skeletons.setdefault(consonants, [])
                 if not any(n == number and written == name for n, written, _ in entries):
                     entries.append((number, name, (number, name) in own_names))
-        del latin_names, own_names, said_ts
+        del latin_names, own_names, said_ts, said_sh
         self._skeletons: dict[str, tuple[tuple[int, str, bool], ...]] = {
             key: tuple(entries) for key, entries in skeletons.items()
         }

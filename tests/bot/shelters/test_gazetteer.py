@@ -597,6 +597,17 @@ def test_a_country_she_says_she_is_not_in_is_not_hers(gazetteer, typed):
     assert gazetteer.resolve(typed).kind == "unknown"
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("لينغريش", "Lengerich"),  # GeoNames has no Arabic name for these
+        ("إنغلسكيرشن", "Engelskirchen"),
+    ],
+)
+def test_german_ch_heard_as_sh(gazetteer, typed, name):
+    assert_names(gazetteer, typed, name)
+
+
 def test_greek_pi_is_not_b(gazetteer):
     place = gazetteer.resolve("Πέρνου")
     assert "Pärnu" in [c.name for c in place.choices], place
