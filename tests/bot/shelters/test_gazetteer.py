@@ -602,9 +602,10 @@ def test_a_country_she_says_she_is_not_in_is_not_hers(gazetteer, typed):
     [
         ("لينغريش", "Lengerich"),  # GeoNames has no Arabic name for these
         ("إنغلسكيرشن", "Engelskirchen"),
+        ("شيربورغ", "Cherbourg"),  # French ch
     ],
 )
-def test_german_ch_heard_as_sh(gazetteer, typed, name):
+def test_german_and_french_ch_heard_as_sh(gazetteer, typed, name):
     assert_names(gazetteer, typed, name)
 
 
