@@ -603,9 +603,10 @@ def test_a_country_she_says_she_is_not_in_is_not_hers(gazetteer, typed):
         ("لينغريش", "Lengerich"),  # GeoNames has no Arabic name for these
         ("إنغلسكيرشن", "Engelskirchen"),
         ("شيربورغ", "Cherbourg"),  # French ch
+        ("فيافيردي", "Villaverde"),  # Spanish ll as y
     ],
 )
-def test_german_and_french_ch_heard_as_sh(gazetteer, typed, name):
+def test_letters_heard_as_other_scripts_write_them(gazetteer, typed, name):
     assert_names(gazetteer, typed, name)
 
 
