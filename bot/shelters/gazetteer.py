@@ -623,7 +623,7 @@ class Gazetteer:
             return UNKNOWN
         plain = [w for w in words if w not in ORDINARY and w not in PLACE_NOUNS]
         if plain or len(words) == 1:  # "como", "nice" alone are the towns; "ho paura" is not
-            ids, key = self._lookup(folded, country, typos=False)
+            ids, key = self._lookup(folded, country, typos=False, among_words=len(words) > 1)
             if not plain or (len(words) == 1 and folded in self._everyday):
                 # "felek" ("I am afraid") is Avrig's other name, "serra" (a greenhouse)
                 # Sérres': an everyday word names only a town whose own name it is
@@ -637,7 +637,7 @@ class Gazetteer:
             and len(plain) == len(words)
             and not (len(words) == 1 and folded in self._everyday)
         ):  # "niżny nowogród", "فالنسيا", "bolgona"; not "bosco" (a wood) for Moscow
-            ids, key = self._lookup(folded, country, typos=True)
+            ids, key = self._lookup(folded, country, typos=True, among_words=len(words) > 1)
             if ids:
                 return self._choose(ids, True, key)
         place = self._name_holding_a_locative(words, country)
@@ -969,7 +969,9 @@ class Gazetteer:
                         return self._choose(ids, False, end)
         return UNKNOWN
 
-    def _lookup(self, name: str, country: str | None, typos: bool) -> tuple[list[int], str]:
+    def _lookup(
+        self, name: str, country: str | None, typos: bool, among_words: bool = True
+    ) -> tuple[list[int], str]:
         """Cities named `name` (with `typos`, also one letter off) and the spelling
         that found them. Another script is read in Latin letters before any typo
         ("βερονα" is Verona, not Véroia one letter from it); a typo must keep the
@@ -979,7 +981,9 @@ class Gazetteer:
         ids = self._exact(name, country)
         if ids:
             return ids, name
-        if _PROCLITIC.match(name):  # "لمرسيليا": to Marseille, "بلندن": in London
+        if among_words and _PROCLITIC.match(name):
+            # in a sentence, "لمرسيليا" is "to Marseille", "بلندن" "in London"; alone,
+            # "بلوتن" is more likely Bolton mistyped than "in Luton"
             ids = self._exact(name[1:], country)
             if ids:
                 return ids, name[1:]
