@@ -196,8 +196,8 @@ def without_other_scripts() -> Gazetteer:
 
     zone_cities = Gazetteer._zone_cities
 
-    def zone_cities_in_latin_and_cyrillic(self, index, countries):
-        for number, name in zone_cities(self, index, countries):
+    def zone_cities_in_latin_and_cyrillic(self, *args):
+        for number, name in zone_cities(self, *args):
             if not OTHER_SCRIPTS.search(name):
                 yield number, name
 

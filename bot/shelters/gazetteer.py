@@ -227,11 +227,13 @@ class Place:
 UNKNOWN = Place("unknown")
 _FEW_NAMES = re.compile("[\u0370-\u03ff\u0600-\u06ff]")  # Greek, Arabic
 _GREEK = re.compile("[\u0370-\u03ff]")
-# How other scripts hear some letters of a country's names: German ch after a
-# front vowel or a consonant and French ch as sh ("ترايسكيرشن", "شيربورغ"), Spanish
-# j as kh and ll as y ("خوميا", Jumilla). (Measured and left out: Italian c before
-# e and i as tsh, Spanish z as th, each 2 more wrong GeoNames script typos.)
+# How Greek and Arabic hear some letters of a country's names: c as ts where it is
+# said so ("سوبوتيتسا", Subotica; "Μιχάλοβτσε", Michalovce), German ch after a front
+# vowel or a consonant and French ch as sh ("ترايسكيرشن", "شيربورغ"), Spanish j as
+# kh and ll as y ("خوميا", Jumilla). (Measured and left out: Italian c before e and
+# i as tsh, Spanish z as th, each 2 more wrong GeoNames script typos.)
 _HEARD = (
+    (re.compile("c"), "ts", C_IS_TS),
     (re.compile("(?<=[eiylnr])ch"), "sh", frozenset("DE AT CH LI LU".split())),
     (re.compile("ch"), "sh", frozenset("FR BE LU MC".split())),
     (re.compile("j"), "kh", frozenset("ES".split())),
@@ -334,7 +336,20 @@ class Gazetteer:
                         if name.isascii() and int(record["population"] or 0) >= TYPO_POPULATION:
                             latin_names.append((number, name))
         del cities, richest
-        for number, name in self._zone_cities(index, countries):
+        # the most frequent words of the locales' languages (wordfreq's lists, in its
+        # wheel), folded once for the zones' names and the everyday words
+        top = {
+            language: [_bulk_fold(w) for w in wordfreq.top_n_list(language, EVERYDAY_WORDS)]
+            for language in EVERYDAY_LANGUAGES
+        }
+        # wordfreq keeps every list it read (hundreds of MB): only the words are kept
+        for cached in (
+            wordfreq.top_n_list,
+            wordfreq.get_frequency_list,
+            wordfreq.get_frequency_dict,
+        ):
+            cached.cache_clear()
+        for number, name in self._zone_cities(index, countries, top):
             index.setdefault(name, []).append(number)
             if _CJK.search(name):
                 index.setdefault(_SIMPLIFIED.convert(name), []).append(number)
@@ -360,30 +375,23 @@ class Gazetteer:
             for number, own in enumerate(self._names)
             if self._population[number] >= TYPO_POPULATION
         }
-        # where c is said ts, also as Greek and Arabic spell it: "Subotica" heard as
-        # "subotitsa" (سوبوتيتسا), "Michalovce" as "michalovtse" (Μιχάλοβτσε)
-        said_ts = {
-            (number, name.replace("c", "ts"))
-            for number, name in own_names
-            if "c" in name and self._countries[number] in C_IS_TS
-        }
-        # German ch after a front vowel or a consonant, heard as sh: "Traiskirchen"
-        # as "ترايسكيرشن", "München" as "ميونشن"
-        said_sh = set()
+        # also as other scripts hear their letters (_HEARD): "Subotica" as
+        # "subotitsa" (سوبوتيتسا), "Engelskirchen" as "engelskirshen"
+        heard_so = set()
         for number, name in own_names:
             heard = {name}
             for pattern, sound, where in _HEARD:
                 if self._countries[number] in where:
                     heard |= {pattern.sub(sound, each) for each in heard}
-            said_sh |= {(number, each) for each in heard - {name}}
-        own_names |= said_ts | said_sh
+            heard_so |= {(number, each) for each in heard - {name}}
+        own_names |= heard_so
         for number, name in [*own_names, *latin_names]:
             consonants = skeleton(name)
             if len(consonants) >= 3:
                 entries = skeletons.setdefault(consonants, [])
                 if not any(n == number and written == name for n, written, _ in entries):
                     entries.append((number, name, (number, name) in own_names))
-        del latin_names, own_names, said_ts, said_sh
+        del latin_names, own_names, heard_so
         self._skeletons: dict[str, tuple[tuple[int, str, bool], ...]] = {
             key: tuple(entries) for key, entries in skeletons.items()
         }
@@ -404,10 +412,10 @@ class Gazetteer:
         for alias, code in COUNTRY_ALIASES.items():
             self._country_index.setdefault(alias, code)
         self._country_typo = [name for name in self._country_index if len(name) >= TYPO_MIN_LENGTH]
-        self._everyday = self._everyday_words()
+        self._everyday = self._everyday_words(top)
 
     def _zone_cities(
-        self, index: dict[str, list[int]], countries: frozenset[str]
+        self, index: dict[str, list[int]], countries: frozenset[str], top: dict[str, list[str]]
     ) -> Iterator[tuple[int, str]]:
         """The names CLDR (Babel's data) gives the city of each time zone in the
         languages of COUNTRY_NAME_LANGUAGES, as (town, folded name): "索非亚" is
@@ -432,21 +440,17 @@ class Gazetteer:
                 continue
             # "czyta" (Chita) is Polish for "reads", "سمراء" (Samara) Arabic for
             # "brown-skinned": no name of a town
-            words = (
-                {_bulk_fold(w) for w in wordfreq.top_n_list(language, EVERYDAY_WORDS)}
-                if language in EVERYDAY_LANGUAGES
-                else set()
-            )
+            words = set(top.get(language, ()))
             for zone, number in towns.items():
                 name = _bulk_fold(names.get(zone, {}).get("city", ""))
                 if name and name not in words and number not in index.get(name, ()):
                     yield number, name
 
-    def _everyday_words(self) -> frozenset[str]:
-        """The most frequent words of the locales' languages (wordfreq's lists,
-        shipped in its wheel), but for the names of towns of 15,000 people and
-        the other names of cities of 100,000 ("porto", "mosca" stay names): what
-        alone, or after "in", is not guessed at as a typo or another name."""
+    def _everyday_words(self, top: dict[str, list[str]]) -> frozenset[str]:
+        """The most frequent words of the locales' languages (`top`), but for the
+        names of towns of 15,000 people and the other names of cities of 100,000
+        ("porto", "mosca" stay names): what alone, or after "in", is not guessed at
+        as a typo or another name."""
 
         def is_name(name: str, ids: int | tuple[int, ...], language: str) -> bool:
             return any(
@@ -463,22 +467,14 @@ class Gazetteer:
 
         words: set[str] = set()
         names: set[str] = set()
-        for language in EVERYDAY_LANGUAGES:
-            for word in wordfreq.top_n_list(language, EVERYDAY_WORDS):
-                folded = _bulk_fold(word)
+        for language, folds in top.items():
+            for folded in folds:
                 ids = self._index.get(folded)
                 if folded and (ids is None or not is_name(folded, ids, language)):
                     words.add(folded)
                 elif folded:
                     names.add(folded)
         self._everyday_names = frozenset(names - words)
-        # wordfreq keeps every list it read (hundreds of MB): only the words are kept
-        for cached in (
-            wordfreq.top_n_list,
-            wordfreq.get_frequency_list,
-            wordfreq.get_frequency_dict,
-        ):
-            cached.cache_clear()
         return frozenset(words)
 
     @property
@@ -512,13 +508,10 @@ class Gazetteer:
                 if place.kind != "unknown":
                     return place
         country = self._country_index.get(folded)
-        spans = {i for _, start, size, _ in named for i in range(start, start + size)}
-        if spans and folded not in self._index:
+        if named and folded not in self._index:
             # A country's name is no town's ("from Albania": not Aubagne, that GeoNames
             # also calls so), but in a town's whole name ("Andorra la Vella").
-            place = self._find_city(
-                " ".join(w for i, w in enumerate(words) if i not in spans), None
-            )
+            place = self._find_city(_without(words, named), None)
         else:
             place = self._find_city(folded, None, typos=country is None)
         if country:  # a country's name; also a city's there ("Luxembourg", "Monaco"): the city
@@ -540,13 +533,7 @@ class Gazetteer:
         for typos in (False, True):
             for segment in segments:
                 part = segment.split()  # "duress albania": Albania is not Aubagne here either
-                spans = {
-                    i
-                    for _, start, size, _ in self._countries_named(part)
-                    for i in range(start, start + size)
-                }
-                segment = " ".join(w for i, w in enumerate(part) if i not in spans)
-                place = self._find_city(segment, None, typos=typos)
+                place = self._find_city(_without(part, self._countries_named(part)), None, typos)
                 if place.kind != "unknown":
                     return place
         country = self.country_of(folded)
@@ -670,7 +657,7 @@ class Gazetteer:
                             ids = self._own_name(ids, key)
                         if ids:
                             return self._choose(ids, False, key)
-            return self._edge_typo(words, country) if typos else UNKNOWN  # ask again
+            return self._edge_typo(plain, country) if typos else UNKNOWN  # ask again
         for size in range(len(words) - 1, 0, -1):  # the longest run: "ulm please"
             ids = []
             keys = set()
@@ -702,12 +689,11 @@ class Gazetteer:
             ids, key = self._lookup(folded, country, typos=True)
             if ids:
                 return self._choose(ids, True, key)
-        return self._edge_typo(words, country)
+        return self._edge_typo(plain, country)
 
-    def _edge_typo(self, words: list[str], country: str | None) -> Place:
-        """In the country she named, her first or last word that is not an ordinary
-        one, with a typo ("aljeciras spain near the ferry", "в бостън съм, англия")."""
-        plain = [w for w in words if w not in ORDINARY and w not in PLACE_NOUNS]
+    def _edge_typo(self, plain: list[str], country: str | None) -> Place:
+        """In the country she named, the first or last of her words that are not
+        ordinary ones (`plain`), with a typo ("aljeciras spain near the ferry")."""
         for word in dict.fromkeys(plain[:1] + plain[-1:]) if country else ():
             if word not in self._everyday:
                 ids, key = self._lookup(word, country, typos=True)
@@ -1262,6 +1248,12 @@ _ADJACENT = {(row[i], row[i + 1]) for row in _ROWS for i in range(len(row) - 1)}
     (row[i + 1], row[i]) for row in _ROWS for i in range(len(row) - 1)
 }
 _VOWELS = set("aeiouy")
+
+
+def _without(words: list[str], named: list[tuple[str, int, int, bool]]) -> str:
+    """Her words but those naming countries (`Gazetteer._countries_named`)."""
+    spans = {i for _, start, size, _ in named for i in range(start, start + size)}
+    return " ".join(w for i, w in enumerate(words) if i not in spans)
 
 
 def _typo_cost(query: str, name: str) -> int:
