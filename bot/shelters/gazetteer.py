@@ -1033,7 +1033,16 @@ class Gazetteer:
                 # A typo that lands on a town about as close by its consonants as
                 # the closest (Valence, an exonym, beside Valencia) confirms it.
                 about = min(every.values()) + CONSONANTS_MARGIN
-                ids = [i for i in ids if every.get(i, math.inf) <= about] or by_any_reading
+                kept = [i for i in ids if every.get(i, math.inf) <= about] or by_any_reading
+                # unless the slip is of a town's own name in its own script: a letter
+                # dropped from "Καλαμάτα" is Kalamata as likely as Kalata (Kirovgrad),
+                # whose consonants it keeps; she is asked
+                ids = kept + [
+                    i
+                    for near in spellings
+                    for i in candidates[near]
+                    if i not in kept and self._own_spellings(i) & set(latin_readings(near))
+                ]
             elif len(spellings) == 1:
                 # One spelling her typo can be: its namesakes are chosen as if she
                 # had typed it (`_choose`: Münster, not Munster, 18 times smaller).

@@ -478,6 +478,16 @@ def test_greek_typo_keeps_the_consonants_greek_tells_apart(gazetteer, typed, nam
     assert_names(gazetteer, typed, name)
 
 
+def test_a_slip_in_a_towns_own_script_is_offered_beside_its_consonants(gazetteer):
+    # a letter dropped from "Καλαμάτα" keeps the consonants of Kalata (Kirovgrad's
+    # old name); it is as likely Kalamata, whose own name it nearly is: she is asked
+    place = gazetteer.resolve("Καλαάτα")
+    assert place.kind == "ambiguous", place
+    assert [c.name for c in place.choices] == ["Kalamata", "Kirovgrad"]
+    # an Arabic one letter off another town's Arabic name still goes by its consonants
+    assert_names(gazetteer, "فالنسيا", "Valencia")
+
+
 @pytest.mark.parametrize(
     ("typed", "name"),
     [
