@@ -65,6 +65,7 @@ from bot.sources import Issue
 
 log = logging.getLogger("helpline.risk")
 
+_HAMZAS = frozenset("أإئؤء")  # written for a glottal stop: ق in Levantine and Egyptian
 YOUNGEST, OLDEST_MINOR = 10, 17  # a number in this range, said as an age, is a minor
 # Laughter and joking marks, in the scripts of the lexicons: "haha", "ahah", "lol", "mdr",
 # "jaja", "xD", "хаха", "ههههه", "哈哈", and the laughing emoji.
@@ -334,7 +335,11 @@ class RiskMatcher:
         result = word
         if word not in self.vocabulary:
             result = (
-                self._stemmed(raw, word) or self._prefixed(word) or self._typo(raw, word) or word
+                self._stemmed(raw, word)
+                or self._prefixed(word)
+                or self._glottal_qaf(raw)
+                or self._typo(raw, word)
+                or word
             )
         if len(self._canonical) >= 500_000:
             self._canonical.clear()
@@ -367,6 +372,22 @@ class RiskMatcher:
             for end in range(len(word), MIN_STEM - 1, -1):
                 if word[:end] in self._prefixes:
                     return word[:end] + "*"
+        return None
+
+    def _glottal_qaf(self, raw: str) -> str | None:
+        """Levantine and Egyptian Arabic say ق as a glottal stop and often write it
+        so: "رح يأتلني" is رح يقتلني ("he will kill me"), "يخنئني" يخنقني."""
+        if not _ARABIC_CHAR.search(raw):
+            return None
+        for i, letter in enumerate(raw):
+            if letter in _HAMZAS:
+                heard = raw[:i] + "ق" + raw[i + 1 :]
+                word = fold_token(heard)
+                if word in self.vocabulary:
+                    return word
+                found = self._stemmed(heard, word) or self._prefixed(word)
+                if found:
+                    return found
         return None
 
     def _typo(self, raw: str, word: str) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.risk.evaluate import evaluate
-from bot.risk.lexicons import Lexicon
+from bot.risk.lexicons import Entry, Lexicon
 from bot.risk.matcher import RiskMatcher, load_matcher
 from bot.testing.webchat import WebChat
 from tests.conftest import FLOWS, ROOT
@@ -25,8 +25,6 @@ def matcher() -> RiskMatcher:
 
 
 def small() -> RiskMatcher:
-    from bot.risk.lexicons import Entry
-
     en = Lexicon(
         "en",
         phrases=[
@@ -85,6 +83,15 @@ def test_variants_are_caught(text):
 )
 def test_benign_uses_are_not(text):
     assert small().match(text) is None, text
+
+
+def test_arabic_qaf_written_as_the_glottal_stop_it_is_said_as():
+    # Levantine and Egyptian say ق as a glottal stop and text it so
+    ar = Lexicon("ar", phrases=[Entry("critical", "threat_to_kill", "رح يقتلني", "ar")])
+    matcher = RiskMatcher([ar])
+    assert matcher.match("رح يأتلني") is not None
+    assert matcher.match("رح يئتلني الليلة") is not None
+    assert matcher.match("رح ياكلني") is None  # another word, not a qaf heard
 
 
 def test_the_most_severe_match_wins():
