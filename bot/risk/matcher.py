@@ -338,6 +338,7 @@ class RiskMatcher:
                 self._stemmed(raw, word)
                 or self._prefixed(word)
                 or self._glottal_qaf(raw)
+                or self._spoken_present(raw)
                 or self._typo(raw, word)
                 or word
             )
@@ -388,6 +389,20 @@ class RiskMatcher:
                 found = self._stemmed(heard, word) or self._prefixed(word)
                 if found:
                     return found
+        return None
+
+    def _spoken_present(self, raw: str) -> str | None:
+        """Levantine and Egyptian Arabic mark the present with ب before the verb:
+        "بنزف" is انزف ("I am bleeding"), "بيضربني" يضربني ("he beats me")."""
+        if len(raw) < 4 or raw[0] != "ب" or not _ARABIC_CHAR.search(raw):
+            return None
+        for heard in (raw[1:], "ا" + raw[1:]):
+            word = fold_token(heard)
+            if word in self.vocabulary:
+                return word
+            found = self._stemmed(heard, word) or self._prefixed(word)
+            if found:
+                return found
         return None
 
     def _typo(self, raw: str, word: str) -> str | None:

@@ -94,6 +94,13 @@ def test_arabic_qaf_written_as_the_glottal_stop_it_is_said_as():
     assert matcher.match("رح ياكلني") is None  # another word, not a qaf heard
 
 
+def test_arabic_present_marked_with_b_as_levantine_and_egyptian_speak_it():
+    ar = Lexicon("ar", phrases=[Entry("high", "violence", "يضربني", "ar")])
+    matcher = RiskMatcher([ar])
+    assert matcher.match("هو بيضربني كل يوم") is not None
+    assert matcher.match("بيتي بعيد") is None  # "my house": no verb behind the ب
+
+
 def test_the_most_severe_match_wins():
     found = small().matches("they took my passport and he will kill me")
     assert [m.severity for m in found] == ["critical", "high"]
