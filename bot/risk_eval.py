@@ -5,14 +5,15 @@
 Each held-out set (benchmarks/data/risk_heldout*/, one file per language) was
 written by people who had not seen the lexicons or the model, and frozen
 before any tuning. The headline figures are those of the newest set, the one
-blind when it was measured: by default `risk_heldout3`, written and frozen on
-2026-12-04 before that evening's tuning, measured once after it, and only then
-were its misses read (for issue 13's note): the next round of tuning needs a
-fourth set, written and frozen before it starts. The
-older sets are still measured and printed after it, but they are no longer
-blind: `risk_heldout2` is the model's validation set (its thresholds are
-chosen on it) and the lexicons were tuned on its misses; `risk_heldout`'s
-misses were read while tuning earlier. Each message has a concept
+blind when it was measured: by default `risk_heldout4`, written blind and
+frozen on 2026-12-06 before that session's tuning (which used the misses of
+`risk_heldout3`), measured on the code of that session's start and once after its tuning;
+its misses were read only then. The next round of tuning needs a fifth set,
+written and frozen before it starts. The older sets are still measured and
+printed after it, but they are no longer blind: the lexicons and the model
+were tuned on the misses of `risk_heldout3` and `risk_heldout2`, and
+`risk_heldout2` is the model's validation set (its thresholds are chosen on
+it); `risk_heldout`'s misses were read while tuning earlier. Each message has a concept
 (`none` for the benign ones, a third of the set: figurative speech and everyday
 uses of risk words) and a variant (plain, misspelled, no_diacritics,
 transliterated, repeated_letters, mixed, indirect, figurative).
@@ -42,8 +43,12 @@ from bot.risk.lexicons import SEVERITY_RANK, load_concepts
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data"
-HELDOUT = DATA / "risk_heldout3"  # the blind one: the headline
-SEEN = [DATA / "risk_heldout2", DATA / "risk_heldout"]  # tuned or calibrated on: printed after
+HELDOUT = DATA / "risk_heldout4"  # the blind one: the headline
+SEEN = [
+    DATA / "risk_heldout3",
+    DATA / "risk_heldout2",
+    DATA / "risk_heldout",
+]  # tuned or calibrated on: printed after
 INDIRECT = "indirect"
 
 
