@@ -5,10 +5,10 @@
 Each held-out set (benchmarks/data/risk_heldout*/, one file per language) was
 written by people who had not seen the lexicons or the model, and frozen
 before any tuning. The headline figures are those of the newest set, the one
-blind when it was measured: by default `risk_heldout4`, written blind and
-frozen on 2026-12-06 before that session's tuning (which used the misses of
-`risk_heldout3`), measured on the code of that session's start and once after its tuning;
-its misses were read only then. The next round of tuning needs a fifth set,
+blind when it was measured: by default `risk_heldout4`, written on 2026-12-06
+by people who saw nothing of the project while that session tuned on the
+misses of `risk_heldout3`, frozen before it was first measured, and measured
+on the code of that session's start and once after its tuning; its misses were read only then. The next round of tuning needs a fifth set,
 written and frozen before it starts. The older sets are still measured and
 printed after it, but they are no longer blind: the lexicons and the model
 were tuned on the misses of `risk_heldout3` and `risk_heldout2`, and
