@@ -80,7 +80,9 @@ def features(text: str) -> dict[str, float]:
     counts: dict[str, float] = {}
     for gram in grams:
         counts[gram] = counts.get(gram, 0.0) + scale
-    folded = [fold_word(raw) for raw in words]
+    # Chinese has no spaces: its "word" is a clause, seen once, that would only
+    # let the model learn its training messages by heart; its n-grams carry it.
+    folded = [fold_word(raw) for raw in words if not _CJK.search(raw)]
     for name in [WORD + w for w in folded] + [PAIR + f"{a} {b}" for a, b in pairwise(folded)]:
         counts[name] = counts.get(name, 0.0) + 1.0
     return counts

@@ -97,6 +97,15 @@ def test_chinese_has_no_spaces_and_is_scored_from_four_characters():
     assert model.score("护照被拿走了") > 0.5
 
 
+def test_a_chinese_clause_is_weighed_by_its_characters_not_learnt_whole():
+    # a clause without spaces is seen once: as a feature it would only let the
+    # model learn its training messages by heart
+    found = features("老板把我的护照拿走了 help me please")
+    assert " 护照" not in found and "护照" in "".join(found)
+    assert not [name for name in found if name.startswith(("w:", "b:")) and "护" in name]
+    assert "w:help" in found and "b:help me" in found
+
+
 def test_a_model_hit_without_a_lexicon_hit_offers_and_when_confident_queues():
     nothing = RiskMatcher([])
     score = made_up_model(0.9).score("qzz is here")
