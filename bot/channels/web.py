@@ -214,7 +214,8 @@ class WebChannel(Channel):
         if not (after_text.isascii() and after_text.isdigit()):
             return bad_request("`after` must be a whole number, 0 or more")
         after = min(int(after_text[:20]), MAX_AFTER)
-        wait = request.query.get("wait") == "1"
+        # a long poll, as the contract says, unless `wait=0` asks for what is there now
+        wait = request.query.get("wait") != "0"
         client = self._client(request) if wait else ""
         if wait and self._polls.get(client, 0) >= LONG_POLLS_PER_CLIENT:
             return web.json_response(

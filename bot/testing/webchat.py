@@ -55,7 +55,7 @@ class WebChat:
         quiet_since = None
         while time.monotonic() < deadline:
             response = await self.client.get(
-                "/chat/api/messages", params={"session": self.session, "after": self.next}
+                "/chat/api/messages", params={"session": self.session, "after": self.next, "wait": "0"}
             )
             data = await response.json()
             if data["messages"]:

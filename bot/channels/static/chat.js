@@ -159,7 +159,7 @@ document.addEventListener("keydown", (event) => {
 if (next > 0) {
   const old = next;
   next = 0;
-  fetch(`/chat/api/messages?session=${session}&after=0`)
+  fetch(`/chat/api/messages?session=${session}&after=0&wait=0`)
     .then((r) => r.json())
     .then((data) => {
       for (const message of data.messages) show(message.text, "bot", message.options);

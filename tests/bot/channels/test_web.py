@@ -47,7 +47,7 @@ async def test_quick_exit_erases_everything(client, redis):
         await asyncio.sleep(0.02)
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
     messages = await (
-        await client.get("/chat/api/messages", params={"session": chat.session})
+        await client.get("/chat/api/messages", params={"session": chat.session, "wait": "0"})
     ).json()
     assert messages == {"messages": [], "next": 0}
 
@@ -152,5 +152,21 @@ async def test_the_first_message_takes_the_browsers_language(client):
     assert response.status == 200
     [welcome, *_] = await chat.replies()
     assert "confidențial" in welcome
-    body = await (await client.get("/chat/api/messages", params={"session": chat.session})).json()
+    body = await (
+        await client.get("/chat/api/messages", params={"session": chat.session, "wait": "0"})
+    ).json()
     assert body["page"]["lang"] == "ro" and body["page"]["dir"] == "ltr"
+
+
+async def test_reading_messages_is_a_long_poll_unless_she_asks_for_what_is_there(client, chat):
+    await chat.start()
+    query = {"session": chat.session, "after": str(chat.next)}
+    now = await client.get("/chat/api/messages", params={**query, "wait": "0"})
+    assert await now.json() == {"messages": [], "next": chat.next}  # nothing new: at once
+    poll = asyncio.ensure_future(client.get("/chat/api/messages", params=query))
+    await asyncio.sleep(0.5)
+    assert not poll.done()  # held open while there is nothing to read
+    await client.post("/chat/api/messages", json={"session": chat.session, "payload": "yes"})
+    response = await asyncio.wait_for(poll, 10)
+    body = await response.json()
+    assert body["messages"] and body["next"] > chat.next  # the reply, as soon as it is there

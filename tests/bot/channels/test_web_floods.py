@@ -108,7 +108,7 @@ async def test_the_mailbox_keeps_its_newest_replies_and_the_page_keeps_its_place
 
     async def read(after: int) -> dict:
         response = await client.get(
-            "/chat/api/messages", params={"session": session, "after": after}
+            "/chat/api/messages", params={"session": session, "after": after, "wait": "0"}
         )
         assert response.status == 200
         return await response.json()
@@ -154,7 +154,7 @@ async def test_a_transcript_keeps_its_newest_entries_and_counts_the_rest(
 @pytest.mark.parametrize("after", ["99999999999999999999999", "9" * 5000])
 async def test_a_huge_after_reads_nothing(client, after):
     response = await client.get(
-        "/chat/api/messages", params={"session": new_session(), "after": after}
+        "/chat/api/messages", params={"session": new_session(), "after": after, "wait": "0"}
     )
     assert response.status == 200
     assert (await response.json())["messages"] == []
