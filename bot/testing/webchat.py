@@ -55,7 +55,8 @@ class WebChat:
         quiet_since = None
         while time.monotonic() < deadline:
             response = await self.client.get(
-                "/chat/api/messages", params={"session": self.session, "after": self.next, "wait": "0"}
+                "/chat/api/messages",
+                params={"session": self.session, "after": self.next, "wait": "0"},
             )
             data = await response.json()
             if data["messages"]:
