@@ -108,9 +108,19 @@ async def starting(step, settings: Settings, listening: bool = False) -> None:
         target = (
             _without_password(settings.redis_url) if settings.redis_url else "the embedded Redis"
         )
+        # redis-py may append its connection pool's description ("No master found
+        # for 'x' : {...}"): the operator needs the reason, not that
+        detail = str(exc).split(" : ")[0].rstrip(".")
+        if len(detail) > 200:
+            detail = detail[:200] + "..."
+        variables = (
+            "REDIS_SENTINELS and REDIS_SENTINEL_MASTER"
+            if (settings.redis_url or "").startswith("redis+sentinel://")
+            else "REDIS_URL"
+        )
         raise StartError(
-            f"cannot use Redis at {target} ({type(exc).__name__}: {str(exc).rstrip('.')}). "
-            "Check REDIS_URL and that the server runs."
+            f"cannot use Redis at {target} ({type(exc).__name__}: {detail}). "
+            f"Check {variables} and that the server runs."
         ) from None
     except OSError as exc:
         if listening and exc.errno == errno.EADDRINUSE:

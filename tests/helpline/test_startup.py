@@ -41,6 +41,16 @@ def test_a_dead_redis_url_is_one_sentence_without_its_password(tmp_path):
     assert "Check REDIS_URL" in sentence
 
 
+def test_an_unreachable_sentinel_group_is_one_short_sentence_naming_its_variables(tmp_path):
+    result = run(
+        tmp_path, REDIS_SENTINELS=f"127.0.0.1:{free_port()}", REDIS_SENTINEL_MASTER="mymaster"
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    sentence = said(result)
+    assert "Check REDIS_SENTINELS and REDIS_SENTINEL_MASTER" in sentence
+    assert "ConnectionPool" not in sentence and len(sentence) < 400, sentence
+
+
 def test_a_port_in_use_is_told_apart_and_no_password_is_shown(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
