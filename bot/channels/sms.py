@@ -143,6 +143,9 @@ class SmsChannel(Channel):
         raw = await read_body(request)
         if raw is None:
             return _problem(413, "The body is larger than 64 KB.")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:  # unsigned: refused as such, whatever the body holds
+            return _problem(403, "Invalid or missing X-Twilio-Signature for this URL.")
         try:
             text = raw.decode("utf-8")
             pairs = parse_qsl(
@@ -154,8 +157,7 @@ class SmsChannel(Channel):
             )
         form = dict(pairs)
         url = (self.settings.public_url or "") + request.path_qs  # set: config requires it
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not self.validator.validate(url, form, signature):
+        if not self.validator.validate(url, form, signature):
             return _problem(403, "Invalid or missing X-Twilio-Signature for this URL.")
         return form
 

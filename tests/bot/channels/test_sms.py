@@ -207,6 +207,13 @@ async def test_bad_forms_get_4xx_and_change_nothing(sms_client, redis, case, fie
     assert await redis.keys(f"{keys.PREFIX}:c:*") == []
 
 
+@pytest.mark.parametrize("raw", [b"Body=\xff\xfe", b"From&&==Body", b'{"Body": "hi"}'])
+async def test_an_unsigned_body_is_refused_as_unsigned_whatever_it_holds(sms_client, redis, raw):
+    response = await post(sms_client, {}, signature="", raw=raw)
+    assert response.status == 403
+    assert await redis.keys(f"{keys.PREFIX}:c:*") == []
+
+
 async def test_retry_on_429_and_500(sms_client, her, twilio):
     twilio.failures.add("Messages", 429, count=1)
     twilio.failures.add("Messages", 503, count=1)
