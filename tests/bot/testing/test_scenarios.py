@@ -42,6 +42,9 @@ def test_golden_files_catch_a_changed_reply_until_recorded_again(tmp_path):
     with a diff pointing at the golden file's line, until it is recorded again."""
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS, flows, ignore=shutil.ignore_patterns("golden"))
+    for scenarios in (flows / "tests").glob("*.yaml"):  # the welcome's scenarios are enough
+        if scenarios.name != "welcome.yaml":
+            scenarios.unlink()
     result = helpline("flows", "test", "--write", str(flows), timeout=FLOWS_TEST_S)
     assert result.returncode == 0, result.stdout + result.stderr
     record = flows / "tests" / "golden" / "welcome.txt"
