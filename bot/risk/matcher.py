@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -337,8 +337,7 @@ class RiskMatcher:
             result = (
                 self._stemmed(raw, word)
                 or self._prefixed(word)
-                or self._glottal_qaf(raw)
-                or self._spoken_present(raw)
+                or self._spoken(raw)
                 or self._typo(raw, word)
                 or word
             )
@@ -375,28 +374,12 @@ class RiskMatcher:
                     return word[:end] + "*"
         return None
 
-    def _glottal_qaf(self, raw: str) -> str | None:
-        """Levantine and Egyptian Arabic say ق as a glottal stop and often write it
-        so: "رح يأتلني" is رح يقتلني ("he will kill me"), "يخنئني" يخنقني."""
+    def _spoken(self, raw: str) -> str | None:
+        """The key of an Arabic word as Levantine and Egyptian speakers write it
+        (`_spoken_spellings`), if a lexicon has it."""
         if not _ARABIC_CHAR.search(raw):
             return None
-        for i, letter in enumerate(raw):
-            if letter in _HAMZAS:
-                heard = raw[:i] + "ق" + raw[i + 1 :]
-                word = fold_token(heard)
-                if word in self.vocabulary:
-                    return word
-                found = self._stemmed(heard, word) or self._prefixed(word)
-                if found:
-                    return found
-        return None
-
-    def _spoken_present(self, raw: str) -> str | None:
-        """Levantine and Egyptian Arabic mark the present with ب before the verb:
-        "بنزف" is انزف ("I am bleeding"), "بيضربني" يضربني ("he beats me")."""
-        if len(raw) < 4 or raw[0] != "ب" or not _ARABIC_CHAR.search(raw):
-            return None
-        for heard in (raw[1:], "ا" + raw[1:]):
+        for heard in _spoken_spellings(raw):
             word = fold_token(heard)
             if word in self.vocabulary:
                 return word
@@ -756,6 +739,19 @@ def _is_substitution(a: str, b: str) -> bool:
         return False
     diff = [i for i in range(len(a)) if a[i] != b[i]]
     return len(diff) == 1
+
+
+def _spoken_spellings(raw: str) -> Iterator[str]:
+    """An Arabic word as the standard spelling the lexicons hold, from the way
+    Levantine and Egyptian speakers write what they say: a hamza for the glottal
+    stop they say ق as ("رح يأتلني" is رح يقتلني, "he will kill me"), and the ب that
+    marks the present before a verb ("بيضربني" is يضربني, "بنزف" انزف)."""
+    for i, letter in enumerate(raw):
+        if letter in _HAMZAS:
+            yield raw[:i] + "ق" + raw[i + 1 :]
+    if len(raw) >= 4 and raw[0] == "ب":
+        yield raw[1:]
+        yield "ا" + raw[1:]
 
 
 def _deletions(word: str) -> set[str]:

@@ -1037,12 +1037,15 @@ class Gazetteer:
                 # unless the slip is of a town's own name in its own script: a letter
                 # dropped from "Καλαμάτα" is Kalamata as likely as Kalata (Kirovgrad),
                 # whose consonants it keeps; she is asked
-                ids = kept + [
-                    i
-                    for near in spellings
-                    for i in candidates[near]
-                    if i not in kept and self._own_spellings(i) & set(latin_readings(near))
-                ]
+                native: list[int] = []
+                for near in spellings:
+                    heard = set(latin_readings(near))
+                    native += [
+                        i
+                        for i in candidates[near]
+                        if i not in kept and self._own_spellings(i) & heard
+                    ]
+                ids = kept + native
             elif len(spellings) == 1:
                 # One spelling her typo can be: its namesakes are chosen as if she
                 # had typed it (`_choose`: Münster, not Munster, 18 times smaller).
