@@ -95,6 +95,9 @@ class Metrics:
 
     def __init__(self) -> None:
         self._pending: dict[str, float] = {}
+        # one flush at a time: a scrape's flush waits for the background one in
+        # flight, or it would read the totals before that one's counts land
+        self._flushing = asyncio.Lock()
 
     def inc(self, name: str, *labels: str, by: float = 1.0) -> None:
         counted = COUNTERS[name]
@@ -115,18 +118,19 @@ class Metrics:
 
     async def flush(self, redis: Any) -> None:
         """Add what was counted to the line's totals; kept for the next try if Redis fails."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        try:
-            async with redis.pipeline(transaction=True) as pipe:
+        async with self._flushing:
+            if not self._pending:
+                return
+            pending, self._pending = self._pending, {}
+            try:
+                async with redis.pipeline(transaction=True) as pipe:
+                    for field, amount in pending.items():
+                        pipe.hincrbyfloat(keys.METRICS, field, amount)
+                    await pipe.execute()
+            except (RedisError, OSError):
                 for field, amount in pending.items():
-                    pipe.hincrbyfloat(keys.METRICS, field, amount)
-                await pipe.execute()
-        except (RedisError, OSError):
-            for field, amount in pending.items():
-                self._pending[field] = self._pending.get(field, 0.0) + amount
-            raise
+                    self._pending[field] = self._pending.get(field, 0.0) + amount
+                raise
 
     # ------------------------------------------------------------------ hooks
 

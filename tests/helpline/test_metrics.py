@@ -4,11 +4,14 @@ the queue and the backlog read at the scrape, never personal data in a label."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
+from helpline.metrics import Metrics
 from tests.handoff.test_console_api import login
 
 
@@ -89,3 +92,24 @@ async def test_the_queue_abandonment_risk_and_first_reply_are_measured(
     assert value(samples, "helpline_backlog_conversations") == 0
     text = await (await client.get("/metrics")).text()
     assert pid not in text and "passport" not in text and "knife" not in text
+
+
+async def test_a_scrape_during_the_background_flush_still_sees_its_counts(redis, redis_url):
+    # the once-a-second flush has taken the counts and is still connecting to
+    # write them when a scrape comes: the scrape must wait for that write, not
+    # read the totals before it (CI saw a first reply missing this way)
+    metrics = Metrics()
+    for scraped in range(5):
+        metrics.observe("helpline_first_reply_seconds", 3.0)
+        fresh = Redis.from_url(redis_url)  # no connection yet: connecting takes a moment
+        background = asyncio.create_task(metrics.flush(fresh))
+        await asyncio.sleep(0)  # the background flush has taken the counts
+        text = (await metrics.render(redis, now=time.time())).decode()
+        await background
+        await fresh.aclose()
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        assert value(samples, "helpline_first_reply_seconds_count") == scraped + 1
