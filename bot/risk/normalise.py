@@ -180,10 +180,19 @@ def _strip_marks(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# The one-letter word "я" (Russian, Ukrainian "I", Bulgarian "her"), and "ya", "ja",
+# "ia" as whole words: one skeleton of their own. Folded like any word it would be
+# "a", the Latin word of Albanian, Hungarian, Italian, Romanian and Spanish
+# ("a mund t'i bie ziles" read as Bulgarian "бие я", "hits her").
+_I_PRONOUN = frozenset({"я", "ya", "ja", "ia"})
+
+
 @lru_cache(maxsize=200_000)
 def fold_token(raw: str) -> str:
     """One word to its matching skeleton: "Паспорт" and "pasport" -> "pasport";
     "k1lll" -> "kil"; "zabrali" and "забрали" -> "zabrali"."""
+    if raw in _I_PRONOUN:
+        return "ia"
     if _ARABIC_CHAR.search(raw):
         # A letter stretched three times or more ("الحقوووني"): once. Twice can be
         # the word's own ("ممنوع").

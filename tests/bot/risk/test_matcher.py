@@ -187,6 +187,18 @@ def test_a_long_word_never_folds_to_a_common_short_one():
     assert matcher.match("у меня есть вопрос о документах") is None
 
 
+def test_the_one_letter_pronoun_ya_is_not_the_latin_word_a():
+    """Bulgarian "я" (her) folded like any word is "a", the Latin word of Albanian,
+    Hungarian, Italian, Romanian and Spanish; as a whole word it keeps a skeleton
+    of its own, which its Latin spellings "ya", "ja" share."""
+    bg = Lexicon("bg", near=[near("violence", ["бие", "я"], "bg", "high")])
+    ru = Lexicon("ru", phrases=[entry("distress", "я боюсь", "ru", "medium")])
+    matcher = RiskMatcher([bg, ru])
+    assert matcher.match("той я бие всеки ден") is not None  # he beats her every day
+    assert matcher.match("ya boyus") is not None  # Russian in Latin letters
+    assert matcher.match("a mund t'i bie ziles") is None  # Albanian: may I ring the bell?
+
+
 def test_a_figurative_word_only_speaks_for_its_own_language():
     """English "movie" folds like Polish "mówi" (says): "he says he will kill me" is meant."""
     en = Lexicon("en", near=[near("threat_to_kill", ["kill", "me"], "en")], figurative=["movie"])
