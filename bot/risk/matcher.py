@@ -414,9 +414,25 @@ class RiskMatcher:
                 return self._surfaces[best]
         if self._arabic_skeletons and raw.isascii():
             skeleton = arabizi_skeleton(raw)
-            if len(skeleton) >= SKELETON_MIN_LENGTH:
+            # three consonants are many Latin words ("enfin", finally, is يعنف, he
+            # abuses): so short a word is read as Arabizi only when it has a digit,
+            # or in a message written in Arabizi (_read_short_arabizi)
+            if len(skeleton) > SKELETON_MIN_LENGTH or (
+                len(skeleton) == SKELETON_MIN_LENGTH and not raw.isalpha()
+            ):
                 return self._arabic_skeletons.get(skeleton)
         return None
+
+    def _read_short_arabizi(self, words: list[str], keys: list[str]) -> None:
+        """In a message written in Arabizi ("l boss 3am yejberni ro7 ma3 zbayen"),
+        a word of three consonants without a digit ("zbayen", زباين) is read as
+        Arabic too, where no lexicon read it as anything else."""
+        for i, raw in enumerate(words):
+            if keys[i] in self.vocabulary or not (raw.isascii() and raw.isalpha()):
+                continue
+            skeleton = arabizi_skeleton(raw)
+            if len(skeleton) == SKELETON_MIN_LENGTH and skeleton in self._arabic_skeletons:
+                keys[i] = self._arabic_skeletons[skeleton]
 
     def match(self, text: str) -> Match | None:
         """The most severe risk in `text`, or None."""
@@ -448,6 +464,8 @@ class RiskMatcher:
                     continue
                 cache, canonical = self._canonical, self.canonical
                 keys = [cache.get(w) or canonical(w) for w in words]
+                if self._arabic_skeletons and _ARABIZI_DIGIT.search(text):
+                    self._read_short_arabizi(words, keys)
                 line = " " + " ".join(keys) + " "
                 self._collect(self._words.iter(line), line, present, hits, reading)
                 prefixed = self._prefixed_words
@@ -705,6 +723,8 @@ def _close(positions: list[list[int]], gap: int = NEAR_GAP) -> tuple[int, int] |
 
 
 _NUMBER = re.compile(r"(?<!\d)1\d(?!\d)")
+# A word written in Arabizi: a letter next to a digit that stands for an Arabic one (3am, ro7, ma3).
+_ARABIZI_DIGIT = re.compile(r"[a-z][235679]|[235679][a-z]", re.IGNORECASE)
 # Words that start another clause after "I am 16" (folded): conjunctions, pronouns, "please", "help".
 _CLAUSE_WORDS = frozenset(
     fold_token(w)

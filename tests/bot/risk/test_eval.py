@@ -47,7 +47,14 @@ def test_the_headline_figures_count_what_a_person_would_get(tmp_path):
     )  # the variant table
 
 
-SETS = ["risk_heldout", "risk_heldout2", "risk_heldout3", "risk_heldout4", "risk_heldout5", "risk_heldout6"]
+SETS = [
+    "risk_heldout",
+    "risk_heldout2",
+    "risk_heldout3",
+    "risk_heldout4",
+    "risk_heldout5",
+    "risk_heldout6",
+]
 
 
 @pytest.mark.parametrize("name", SETS)

@@ -199,6 +199,17 @@ def test_the_one_letter_pronoun_ya_is_not_the_latin_word_a():
     assert matcher.match("a mund t'i bie ziles") is None  # Albanian: may I ring the bell?
 
 
+def test_a_latin_word_of_three_consonants_is_arabizi_only_with_a_digit_or_among_arabizi():
+    """ "enfin" (French: at last) has the consonants of يعنفني (he abuses me): read as
+    Arabizi only when a digit says it is ("y3enfni"), or in a message written in
+    Arabizi ("ya3ni huwa enfni")."""
+    ar = Lexicon("ar", phrases=[entry("violence", "يعنفني", "ar", "high")])
+    matcher = RiskMatcher([ar])
+    assert matcher.match("mon patron m'a donné mon week end enfin") is None
+    assert matcher.match("y3enfni kol nhar") is not None
+    assert matcher.match("ya3ni huwa enfni kol nhar") is not None
+
+
 def test_a_figurative_word_only_speaks_for_its_own_language():
     """English "movie" folds like Polish "mówi" (says): "he says he will kill me" is meant."""
     en = Lexicon("en", near=[near("threat_to_kill", ["kill", "me"], "en")], figurative=["movie"])

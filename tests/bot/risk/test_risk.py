@@ -281,3 +281,33 @@ def test_an_age_under_18_is_never_hidden_by_another_risk(detector, text, concept
     match = detector.match(text)
     assert (match.concept, match.why) == (concept, why)
     assert match.about_a_minor == ("18" in why or concept == "minor")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "мама меня убьет если я опять опоздаю на автобус",  # ru: mum will kill me if I'm late
+        "мама ще ме убие ако пак закъснея",  # bg
+        "my sister go kill me if i no call am today",  # pcm
+        "mia sorella mi ammazza se scopre che ho mangiato la torta",  # it
+        "mi mamá me mata si llego tarde otra vez",  # es
+    ],
+)
+def test_a_mother_or_sister_who_will_kill_her_if_she_is_late_is_a_figure_of_speech(matcher, text):
+    assert matcher.match(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "брат меня убьет если узнает",  # ru: my brother will kill me if he finds out
+        "баща ми ще ме убие ако разбере",  # bg: my father
+        "my papa go kill me if e hear",  # pcm
+        "mio fratello mi ammazza se lo scopre",  # it
+        "mi hermano me mata si se entera",  # es: "hermano", never silenced by "hermana"
+        "мама меня убьет, он сказал, если я уйду",  # ru: not the figure word for word: a threat
+    ],
+)
+def test_a_father_or_brother_who_will_kill_her_is_a_threat(matcher, text):
+    found = matcher.match(text)
+    assert found is not None and found.severity == "critical", text
