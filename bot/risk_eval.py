@@ -5,15 +5,16 @@
 Each held-out set (benchmarks/data/risk_heldout*/, one file per language) was
 written by people who had not seen the lexicons or the model, and frozen
 before any tuning. The headline figures are those of the newest set, the one
-blind when it was measured: by default `risk_heldout4`, written on 2026-12-06
-by people who saw nothing of the project while that session tuned on the
-misses of `risk_heldout3`, frozen before it was first measured, and measured
-on the code of that session's start and once after its tuning; its misses were read only then. The next round of tuning needs a fifth set,
-written and frozen before it starts. The older sets are still measured and
-printed after it, but they are no longer blind: the lexicons and the model
-were tuned on the misses of `risk_heldout3` and `risk_heldout2`, and
-`risk_heldout2` is the model's validation set (its thresholds are chosen on
-it); `risk_heldout`'s misses were read while tuning earlier. Each message has a concept
+blind when it was measured: by default `risk_heldout6`, written on 2026-12-06
+by people who saw nothing of the project, frozen before it was first measured,
+and measured only in aggregate (on the session's start, after each of its two
+tuning rounds) while the session tuned on the misses of `risk_heldout4` and
+then `risk_heldout5`; its misses were read only after that. The next round of
+tuning needs a seventh set, written and frozen before it starts. The older sets
+are still measured and printed after it, but they are no longer blind: the
+lexicons and the model were tuned on the misses of `risk_heldout5`, `4`, `3`
+and `2`, and `risk_heldout2` is the model's validation set (its thresholds are
+chosen on it); `risk_heldout`'s misses were read while tuning earlier. Each message has a concept
 (`none` for the benign ones, a third of the set: figurative speech and everyday
 uses of risk words) and a variant (plain, misspelled, no_diacritics,
 transliterated, repeated_letters, mixed, indirect, figurative).
@@ -43,8 +44,10 @@ from bot.risk.lexicons import SEVERITY_RANK, load_concepts
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data"
-HELDOUT = DATA / "risk_heldout4"  # the blind one: the headline
+HELDOUT = DATA / "risk_heldout6"  # the blind one: the headline
 SEEN = [
+    DATA / "risk_heldout5",
+    DATA / "risk_heldout4",
     DATA / "risk_heldout3",
     DATA / "risk_heldout2",
     DATA / "risk_heldout",
