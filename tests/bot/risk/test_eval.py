@@ -54,6 +54,7 @@ SETS = [
     "risk_heldout4",
     "risk_heldout5",
     "risk_heldout6",
+    "risk_heldout7",
 ]
 
 
