@@ -17,7 +17,7 @@ tuning files copy them): `queue` lets through 1.5% of its benign messages,
 `offer` 2%. Cross-validated thresholds on the training messages were far too
 cautious: those benign messages were written as look-alikes of the risky ones,
 so a threshold above their tail queued only a third of the indirect messages
-that people wrote elsewhere. The blind held-out set (`risk_heldout6`) measures
+that people wrote elsewhere. The blind held-out set (`risk_heldout7`) measures
 the result; nothing is chosen on it.
 """
 
