@@ -362,7 +362,10 @@ class Console:
                 if record["status"] != "left"
                 else error(409, "The person left for safety: the conversation has ended.")
             )
+        already_mine = record is not None and record.get("assigned_to") == session.user
         code, other, enqueued_at = await self.handoff.queue.claim(pid, session.user)
+        if already_mine and code == 200:
+            return web.json_response({"ok": True, "assigned_to": session.user})  # nothing changed
         if code == 404:
             return error(404, "No such conversation.")
         if code == 409:
@@ -435,8 +438,11 @@ class Console:
         target = body.get("to")
         if not isinstance(target, str) or not target:
             return error(400, "Send a JSON object with `to`: the username to transfer to.")
-        if not await self.counsellors.exists(target):
+        account = await self.counsellors.account(target)
+        if account is None:
             return error(400, f"There is no counsellor named {target!r}.")
+        if account.disabled:
+            return error(409, f"{target} is disabled and cannot sign in: transfer to someone else.")
         if record.get("status") not in ("waiting", "assigned"):
             return error(409, "This conversation is not open: it cannot be transferred.")
         if record.get("assigned_to") != session.user and not session.is_supervisor:

@@ -9,6 +9,7 @@ import time
 from bot.store import keys
 from bot.testing.settle import settled
 from bot.testing.webchat import WebChat
+from handoff.counsellors import Counsellors
 from helpline.app import REDIS
 from tests.browser import PASSWORD  # ana, bea (counsellors) and sue: the `team` fixture
 from tests.conftest import ROOT
@@ -559,3 +560,35 @@ async def test_a_child_is_offered_her_rights_and_the_counsellor_sees_under_18(
     assert "treated as a child" in "\n".join(await chat.replies())
     [still] = await (await client.get("/console/api/queue")).json()
     assert still["id"] == entry["id"]
+
+
+async def test_a_conversation_is_never_transferred_to_a_disabled_counsellor(
+    make_client, team, redis
+):
+    client = await make_client()
+    csrf = await login(client, "ana")
+    _, pid = await queued_person(client, "")
+    headers = {"X-CSRF-Token": csrf}
+    await client.post(f"/console/api/conversations/{pid}/claim", headers=headers)
+    await Counsellors(redis).set_disabled("bea", True)
+    moved = await client.post(
+        f"/console/api/conversations/{pid}/transfer", json={"to": "bea"}, headers=headers
+    )
+    assert moved.status == 409
+    assert "bea is disabled" in (await moved.json())["error"]
+    shown = await client.get(f"/console/api/conversations/{pid}")
+    assert shown.status == 200 and (await shown.json())["assigned_to"] == "ana"  # still hers
+
+
+async def test_claiming_her_own_conversation_again_changes_and_audits_nothing(
+    make_client, team, redis
+):
+    client = await make_client()
+    csrf = await login(client, "ana")
+    _, pid = await queued_person(client, "")
+    headers = {"X-CSRF-Token": csrf}
+    for _ in range(2):
+        claimed = await client.post(f"/console/api/conversations/{pid}/claim", headers=headers)
+        assert claimed.status == 200 and (await claimed.json())["assigned_to"] == "ana"
+    claims = [e for _, e in await redis.xrange(keys.AUDIT) if e[b"action"] == b"claim"]
+    assert len(claims) == 1 and b"detail" not in claims[0]  # not "taken over from ana"
