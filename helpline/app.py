@@ -127,7 +127,9 @@ def create_app(
     used as is; with `channels` given, only those (the terminal chat, which also
     reuses a running app's embedded Redis and creates no account)."""
     settings = settings.with_secret()
-    app = web.Application(client_max_size=64 * 1024, middlewares=[request_ids, storage_unavailable])
+    app = web.Application(
+        client_max_size=64 * 1024, middlewares=[request_ids, storage_unavailable, json_api_errors]
+    )
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir, reuse_running=reuse_embedded)
@@ -366,6 +368,22 @@ async def metrics_view(request: web.Request) -> web.Response:
         body=await request.app[METRICS].render(request.app[REDIS], now),
         headers={"Content-Type": CONTENT_TYPE_LATEST},
     )
+
+
+JSON_APIS = ("/console/api/", "/chat/api/")
+
+
+@web.middleware
+async def json_api_errors(request: web.Request, handler) -> web.StreamResponse:
+    """An unknown route or a wrong method under the JSON APIs answers as they do,
+    `{"error": sentence}` (their OpenAPI document says so), not aiohttp's text."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith(JSON_APIS):
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return web.json_response({"error": exc.reason + "."}, status=exc.status, headers=headers)
 
 
 @web.middleware

@@ -210,7 +210,7 @@ class WebChannel(Channel):
         session = self._session(request.query.get("session"))
         if session is None:
             return bad_request("`session` must be 16 to 64 letters, digits, - or _")
-        after_text = request.query.get("after", "0")
+        after_text = request.query.get("after") or "0"  # "after=" (empty) is the start, as absent
         if not (after_text.isascii() and after_text.isdigit()):
             return bad_request("`after` must be a whole number, 0 or more")
         after = min(int(after_text[:20]), MAX_AFTER)

@@ -784,3 +784,23 @@ async def test_the_twilio_form_never_answers_5xx(app, redis, caplog, fields):
     problem = await checker.problem(signed("generated", "/sms/twilio", body), True)
     event(f"answered {checker.status}")
     assert problem is None, (problem, body[:500])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/console/api/nope", 404),
+        ("GET", "/console/api/login", 405),  # login is a POST
+        ("DELETE", "/chat/api/messages", 405),
+        ("PUT", "/chat/api/exit", 405),
+    ],
+)
+async def test_a_wrong_route_or_method_under_the_json_apis_answers_in_json(
+    app, method, path, status
+):
+    response = await app.request(method, path)
+    assert response.status == status
+    assert response.content_type == "application/json"
+    assert (await response.json())["error"]
+    if status == 405:
+        assert response.headers["Allow"]

@@ -170,3 +170,13 @@ async def test_reading_messages_is_a_long_poll_unless_she_asks_for_what_is_there
     response = await asyncio.wait_for(poll, 10)
     body = await response.json()
     assert body["messages"] and body["next"] > chat.next  # the reply, as soon as it is there
+
+
+async def test_an_empty_after_reads_from_the_start_as_an_absent_one(client, chat):
+    await chat.start()
+    everything = {"session": chat.session, "wait": "0"}
+    absent = await (await client.get("/chat/api/messages", params=everything)).json()
+    empty = await (
+        await client.get("/chat/api/messages", params={**everything, "after": ""})
+    ).json()
+    assert empty == absent and "confidential" in empty["messages"][0]["text"]
