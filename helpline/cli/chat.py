@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import sys
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ from bot.channels.terminal import TerminalChannel
 from bot.config import Settings
 from helpline.app import PIPELINE, create_app
 from helpline.cli.common import (
+    EXIT_CONFIG,
     StartError,
     cannot_start,
     flows_or_exit,
@@ -35,7 +37,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     flows = flows_or_exit(settings)
-    return asyncio.run(run_chat(settings, flows, channel=args.channel, language=args.lang))
+    language = args.lang
+    if language is not None:
+        language = flows.catalogs.match_tag(language)
+        if language is None:
+            shipped = ", ".join(flows.catalogs.languages)
+            print(
+                f"helpline chat: no language {args.lang!r}; these are: {shipped}", file=sys.stderr
+            )
+            return EXIT_CONFIG
+    return asyncio.run(run_chat(settings, flows, channel=args.channel, language=language))
 
 
 async def run_chat(

@@ -34,6 +34,13 @@ def test_chat_in_another_language_with_buttons(tmp_path):
     assert "confidențial" in result.stdout and "[1]" in result.stdout
 
 
+def test_chat_refuses_a_language_it_does_not_ship(tmp_path):
+    result = run(["chat", "--lang", "xx"], tmp_path, "hi\n")
+    assert result.returncode == 2
+    assert "no language 'xx'" in result.stderr and "ro" in result.stderr
+    assert "Talking to the flows" not in result.stdout  # nothing started
+
+
 def test_counsellor_add_reads_the_password_from_stdin(tmp_path):
     added = run(
         ["counsellor", "add", "maria", "--role", "supervisor"], tmp_path, "a long enough password\n"
