@@ -54,6 +54,38 @@ def _telegram_secret(name: str, value: str, problems: list[str]) -> str:
     return value
 
 
+def _twilio_account(name: str, value: str, problems: list[str]) -> str:
+    if not (len(value) == 34 and value.startswith("AC") and _is_hex(value[2:])):
+        problems.append(
+            f"{name} must be a Twilio Account SID: AC and 32 hexadecimal digits "
+            "(Twilio console, Account info)."
+        )
+    return value
+
+
+def _sms_sender(name: str, value: str, problems: list[str]) -> str:
+    """A phone number in international form, a Messaging Service SID, or an
+    alphanumeric sender ID (up to 11 letters and digits, one letter at least)."""
+    number = value.startswith("+") and value[1:].isdigit() and 7 <= len(value) - 1 <= 15
+    service = len(value) == 34 and value.startswith("MG") and _is_hex(value[2:])
+    alphanumeric = (
+        1 <= len(value) <= 11
+        and value.replace(" ", "").isalnum()
+        and value.isascii()
+        and any(c.isalpha() for c in value)
+    )
+    if not (number or service or alphanumeric):
+        problems.append(
+            f"{name} must be a phone number in international form such as +447700900123, "
+            "a Messaging Service SID (MG...) or an alphanumeric sender ID of up to 11 characters."
+        )
+    return value
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 def _whatsapp_sender(name: str, value: str, problems: list[str]) -> str:
     if not value.startswith("whatsapp:+") or not value[len("whatsapp:+") :].isdigit():
         problems.append(f"{name} must be a WhatsApp sender such as whatsapp:+14155238886.")
@@ -91,9 +123,9 @@ REGISTRY: dict[str, ChannelInfo] = {
             ),
             "bot.channels.sms:SmsChannel",
             variables=(
-                Variable("TWILIO_ACCOUNT_SID"),
+                Variable("TWILIO_ACCOUNT_SID", check=_twilio_account),
                 Variable("TWILIO_AUTH_TOKEN"),
-                Variable("TWILIO_FROM_NUMBER"),
+                Variable("TWILIO_FROM_NUMBER", check=_sms_sender),
                 Variable("TWILIO_API_BASE_URL", "https://api.twilio.com", web_url),
             ),
             requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
@@ -113,7 +145,7 @@ REGISTRY: dict[str, ChannelInfo] = {
             ),
             "bot.channels.whatsapp:WhatsAppChannel",
             variables=(
-                Variable("TWILIO_ACCOUNT_SID"),
+                Variable("TWILIO_ACCOUNT_SID", check=_twilio_account),
                 Variable("TWILIO_AUTH_TOKEN"),
                 Variable("TWILIO_WHATSAPP_FROM", check=_whatsapp_sender),
                 Variable("TWILIO_API_BASE_URL", "https://api.twilio.com", web_url),

@@ -47,11 +47,20 @@ def test_defaults_match_the_spec(tmp_path):
             "HELPLINE_PUBLIC_URL='help.example.org' is not a valid URL",
         ),
         (
-            {"TWILIO_ACCOUNT_SID": "AC1"},
+            {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32},
             "also set TWILIO_FROM_NUMBER (SMS) or TWILIO_WHATSAPP_FROM",
         ),
+        ({"TWILIO_ACCOUNT_SID": "foo"}, "TWILIO_ACCOUNT_SID must be a Twilio Account SID"),
         (
-            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1"},
+            {"TWILIO_FROM_NUMBER": "this is not a phone number at all"},
+            "TWILIO_FROM_NUMBER must be a phone number in international form",
+        ),
+        (
+            {
+                "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+                "TWILIO_AUTH_TOKEN": "t",
+                "TWILIO_FROM_NUMBER": "+15005550006",
+            },
             "The SMS channel needs HELPLINE_PUBLIC_URL",
         ),
         ({"TELEGRAM_WEBHOOK_SECRET": "a b"}, "TELEGRAM_WEBHOOK_SECRET may only hold letters"),
@@ -103,7 +112,7 @@ def test_the_two_twilio_channels_share_the_account_and_each_has_its_own_switch()
     account = {
         **BASE,
         "HELPLINE_PUBLIC_URL": "https://help.example.org",
-        "TWILIO_ACCOUNT_SID": "AC1",
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
         "TWILIO_AUTH_TOKEN": "t",
     }
     settings = load({**account, "TWILIO_FROM_NUMBER": "+15005550006"})
@@ -222,3 +231,19 @@ def test_trusted_proxies_name_the_client_from_the_right_of_x_forwarded_for():
     assert client("10.0.0.2") == "10.0.0.2"
     # from anyone else the header is ignored
     assert client("203.0.113.5", "198.51.100.7") == "203.0.113.5"
+
+
+@pytest.mark.parametrize(
+    "sender", ["+447700900123", "MG" + "0123456789abcdef" * 2, "Helpline", "HELP 24"]
+)
+def test_an_sms_sender_is_a_number_a_messaging_service_or_a_sender_id(sender):
+    settings = load(
+        {
+            **BASE,
+            "HELPLINE_PUBLIC_URL": "https://help.example.org",
+            "TWILIO_ACCOUNT_SID": "AC" + "0123456789ABCDEF" * 2,
+            "TWILIO_AUTH_TOKEN": "t",
+            "TWILIO_FROM_NUMBER": sender,
+        }
+    )
+    assert REGISTRY["sms"].enabled(settings)
