@@ -7,9 +7,10 @@ written by people who had not seen the lexicons or the model, and frozen
 before any tuning. The headline figures are those of the newest set, the one
 blind when it was measured: by default `risk_heldout7`, written on 2026-12-06
 by people who saw nothing of the project, frozen before it was first measured,
-and measured only in aggregate, on that session's start and on its end; its
-misses have not been read, so the next round of tuning (on the misses of the
-older sets) can still be measured blind on it. The older sets are printed after
+and measured only in aggregate: on that session's start, on its end, and once
+for an experiment that was then rejected; its misses have not been read, so
+the next round of tuning (on the misses of the older sets) can still be
+measured blind on it. The older sets are printed after
 it, but they are no longer blind: the lexicons and the model were tuned on the
 misses of `risk_heldout6`, `5`, `4`, `3` and `2`, and `risk_heldout2` is the
 model's validation set (its thresholds are chosen on it); `risk_heldout`'s
