@@ -362,10 +362,9 @@ class Console:
                 if record["status"] != "left"
                 else error(409, "The person left for safety: the conversation has ended.")
             )
-        already_mine = record is not None and record.get("assigned_to") == session.user
+        if record is not None and record.get("assigned_to") == session.user:
+            return web.json_response({"ok": True, "assigned_to": session.user})  # nothing changes
         code, other, enqueued_at = await self.handoff.queue.claim(pid, session.user)
-        if already_mine and code == 200:
-            return web.json_response({"ok": True, "assigned_to": session.user})  # nothing changed
         if code == 404:
             return error(404, "No such conversation.")
         if code == 409:

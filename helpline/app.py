@@ -33,6 +33,7 @@ from bot.store.privacy import Privacy
 from bot.store.vault import DataKey
 from handoff.console import Console
 from handoff.events import EventHub
+from handoff.pages import error
 from handoff.relay import Handoff
 from handoff.sessions import create_first_admin
 from helpline.logs import request_ids
@@ -382,8 +383,10 @@ async def json_api_errors(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith(JSON_APIS):
             raise
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
-        return web.json_response({"error": exc.reason + "."}, status=exc.status, headers=headers)
+        response = error(exc.status, f"{exc.reason}.")
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 @web.middleware

@@ -12,6 +12,7 @@ from typing import Any
 from bot.config import Settings
 from bot.risk.detector import LiveRisk
 from bot.runtime.conversations import Conversations
+from bot.runtime.live import fingerprint
 from bot.runtime.runtime import Runtime
 from bot.shelters.actions import ShelterActions
 from bot.shelters.gazetteer import Gazetteer
@@ -69,7 +70,7 @@ async def scenario_runtime(conversations: Conversations, settings: Settings) -> 
     """The runtime `helpline flows test` runs scenarios on (no pipeline to wake).
     Every scenario starts on a fresh runtime, but the risk lexicons and model are
     read once per run, not once per scenario (4 s each: a minute for 15)."""
-    services = build_services(conversations, settings, risk=_scenario_risk(settings.flows_dir))
+    services = build_services(conversations, settings, risk=scenario_risk(settings.flows_dir))
     await start_shelters(conversations, settings)
     return services.runtime
 
@@ -77,11 +78,10 @@ async def scenario_runtime(conversations: Conversations, settings: Settings) -> 
 _SCENARIO_RISK: dict[Path, tuple[tuple, LiveRisk]] = {}
 
 
-def _scenario_risk(flows_dir: Path) -> LiveRisk:
+def scenario_risk(flows_dir: Path) -> LiveRisk:
     """The detector over flows_dir/risk, read again only when a file there changed."""
     directory = flows_dir / "risk"
-    files = sorted(directory.glob("*")) if directory.is_dir() else []
-    signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    signature = fingerprint(directory.glob("*"))
     cached = _SCENARIO_RISK.get(directory)
     if cached is None or cached[0] != signature:
         cached = _SCENARIO_RISK[directory] = (signature, LiveRisk(directory))

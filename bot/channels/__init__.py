@@ -55,7 +55,7 @@ def _telegram_secret(name: str, value: str, problems: list[str]) -> str:
 
 
 def _twilio_account(name: str, value: str, problems: list[str]) -> str:
-    if not (len(value) == 34 and value.startswith("AC") and _is_hex(value[2:])):
+    if not _is_twilio_sid(value, "AC"):
         problems.append(
             f"{name} must be a Twilio Account SID: AC and 32 hexadecimal digits "
             "(Twilio console, Account info)."
@@ -67,7 +67,7 @@ def _sms_sender(name: str, value: str, problems: list[str]) -> str:
     """A phone number in international form, a Messaging Service SID, or an
     alphanumeric sender ID (up to 11 letters and digits, one letter at least)."""
     number = value.startswith("+") and value[1:].isdigit() and 7 <= len(value) - 1 <= 15
-    service = len(value) == 34 and value.startswith("MG") and _is_hex(value[2:])
+    service = _is_twilio_sid(value, "MG")
     alphanumeric = (
         1 <= len(value) <= 11
         and value.replace(" ", "").isalnum()
@@ -82,8 +82,13 @@ def _sms_sender(name: str, value: str, problems: list[str]) -> str:
     return value
 
 
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdefABCDEF" for c in text)
+def _is_twilio_sid(value: str, prefix: str) -> bool:
+    """Twilio's identifiers: a two-letter prefix and 32 hexadecimal digits."""
+    return (
+        len(value) == 34
+        and value.startswith(prefix)
+        and all(c in "0123456789abcdefABCDEF" for c in value[2:])
+    )
 
 
 def _whatsapp_sender(name: str, value: str, problems: list[str]) -> str:

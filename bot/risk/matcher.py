@@ -459,12 +459,13 @@ class RiskMatcher:
                 joined = tokens(text, join_apostrophes=True)
                 if joined != readings[0]:
                     readings.append(joined)
+            arabizi = bool(self._arabic_skeletons) and _ARABIZI_DIGIT.search(text) is not None
+            cache, canonical = self._canonical, self.canonical
             for reading, words in enumerate(readings):
                 if not words:
                     continue
-                cache, canonical = self._canonical, self.canonical
                 keys = [cache.get(w) or canonical(w) for w in words]
-                if self._arabic_skeletons and _ARABIZI_DIGIT.search(text):
+                if arabizi:
                     self._read_short_arabizi(words, keys)
                 line = " " + " ".join(keys) + " "
                 self._collect(self._words.iter(line), line, present, hits, reading)

@@ -5,7 +5,7 @@ file:line) and the last good set keeps running."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bot.channels.base import PageTexts
@@ -16,6 +16,13 @@ from bot.i18n.catalogs import Catalogs
 from bot.sources import Issue
 
 log = logging.getLogger("helpline.runtime")
+
+
+def fingerprint(files: Iterable[Path]) -> tuple:
+    """What changes when one of `files` is edited, added or removed."""
+    return tuple(
+        sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+    )
 
 
 class FlowsInvalid(Exception):
@@ -39,10 +46,7 @@ class Flows:
         self.listeners: list[Callable[[Engine], None]] = []
 
     def _fingerprint(self) -> tuple:
-        files = [*self.flows_dir.rglob("*.y*ml"), *self.locales_dir.rglob("*.po")]
-        return tuple(
-            sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
-        )
+        return fingerprint([*self.flows_dir.rglob("*.y*ml"), *self.locales_dir.rglob("*.po")])
 
     def _build(self, previous: Catalogs | None) -> Engine:
         """The engine of the flows on disk; a catalog with errors is refused in

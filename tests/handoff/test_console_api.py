@@ -562,13 +562,18 @@ async def test_a_child_is_offered_her_rights_and_the_counsellor_sees_under_18(
     assert still["id"] == entry["id"]
 
 
+async def ana_and_a_person_waiting(make_client) -> tuple:
+    """Ana signed in (her client and CSRF header) and the id of a person in the queue."""
+    client = await make_client()
+    headers = {"X-CSRF-Token": await login(client, "ana")}
+    _, pid = await queued_person(client, "")
+    return client, headers, pid
+
+
 async def test_a_conversation_is_never_transferred_to_a_disabled_counsellor(
     make_client, team, redis
 ):
-    client = await make_client()
-    csrf = await login(client, "ana")
-    _, pid = await queued_person(client, "")
-    headers = {"X-CSRF-Token": csrf}
+    client, headers, pid = await ana_and_a_person_waiting(make_client)
     await client.post(f"/console/api/conversations/{pid}/claim", headers=headers)
     await Counsellors(redis).set_disabled("bea", True)
     moved = await client.post(
@@ -583,10 +588,7 @@ async def test_a_conversation_is_never_transferred_to_a_disabled_counsellor(
 async def test_claiming_her_own_conversation_again_changes_and_audits_nothing(
     make_client, team, redis
 ):
-    client = await make_client()
-    csrf = await login(client, "ana")
-    _, pid = await queued_person(client, "")
-    headers = {"X-CSRF-Token": csrf}
+    client, headers, pid = await ana_and_a_person_waiting(make_client)
     for _ in range(2):
         claimed = await client.post(f"/console/api/conversations/{pid}/claim", headers=headers)
         assert claimed.status == 200 and (await claimed.json())["assigned_to"] == "ana"

@@ -15,13 +15,16 @@ from helpline.metrics import Metrics
 from tests.handoff.test_console_api import login
 
 
-async def scrape(client) -> dict[tuple[str, tuple], float]:
-    text = await (await client.get("/metrics")).text()
+def samples_of(text: str) -> dict[tuple[str, tuple], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+async def scrape(client) -> dict[tuple[str, tuple], float]:
+    return samples_of(await (await client.get("/metrics")).text())
 
 
 def value(samples: dict, name: str, **labels) -> float:
@@ -107,9 +110,4 @@ async def test_a_scrape_during_the_background_flush_still_sees_its_counts(redis,
         text = (await metrics.render(redis, now=time.time())).decode()
         await background
         await fresh.aclose()
-        samples = {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        }
-        assert value(samples, "helpline_first_reply_seconds_count") == scraped + 1
+        assert value(samples_of(text), "helpline_first_reply_seconds_count") == scraped + 1

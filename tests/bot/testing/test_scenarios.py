@@ -6,7 +6,7 @@ import os
 import shutil
 
 from bot.testing.scenarios import run_scenarios
-from helpline.services import _scenario_risk, scenario_runtime
+from helpline.services import scenario_risk, scenario_runtime
 from tests.conftest import FLOWS, LOCALES, helpline
 
 # the whole of `helpline flows test` takes about 20 s since the risk lexicons are read
@@ -73,8 +73,8 @@ def test_a_run_reads_the_risk_lexicons_once_and_again_after_an_edit(tmp_path):
     costs seconds: one run reads them once, and again only when a file changed."""
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS, flows, ignore=shutil.ignore_patterns("tests"))
-    first = _scenario_risk(flows)
-    assert _scenario_risk(flows) is first
+    first = scenario_risk(flows)
+    assert scenario_risk(flows) is first
     lexicon = flows / "risk" / "en.yaml"
     lexicon.write_text(
         lexicon.read_text().replace(
@@ -82,7 +82,7 @@ def test_a_run_reads_the_risk_lexicons_once_and_again_after_an_edit(tmp_path):
         )
     )
     os.utime(lexicon, ns=(lexicon.stat().st_atime_ns, lexicon.stat().st_mtime_ns + 1_000_000_000))
-    edited = _scenario_risk(flows)
+    edited = scenario_risk(flows)
     assert edited is not first
     assert edited.match("i saw a blue zebra") is not None
     assert first.match("i saw a blue zebra") is None
